@@ -1,0 +1,25 @@
+"""celery-poolkit: pick, launch and trust a Celery worker pool.
+
+This module must stay import-light: ``import celery_poolkit; celery_poolkit.patch()`` has
+to be a safe first line of a worker's entry point, so nothing that monkey patching must
+precede (celery, ssl, socket, threading, ...) may be imported here. Public names are
+resolved lazily through the module ``__getattr__`` below (the pluggy pattern).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        # importlib.metadata is only loaded when someone asks for the version.
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("celery-poolkit")
+        except PackageNotFoundError:  # running from a source tree that was never installed
+            return "0+unknown"
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,28 @@
+"""Sphinx configuration for the celery-poolkit documentation."""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+project = "celery-poolkit"
+author = "celery-poolkit developers"
+copyright = "2026, celery-poolkit developers"
+try:
+    release = version("celery-poolkit")
+except PackageNotFoundError:  # building from a tree that was never installed
+    release = "0+unknown"
+version = ".".join(release.split(".")[:2])
+
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.intersphinx",
+    "sphinx.ext.napoleon",
+    "myst_parser",
+]
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+exclude_patterns = ["_build"]
+intersphinx_mapping: dict[str, tuple[str, str | None]] = {}
+nitpicky = True
+
+html_theme = "furo"
+html_title = f"celery-poolkit {release}"

@@ -1,0 +1,98 @@
+"""Fixtures shared by the whole suite: real servers, real workers, the example project.
+
+Servers are session-scoped (one Redis, one PostgreSQL per run); each test that needs
+isolation takes a fresh Redis database number or PostgreSQL database from them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from harness.servers import PostgresServer, RedisServer, postgres_server, redis_server
+from harness.workers import WorkerProcess, start_worker
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLE_ROOT = REPO / "examples" / "shop"
+
+
+@pytest.fixture(scope="session")
+def redis_srv() -> Iterator[RedisServer]:
+    with redis_server() as server:
+        yield server
+
+
+_redis_db = itertools.count(1)
+
+
+@pytest.fixture
+def redis_url(redis_srv: RedisServer) -> str:
+    """A Redis URL on a database (1-15, round robin) flushed for this test.
+
+    Tests run one at a time, so the flush is all the isolation they need.
+    """
+    import redis
+
+    db = next(_redis_db) % 15 + 1
+
+    redis.Redis.from_url(redis_srv.url_for(db)).flushdb()
+    return redis_srv.url_for(db)
+
+
+@pytest.fixture(scope="session")
+def postgres_srv() -> Iterator[PostgresServer]:
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture
+def postgres_db(postgres_srv: PostgresServer) -> Iterator[PostgresServer]:
+    """A fresh, empty database on the session's server, dropped afterwards."""
+    import psycopg2
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(postgres_srv.dsn)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield PostgresServer(
+            port=postgres_srv.port, pid=postgres_srv.pid, workdir=postgres_srv.workdir, dbname=name
+        )
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture
+def worker_factory(tmp_path: Path) -> Iterator[Callable[..., WorkerProcess]]:
+    """Start real worker processes; every one started here is stopped at teardown."""
+    started: list[WorkerProcess] = []
+
+    def start(
+        argv: Sequence[str],
+        *,
+        cwd: str | os.PathLike[str] = EXAMPLE_ROOT,
+        env: dict[str, str] | None = None,
+        timeout: float = 60.0,
+    ) -> WorkerProcess:
+        log_dir = tmp_path / f"worker{len(started)}"
+        log_dir.mkdir()
+        worker = start_worker(argv, cwd=cwd, env=env, timeout=timeout, log_dir=log_dir)
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture
+def example_root() -> Path:
+    return EXAMPLE_ROOT
