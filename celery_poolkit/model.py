@@ -70,3 +70,56 @@ class Location:
 
     def __str__(self) -> str:
         return f"{self.path}:{self.line}"
+
+
+class Effect(str, enum.Enum):
+    """What a call does while a task waits or works. Values are the JSON report's names."""
+
+    NET_IO = "net_io"  # sockets: HTTP, SMTP, cloud SDKs, gRPC, …
+    DB_IO = "db_io"  # a database round trip (SQL, Redis as a data store, Mongo, …)
+    FILE_IO = "file_io"
+    SUBPROCESS = "subprocess"  # waiting on a child process
+    SLEEP = "sleep"
+    BROKER_IO = "broker_io"  # publishing to the Celery broker (delay, apply_async, …)
+    CPU = "cpu"  # pure-Python or C work that holds the GIL
+    CPU_RELEASES_GIL = "cpu_releases_gil"  # C work that releases the GIL (hashlib, numpy, …)
+    GPU = "gpu"
+
+
+class Green(str, enum.Enum):
+    """How a call behaves under a green (gevent/eventlet) pool."""
+
+    SAFE = "safe"  # never blocks the hub (pure computation is judged by Effect, not here)
+    SAFE_AFTER_PATCH = "safe_after_patch"  # stdlib sockets/time: cooperative once patched
+    NEEDS_ADAPTER = "needs_adapter"  # cooperative once poolkit's adapter ran (psycopg2, grpc)
+    BLOCKS_HUB = "blocks_hub"  # C code doing IO outside gevent: stalls every greenlet
+
+
+class Hazard(str, enum.Enum):
+    """Properties of a call that rule pools out regardless of its effect."""
+
+    FORK_UNSAFE = "fork_unsafe"  # state that breaks across fork (CUDA context, grpc channel)
+    THREAD_UNSAFE = "thread_unsafe"  # shared state that is not safe across threads
+    SPAWNS_PROCESSES = "spawns_processes"  # multiprocessing: fails in prefork's daemonic children
+    RUNS_EVENT_LOOP = "runs_event_loop"  # starts an asyncio loop inside the task
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """Knowledge about one library callable, looked up by canonical qualname.
+
+    ``qualname`` is the dotted name a call resolves to after import aliases are followed:
+    ``requests.get``, ``requests.Session.get`` (a method, when the receiver's class is
+    known), or a prefix pattern ending in ``.*`` that covers every attribute below it
+    (``boto3.*``). ``returns`` names the class a constructor or factory returns, so that
+    method calls on its result can be looked up too (``requests.Session`` ->
+    ``requests.Session``; ``boto3.client`` -> ``botocore.client.BaseClient``).
+    ``effect`` is None for calls that only construct or configure.
+    """
+
+    qualname: str
+    effect: Effect | None
+    green: Green = Green.SAFE_AFTER_PATCH
+    hazards: frozenset[Hazard] = frozenset()
+    returns: str = ""
+    note: str = ""
