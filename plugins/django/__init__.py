@@ -1,0 +1,105 @@
+"""Django: the ORM, the cache framework, e-mail and template rendering.
+
+**Knows:**
+
+- ORM: ``Model.objects.*`` and every ``Manager`` / ``QuerySet`` method (``filter``,
+  ``get``, ``create``, ``update``, ``bulk_create``, ``count``, ``exists`` …; the chainable
+  ones are lazy, but a queryset built in a task is evaluated there, so they count),
+  ``Model.save`` / ``delete`` / ``refresh_from_db`` / ``full_clean``, raw cursors
+  (``connection.cursor()``) and ``transaction.atomic``.
+- ``django.core.cache.cache.*`` (a round trip to the configured cache backend).
+- ``django.core.mail``: ``send_mail``, ``send_mass_mail``, ``mail_admins``,
+  ``mail_managers``, ``EmailMessage`` / ``EmailMultiAlternatives`` ``.send()`` and
+  ``get_connection().send_messages()``.
+- ``render_to_string`` (CPU) and ``default_storage`` (file IO, or network IO with a
+  remote django-storages backend).
+
+**Under gevent:** the ORM's greenness is its driver's. PostgreSQL through psycopg2 or
+psycopg waits in libpq and blocks the hub unless poolkit's adapter installed a wait
+callback: ``NEEDS_ADAPTER``. MySQL through mysqlclient always blocks the hub (use
+PyMySQL: ``pymysql.install_as_MySQLdb()``); SQLite is file IO. Cache backends:
+redis-py and pymemcache are safe after patching, pylibmc blocks the hub. E-mail over the
+SMTP backend uses ``smtplib``: safe after patching.
+
+**Connections:** Django keeps one connection per thread, and after patching per
+*greenlet*: ``-P gevent -c 500`` can open 500 database connections. If ``django.db`` is
+imported before patching, every greenlet shares one connection instead ("another
+command is already in progress"). ``CONN_MAX_AGE > 0`` connections die with their
+greenlet and are never reused.
+
+**Fix:** patch first; on gevent use Django >= 5.1's pool (``OPTIONS={"pool": ...}``,
+``CONN_MAX_AGE=0``) or poolkit's green pooled backend; size ``max_size`` below
+``max_connections / processes``.
+
+**Sources:** Django docs "Databases" (persistent connections, connection pool),
+"Cache framework", "Sending email"; ``django/db/utils.py`` (``ConnectionHandler``,
+``thread_critical``); gunicorn #996; django-celery-results #428; mysqlclient PR #285;
+green-runtime.md §5.3 and §6.
+"""
+
+from __future__ import annotations
+
+from celery_poolkit.model import Call, Effect, Green
+from celery_poolkit.plugins._rows import cpu, ctor, each
+from celery_poolkit.plugins.base import Plugin
+
+_QS = "django.db.models.QuerySet"
+_ORM = (
+    "the driver decides: psycopg2/psycopg need poolkit's adapter, mysqlclient blocks the "
+    "hub, PyMySQL is cooperative after patching"
+)
+_CURSOR = "django.db.backends.utils.CursorWrapper"
+_MAIL = "django.core.mail"
+
+
+def _orm(qualname: str, returns: str = "") -> Call:
+    return Call(qualname, Effect.DB_IO, Green.NEEDS_ADAPTER, returns=returns, note=_ORM)
+
+
+PLUGIN = Plugin(
+    name="django",
+    modules=("django",),
+    distributions=("Django",),
+    summary="Django ORM (driver-dependent), cache, e-mail and templates.",
+    calls=(
+        _orm("django.db.models.Model.objects.*", _QS),
+        _orm("django.db.models.Manager.*", _QS),
+        _orm(f"{_QS}.*", _QS),
+        _orm("django.db.models.query.QuerySet.*", _QS),
+        *(
+            _orm(f"django.db.models.Model.{name}")
+            for name in ("save", "delete", "refresh_from_db", "full_clean", "validate_unique")
+        ),
+        Call("django.db.connection.cursor", None, Green.SAFE, returns=_CURSOR),
+        *each(
+            _CURSOR,
+            ("execute", "executemany", "callproc", "fetchone", "fetchmany", "fetchall"),
+            Effect.DB_IO,
+            Green.NEEDS_ADAPTER,
+            note=_ORM,
+        ),
+        _orm("django.db.transaction.atomic"),
+        Call(
+            "django.core.cache.cache.*",
+            Effect.DB_IO,
+            note="the cache backend decides: redis/pymemcache are cooperative, pylibmc blocks",
+        ),
+        *each(
+            _MAIL,
+            ("send_mail", "send_mass_mail", "mail_admins", "mail_managers"),
+            Effect.NET_IO,
+            note="SMTP backend: smtplib, cooperative after patching",
+        ),
+        ctor(f"{_MAIL}.EmailMessage", f"{_MAIL}.EmailMessage"),
+        ctor(f"{_MAIL}.EmailMultiAlternatives", f"{_MAIL}.EmailMessage"),
+        Call(f"{_MAIL}.EmailMessage.send", Effect.NET_IO),
+        ctor(f"{_MAIL}.get_connection", f"{_MAIL}.backends.base.BaseEmailBackend"),
+        *each(f"{_MAIL}.backends.base.BaseEmailBackend", ("open", "send_messages"), Effect.NET_IO),
+        cpu("django.template.loader.render_to_string", "template rendering is pure Python"),
+        Call(
+            "django.core.files.storage.default_storage.*",
+            Effect.FILE_IO,
+            note="network IO with a remote backend (django-storages: S3, GCS, Azure)",
+        ),
+    ),
+)

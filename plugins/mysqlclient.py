@@ -1,0 +1,61 @@
+"""mysqlclient (``MySQLdb``): a C driver over libmysqlclient; blocks the gevent hub.
+
+**Knows:** ``MySQLdb.connect`` (also ``Connect`` / ``Connection``), the connection's
+``query`` / ``commit`` / ``rollback`` / ``ping`` / ``select_db``, cursors' ``execute`` /
+``executemany`` / ``callproc`` / ``fetch*``.
+
+**Under gevent:** blocks the hub. libmysqlclient reads and writes its socket in C, so
+monkey-patching cannot reach it; the old ``waiter`` hook was removed. One slow query
+stalls every greenlet in the worker. It releases the GIL, so a threads pool scales.
+Django's MySQL backend and SQLAlchemy's ``mysql://`` / ``mysql+mysqldb://`` URLs use it.
+
+**Fix:** under gevent use PyMySQL (``pymysql.install_as_MySQLdb()`` before Django loads
+its backend, or ``mysql+pymysql://``); or keep mysqlclient and run the queue on prefork
+or threads.
+
+**Sources:** mysqlclient PR #285 (waiter removed: "Even with waiter, mysqlclient will
+block gevent"), mysqlclient #464; Celery eventlet docs (C extensions); eventlet's
+``green/MySQLdb.py`` runs it in a native thread pool (tpool); green-runtime.md §6.
+"""
+
+from __future__ import annotations
+
+from celery_poolkit.model import Effect, Green
+from celery_poolkit.plugins._rows import ctor, each
+from celery_poolkit.plugins.base import Plugin
+
+_CONN = "MySQLdb.connections.Connection"
+_CURSOR = "MySQLdb.cursors.Cursor"
+_NOTE = "libmysqlclient waits in C: every greenlet stalls; use PyMySQL under gevent"
+
+PLUGIN = Plugin(
+    name="mysqlclient",
+    modules=("MySQLdb",),
+    distributions=("mysqlclient",),
+    summary="C MySQL driver: blocks the gevent hub (use PyMySQL there).",
+    calls=(
+        *each(
+            "MySQLdb",
+            ("connect", "Connect", "Connection"),
+            Effect.DB_IO,
+            Green.BLOCKS_HUB,
+            returns=_CONN,
+            note=_NOTE,
+        ),
+        *each(
+            _CONN,
+            ("query", "commit", "rollback", "ping", "select_db"),
+            Effect.DB_IO,
+            Green.BLOCKS_HUB,
+            note=_NOTE,
+        ),
+        ctor(f"{_CONN}.cursor", _CURSOR),
+        *each(
+            _CURSOR,
+            ("execute", "executemany", "callproc", "fetchone", "fetchmany", "fetchall"),
+            Effect.DB_IO,
+            Green.BLOCKS_HUB,
+            note=_NOTE,
+        ),
+    ),
+)

@@ -1,0 +1,45 @@
+"""pymssql: SQL Server through FreeTDS (C); blocks the gevent hub.
+
+**Knows:** ``pymssql.connect``, the connection's ``commit`` / ``rollback``, cursors'
+``execute`` / ``executemany`` / ``callproc`` / ``fetch*``.
+
+**Under gevent:** blocks the hub: FreeTDS does its socket IO in C. pymssql has
+``set_wait_callback`` for cooperative waits, which poolkit does not install; with it
+unset, one query stalls every greenlet.
+
+**Fix:** run SQL Server tasks on prefork or threads; under gevent either install a wait
+callback yourself (``pymssql.set_wait_callback`` with ``gevent.socket.wait_read``) or
+use a pure-Python TDS driver (``python-tds``).
+
+**Sources:** pymssql docs ("pymssql module reference": ``set_wait_callback``);
+green-runtime.md §6 (C drivers).
+"""
+
+from __future__ import annotations
+
+from celery_poolkit.model import Effect, Green
+from celery_poolkit.plugins._rows import ctor, each
+from celery_poolkit.plugins.base import Plugin
+
+_CONN = "pymssql.Connection"
+_CURSOR = "pymssql.Cursor"
+_NOTE = "FreeTDS waits in C: every greenlet stalls"
+
+PLUGIN = Plugin(
+    name="pymssql",
+    modules=("pymssql",),
+    distributions=("pymssql",),
+    summary="SQL Server via FreeTDS (C): blocks the gevent hub.",
+    calls=(
+        *each("pymssql", ("connect",), Effect.DB_IO, Green.BLOCKS_HUB, returns=_CONN, note=_NOTE),
+        *each(_CONN, ("commit", "rollback"), Effect.DB_IO, Green.BLOCKS_HUB, note=_NOTE),
+        ctor(f"{_CONN}.cursor", _CURSOR),
+        *each(
+            _CURSOR,
+            ("execute", "executemany", "callproc", "fetchone", "fetchmany", "fetchall"),
+            Effect.DB_IO,
+            Green.BLOCKS_HUB,
+            note=_NOTE,
+        ),
+    ),
+)

@@ -1,0 +1,94 @@
+"""SQLAlchemy: engines, connections and ORM sessions; the DBAPI driver decides greenness.
+
+**Knows:** ``create_engine`` (lazy: no connection yet), ``Engine.connect`` / ``begin`` /
+``dispose``, ``Connection.execute`` / ``exec_driver_sql`` / ``scalar(s)`` / ``commit``,
+``orm.Session`` (``execute``, ``scalars``, ``scalar``, ``get``, ``query``, ``commit``,
+``flush``, ``refresh``, ``merge`` do round trips; ``add`` / ``add_all`` / ``delete`` only
+stage until the flush), ``sessionmaker`` / ``scoped_session`` and legacy ``Query``.
+
+**Under gevent:** ``NEEDS_ADAPTER`` when the URL's driver is psycopg2/psycopg (libpq waits
+need poolkit's wait callback); PyMySQL and pg8000 are pure Python, safe after patching;
+mysqlclient (``mysql+mysqldb``) blocks the hub. Import SQLAlchemy after patching, so its
+pool's ``queue``/``threading`` primitives are gevent's. A ``gevent.Timeout`` (a
+``BaseException``) raised mid-query can leave a connection checked out and half-used
+(SQLAlchemy #8974): invalidate the session on timeouts.
+
+**Prefork:** an ``Engine`` created before fork shares its pooled sockets with every
+child; call ``engine.dispose(close=False)`` in ``worker_process_init`` (SQLAlchemy docs,
+"Using Connection Pools with Multiprocessing or os.fork()").
+
+**Fix:** pick the driver for the pool (``postgresql+psycopg2`` + poolkit adapter, or
+``mysql+pymysql``); bound ``pool_size`` + ``max_overflow`` below the gevent
+concurrency's appetite.
+
+**Sources:** SQLAlchemy 2.0 docs (Engine, Connection, Session basics, "Using Connection
+Pools with Multiprocessing"); SQLAlchemy #3258, #8974; green-runtime.md §6.
+"""
+
+from __future__ import annotations
+
+from celery_poolkit.model import Call, Effect, Green
+from celery_poolkit.plugins._rows import ctor, each
+from celery_poolkit.plugins.base import Plugin
+
+_ENGINE = "sqlalchemy.engine.Engine"
+_CONN = "sqlalchemy.engine.Connection"
+_SESSION = "sqlalchemy.orm.Session"
+_DRIVER = "the DBAPI driver decides: psycopg2 needs poolkit's adapter, mysqlclient blocks"
+
+
+def _db(owner: str, names: tuple[str, ...], returns: str = "") -> tuple[Call, ...]:
+    return each(owner, names, Effect.DB_IO, Green.NEEDS_ADAPTER, returns=returns, note=_DRIVER)
+
+
+PLUGIN = Plugin(
+    name="sqlalchemy",
+    modules=("sqlalchemy",),
+    distributions=("SQLAlchemy",),
+    summary="SQLAlchemy Core and ORM: database IO whose greenness is the driver's.",
+    calls=(
+        ctor("sqlalchemy.create_engine", _ENGINE, "lazy: connects on first use"),
+        ctor("sqlalchemy.engine.create_engine", _ENGINE),
+        *_db(_ENGINE, ("connect", "begin"), _CONN),
+        *_db(_ENGINE, ("dispose",)),
+        *_db(
+            _CONN,
+            ("execute", "exec_driver_sql", "scalar", "scalars", "commit", "rollback"),
+        ),
+        ctor("sqlalchemy.orm.Session", _SESSION),
+        ctor("sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.sessionmaker"),
+        ctor("sqlalchemy.orm.sessionmaker.__call__", _SESSION),
+        ctor("sqlalchemy.orm.sessionmaker.begin", _SESSION),
+        ctor("sqlalchemy.orm.scoped_session", _SESSION),
+        *_db(
+            _SESSION,
+            (
+                "execute",
+                "scalars",
+                "scalar",
+                "get",
+                "commit",
+                "flush",
+                "refresh",
+                "merge",
+                "rollback",
+                "connection",
+            ),
+        ),
+        *each(
+            _SESSION,
+            ("add", "add_all", "delete", "expunge"),
+            None,
+            Green.SAFE,
+            note="staged in the session; the IO happens at flush/commit",
+        ),
+        *_db(_SESSION, ("query",), "sqlalchemy.orm.Query"),
+        Call(
+            "sqlalchemy.orm.Query.*",
+            Effect.DB_IO,
+            Green.NEEDS_ADAPTER,
+            returns="sqlalchemy.orm.Query",
+            note="legacy Query: chainable and lazy, evaluated in the task",
+        ),
+    ),
+)
