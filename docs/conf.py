@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+# Local extensions (the library reference renders plugin tables from the installed data).
+sys.path.insert(0, str(Path(__file__).parent / "_ext"))
 
 project = "celery-poolkit"
 author = "celery-poolkit developers"
@@ -18,6 +23,7 @@ extensions = [
     "sphinx.ext.intersphinx",
     "sphinx.ext.napoleon",
     "myst_parser",
+    "poolkit_plugins",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 exclude_patterns = ["_build"]

@@ -20,7 +20,7 @@ firestore, storage); ``firebase_admin/_http_client.py`` (requests).
 
 from __future__ import annotations
 
-from celery_poolkit.model import Call, Effect
+from celery_poolkit.model import Call, Effect, Green
 from celery_poolkit.plugins._rows import ctor, each
 from celery_poolkit.plugins.base import Plugin
 
@@ -32,7 +32,7 @@ PLUGIN = Plugin(
     distributions=("firebase-admin",),
     summary="Firebase Admin SDK: HTTP via requests (Firestore via gRPC).",
     calls=(
-        Call(f"{_FB}.initialize_app", None, note="local: credentials load lazily"),
+        Call(f"{_FB}.initialize_app", None, Green.SAFE, note="local: credentials load lazily"),
         Call(f"{_FB}.credentials.Certificate", Effect.FILE_IO, note="reads the key file"),
         *each(
             f"{_FB}.messaging",

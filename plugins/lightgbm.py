@@ -19,7 +19,7 @@ forking in Linux at the same time"; Python API); Python docs (``ctypes`` and the
 
 from __future__ import annotations
 
-from celery_poolkit.model import Call, Effect
+from celery_poolkit.model import Call, Effect, Green
 from celery_poolkit.plugins._rows import ctor, gil_free
 from celery_poolkit.plugins.base import Plugin
 
@@ -35,7 +35,7 @@ PLUGIN = Plugin(
     calls=(
         gil_free("lightgbm.train", _CTYPES, returns=_B),
         gil_free("lightgbm.cv", _CTYPES),
-        Call("lightgbm.Dataset", None, note="lazy: binned when training starts"),
+        Call("lightgbm.Dataset", None, Green.SAFE, note="lazy: binned when training starts"),
         Call(_B, Effect.FILE_IO, returns=_B, note="loads model_file when given one"),
         gil_free(f"{_B}.predict", _CTYPES),
         Call(f"{_B}.save_model", Effect.FILE_IO),

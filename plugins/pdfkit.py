@@ -15,7 +15,7 @@ wkhtmltopdf status page (archived).
 
 from __future__ import annotations
 
-from celery_poolkit.model import Call, Effect
+from celery_poolkit.model import Call, Effect, Green
 from celery_poolkit.plugins._rows import ctor, each
 from celery_poolkit.plugins.base import Plugin
 
@@ -30,6 +30,6 @@ PLUGIN = Plugin(
         *each("pdfkit", ("from_url", "from_string", "from_file"), Effect.SUBPROCESS, note=_RUN),
         ctor("pdfkit.PDFKit", "pdfkit.PDFKit"),
         Call("pdfkit.PDFKit.to_pdf", Effect.SUBPROCESS, note=_RUN),
-        Call("pdfkit.configuration", None, note="locates the wkhtmltopdf binary"),
+        Call("pdfkit.configuration", None, Green.SAFE, note="locates the wkhtmltopdf binary"),
     ),
 )

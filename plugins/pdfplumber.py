@@ -16,7 +16,7 @@ docs ("High-level functions"); advisor-anchors.md (paperless/dify document parsi
 
 from __future__ import annotations
 
-from celery_poolkit.model import Call, Effect
+from celery_poolkit.model import Call, Effect, Green
 from celery_poolkit.plugins._rows import cpu, gil_free
 from celery_poolkit.plugins.base import Plugin
 
@@ -31,7 +31,7 @@ PLUGIN = Plugin(
     summary="PDF text/table extraction in Python: CPU-bound, prefork.",
     calls=(
         Call("pdfplumber.open", Effect.FILE_IO, returns=_PDF),
-        Call(f"{_PDF}.close", None),
+        Call(f"{_PDF}.close", None, Green.SAFE),
         *(
             cpu(f"{_PAGE}.{name}", _LAYOUT)
             for name in ("extract_text", "extract_words", "extract_tables", "extract_table")

@@ -20,7 +20,7 @@ PyMySQL #275; SQLAlchemy #3258; green-runtime.md §6.
 
 from __future__ import annotations
 
-from celery_poolkit.model import Call, Effect
+from celery_poolkit.model import Call, Effect, Green
 from celery_poolkit.plugins._rows import ctor, each
 from celery_poolkit.plugins.base import Plugin
 
@@ -34,7 +34,7 @@ PLUGIN = Plugin(
     summary="Pure-Python MySQL driver: cooperative after patching.",
     calls=(
         *each("pymysql", ("connect", "Connect", "Connection"), Effect.DB_IO, returns=_CONN),
-        Call("pymysql.install_as_MySQLdb", None, note="later MySQLdb imports get PyMySQL"),
+        Call("pymysql.install_as_MySQLdb", None, Green.SAFE, note="later MySQLdb imports get PyMySQL"),
         *each(_CONN, ("query", "commit", "rollback", "ping", "select_db"), Effect.DB_IO),
         ctor(f"{_CONN}.cursor", _CURSOR),
         *each(

@@ -17,7 +17,7 @@ cases"); advisor-anchors.md.
 
 from __future__ import annotations
 
-from celery_poolkit.model import Call
+from celery_poolkit.model import Call, Green
 from celery_poolkit.plugins._rows import cpu
 from celery_poolkit.plugins.base import Plugin
 
@@ -29,7 +29,7 @@ PLUGIN = Plugin(
     distributions=("weasyprint",),
     summary="HTML to PDF in Python: CPU-bound (plus resource fetches), prefork.",
     calls=(
-        Call(_HTML, None, returns=_HTML, note="parses; fetches the document when given a URL"),
+        Call(_HTML, None, Green.SAFE, returns=_HTML, note="parses; fetches the document when given a URL"),
         cpu(f"{_HTML}.write_pdf", "CSS cascade, layout and drawing in Python"),
         cpu(f"{_HTML}.render", "CSS cascade and layout in Python"),
         cpu("weasyprint.CSS", "parses the stylesheet; fetches it when given a URL"),
