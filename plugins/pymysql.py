@@ -34,7 +34,9 @@ PLUGIN = Plugin(
     summary="Pure-Python MySQL driver: cooperative after patching.",
     calls=(
         *each("pymysql", ("connect", "Connect", "Connection"), Effect.DB_IO, returns=_CONN),
-        Call("pymysql.install_as_MySQLdb", None, Green.SAFE, note="later MySQLdb imports get PyMySQL"),
+        Call(
+            "pymysql.install_as_MySQLdb", None, Green.SAFE, note="later MySQLdb imports get PyMySQL"
+        ),
         *each(_CONN, ("query", "commit", "rollback", "ping", "select_db"), Effect.DB_IO),
         ctor(f"{_CONN}.cursor", _CURSOR),
         *each(

@@ -29,7 +29,13 @@ PLUGIN = Plugin(
     distributions=("weasyprint",),
     summary="HTML to PDF in Python: CPU-bound (plus resource fetches), prefork.",
     calls=(
-        Call(_HTML, None, Green.SAFE, returns=_HTML, note="parses; fetches the document when given a URL"),
+        Call(
+            _HTML,
+            None,
+            Green.SAFE,
+            returns=_HTML,
+            note="parses; fetches the document when given a URL",
+        ),
         cpu(f"{_HTML}.write_pdf", "CSS cascade, layout and drawing in Python"),
         cpu(f"{_HTML}.render", "CSS cascade and layout in Python"),
         cpu("weasyprint.CSS", "parses the stylesheet; fetches it when given a URL"),

@@ -164,8 +164,16 @@ CHAINS = [
     (("django.db.models.Model.objects.filter", "select_related", "first"), _DB, _ADAPTER),
     (("django.core.mail.EmailMultiAlternatives", "send"), _NET, _AFTER),
     (("google.cloud.storage.Client", "bucket", "blob", "upload_from_string"), _NET, _AFTER),
-    (("azure.storage.blob.BlobServiceClient.from_connection_string", "get_blob_client",
-      "download_blob", "readall"), _NET, _AFTER),  # fmt: skip
+    (
+        (
+            "azure.storage.blob.BlobServiceClient.from_connection_string",
+            "get_blob_client",
+            "download_blob",
+            "readall",
+        ),
+        _NET,
+        _AFTER,
+    ),
     (("confluent_kafka.Producer", "flush"), _NET, _BLOCKS),
     (("pika.BlockingConnection", "channel", "basic_publish"), _NET, _AFTER),
     (("kombu.Connection", "Producer", "publish"), _BROKER, _AFTER),
