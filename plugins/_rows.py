@@ -13,6 +13,11 @@ from celery_poolkit.model import Call, Effect, Green, Hazard
 #: Verbs of the HTTP clients (requests, httpx, aiohttp sessions).
 HTTP_VERBS = ("request", "get", "post", "put", "patch", "delete", "head", "options")
 
+#: The DB-API 2.0 cursor methods that make a round trip (PEP 249).
+DBAPI_CURSOR = ("execute", "executemany", "callproc", "fetchone", "fetchmany", "fetchall")
+
+_LOOP_NOTE = "a coroutine: a sync task must run an event loop to await it"
+
 
 def ctor(qualname: str, returns: str, note: str = "") -> Call:
     """A constructor or factory that does no IO itself; its result's methods may."""
@@ -41,3 +46,37 @@ def cpu(qualname: str, note: str = "", returns: str = "") -> Call:
 def gil_free(qualname: str, note: str = "", returns: str = "") -> Call:
     """C computation that releases the GIL: threads scale it, greenlets do not."""
     return Call(qualname, Effect.CPU_RELEASES_GIL, Green.SAFE, returns=returns, note=note)
+
+
+def coroutines(qualname: str, note: str = _LOOP_NOTE) -> Call:
+    """An asyncio API: from a sync Celery task it can only run inside an event loop.
+
+    asyncio keeps its running loop per native thread, so under gevent two greenlets
+    running loops collide; the hazard lets the advisor say so.
+    """
+    return Call(
+        qualname,
+        Effect.NET_IO,
+        Green.SAFE_AFTER_PATCH,
+        frozenset({Hazard.RUNS_EVENT_LOOP}),
+        note=note,
+    )
+
+
+def dbapi_driver(
+    module: str,
+    connection: str,
+    cursor: str,
+    green: Green,
+    *,
+    connect: tuple[str, ...] = ("connect",),
+    connection_methods: tuple[str, ...] = ("commit", "rollback"),
+    note: str = "",
+) -> tuple[Call, ...]:
+    """A PEP 249 driver: ``connect()``, the connection's round trips, its cursors."""
+    return (
+        *each(module, connect, Effect.DB_IO, green, returns=connection, note=note),
+        *each(connection, connection_methods, Effect.DB_IO, green, note=note),
+        ctor(f"{connection}.cursor", cursor),
+        *each(cursor, DBAPI_CURSOR, Effect.DB_IO, green, note=note),
+    )

@@ -19,12 +19,8 @@ start their own asyncio event loop", bookwyrm ``broadcast_task``).
 
 from __future__ import annotations
 
-from celery_poolkit.model import Effect, Green, Hazard
-from celery_poolkit.plugins._rows import HTTP_VERBS, ctor, each
+from celery_poolkit.plugins._rows import HTTP_VERBS, coroutines, ctor
 from celery_poolkit.plugins.base import Plugin
-
-_LOOP = frozenset({Hazard.RUNS_EVENT_LOOP})
-_NOTE = "a coroutine: a sync task must run an event loop to await it"
 
 PLUGIN = Plugin(
     name="aiohttp",
@@ -33,14 +29,7 @@ PLUGIN = Plugin(
     summary="asyncio HTTP client: using it from a task means running an event loop.",
     calls=(
         ctor("aiohttp.ClientSession", "aiohttp.ClientSession"),
-        *each(
-            "aiohttp.ClientSession",
-            (*HTTP_VERBS, "ws_connect"),
-            Effect.NET_IO,
-            Green.SAFE_AFTER_PATCH,
-            hazards=_LOOP,
-            note=_NOTE,
-        ),
-        *each("aiohttp", ("request",), Effect.NET_IO, hazards=_LOOP, note=_NOTE),
+        *(coroutines(f"aiohttp.ClientSession.{verb}") for verb in (*HTTP_VERBS, "ws_connect")),
+        coroutines("aiohttp.request"),
     ),
 )

@@ -16,8 +16,8 @@ Retries back off with ``time.sleep`` (patched). Import after patching (ssl order
 
 from __future__ import annotations
 
-from celery_poolkit.model import Call, Effect, Green, Hazard
-from celery_poolkit.plugins._rows import ctor
+from celery_poolkit.model import Call, Effect
+from celery_poolkit.plugins._rows import coroutines, ctor
 from celery_poolkit.plugins.base import Plugin
 
 _SYNC = "anthropic.Anthropic"
@@ -34,12 +34,6 @@ PLUGIN = Plugin(
         ctor("anthropic.AnthropicVertex", _SYNC),
         Call(f"{_SYNC}.*", Effect.NET_IO, note="HTTPS request over httpx"),
         ctor(_ASYNC, _ASYNC),
-        Call(
-            f"{_ASYNC}.*",
-            Effect.NET_IO,
-            Green.SAFE_AFTER_PATCH,
-            frozenset({Hazard.RUNS_EVENT_LOOP}),
-            note="coroutines: a sync task must run an event loop",
-        ),
+        coroutines(f"{_ASYNC}.*"),
     ),
 )

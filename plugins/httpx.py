@@ -18,11 +18,9 @@ gevent #2026 and #982 (asyncio inside gevent); green-runtime.md §6.
 
 from __future__ import annotations
 
-from celery_poolkit.model import Effect, Green, Hazard
-from celery_poolkit.plugins._rows import HTTP_VERBS, ctor, each
+from celery_poolkit.model import Effect
+from celery_poolkit.plugins._rows import HTTP_VERBS, coroutines, ctor, each
 from celery_poolkit.plugins.base import Plugin
-
-_LOOP = frozenset({Hazard.RUNS_EVENT_LOOP})
 
 PLUGIN = Plugin(
     name="httpx",
@@ -34,13 +32,6 @@ PLUGIN = Plugin(
         ctor("httpx.Client", "httpx.Client"),
         *each("httpx.Client", (*HTTP_VERBS, "send", "stream"), Effect.NET_IO),
         ctor("httpx.AsyncClient", "httpx.AsyncClient"),
-        *each(
-            "httpx.AsyncClient",
-            (*HTTP_VERBS, "send", "stream"),
-            Effect.NET_IO,
-            Green.SAFE_AFTER_PATCH,
-            hazards=_LOOP,
-            note="a coroutine: a sync task must run an event loop to await it",
-        ),
+        *(coroutines(f"httpx.AsyncClient.{verb}") for verb in (*HTTP_VERBS, "send", "stream")),
     ),
 )

@@ -20,8 +20,8 @@ block gevent"), mysqlclient #464; Celery eventlet docs (C extensions); eventlet'
 
 from __future__ import annotations
 
-from celery_poolkit.model import Effect, Green
-from celery_poolkit.plugins._rows import ctor, each
+from celery_poolkit.model import Green
+from celery_poolkit.plugins._rows import dbapi_driver
 from celery_poolkit.plugins.base import Plugin
 
 _CONN = "MySQLdb.connections.Connection"
@@ -33,29 +33,13 @@ PLUGIN = Plugin(
     modules=("MySQLdb",),
     distributions=("mysqlclient",),
     summary="C MySQL driver: blocks the gevent hub (use PyMySQL there).",
-    calls=(
-        *each(
-            "MySQLdb",
-            ("connect", "Connect", "Connection"),
-            Effect.DB_IO,
-            Green.BLOCKS_HUB,
-            returns=_CONN,
-            note=_NOTE,
-        ),
-        *each(
-            _CONN,
-            ("query", "commit", "rollback", "ping", "select_db"),
-            Effect.DB_IO,
-            Green.BLOCKS_HUB,
-            note=_NOTE,
-        ),
-        ctor(f"{_CONN}.cursor", _CURSOR),
-        *each(
-            _CURSOR,
-            ("execute", "executemany", "callproc", "fetchone", "fetchmany", "fetchall"),
-            Effect.DB_IO,
-            Green.BLOCKS_HUB,
-            note=_NOTE,
-        ),
+    calls=dbapi_driver(
+        "MySQLdb",
+        _CONN,
+        _CURSOR,
+        Green.BLOCKS_HUB,
+        connect=("connect", "Connect", "Connection"),
+        connection_methods=("query", "commit", "rollback", "ping", "select_db"),
+        note=_NOTE,
     ),
 )

@@ -19,8 +19,8 @@ process.
 
 from __future__ import annotations
 
-from celery_poolkit.model import Call, Effect, Green, Hazard
-from celery_poolkit.plugins._rows import ctor
+from celery_poolkit.model import Call, Effect
+from celery_poolkit.plugins._rows import coroutines, ctor
 from celery_poolkit.plugins.base import Plugin
 
 _SYNC = "openai.OpenAI"
@@ -55,12 +55,6 @@ PLUGIN = Plugin(
         ),
         ctor(_ASYNC, _ASYNC),
         ctor("openai.AsyncAzureOpenAI", _ASYNC),
-        Call(
-            f"{_ASYNC}.*",
-            Effect.NET_IO,
-            Green.SAFE_AFTER_PATCH,
-            frozenset({Hazard.RUNS_EVENT_LOOP}),
-            note="coroutines: a sync task must run an event loop",
-        ),
+        coroutines(f"{_ASYNC}.*"),
     ),
 )

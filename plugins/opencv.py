@@ -32,7 +32,6 @@ PLUGIN = Plugin(
         gil_free("cv2.*", "bindings release the GIL (PyAllowThreads) for every call"),
         Call("cv2.imread", Effect.FILE_IO, note="reads and decodes (GIL released)"),
         Call("cv2.imwrite", Effect.FILE_IO, note="encodes and writes (GIL released)"),
-        Call("cv2.dnn.*", Effect.CPU_RELEASES_GIL, Green.SAFE),
         Call("cv2.dnn.readNet", Effect.FILE_IO),
         Call("cv2.dnn.readNetFromONNX", Effect.FILE_IO),
         Call(

@@ -17,8 +17,8 @@ green-runtime.md §6 (C drivers).
 
 from __future__ import annotations
 
-from celery_poolkit.model import Effect, Green
-from celery_poolkit.plugins._rows import ctor, each
+from celery_poolkit.model import Green
+from celery_poolkit.plugins._rows import dbapi_driver
 from celery_poolkit.plugins.base import Plugin
 
 _CONN = "pymssql.Connection"
@@ -30,16 +30,5 @@ PLUGIN = Plugin(
     modules=("pymssql",),
     distributions=("pymssql",),
     summary="SQL Server via FreeTDS (C): blocks the gevent hub.",
-    calls=(
-        *each("pymssql", ("connect",), Effect.DB_IO, Green.BLOCKS_HUB, returns=_CONN, note=_NOTE),
-        *each(_CONN, ("commit", "rollback"), Effect.DB_IO, Green.BLOCKS_HUB, note=_NOTE),
-        ctor(f"{_CONN}.cursor", _CURSOR),
-        *each(
-            _CURSOR,
-            ("execute", "executemany", "callproc", "fetchone", "fetchmany", "fetchall"),
-            Effect.DB_IO,
-            Green.BLOCKS_HUB,
-            note=_NOTE,
-        ),
-    ),
+    calls=dbapi_driver("pymssql", _CONN, _CURSOR, Green.BLOCKS_HUB, note=_NOTE),
 )

@@ -20,8 +20,8 @@ PyMySQL #275; SQLAlchemy #3258; green-runtime.md §6.
 
 from __future__ import annotations
 
-from celery_poolkit.model import Call, Effect, Green
-from celery_poolkit.plugins._rows import ctor, each
+from celery_poolkit.model import Call, Green
+from celery_poolkit.plugins._rows import dbapi_driver
 from celery_poolkit.plugins.base import Plugin
 
 _CONN = "pymysql.connections.Connection"
@@ -33,16 +33,16 @@ PLUGIN = Plugin(
     distributions=("PyMySQL",),
     summary="Pure-Python MySQL driver: cooperative after patching.",
     calls=(
-        *each("pymysql", ("connect", "Connect", "Connection"), Effect.DB_IO, returns=_CONN),
+        *dbapi_driver(
+            "pymysql",
+            _CONN,
+            _CURSOR,
+            Green.SAFE_AFTER_PATCH,
+            connect=("connect", "Connect", "Connection"),
+            connection_methods=("query", "commit", "rollback", "ping", "select_db"),
+        ),
         Call(
             "pymysql.install_as_MySQLdb", None, Green.SAFE, note="later MySQLdb imports get PyMySQL"
-        ),
-        *each(_CONN, ("query", "commit", "rollback", "ping", "select_db"), Effect.DB_IO),
-        ctor(f"{_CONN}.cursor", _CURSOR),
-        *each(
-            _CURSOR,
-            ("execute", "executemany", "callproc", "fetchone", "fetchmany", "fetchall"),
-            Effect.DB_IO,
         ),
     ),
 )

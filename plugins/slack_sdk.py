@@ -18,8 +18,8 @@ loop (``RUNS_EVENT_LOOP``).
 
 from __future__ import annotations
 
-from celery_poolkit.model import Call, Effect, Green, Hazard
-from celery_poolkit.plugins._rows import ctor
+from celery_poolkit.model import Call, Effect
+from celery_poolkit.plugins._rows import coroutines, ctor
 from celery_poolkit.plugins.base import Plugin
 
 _WEB = "slack_sdk.WebClient"
@@ -42,12 +42,6 @@ PLUGIN = Plugin(
         Call(f"{_HOOK}.send", Effect.NET_IO),
         Call(f"{_HOOK}.send_dict", Effect.NET_IO),
         ctor(_ASYNC, _ASYNC),
-        Call(
-            f"{_ASYNC}.*",
-            Effect.NET_IO,
-            Green.SAFE_AFTER_PATCH,
-            frozenset({Hazard.RUNS_EVENT_LOOP}),
-            note="aiohttp coroutines: a sync task must run an event loop",
-        ),
+        coroutines(f"{_ASYNC}.*", "aiohttp coroutines: a sync task must run an event loop"),
     ),
 )

@@ -18,8 +18,7 @@ prefork/threads queue where each task runs its own loop.
 
 from __future__ import annotations
 
-from celery_poolkit.model import Call, Effect, Green, Hazard
-from celery_poolkit.plugins._rows import ctor
+from celery_poolkit.plugins._rows import coroutines, ctor
 from celery_poolkit.plugins.base import Plugin
 
 PLUGIN = Plugin(
@@ -30,12 +29,8 @@ PLUGIN = Plugin(
     calls=(
         ctor("telegram.Bot", "telegram.Bot"),
         ctor("telegram.ext.ExtBot", "telegram.Bot"),
-        Call(
-            "telegram.Bot.*",
-            Effect.NET_IO,
-            Green.SAFE_AFTER_PATCH,
-            frozenset({Hazard.RUNS_EVENT_LOOP}),
-            note="v20+: coroutines over httpx.AsyncClient; needs an event loop in the task",
+        coroutines(
+            "telegram.Bot.*", "v20+: coroutines over httpx.AsyncClient; the task needs a loop"
         ),
     ),
 )

@@ -40,7 +40,7 @@ green-runtime.md §5.3 and §6.
 from __future__ import annotations
 
 from celery_poolkit.model import Call, Effect, Green
-from celery_poolkit.plugins._rows import cpu, ctor, each
+from celery_poolkit.plugins._rows import DBAPI_CURSOR, cpu, ctor, each
 from celery_poolkit.plugins.base import Plugin
 
 _QS = "django.db.models.QuerySet"
@@ -73,7 +73,7 @@ PLUGIN = Plugin(
         Call("django.db.connection.cursor", None, Green.SAFE, returns=_CURSOR),
         *each(
             _CURSOR,
-            ("execute", "executemany", "callproc", "fetchone", "fetchmany", "fetchall"),
+            DBAPI_CURSOR,
             Effect.DB_IO,
             Green.NEEDS_ADAPTER,
             note=_ORM,

@@ -10,6 +10,7 @@ import pkgutil
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import celery_poolkit.plugins as plugins_pkg
 from celery_poolkit.model import Effect, Green
@@ -140,8 +141,12 @@ print(json.dumps(sorted(set(sys.modules) - before)))
 """
 
 
-def test_importing_every_plugin_imports_no_third_party_library() -> None:
-    """The advisor runs where the libraries are absent: tables must import without them."""
+def test_importing_every_plugin_imports_no_third_party_library(tmp_path: Path) -> None:
+    """The advisor runs where the libraries are absent: tables must import without them.
+
+    The probe runs from an empty directory so it imports the installed package, not the
+    source tree (where plugins/ is not yet mapped into celery_poolkit).
+    """
     libraries = {
         module
         for plugin in builtin_plugins()
@@ -151,7 +156,7 @@ def test_importing_every_plugin_imports_no_third_party_library() -> None:
     libraries |= {m.split(".")[0] for m in libraries}
     proc = subprocess.run(
         [sys.executable, "-c", _IMPORT_PROBE, json.dumps(sorted(libraries))],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     loaded = json.loads(proc.stdout)
