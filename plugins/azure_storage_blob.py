@@ -28,7 +28,7 @@ _LOCAL = "local: builds a client for a path, no request"
 
 PLUGIN = Plugin(
     name="azure_storage_blob",
-    modules=(_B,),
+    modules=("azure",),  # the top-level import name (azure is a namespace package)
     distributions=("azure-storage-blob",),
     summary="Azure Blob Storage: HTTP via requests, cooperative after patching.",
     calls=(

@@ -36,7 +36,7 @@ _FORK_NOTE = "a gRPC channel opened before fork breaks in prefork children"
 
 PLUGIN = Plugin(
     name="google_cloud",
-    modules=(_G, "google.api_core"),
+    modules=("google",),  # the top-level import name (google.cloud is a namespace)
     distributions=(
         "google-cloud-pubsub",
         "google-cloud-firestore",

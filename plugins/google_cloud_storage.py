@@ -27,7 +27,7 @@ _LOCAL = "local: builds an object, no request"
 
 PLUGIN = Plugin(
     name="google_cloud_storage",
-    modules=(_GCS,),
+    modules=("google",),  # the top-level import name (google.cloud is a namespace)
     distributions=("google-cloud-storage",),
     summary="Google Cloud Storage: HTTP via requests, cooperative after patching.",
     calls=(
