@@ -3,15 +3,15 @@
 **Knows:** ``pymssql.connect``, the connection's ``commit`` / ``rollback``, cursors'
 ``execute`` / ``executemany`` / ``callproc`` / ``fetch*``.
 
-**Under gevent:** blocks the hub: FreeTDS does its socket IO in C. pymssql has
-``set_wait_callback`` for cooperative waits, which poolkit does not install; with it
-unset, one query stalls every greenlet.
+**Under gevent:** blocks the hub: FreeTDS does its socket IO in C. pymssql's ``_mssql``
+module has a ``set_wait_callback`` hook for cooperative waits, which poolkit does not
+install; with it unset, one query stalls every greenlet.
 
 **Fix:** run SQL Server tasks on prefork or threads; under gevent either install a wait
-callback yourself (``pymssql.set_wait_callback`` with ``gevent.socket.wait_read``) or
-use a pure-Python TDS driver (``python-tds``).
+callback yourself (``set_wait_callback`` with ``gevent.socket.wait_read``) or use a
+pure-Python TDS driver (``python-tds``).
 
-**Sources:** pymssql docs ("pymssql module reference": ``set_wait_callback``);
+**Sources:** pymssql source (``src/pymssql/_mssql.pyx``: ``set_wait_callback``);
 green-runtime.md §6 (C drivers).
 """
 
