@@ -22,8 +22,9 @@ thread-safe either. Low-level clients are.
 thread-safe).
 
 **Sources:** boto3 docs, "Multithreading or multiprocessing with clients" and "Session"
-guides; boto3 #1592 (concurrent default-session client creation); boto3 #4061,
-gevent #1531, #1957.
+guides; boto3 #1592 and #2750 (concurrent default-session client creation:
+``KeyError: 'credential_provider'``), botocore PR #2985 (maintainers: "Sessions are
+not thread safe"); boto3 #4061, gevent #1531, #1957.
 """
 
 from __future__ import annotations
