@@ -5,7 +5,8 @@
 ``imaplib`` / ``poplib`` / ``ftplib`` sessions (network IO), ``urllib.request.urlretrieve``
 and ``socket.gethostbyname`` (network IO), the remaining subprocess entry points
 (``subprocess.getoutput`` / ``getstatusoutput``, ``os.popen``, ``os.waitpid``),
-``xml.etree.ElementTree`` parsing (CPU), and event loops started with
+``xml.etree.ElementTree`` parsing and ``hashlib`` constructors (CPU: the GIL is released
+only for inputs over 2 KiB), and event loops started with
 ``get_event_loop().run_until_complete``.
 
 **Under gevent:** sockets, DNS and subprocess waits are cooperative once patched. Regular
@@ -27,6 +28,9 @@ from celery_poolkit.plugins.base import Plugin
 _FILE = Effect.FILE_IO
 _NET = Effect.NET_IO
 _SQLITE = "SQLite runs in C and waits on file locks in C: the hub stalls"
+# CPython's hashlib drops the GIL only for inputs over 2047 bytes: hashing small values
+# in a loop (cache keys, fingerprints) is GIL-bound CPU work.
+_HASH = "cheap per call; in a loop it is CPU; the GIL is released only for inputs > 2 KiB"
 
 PLUGIN = Plugin(
     name="stdlib_extra",
@@ -44,6 +48,7 @@ PLUGIN = Plugin(
         "subprocess",
         "os",
         "xml",
+        "hashlib",
         "asyncio",
     ),
     summary="More standard library: archives, SQLite, IMAP/POP/FTP, paths, process waits.",
@@ -57,6 +62,7 @@ PLUGIN = Plugin(
             ("copy", "copy2", "move", "make_archive", "unpack_archive", "copyfileobj"),
             _FILE,
         ),
+        Call("pathlib.Path", None, Green.SAFE, returns="pathlib.Path"),
         *each(
             "pathlib.Path",
             ("read_text", "read_bytes", "write_text", "write_bytes", "open", "unlink"),
@@ -97,6 +103,10 @@ PLUGIN = Plugin(
         *each("subprocess", ("getoutput", "getstatusoutput"), Effect.SUBPROCESS),
         Call("os.popen", Effect.SUBPROCESS, note="runs through subprocess.Popen"),
         *each("os", ("waitpid", "wait"), Effect.SUBPROCESS),
+        *(
+            cpu(f"hashlib.{name}", _HASH)
+            for name in ("md5", "sha1", "sha256", "sha512", "blake2b", "new")
+        ),
         cpu("xml.etree.ElementTree.parse", "expat builds Python objects: holds the GIL"),
         cpu("xml.etree.ElementTree.fromstring", "expat builds Python objects: holds the GIL"),
         Call("asyncio.get_event_loop", None, Green.SAFE, returns="asyncio.AbstractEventLoop"),

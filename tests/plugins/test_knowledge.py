@@ -179,6 +179,7 @@ CHAINS = [
     (("kombu.Connection", "Producer", "publish"), _BROKER, _AFTER),
     (("celery.signature", "apply_async", "get"), _DB, _AFTER),
     (("PIL.Image.open", "convert", "resize"), _NOGIL, Green.SAFE),
+    (("pathlib.Path", "read_bytes"), Effect.FILE_IO, _AFTER),
     (("pandas.read_csv", "apply"), _CPU, Green.SAFE),
     (("pandas.read_csv", "groupby", "mean"), _NOGIL, Green.SAFE),
     (("sklearn.ensemble.RandomForestClassifier", "fit"), _NOGIL, Green.SAFE),
