@@ -171,18 +171,12 @@ def test_importing_every_plugin_imports_no_third_party_library(tmp_path: Path) -
     assert "celery_poolkit.plugins.mysqlclient" in loaded  # the probe really imported them
 
 
-def test_rows_without_an_effect_never_wait() -> None:
-    """A constructor or configuration call that does no IO is SAFE under gevent.
-
-    The one exception is NEEDS_ADAPTER: a gRPC client must be created after the adapter
-    ran. The original stdlib table keeps the default green on its constructor rows and
-    is exempt, like above.
-    """
-    wrong = [
+def test_a_row_that_blocks_the_hub_says_what_it_waits_on() -> None:
+    """BLOCKS_HUB without an effect would hide the wait from the advisor's evidence."""
+    silent = [
         (p.name, c.qualname)
         for p in builtin_plugins()
-        if p.name != "stdlib"
         for c in p.calls
-        if c.effect is None and c.green not in (Green.SAFE, Green.NEEDS_ADAPTER)
+        if c.green is Green.BLOCKS_HUB and c.effect is None
     ]
-    assert wrong == []
+    assert silent == []
