@@ -41,6 +41,7 @@ PLUGIN = Plugin(
         Call("celery.app.task.Task.retry", _B, note="republishes the task, then raises Retry"),
         ctor("celery.Celery", "celery.Celery"),
         Call("celery.Celery.send_task", _B, returns=_RESULT),
+        Call("celery.current_app.send_task", _B, returns=_RESULT),
         Call("celery.Celery.control.*", _B, note="broadcast over the broker"),
         *(
             ctor(name, _SIG)

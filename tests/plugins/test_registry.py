@@ -180,3 +180,17 @@ def test_a_row_that_blocks_the_hub_says_what_it_waits_on() -> None:
         if c.green is Green.BLOCKS_HUB and c.effect is None
     ]
     assert silent == []
+
+
+def test_importing_the_registry_loads_no_table(tmp_path: Path) -> None:
+    """Tables load on demand (builtin_plugins()), so ``celery poolkit`` stays cheap."""
+    code = (
+        "import json, sys; import celery_poolkit.plugins; "
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('celery_poolkit.'))))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True, text=True, timeout=60, check=True, cwd=tmp_path,
+    )  # fmt: skip
+    loaded = set(json.loads(proc.stdout))
+    assert loaded & set(BUILTIN) == set()
