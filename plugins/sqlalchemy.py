@@ -6,8 +6,9 @@
 ``flush``, ``refresh``, ``merge`` do round trips; ``add`` / ``add_all`` / ``delete`` only
 stage until the flush), ``sessionmaker`` / ``scoped_session`` and legacy ``Query``.
 
-**Under gevent:** ``NEEDS_ADAPTER`` when the URL's driver is psycopg2/psycopg (libpq waits
-need poolkit's wait callback); PyMySQL and pg8000 are pure Python, safe after patching;
+**Under gevent:** ``NEEDS_ADAPTER`` when the URL's driver is psycopg2 (libpq waits need
+poolkit's wait callback) or psycopg 3 (cooperative only when imported after patching,
+which poolkit's adapter checks); PyMySQL and pg8000 are pure Python, safe after patching;
 mysqlclient (``mysql+mysqldb``) blocks the hub. Import SQLAlchemy after patching, so its
 pool's ``queue``/``threading`` primitives are gevent's. A ``gevent.Timeout`` (a
 ``BaseException``) raised mid-query can leave a connection checked out and half-used
@@ -34,7 +35,7 @@ from celery_poolkit.plugins.base import Plugin
 _ENGINE = "sqlalchemy.engine.Engine"
 _CONN = "sqlalchemy.engine.Connection"
 _SESSION = "sqlalchemy.orm.Session"
-_DRIVER = "the DBAPI driver decides: psycopg2 needs poolkit's adapter, mysqlclient blocks"
+_DRIVER = "the DBAPI driver decides: psycopg needs poolkit's adapter, mysqlclient blocks"
 
 
 def _db(owner: str, names: tuple[str, ...], returns: str = "") -> tuple[Call, ...]:

@@ -14,9 +14,10 @@
 - ``render_to_string`` (CPU) and ``default_storage`` (file IO, or network IO with a
   remote django-storages backend).
 
-**Under gevent:** the ORM's greenness is its driver's. PostgreSQL through psycopg2 or
-psycopg waits in libpq and blocks the hub unless poolkit's adapter installed a wait
-callback: ``NEEDS_ADAPTER``. MySQL through mysqlclient always blocks the hub (use
+**Under gevent:** the ORM's greenness is its driver's. PostgreSQL through psycopg2 waits
+in libpq and blocks the hub unless poolkit's adapter installed a wait callback; psycopg 3
+is cooperative only if imported after patching, which poolkit's adapter checks:
+``NEEDS_ADAPTER``. MySQL through mysqlclient always blocks the hub (use
 PyMySQL: ``pymysql.install_as_MySQLdb()``); SQLite is file IO. Cache backends:
 redis-py and pymemcache are safe after patching, pylibmc blocks the hub. E-mail over the
 SMTP backend uses ``smtplib``: safe after patching.
@@ -45,8 +46,8 @@ from celery_poolkit.plugins.base import Plugin
 
 _QS = "django.db.models.QuerySet"
 _ORM = (
-    "the driver decides: psycopg2/psycopg need poolkit's adapter, mysqlclient blocks the "
-    "hub, PyMySQL is cooperative after patching"
+    "the driver decides: psycopg2 needs poolkit's wait callback, psycopg 3 a late-enough "
+    "import (poolkit checks), mysqlclient blocks the hub, PyMySQL is cooperative"
 )
 _CURSOR = "django.db.backends.utils.CursorWrapper"
 _MAIL = "django.core.mail"
