@@ -33,12 +33,19 @@ def _model_calls(prefix: str) -> tuple[Call, ...]:
         Call(
             f"{prefix}.models.load_model",
             Effect.FILE_IO,
-            Green.SAFE,
+            Green.SAFE_AFTER_PATCH,
             _FORK,
             _MODEL,
             _RUNTIME,
         ),
-        Call(f"{prefix}.saving.load_model", Effect.FILE_IO, Green.SAFE, _FORK, _MODEL, _RUNTIME),
+        Call(
+            f"{prefix}.saving.load_model",
+            Effect.FILE_IO,
+            Green.SAFE_AFTER_PATCH,
+            _FORK,
+            _MODEL,
+            _RUNTIME,
+        ),
     )
 
 
@@ -72,7 +79,7 @@ PLUGIN = Plugin(
         Call(
             "tensorflow.saved_model.load",
             Effect.FILE_IO,
-            Green.SAFE,
+            Green.SAFE_AFTER_PATCH,
             _FORK,
             note=_RUNTIME,
         ),

@@ -44,13 +44,13 @@ PLUGIN = Plugin(
     distributions=("transformers", "tokenizers"),
     summary="Model loading and inference: GPU/CPU heavy; load after fork.",
     calls=(
-        Call("transformers.pipeline", Effect.FILE_IO, Green.SAFE, _FORK, _PIPE, _LOAD),
+        Call("transformers.pipeline", Effect.FILE_IO, Green.SAFE_AFTER_PATCH, _FORK, _PIPE, _LOAD),
         Call(f"{_PIPE}.__call__", Effect.GPU, Green.SAFE, _FORK, note="model inference"),
         *(
             Call(
                 f"transformers.{name}.from_pretrained",
                 Effect.FILE_IO,
-                Green.SAFE,
+                Green.SAFE_AFTER_PATCH,
                 _FORK,
                 _MODEL,
                 _LOAD,

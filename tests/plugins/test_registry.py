@@ -171,6 +171,17 @@ def test_importing_every_plugin_imports_no_third_party_library(tmp_path: Path) -
     assert "celery_poolkit.plugins.mysqlclient" in loaded  # the probe really imported them
 
 
+def test_file_io_is_never_claimed_to_be_free_under_gevent() -> None:
+    """gevent never makes regular file IO cooperative; rows follow stdlib's ``open``."""
+    wrong = [
+        (p.name, c.qualname)
+        for p in builtin_plugins()
+        for c in p.calls
+        if c.effect is Effect.FILE_IO and c.green is Green.SAFE
+    ]
+    assert wrong == []
+
+
 def test_a_row_that_blocks_the_hub_says_what_it_waits_on() -> None:
     """BLOCKS_HUB without an effect would hide the wait from the advisor's evidence."""
     silent = [
