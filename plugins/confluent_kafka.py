@@ -1,8 +1,9 @@
 """confluent-kafka: librdkafka (C); its waits block the gevent hub.
 
-**Knows:** ``Producer`` (``produce`` only enqueues; ``poll(timeout)`` and ``flush()`` wait
-in librdkafka), ``Consumer`` (``poll``, ``consume``, ``commit``, ``close`` wait;
-``subscribe`` / ``assign`` do not), ``SerializingProducer`` / ``DeserializingConsumer``.
+**Knows:** ``Producer`` (``produce`` only enqueues; ``poll(timeout)``, ``flush()``,
+``list_topics`` and the transaction calls wait in librdkafka), ``Consumer`` (``poll``,
+``consume``, ``commit``, ``close`` wait; ``subscribe`` / ``assign`` do not),
+``SerializingProducer`` / ``DeserializingConsumer``.
 
 **Under gevent:** librdkafka runs its own native threads for the network, and the
 Python calls that wait for them (``flush``, ``poll(timeout)``, ``consume``, synchronous
@@ -42,7 +43,12 @@ PLUGIN = Plugin(
             note="enqueues for librdkafka's own threads and returns; raises BufferError "
             "when the queue is full",
         ),
-        *each(_P, ("poll", "flush"), Effect.NET_IO, Green.BLOCKS_HUB, note=_WAIT),
+        Call(
+            f"{_P}.*",
+            Effect.NET_IO,
+            Green.BLOCKS_HUB,
+            note=f"{_WAIT} (poll, flush, list_topics, transactions)",
+        ),
         ctor(_C, _C),
         ctor("confluent_kafka.DeserializingConsumer", _C),
         Call(f"{_C}.*", Effect.NET_IO, Green.BLOCKS_HUB, note=_WAIT),
