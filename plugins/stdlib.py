@@ -1,4 +1,21 @@
-"""The standard library: sockets, HTTP, SMTP, sleeps, subprocesses, hashing, compression."""
+"""The standard library: sockets, HTTP, SMTP, sleeps, subprocesses, hashing, compression.
+
+**Knows:** ``time.sleep``; sockets, DNS, ``urllib.request``, ``http.client``, ``smtplib``
+and ``ftplib`` (network IO); ``subprocess`` waits and ``os.system``; ``open`` and
+``shutil`` copies (file IO); ``hashlib.pbkdf2_hmac``/``scrypt`` and the compressors
+(C work that releases the GIL); ``multiprocessing`` / ``ProcessPoolExecutor`` and
+``asyncio.run`` / ``new_event_loop`` (hazards, whatever the pool).
+
+**Under gevent:** every socket, DNS and sleep call here is cooperative once
+``gevent.monkey.patch_all()`` ran, and blocks the whole hub when it did not.
+``os.system`` waits in C and is never cooperative; regular file IO is not either
+(gevent patches no file objects). Under prefork, ``multiprocessing`` fails inside
+daemonic children ("daemonic processes are not allowed to have children").
+
+**Sources:** gevent's ``monkey`` module docs (what ``patch_all`` replaces); gevent #1070
+(file IO); CPython ``hashlib``/``zlib`` sources (``Py_BEGIN_ALLOW_THREADS`` around the
+digest and compression loops); billiard's daemonic-process check.
+"""
 
 from __future__ import annotations
 
@@ -64,13 +81,13 @@ PLUGIN = Plugin(
         Call("shutil.copyfile", Effect.FILE_IO),
         Call("shutil.copytree", Effect.FILE_IO),
         Call("shutil.rmtree", Effect.FILE_IO),
-        Call("hashlib.pbkdf2_hmac", Effect.CPU_RELEASES_GIL),
-        Call("hashlib.scrypt", Effect.CPU_RELEASES_GIL),
-        Call("zlib.compress", Effect.CPU_RELEASES_GIL),
-        Call("zlib.decompress", Effect.CPU_RELEASES_GIL),
-        Call("gzip.compress", Effect.CPU_RELEASES_GIL),
-        Call("bz2.compress", Effect.CPU_RELEASES_GIL),
-        Call("lzma.compress", Effect.CPU_RELEASES_GIL),
+        Call("hashlib.pbkdf2_hmac", Effect.CPU_RELEASES_GIL, green=Green.SAFE),
+        Call("hashlib.scrypt", Effect.CPU_RELEASES_GIL, green=Green.SAFE),
+        Call("zlib.compress", Effect.CPU_RELEASES_GIL, green=Green.SAFE),
+        Call("zlib.decompress", Effect.CPU_RELEASES_GIL, green=Green.SAFE),
+        Call("gzip.compress", Effect.CPU_RELEASES_GIL, green=Green.SAFE),
+        Call("bz2.compress", Effect.CPU_RELEASES_GIL, green=Green.SAFE),
+        Call("lzma.compress", Effect.CPU_RELEASES_GIL, green=Green.SAFE),
         Call(
             "multiprocessing.Pool",
             None,

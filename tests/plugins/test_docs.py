@@ -11,9 +11,6 @@ from celery_poolkit.plugins import BUILTIN, builtin_plugins
 REPO = Path(__file__).resolve().parents[2]
 REFERENCE = REPO / "docs" / "libraries.rst"
 
-#: The original stdlib table predates the docstring layout below.
-_TERSE = {"celery_poolkit.plugins.stdlib"}
-
 
 def test_every_plugin_has_a_section_in_the_library_reference() -> None:
     text = REFERENCE.read_text()
@@ -44,7 +41,7 @@ def test_plugin_docstrings_say_what_is_known_how_it_behaves_and_why() -> None:
     for path in BUILTIN:
         module = importlib.import_module(path)
         doc = module.__doc__ or ""
-        if path in _TERSE or module.PLUGIN.adapter:
+        if module.PLUGIN.adapter:
             assert doc.strip(), path
             continue
         has_behaviour = any(f"**{k}:**" in doc for k in ("Under gevent", "Pools", "Prefork"))

@@ -106,16 +106,11 @@ def test_every_returned_class_has_knowledge_so_method_calls_resolve() -> None:
 
 
 def test_computation_is_never_marked_as_waiting_on_io() -> None:
-    """Per the model, pure computation is judged by its effect, so its green is SAFE.
-
-    The original stdlib table predates the convention and keeps the default green on its
-    hashing/compression rows; it is exempt until it is brought in line.
-    """
+    """Per the model, pure computation is judged by its effect, so its green is SAFE."""
     compute = {Effect.CPU, Effect.CPU_RELEASES_GIL, Effect.GPU}
     wrong = [
         (p.name, c.qualname, c.green)
         for p in builtin_plugins()
-        if p.name != "stdlib"
         for c in p.calls
         if c.effect in compute and c.green is not Green.SAFE
     ]
