@@ -1,0 +1,254 @@
+"""The pipeline: files -> facts -> project -> tasks, routes, effects -> advice.
+
+Pure apart from reading the files and the cache: it never imports celery, gevent or the
+user's code, and returns an :class:`~celery_poolkit.model.Advice` for the formatters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+from collections.abc import Sequence
+from pathlib import Path
+
+from celery_poolkit.advisor import conflicts, deploy, discovery, effects, routing
+from celery_poolkit.advisor.cache import Cache
+from celery_poolkit.advisor.config import AdvisorConfig
+from celery_poolkit.advisor.decide import classify, decide
+from celery_poolkit.advisor.files import find_root, walk
+from celery_poolkit.advisor.knowledge import CELERY_CALLS, Knowledge
+from celery_poolkit.advisor.parse import default_jobs, parse_all
+from celery_poolkit.advisor.project import Project
+from celery_poolkit.advisor.values import Evaluator, FromEnv
+from celery_poolkit.model import (
+    Advice,
+    Call,
+    Effect,
+    Evidence,
+    Finding,
+    Hazard,
+    Location,
+    Pool,
+    QueueAdvice,
+    TaskInfo,
+)
+
+_RESULT_FORMAT = 2  # bump when Advice or the decision logic changes meaning
+
+
+def analyze(
+    paths: Sequence[Path],
+    config: AdvisorConfig,
+    *,
+    plugin_calls: Sequence[Call] = (),
+    cache_dir: Path | None = None,
+    jobs: int | None = None,
+    cores: int | None = None,
+) -> Advice:
+    """Advise on the project at ``paths``. ``plugin_calls`` is the library knowledge;
+    ``cache_dir`` None disables the cache. Never raises for bad source files."""
+    root = find_root(paths)
+    knowledge = Knowledge([*CELERY_CALLS, *plugin_calls, *config.knowledge])
+    files, skipped = walk(paths, root, config.exclude)
+    cache = Cache(cache_dir, root) if cache_dir is not None else None
+    facts, bad = parse_all(files, cache, jobs or default_jobs())
+    skipped += bad
+    cores = cores or config.cores or os.cpu_count() or 1
+    result_key = _result_key(facts, knowledge, config, cores, root)
+    if cache is not None:
+        hit = cache.get(result_key)
+        if isinstance(hit, Advice):
+            cache.save()
+            return hit
+    advice = _advise(root, facts, skipped, knowledge, config, cores)
+    if cache is not None:
+        cache.put(result_key, advice)
+        cache.save()
+    return advice
+
+
+def _result_key(facts: list, knowledge: Knowledge, config: AdvisorConfig, cores: int, root: Path) -> str:  # type: ignore[type-arg]
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(pickle.dumps((sorted(f.path for f in facts), config, cores, _RESULT_FORMAT)))
+    digest.update(knowledge.fingerprint().encode())
+    for f in sorted(facts, key=lambda m: m.path):
+        digest.update(pickle.dumps(f, protocol=pickle.HIGHEST_PROTOCOL))
+    for cmd in deploy.find_commands(root):
+        digest.update(repr(cmd).encode())
+    return "advice:" + digest.hexdigest()
+
+
+def _advise(root, facts, skipped, knowledge, config, cores):  # type: ignore[no-untyped-def]
+    project = Project(facts, knowledge)
+    rule = routing.RuleFactory()
+    findings: list[Finding] = []
+    apps = discovery.find_apps(project)
+    settings = discovery.find_settings(project, apps)
+    evaluator = Evaluator(project, discovery.django_settings(project))
+    defs = discovery.find_tasks(project)
+    routed, route_findings = routing.route_all(project, defs, settings, evaluator, rule)
+    findings += route_findings
+    summaries = effects.summarize(project, [t.body for t in defs])
+    fork_unsafe = _import_time_hazards(project)
+    findings += [
+        rule("PK501", f"{ev.call} runs at import time in {ev.location.path}: prefork forks after "
+             "imports, so every child inherits it; create it in worker_process_init instead",
+             ev.location)  # fmt: skip
+        for ev in fork_unsafe.values()
+    ]
+    tasks = [_task_info(t, routed[t.name], summaries.get(t.body, {}), project, fork_unsafe)
+             for t in defs]  # fmt: skip
+    commands = deploy.find_commands(root)
+    app_name = config.app or (apps[0].cli_name if apps else "proj")
+    configured_pool = _configured_pool(evaluator, settings)
+    queues: list[QueueAdvice] = []
+    by_queue: dict[str, list[TaskInfo]] = {}
+    for task in tasks:
+        by_queue.setdefault(task.queue, []).append(task)
+        for extra in task.also_queues:
+            by_queue.setdefault(extra, []).append(task)
+    limits = {k: (str(v.value), v.location) for k, v in settings.items() if k.endswith("time_limit")}
+    tdefs = {t.name: t for t in defs}
+    for name in sorted(by_queue):
+        members = by_queue[name]
+        current = _deployed_pool(name, commands) or configured_pool
+        advice = decide(name, members, app=app_name, cores=cores, override=config.override(name),
+                        current=current)  # fmt: skip
+        queues.append(advice)
+        if advice.split is not None:
+            findings.append(
+                rule("PK103", f"queue {name!r} mixes CPU-bound and IO-bound tasks; move "
+                     f"{len(advice.split.tasks)} IO-bound task(s) to {advice.split.new_queue!r}",
+                     members[0].location, queue=name)  # fmt: skip
+            )
+        findings += conflicts.queue_findings(advice, members, tdefs, limits, commands, rule)
+    findings += _settings_findings(settings, configured_pool, rule)
+    if commands:
+        consumed = {q for c in commands for q in c.queues}
+        catch_all = any(not c.queues for c in commands)
+        for q in queues:
+            if q.name not in consumed and not (catch_all and q.name in ("celery", "default")):
+                findings.append(rule("PK602", f"queue {q.name!r} has {len(q.tasks)} task(s) but "
+                                     "no deployment command consumes it", None, queue=q.name))  # fmt: skip
+    findings = _filter(findings, project, config)
+    return Advice(
+        root=str(root),
+        queues=tuple(queues),
+        tasks=tuple(tasks),
+        findings=tuple(findings),
+        skipped=tuple(sorted(skipped, key=lambda s: s.path)),
+        app=app_name,
+        files=len(facts),
+    )
+
+
+def _task_info(tdef, routed, summary, project, fork_unsafe):  # type: ignore[no-untyped-def]
+    evidence: list[Evidence] = sorted(summary.values(), key=lambda e: (e.kind, e.call))
+    module_hazard = _module_hazard(project, tdef.module, fork_unsafe)
+    if module_hazard is not None and Hazard.FORK_UNSAFE.value not in summary:
+        evidence.append(module_hazard)
+    kinds = {e.kind for e in evidence}
+    effect_set = frozenset(e for e in Effect if e.value in kinds)
+    hazards = tuple(h for h in Hazard if h.value in kinds)
+    return TaskInfo(
+        name=tdef.name,
+        qualname=tdef.body,
+        queue=routed.queue,
+        location=tdef.location,
+        effects=tuple(e for e in Effect if e in effect_set),
+        hazards=hazards,
+        evidence=tuple(evidence),
+        kind=classify(effect_set),
+        also_queues=routed.also,
+    )
+
+
+def _import_time_hazards(project: Project) -> dict[str, Evidence]:
+    """Fork-unsafe calls made at module level, by module."""
+    found: dict[str, Evidence] = {}
+    for module, facts in project.modules.items():
+        for site in facts.calls:
+            for target in project.targets(site):
+                row = target.call
+                if row is not None and Hazard.FORK_UNSAFE in row.hazards:
+                    found.setdefault(module, Evidence(Hazard.FORK_UNSAFE.value, target.name,
+                                     Location(facts.path, site.line, site.col), (module,),
+                                     row.note))  # fmt: skip
+    return found
+
+
+def _module_hazard(project: Project, module: str, fork_unsafe: dict[str, Evidence]) -> Evidence | None:
+    """A fork-unsafe import-time call in ``module`` or a project module it imports."""
+    if not fork_unsafe:
+        return None
+    seen = {module}
+    stack = [(module, (module,))]
+    while stack:
+        current, chain = stack.pop()
+        if current in fork_unsafe:
+            ev = fork_unsafe[current]
+            return Evidence(ev.kind, ev.call, ev.location, chain, ev.note)
+        for imported in project.imports.get(current, {}).values():
+            symbol = project.resolve(imported)
+            target = symbol.name if symbol.kind == "module" else ""
+            if not target:
+                target = next((m for m in (imported.rpartition(".")[0],) if m in project.modules), "")
+            if target and target not in seen:
+                seen.add(target)
+                stack.append((target, (*chain, target)))
+    return None
+
+
+def _configured_pool(evaluator: Evaluator, settings: dict[str, discovery.Setting]) -> Pool | None:
+    setting = settings.get("worker_pool")
+    if setting is None:
+        return None
+    value = evaluator.eval(setting.value)
+    if isinstance(value, FromEnv):
+        value = value.default
+    try:
+        return Pool.parse(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def _deployed_pool(queue: str, commands: list[deploy.WorkerCommand]) -> Pool | None:
+    for cmd in commands:
+        if queue in cmd.queues or (not cmd.queues and queue in ("celery", "default")):
+            return cmd.pool or Pool.PREFORK
+    return None
+
+
+def _settings_findings(settings, pool, rule):  # type: ignore[no-untyped-def]
+    out = []
+    if pool is Pool.EVENTLET:
+        out.append(rule("PK305", "worker_pool is eventlet, which is deprecated upstream: "
+                        "migrate to gevent", settings["worker_pool"].location))  # fmt: skip
+    for key in ("worker_max_tasks_per_child", "worker_max_memory_per_child"):
+        if key in settings and pool is not None and pool is not Pool.PREFORK:
+            out.append(rule("PK303", f"{key} is ignored: worker_pool is {pool.value}, and only "
+                            "prefork recycles processes", settings[key].location))  # fmt: skip
+    return out
+
+
+def _filter(findings: list[Finding], project: Project, config: AdvisorConfig) -> list[Finding]:
+    ignores: dict[str, dict[int, tuple[str, ...]]] = {
+        f.path: dict(f.ignores) for f in project.modules.values() if f.ignores
+    }
+    kept = []
+    seen = set()
+    for finding in findings:
+        if not config.enabled(finding.rule):
+            continue
+        loc = finding.location
+        if loc is not None:
+            rules = ignores.get(loc.path, {}).get(loc.line, ())
+            if "" in rules or finding.rule in rules:
+                continue
+        key = (finding.rule, finding.message, loc)
+        if key not in seen:
+            seen.add(key)
+            kept.append(finding)
+    order = {"error": 0, "warning": 1, "info": 2}
+    return sorted(kept, key=lambda f: (order[f.severity.value], f.rule, str(f.location or "")))

@@ -1,0 +1,116 @@
+"""Read, parse and visit every file, in parallel and through the content-hash cache.
+
+The only stage that touches the disk (besides the cache). Each file is either turned
+into :class:`~.facts.ModuleFacts` or into a :class:`~celery_poolkit.model.Skipped` entry
+with a reason a user can act on; nothing here raises for bad input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tokenize
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+
+from celery_poolkit.advisor.cache import Cache
+from celery_poolkit.advisor.facts import ModuleFacts
+from celery_poolkit.advisor.files import SourceFile
+from celery_poolkit.advisor.visitor import module_facts
+from celery_poolkit.model import Skipped
+
+Result = tuple[str, ModuleFacts | None, Skipped | None]  # (content hash, facts, skipped)
+
+#: Files above this size are reported, not parsed: generated code, data dumped as Python.
+MAX_FILE_BYTES = 4 * 1024 * 1024
+_PARALLEL_MIN_BYTES = 2 * 1024 * 1024  # below this, starting workers costs more than it saves
+
+
+def parse_all(
+    files: Sequence[SourceFile], cache: Cache | None, jobs: int
+) -> tuple[list[ModuleFacts], list[Skipped]]:
+    facts: list[ModuleFacts] = []
+    skipped: list[Skipped] = []
+    todo: list[tuple[SourceFile, bytes, str]] = []
+    for file in files:
+        try:
+            data = file.path.read_bytes()
+        except OSError as exc:
+            skipped.append(Skipped(file.rel, _os_reason(exc)))
+            continue
+        digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+        key = f"{digest}:{file.rel}:{file.module}"
+        hit = cache.get(key) if cache else None
+        if isinstance(hit, ModuleFacts):
+            facts.append(hit)
+        elif isinstance(hit, Skipped):
+            skipped.append(hit)
+        else:
+            todo.append((file, data, key))
+    for key, result, skip in _run(todo, jobs):
+        if cache is not None:
+            cache.put(key, result if result is not None else skip)
+        if result is not None:
+            facts.append(result)
+        elif skip is not None:
+            skipped.append(skip)
+    return facts, skipped
+
+
+def _run(todo: list[tuple[SourceFile, bytes, str]], jobs: int) -> list[Result]:
+    work = [(f.rel, f.module, f.is_package, data, key) for f, data, key in todo]
+    total = sum(len(item[3]) for item in work)
+    if jobs <= 1 or total < _PARALLEL_MIN_BYTES or len(work) < 4:
+        return [analyse_one(*item) for item in work]
+    # Big files first, so one large module does not finish last on a lone core.
+    work.sort(key=lambda item: len(item[3]), reverse=True)
+    chunk = max(1, len(work) // (jobs * 8))
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        return list(pool.map(_analyse_packed, work, chunksize=chunk))
+
+
+def _analyse_packed(item: tuple[str, str, bool, bytes, str]) -> Result:
+    return analyse_one(*item)
+
+
+def analyse_one(rel: str, module: str, is_package: bool, data: bytes, key: str) -> Result:
+    """Facts for one file, or the reason it was skipped. Never raises for bad input."""
+    if len(data) > MAX_FILE_BYTES:
+        size = len(data) / 1024 / 1024
+        reason = f"file is {size:.1f} MiB, over the {MAX_FILE_BYTES // 1024 // 1024} MiB limit"
+        return key, None, Skipped(rel, reason)
+    if b"\0" in data:
+        return key, None, Skipped(rel, "contains NUL bytes: a binary file, not Python source")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        source = data.decode(encoding)
+    except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
+        return key, None, Skipped(rel, f"cannot decode: {_first_line(exc)}")
+    try:
+        return key, module_facts(source, rel, module, is_package=is_package), None
+    except SyntaxError as exc:
+        where = f" at line {exc.lineno}" if exc.lineno else ""
+        return key, None, Skipped(rel, f"syntax error{where}: {exc.msg}")
+    except (RecursionError, MemoryError):
+        return key, None, Skipped(rel, "expressions nested too deeply to analyse")
+    except ValueError as exc:  # e.g. a source the parser refuses outright
+        return key, None, Skipped(rel, f"cannot parse: {_first_line(exc)}")
+
+
+def default_jobs() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return "permission denied: cannot read the file"
+    if exc.errno == 40:  # ELOOP
+        return "symlink loop"
+    if isinstance(exc, FileNotFoundError):
+        return "broken symlink or file vanished while reading"
+    return f"cannot read: {exc.strerror or exc}"
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
