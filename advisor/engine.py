@@ -10,12 +10,14 @@ import hashlib
 import os
 import pickle
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from celery_poolkit.advisor import conflicts, deploy, discovery, effects, routing
 from celery_poolkit.advisor.cache import Cache
 from celery_poolkit.advisor.config import AdvisorConfig
 from celery_poolkit.advisor.decide import classify, decide
+from celery_poolkit.advisor.facts import ModuleFacts
 from celery_poolkit.advisor.files import find_root, walk
 from celery_poolkit.advisor.knowledge import CELERY_CALLS, Knowledge
 from celery_poolkit.advisor.parse import default_jobs, parse_all
@@ -31,10 +33,19 @@ from celery_poolkit.model import (
     Location,
     Pool,
     QueueAdvice,
+    Skipped,
     TaskInfo,
 )
 
 _RESULT_FORMAT = 2  # bump when Advice or the decision logic changes meaning
+
+
+@dataclass(frozen=True, slots=True)
+class LiveConfig:
+    """What ``--import-app`` read from the running app: task -> queue, and the pool."""
+
+    routes: dict[str, str] = field(default_factory=dict)
+    pool: str | None = None
 
 
 def analyze(
@@ -45,6 +56,7 @@ def analyze(
     cache_dir: Path | None = None,
     jobs: int | None = None,
     cores: int | None = None,
+    live: LiveConfig | None = None,
 ) -> Advice:
     """Advise on the project at ``paths``. ``plugin_calls`` is the library knowledge;
     ``cache_dir`` None disables the cache. Never raises for bad source files."""
@@ -55,22 +67,30 @@ def analyze(
     facts, bad = parse_all(files, cache, jobs or default_jobs())
     skipped += bad
     cores = cores or config.cores or os.cpu_count() or 1
-    result_key = _result_key(facts, knowledge, config, cores, root)
+    result_key = _result_key(facts, knowledge, config, cores, root, live)
     if cache is not None:
         hit = cache.get(result_key)
         if isinstance(hit, Advice):
             cache.save()
             return hit
-    advice = _advise(root, facts, skipped, knowledge, config, cores)
+    advice = _advise(root, facts, skipped, knowledge, config, cores, live)
     if cache is not None:
         cache.put(result_key, advice)
         cache.save()
     return advice
 
 
-def _result_key(facts: list, knowledge: Knowledge, config: AdvisorConfig, cores: int, root: Path) -> str:  # type: ignore[type-arg]
+def _result_key(
+    facts: list[ModuleFacts],
+    knowledge: Knowledge,
+    config: AdvisorConfig,
+    cores: int,
+    root: Path,
+    live: LiveConfig | None,
+) -> str:
     digest = hashlib.blake2b(digest_size=16)
-    digest.update(pickle.dumps((sorted(f.path for f in facts), config, cores, _RESULT_FORMAT)))
+    state = (sorted(f.path for f in facts), config, cores, _RESULT_FORMAT, live)
+    digest.update(pickle.dumps(state))
     digest.update(knowledge.fingerprint().encode())
     for f in sorted(facts, key=lambda m: m.path):
         digest.update(pickle.dumps(f, protocol=pickle.HIGHEST_PROTOCOL))
@@ -79,7 +99,15 @@ def _result_key(facts: list, knowledge: Knowledge, config: AdvisorConfig, cores:
     return "advice:" + digest.hexdigest()
 
 
-def _advise(root, facts, skipped, knowledge, config, cores):  # type: ignore[no-untyped-def]
+def _advise(
+    root: Path,
+    facts: list[ModuleFacts],
+    skipped: list[Skipped],
+    knowledge: Knowledge,
+    config: AdvisorConfig,
+    cores: int,
+    live: LiveConfig | None,
+) -> Advice:
     project = Project(facts, knowledge)
     rule = routing.RuleFactory()
     findings: list[Finding] = []
@@ -88,6 +116,11 @@ def _advise(root, facts, skipped, knowledge, config, cores):  # type: ignore[no-
     evaluator = Evaluator(project, discovery.django_settings(project))
     defs = discovery.find_tasks(project)
     routed, route_findings = routing.route_all(project, defs, settings, evaluator, rule)
+    if live is not None:  # the live router knows better, router functions included
+        for name, queue in live.routes.items():
+            if name in routed:
+                routed[name] = routing.Routed(queue, routed[name].also)
+        route_findings = [f for f in route_findings if f.rule not in ("PK101", "PK102")]
     findings += route_findings
     summaries = effects.summarize(project, [t.body for t in defs])
     fork_unsafe = _import_time_hazards(project)
@@ -102,6 +135,8 @@ def _advise(root, facts, skipped, knowledge, config, cores):  # type: ignore[no-
     commands = deploy.find_commands(root)
     app_name = config.app or (apps[0].cli_name if apps else "proj")
     configured_pool = _configured_pool(evaluator, settings)
+    if live is not None and live.pool:
+        configured_pool = _parse_pool(live.pool) or configured_pool
     queues: list[QueueAdvice] = []
     by_queue: dict[str, list[TaskInfo]] = {}
     for task in tasks:
@@ -140,6 +175,7 @@ def _advise(root, facts, skipped, knowledge, config, cores):  # type: ignore[no-
         skipped=tuple(sorted(skipped, key=lambda s: s.path)),
         app=app_name,
         files=len(facts),
+        imported_app=live is not None,
     )
 
 
@@ -207,8 +243,12 @@ def _configured_pool(evaluator: Evaluator, settings: dict[str, discovery.Setting
     value = evaluator.eval(setting.value)
     if isinstance(value, FromEnv):
         value = value.default
+    return _parse_pool(value) if isinstance(value, str) else None
+
+
+def _parse_pool(value: str) -> Pool | None:
     try:
-        return Pool.parse(value) if isinstance(value, str) else None
+        return Pool.parse(value)
     except ValueError:
         return None
 

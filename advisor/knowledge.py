@@ -60,3 +60,23 @@ class Knowledge:
         """Changes whenever the knowledge does, for the result cache's key."""
         rows = sorted(repr(c) for c in (*self.exact.values(), *self.prefix.values()))
         return hashlib.blake2b("\n".join(rows).encode(), digest_size=8).hexdigest()
+
+
+def plugin_calls(extra_modules: Iterable[str] = ()) -> tuple[list[Call], list[str]]:
+    """Every Call row of the shipped plugins and of the ``celery_poolkit.plugins`` entry
+    points, plus the errors met loading third-party plugins (reported, not raised)."""
+    import importlib
+    from importlib.metadata import entry_points
+
+    from celery_poolkit.plugins import builtin_plugins
+
+    calls = [c for plugin in builtin_plugins() for c in plugin.calls]
+    errors: list[str] = []
+    modules = [ep.value for ep in entry_points(group="celery_poolkit.plugins")]
+    for name in [*modules, *extra_modules]:
+        try:
+            plugin = importlib.import_module(name.partition(":")[0]).PLUGIN
+            calls.extend(plugin.calls)
+        except Exception as exc:  # a broken third-party plugin must not stop the advice
+            errors.append(f"plugin {name}: {type(exc).__name__}: {exc}")
+    return calls, errors
