@@ -1,0 +1,16 @@
+from kombu import Queue
+
+from celery import Celery
+
+app = Celery("proj")
+app.conf.task_queues = [Queue("known")]  # expect: PK104
+
+
+@app.task(queue="known")
+def ok():
+    return 1
+
+
+@app.task(queue="unknown")
+def lost():
+    return 2
