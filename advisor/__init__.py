@@ -7,7 +7,7 @@ and concurrency for every queue. It never imports celery, gevent or the user's c
 >>> from celery_poolkit.advisor import analyze, load_config
 >>> advice = analyze([Path("examples/shop")])  # doctest: +SKIP
 >>> [(q.name, q.pool.value) for q in advice.queues]  # doctest: +SKIP
-[('db', 'gevent'), ('default', 'gevent'), ('email', 'gevent'), ('http', 'gevent'), ('images', 'prefork')]
+[('db', 'gevent'), ('default', 'gevent'), ('email', 'gevent'), ('http', 'gevent'), ...]
 """
 
 from __future__ import annotations

@@ -41,8 +41,15 @@ class Cache:
                 loaded = pickle.load(stream)
             if isinstance(loaded, dict):
                 self.old = loaded
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError,
-                TypeError, ValueError):  # fmt: skip
+        except (
+            OSError,
+            pickle.UnpicklingError,
+            EOFError,
+            AttributeError,
+            ImportError,
+            TypeError,
+            ValueError,
+        ):
             self.old = {}
 
     def get(self, key: str) -> object | None:

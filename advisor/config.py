@@ -23,9 +23,18 @@ else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
 _KEYS = frozenset(
-    {"select", "ignore", "exclude", "extend-exclude", "queues", "knowledge", "cores", "app",
-     "fail-on"}
-)  # fmt: skip
+    {
+        "select",
+        "ignore",
+        "exclude",
+        "extend-exclude",
+        "queues",
+        "knowledge",
+        "cores",
+        "app",
+        "fail-on",
+    }
+)
 _CALL_KEYS = frozenset({"qualname", "effect", "green", "hazards", "returns", "note"})
 _QUEUE_KEYS = frozenset({"pool", "concurrency", "processes"})
 
@@ -117,7 +126,9 @@ def parse_fail_on(value: Any, where: str = "--fail-on") -> Severity | None:
         ) from None
 
 
-def _strings(section: dict[str, Any], key: str, where: str, default: tuple[str, ...]) -> tuple[str, ...]:
+def _strings(
+    section: dict[str, Any], key: str, where: str, default: tuple[str, ...]
+) -> tuple[str, ...]:
     value = section.get(key)
     if value is None:
         return default
@@ -128,7 +139,9 @@ def _strings(section: dict[str, Any], key: str, where: str, default: tuple[str, 
 
 def _rows(value: Any, where: str) -> list[dict[str, Any]]:
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise ConfigError(f"{where}: knowledge must be an array of tables ([[tool.poolkit.knowledge]])")
+        raise ConfigError(
+            f"{where}: knowledge must be an array of tables ([[tool.poolkit.knowledge]])"
+        )
     return value
 
 
@@ -150,9 +163,13 @@ def _call(row: dict[str, Any], where: str) -> Call:
             f"{', '.join(g.value for g in Green)}; hazards are {', '.join(h.value for h in Hazard)}"
         ) from None
     return Call(
-        str(row["qualname"]), effect, green, hazards, str(row.get("returns", "")),
+        str(row["qualname"]),
+        effect,
+        green,
+        hazards,
+        str(row.get("returns", "")),
         str(row.get("note", "")),
-    )  # fmt: skip
+    )
 
 
 def _queues(value: Any, where: str) -> tuple[tuple[str, Override], ...]:

@@ -80,7 +80,6 @@ def decide(
     reasons: list[str] = []
     alternatives: list[Alternative] = []
     split: Split | None = None
-    heavy = [t for t in tasks if t.kind in ("cpu", "gpu")]
     light = [t for t in tasks if t.kind in ("io", "cpu_releases_gil")]
     processes = 1
 
@@ -90,14 +89,17 @@ def decide(
         reasons.append("GPU work: one task per process keeps one CUDA context per process")
         if pool is Pool.SOLO:
             reasons.append("fork-unsafe state (CUDA initialised at import) rules prefork out")
-        alternatives.append(Alternative(Pool.THREADS, "threads would share one GPU context "
-                                        "and the GIL"))  # fmt: skip
+        alternatives.append(
+            Alternative(Pool.THREADS, "threads would share one GPU context and the GIL")
+        )
     elif "cpu" in kinds:
         if Hazard.SPAWNS_PROCESSES in hazards or Hazard.FORK_UNSAFE in hazards:
             pool, concurrency, processes = Pool.SOLO, 1, cores
-            why = ("a task starts its own processes (prefork's daemonic children cannot)"
-                   if Hazard.SPAWNS_PROCESSES in hazards
-                   else "fork-unsafe state created at import rules prefork out")  # fmt: skip
+            why = (
+                "a task starts its own processes (prefork's daemonic children cannot)"
+                if Hazard.SPAWNS_PROCESSES in hazards
+                else "fork-unsafe state created at import rules prefork out"
+            )
             reasons.append(f"CPU-bound work, but {why}: run {cores} solo worker processes")
         else:
             pool, concurrency = Pool.PREFORK, cores
@@ -107,8 +109,10 @@ def decide(
             )
         alternatives += [
             Alternative(Pool.THREADS, "threads share one GIL: CPU work runs one at a time"),
-            Alternative(Pool.GEVENT, "CPU work never yields: it starves every other greenlet, "
-                        "heartbeats included"),  # fmt: skip
+            Alternative(
+                Pool.GEVENT,
+                "CPU work never yields: it starves every other greenlet, heartbeats included",
+            ),
         ]
         if light:
             split = _split(queue, light, app, cores, hazards)
@@ -126,8 +130,9 @@ def decide(
         alternatives.append(Alternative(Pool.PREFORK, "ties on throughput, 2-3x the memory"))
         alternatives.append(Alternative(Pool.GEVENT, "C work does not yield to the hub"))
     elif "io" in kinds:
-        pool, concurrency, processes = _io_pool(tasks, hazards, green_blockers, reasons,
-                                                alternatives, cores)  # fmt: skip
+        pool, concurrency, processes = _io_pool(
+            tasks, hazards, green_blockers, reasons=reasons, alternatives=alternatives, cores=cores
+        )
     else:
         pool, concurrency = Pool.PREFORK, cores
         reasons.append(
@@ -139,8 +144,11 @@ def decide(
         reasons.append("thread-unsafe state rules threads out")
     if override is not None:
         if override.pool is not None and override.pool is not pool:
-            reasons.insert(0, f"pool set to {override.pool.value} in [tool.poolkit] "
-                              f"(the advisor would pick {pool.value})")  # fmt: skip
+            reasons.insert(
+                0,
+                f"pool set to {override.pool.value} in [tool.poolkit] "
+                f"(the advisor would pick {pool.value})",
+            )
             pool = override.pool
         concurrency = override.concurrency or concurrency
         processes = override.processes or processes
@@ -164,6 +172,7 @@ def _io_pool(
     tasks: list[TaskInfo],
     hazards: set[Hazard],
     green_blockers: list[Evidence],
+    *,
     reasons: list[str],
     alternatives: list[Alternative],
     cores: int,
@@ -176,8 +185,10 @@ def _io_pool(
         f"{cores} worker processes per host (one per core)"
     )
     if green_blockers and thread_unsafe:
-        reasons.append("a call blocks the gevent hub and thread-unsafe state rules threads "
-                       "out: processes are left")  # fmt: skip
+        reasons.append(
+            "a call blocks the gevent hub and thread-unsafe state rules threads "
+            "out: processes are left"
+        )
         return Pool.PREFORK, cores * 2, 1
     if green_blockers or only_files:
         why = (
@@ -185,16 +196,20 @@ def _io_pool(
             if green_blockers
             else "file IO is never cooperative under gevent"
         )
-        reasons.append(f"IO-bound: waits scale with threads (405-701 tasks/s at -c 50 vs "
-                       f"37-39 on prefork -c 2); {why}, so not gevent")  # fmt: skip
+        reasons.append(
+            f"IO-bound: waits scale with threads (405-701 tasks/s at -c 50 vs "
+            f"37-39 on prefork -c 2); {why}, so not gevent"
+        )
         reasons.append(per_process)
         alternatives.append(Alternative(Pool.GEVENT, why))
-        alternatives.append(Alternative(Pool.PREFORK, "one process per concurrent wait: "
-                                        "10-19x less throughput per MiB"))  # fmt: skip
+        alternatives.append(
+            Alternative(
+                Pool.PREFORK, "one process per concurrent wait: 10-19x less throughput per MiB"
+            )
+        )
         return Pool.THREADS, IO_CONCURRENCY, cores
     reasons.append(
-        "IO-bound: waits scale with greenlets (391-723 tasks/s at -c 50 vs 37-39 on "
-        "prefork -c 2)"
+        "IO-bound: waits scale with greenlets (391-723 tasks/s at -c 50 vs 37-39 on prefork -c 2)"
     )
     reasons.append(per_process)
     if any(e.kind == "needs_adapter" for t in tasks for e in t.evidence):
@@ -203,20 +218,21 @@ def _io_pool(
             "(19 vs 641 tasks/s): install celery-poolkit[gevent], whose adapter does it"
         )
     alternatives.append(
-        Alternative(Pool.THREADS, "ties with gevent at -c 50 (405 vs 391 tasks/s); pick it to "
-                    "avoid monkey patching")  # fmt: skip
+        Alternative(
+            Pool.THREADS,
+            "ties with gevent at -c 50 (405 vs 391 tasks/s); pick it to avoid monkey patching",
+        )
         if not thread_unsafe
         else Alternative(Pool.THREADS, "thread-unsafe state")
     )
-    alternatives.append(Alternative(Pool.PREFORK, "one process per concurrent wait: 10-19x "
-                                    "less throughput per MiB"))  # fmt: skip
+    alternatives.append(
+        Alternative(Pool.PREFORK, "one process per concurrent wait: 10-19x less throughput per MiB")
+    )
     alternatives.append(Alternative(Pool.EVENTLET, "deprecated upstream: use gevent"))
     return Pool.GEVENT, IO_CONCURRENCY, cores
 
 
-def _split(
-    queue: str, light: list[TaskInfo], app: str, cores: int, hazards: set[Hazard]
-) -> Split:
+def _split(queue: str, light: list[TaskInfo], app: str, cores: int, hazards: set[Hazard]) -> Split:
     new = f"{queue}_io"
     blockers = any(e.kind == "blocks_hub" for t in light for e in t.evidence)
     nogil = any(t.kind == "cpu_releases_gil" for t in light)

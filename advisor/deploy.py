@@ -17,10 +17,28 @@ from pathlib import Path
 from celery_poolkit.model import Location, Pool
 
 _FILES = (
-    "Procfile*", "*.sh", "*.bash", "docker-compose*.yml", "docker-compose*.yaml", "compose*.yml",
-    "compose*.yaml", "*.conf", "*.ini", "*.service", "Dockerfile*", "Makefile", "*.mk",
-    "values*.yaml", "values*.yml", "*.bat", "*.cmd", "*.ps1", "*.toml", "*.env", "*.json",
-)  # fmt: skip
+    "Procfile*",
+    "*.sh",
+    "*.bash",
+    "docker-compose*.yml",
+    "docker-compose*.yaml",
+    "compose*.yml",
+    "compose*.yaml",
+    "*.conf",
+    "*.ini",
+    "*.service",
+    "Dockerfile*",
+    "Makefile",
+    "*.mk",
+    "values*.yaml",
+    "values*.yml",
+    "*.bat",
+    "*.cmd",
+    "*.ps1",
+    "*.toml",
+    "*.env",
+    "*.json",
+)
 _SKIP_DIRS = frozenset({".git", "node_modules", ".tox", ".venv", "venv", "__pycache__"})
 _MAX_BYTES = 512 * 1024
 _MAX_FILES = 2_000  # a bound on the walk; deployment files are few
@@ -108,12 +126,18 @@ def parse_command(line: str, location: Location, *, windows: bool = False) -> Wo
     opts: dict[str, str] = {}
     flags = {"-B": "beat", "--beat": "beat"}
     names = {
-        "-Q": "queues", "--queues": "queues", "-P": "pool", "--pool": "pool",
-        "-c": "concurrency", "--concurrency": "concurrency", "--autoscale": "autoscale",
-        "--time-limit": "time_limit", "--soft-time-limit": "soft_time_limit",
+        "-Q": "queues",
+        "--queues": "queues",
+        "-P": "pool",
+        "--pool": "pool",
+        "-c": "concurrency",
+        "--concurrency": "concurrency",
+        "--autoscale": "autoscale",
+        "--time-limit": "time_limit",
+        "--soft-time-limit": "soft_time_limit",
         "--max-tasks-per-child": "max_tasks_per_child",
         "--max-memory-per-child": "max_memory_per_child",
-    }  # fmt: skip
+    }
     i = 0
     while i < len(words):
         word = words[i]

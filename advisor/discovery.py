@@ -11,14 +11,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from celery_poolkit.advisor.facts import CallV, ClassFacts, Decorator, DictV, Lit, ModuleFacts, Value
+from celery_poolkit.advisor.facts import (
+    CallV,
+    ClassFacts,
+    Decorator,
+    DictV,
+    Lit,
+    ModuleFacts,
+    Value,
+)
 from celery_poolkit.advisor.project import Project
 from celery_poolkit.model import Location
 
 _TASK_DECORATORS = frozenset(
-    {"celery.shared_task", "celery.task", "celery.app.shared_task", "celery.decorators.task",
-     "celery.decorators.periodic_task", "celery.task.periodic_task", "celery.task.task"}
-)  # fmt: skip
+    {
+        "celery.shared_task",
+        "celery.task",
+        "celery.app.shared_task",
+        "celery.decorators.task",
+        "celery.decorators.periodic_task",
+        "celery.task.periodic_task",
+        "celery.task.task",
+    }
+)
 _TASK_BASES = frozenset({"celery.Task", "celery.app.task.Task", "celery.task.Task"})
 _APP_CLASSES = frozenset({"celery.Celery", "celery.app.Celery", "celery.app.base.Celery"})
 #: Pre-4.0 setting names that projects still use, mapped to today's.
@@ -36,10 +51,19 @@ _OLD_NAMES = {
 }
 #: The settings the advisor reads; everything else in a config module is ignored.
 SETTINGS = frozenset(
-    {"task_routes", "task_queues", "task_default_queue", "worker_pool", "worker_concurrency",
-     "worker_max_tasks_per_child", "worker_max_memory_per_child", "task_time_limit",
-     "task_soft_time_limit", "task_create_missing_queues"}
-)  # fmt: skip
+    {
+        "task_routes",
+        "task_queues",
+        "task_default_queue",
+        "worker_pool",
+        "worker_concurrency",
+        "worker_max_tasks_per_child",
+        "worker_max_memory_per_child",
+        "task_time_limit",
+        "task_soft_time_limit",
+        "task_create_missing_queues",
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,17 +143,20 @@ def find_settings(project: Project, apps: list[AppInfo]) -> dict[str, Setting]:
                     _put(found, key, value, Location(facts.path, site.line))
             elif site.target == "os.environ.setdefault" and len(site.args) == 2:
                 key, value = site.args
-                if isinstance(key, Lit) and key.value == "DJANGO_SETTINGS_MODULE":
-                    if isinstance(value, Lit) and isinstance(value.value, str):
-                        django_settings = value.value
+                if (
+                    isinstance(key, Lit)
+                    and key.value == "DJANGO_SETTINGS_MODULE"
+                    and isinstance(value, Lit)
+                    and isinstance(value.value, str)
+                ):
+                    django_settings = value.value
         for target, value, line in facts.attr_assigns:
             head, _, key = target.rpartition(".")
             if head.endswith(".conf"):
                 _put(found, key, value, Location(facts.path, line))
     for source, namespace in sources:
-        if source == "django.conf.settings":
-            source = django_settings
-        _read_object(project, source, namespace, found)
+        module = django_settings if source == "django.conf.settings" else source
+        _read_object(project, module, namespace, found)
     if "CELERY" in namespaces or not sources:
         # Django projects split settings over modules joined by star imports, which the
         # visitor does not follow: read CELERY_* names wherever they are defined.

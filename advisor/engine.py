@@ -67,13 +67,17 @@ def analyze(
     facts, bad = parse_all(files, cache, jobs or default_jobs())
     skipped += bad
     cores = cores or config.cores or os.cpu_count() or 1
-    result_key = _result_key(facts, knowledge, config, cores, root, live)
+    result_key = _result_key(
+        facts, knowledge=knowledge, config=config, cores=cores, root=root, live=live
+    )
     if cache is not None:
         hit = cache.get(result_key)
         if isinstance(hit, Advice):
             cache.save()
             return hit
-    advice = _advise(root, facts, skipped, knowledge, config, cores, live)
+    advice = _advise(
+        root, facts, skipped=skipped, knowledge=knowledge, config=config, cores=cores, live=live
+    )
     if cache is not None:
         cache.put(result_key, advice)
         cache.save()
@@ -82,6 +86,7 @@ def analyze(
 
 def _result_key(
     facts: list[ModuleFacts],
+    *,
     knowledge: Knowledge,
     config: AdvisorConfig,
     cores: int,
@@ -102,6 +107,7 @@ def _result_key(
 def _advise(
     root: Path,
     facts: list[ModuleFacts],
+    *,
     skipped: list[Skipped],
     knowledge: Knowledge,
     config: AdvisorConfig,
@@ -125,13 +131,17 @@ def _advise(
     summaries = effects.summarize(project, [t.body for t in defs])
     fork_unsafe = _import_time_hazards(project)
     findings += [
-        rule("PK501", f"{ev.call} runs at import time in {ev.location.path}: prefork forks after "
-             "imports, so every child inherits it; create it in worker_process_init instead",
-             ev.location)  # fmt: skip
+        rule(
+            "PK501",
+            f"{ev.call} runs at import time in {ev.location.path}: prefork forks after "
+            "imports, so every child inherits it; create it in worker_process_init instead",
+            ev.location,
+        )
         for ev in fork_unsafe.values()
     ]
-    tasks = [_task_info(t, routed[t.name], summaries.get(t.body, {}), project, fork_unsafe)
-             for t in defs]  # fmt: skip
+    tasks = [
+        _task_info(t, routed[t.name], summaries.get(t.body, {}), project, fork_unsafe) for t in defs
+    ]
     commands = deploy.find_commands(root)
     app_name = config.app or (apps[0].cli_name if apps else "proj")
     configured_pool = _configured_pool(evaluator, settings)
@@ -143,29 +153,50 @@ def _advise(
         by_queue.setdefault(task.queue, []).append(task)
         for extra in task.also_queues:
             by_queue.setdefault(extra, []).append(task)
-    limits = {k: (str(v.value), v.location) for k, v in settings.items() if k.endswith("time_limit")}
+    limits = {
+        k: (str(v.value), v.location) for k, v in settings.items() if k.endswith("time_limit")
+    }
     tdefs = {t.name: t for t in defs}
     for name in sorted(by_queue):
         members = by_queue[name]
         current = _deployed_pool(name, commands) or configured_pool
-        advice = decide(name, members, app=app_name, cores=cores, override=config.override(name),
-                        current=current)  # fmt: skip
+        advice = decide(
+            name,
+            members,
+            app=app_name,
+            cores=cores,
+            override=config.override(name),
+            current=current,
+        )
         queues.append(advice)
         if advice.split is not None:
             findings.append(
-                rule("PK103", f"queue {name!r} mixes CPU-bound and IO-bound tasks; move "
-                     f"{len(advice.split.tasks)} IO-bound task(s) to {advice.split.new_queue!r}",
-                     members[0].location, queue=name)  # fmt: skip
+                rule(
+                    "PK103",
+                    f"queue {name!r} mixes CPU-bound and IO-bound tasks; move "
+                    f"{len(advice.split.tasks)} IO-bound task(s) to {advice.split.new_queue!r}",
+                    members[0].location,
+                    queue=name,
+                )
             )
-        findings += conflicts.queue_findings(advice, members, tdefs, limits, commands, rule)
+        findings += conflicts.queue_findings(
+            advice, members, defs=tdefs, settings_limits=limits, commands=commands, rule=rule
+        )
     findings += _settings_findings(settings, configured_pool, rule)
     if commands:
         consumed = {q for c in commands for q in c.queues}
         catch_all = any(not c.queues for c in commands)
         for q in queues:
             if q.name not in consumed and not (catch_all and q.name in ("celery", "default")):
-                findings.append(rule("PK602", f"queue {q.name!r} has {len(q.tasks)} task(s) but "
-                                     "no deployment command consumes it", None, queue=q.name))  # fmt: skip
+                findings.append(
+                    rule(
+                        "PK602",
+                        f"queue {q.name!r} has {len(q.tasks)} task(s) but "
+                        "no deployment command consumes it",
+                        None,
+                        queue=q.name,
+                    )
+                )
     findings = _filter(findings, project, config)
     return Advice(
         root=str(root),
@@ -208,13 +239,22 @@ def _import_time_hazards(project: Project) -> dict[str, Evidence]:
             for target in project.targets(site):
                 row = target.call
                 if row is not None and Hazard.FORK_UNSAFE in row.hazards:
-                    found.setdefault(module, Evidence(Hazard.FORK_UNSAFE.value, target.name,
-                                     Location(facts.path, site.line, site.col), (module,),
-                                     row.note))  # fmt: skip
+                    found.setdefault(
+                        module,
+                        Evidence(
+                            Hazard.FORK_UNSAFE.value,
+                            target.name,
+                            Location(facts.path, site.line, site.col),
+                            (module,),
+                            row.note,
+                        ),
+                    )
     return found
 
 
-def _module_hazard(project: Project, module: str, fork_unsafe: dict[str, Evidence]) -> Evidence | None:
+def _module_hazard(
+    project: Project, module: str, fork_unsafe: dict[str, Evidence]
+) -> Evidence | None:
     """A fork-unsafe import-time call in ``module`` or a project module it imports."""
     if not fork_unsafe:
         return None
@@ -229,7 +269,9 @@ def _module_hazard(project: Project, module: str, fork_unsafe: dict[str, Evidenc
             symbol = project.resolve(imported)
             target = symbol.name if symbol.kind == "module" else ""
             if not target:
-                target = next((m for m in (imported.rpartition(".")[0],) if m in project.modules), "")
+                target = next(
+                    (m for m in (imported.rpartition(".")[0],) if m in project.modules), ""
+                )
             if target and target not in seen:
                 seen.add(target)
                 stack.append((target, (*chain, target)))
@@ -263,12 +305,23 @@ def _deployed_pool(queue: str, commands: list[deploy.WorkerCommand]) -> Pool | N
 def _settings_findings(settings, pool, rule):  # type: ignore[no-untyped-def]
     out = []
     if pool is Pool.EVENTLET:
-        out.append(rule("PK305", "worker_pool is eventlet, which is deprecated upstream: "
-                        "migrate to gevent", settings["worker_pool"].location))  # fmt: skip
+        out.append(
+            rule(
+                "PK305",
+                "worker_pool is eventlet, which is deprecated upstream: migrate to gevent",
+                settings["worker_pool"].location,
+            )
+        )
     for key in ("worker_max_tasks_per_child", "worker_max_memory_per_child"):
         if key in settings and pool is not None and pool is not Pool.PREFORK:
-            out.append(rule("PK303", f"{key} is ignored: worker_pool is {pool.value}, and only "
-                            "prefork recycles processes", settings[key].location))  # fmt: skip
+            out.append(
+                rule(
+                    "PK303",
+                    f"{key} is ignored: worker_pool is {pool.value}, and only "
+                    "prefork recycles processes",
+                    settings[key].location,
+                )
+            )
     return out
 
 

@@ -18,11 +18,32 @@ from celery_poolkit.model import Skipped
 #: Folders never worth reading: tooling, environments, and code that never runs in a
 #: worker (tests, Django migrations). ``[tool.poolkit] exclude`` replaces this list.
 DEFAULT_EXCLUDE: tuple[str, ...] = (
-    ".git", ".hg", ".svn", ".tox", ".nox", ".venv", "venv", ".env", "env",
-    "node_modules", "__pycache__", "site-packages", "build", "dist", ".mypy_cache",
-    ".ruff_cache", ".pytest_cache", "migrations", "tests", "test", "testing",
-    "test_*.py", "*_test.py", "conftest.py", "*.egg-info",
-)  # fmt: skip
+    ".git",
+    ".hg",
+    ".svn",
+    ".tox",
+    ".nox",
+    ".venv",
+    "venv",
+    ".env",
+    "env",
+    "node_modules",
+    "__pycache__",
+    "site-packages",
+    "build",
+    "dist",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    "migrations",
+    "tests",
+    "test",
+    "testing",
+    "test_*.py",
+    "*_test.py",
+    "conftest.py",
+    "*.egg-info",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,8 +67,8 @@ def walk(
     found: dict[str, Path] = {}
     ignore = tuple(exclude) + _gitignore(root)
     seen_dirs: set[tuple[int, int]] = set()
-    for start in paths:
-        start = start.absolute()
+    for given in paths:
+        start = given.absolute()
         if start.is_file() or (start.is_symlink() and not start.is_dir()):
             found.setdefault(_rel(start, root), start)
             continue
@@ -112,8 +133,8 @@ def _gitignore(root: Path) -> tuple[str, ...]:
     except OSError:
         return ()
     patterns = []
-    for line in text.splitlines():
-        line = line.strip()
+    for raw in text.splitlines():
+        line = raw.strip()
         if not line or line.startswith(("#", "!")):
             continue
         patterns.append(line.strip("/"))

@@ -118,7 +118,9 @@ class Project:
                 _, cls = self.classes[base]
                 if tail[0] in cls.methods:
                     fid = f"{base}.{tail[0]}"
-                    return Symbol("func", fid) if len(tail) == 1 else Symbol("funcattr", fid, tail[1:])
+                    return (
+                        Symbol("func", fid) if len(tail) == 1 else Symbol("funcattr", fid, tail[1:])
+                    )
         return Symbol("classattr", cid, tail)
 
     def mro(self, cid: str) -> tuple[str, ...]:
@@ -128,7 +130,7 @@ class Project:
         self._mro[cid] = (cid,)  # guards against cycles while computing
         order: list[str] = [cid]
         if cid in self.classes:
-            facts, cls = self.classes[cid]
+            _, cls = self.classes[cid]
             for base in cls.bases:
                 symbol = self.resolve(base)
                 resolved = symbol.name if symbol.kind == "class" else base

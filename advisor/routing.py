@@ -16,8 +16,15 @@ from dataclasses import dataclass
 from celery_poolkit.advisor.discovery import Setting, TaskDef
 from celery_poolkit.advisor.facts import Lit, Ref
 from celery_poolkit.advisor.project import Project
-from celery_poolkit.advisor.values import Callable, Evaluator, FromEnv, Pattern, QueueDecl, Unresolved
-from celery_poolkit.model import Finding, Location, Severity
+from celery_poolkit.advisor.values import (
+    Callable,
+    Evaluator,
+    FromEnv,
+    Pattern,
+    QueueDecl,
+    Unresolved,
+)
+from celery_poolkit.model import Finding, Location
 
 _CALL_SITE_METHODS = frozenset({"apply_async", "set", "signature", "s", "si"})
 
@@ -82,7 +89,7 @@ class RuleFactory:
         return Finding(rule, RULES[rule].severity, message, location, queue, task)
 
 
-def _queue_name(
+def _queue_name(  # noqa: PLR0917 - private helper, called positionally in one place
     evaluator: Evaluator,
     setting: Setting | None,
     what: str,
@@ -96,7 +103,7 @@ def _queue_name(
     return _queue_text(value, what, setting.location, findings, rule, task)
 
 
-def _queue_text(
+def _queue_text(  # noqa: PLR0917 - private helper shared by the routing forms
     value: object,
     what: str,
     location: Location,
@@ -125,9 +132,13 @@ def _queue_text(
         return None
     text = value.text if isinstance(value, Unresolved) else repr(value)
     findings.append(
-        rule("PK102", f"{what} is computed at run time ({text}); cannot tell the queue", location,
-             task=task)
-    )  # fmt: skip
+        rule(
+            "PK102",
+            f"{what} is computed at run time ({text}); cannot tell the queue",
+            location,
+            task=task,
+        )
+    )
     return None
 
 
@@ -150,8 +161,10 @@ def _routers(
         elif isinstance(item, list) and len(item) == 2 and not isinstance(item[0], list):
             out.extend(_map_route({_hashable(item[0]): item[1]}))
         else:
-            shown = item.name if isinstance(item, Callable) else (
-                item.text if isinstance(item, Unresolved) else repr(item)
+            shown = (
+                item.name
+                if isinstance(item, Callable)
+                else (item.text if isinstance(item, Unresolved) else repr(item))
             )
             kind = "a router function" if isinstance(item, Callable | str) else "a dynamic value"
             findings.append(
@@ -236,9 +249,13 @@ def _own_queue(
     if value is None or (isinstance(value, Lit) and value.value is None):
         return None
     return _queue_text(
-        evaluator.eval(value), f"the queue of task {task.name}", task.location, findings, rule,
+        evaluator.eval(value),
+        f"the queue of task {task.name}",
+        task.location,
+        findings,
+        rule,
         task=task.name,
-    )  # fmt: skip
+    )
 
 
 def _declared_queues(evaluator: Evaluator, setting: Setting | None) -> set[str]:
@@ -288,9 +305,13 @@ def _call_site_queues(
             if task_name is None:
                 continue
             queue = _queue_text(
-                evaluator.eval(queue_value), f"apply_async(queue=…) for {task_name}",
-                Location(facts.path, site.line), findings, rule, task=task_name,
-            )  # fmt: skip
+                evaluator.eval(queue_value),
+                f"apply_async(queue=…) for {task_name}",
+                Location(facts.path, site.line),
+                findings,
+                rule,
+                task=task_name,
+            )
             if queue:
                 found.setdefault(task_name, set()).add(queue)
     return found

@@ -34,9 +34,23 @@ _BUILTINS = frozenset(dir(builtins))
 # Calls whose arguments the routing and discovery stages read; for the rest only the
 # callee is kept, which keeps the cached facts of a big project small.
 _ARG_CALLS = frozenset(
-    {"apply_async", "set", "send_task", "signature", "s", "si", "delay", "update",
-     "config_from_object", "setdefault", "Celery", "register_task", "task", "shared_task"}
-)  # fmt: skip
+    {
+        "apply_async",
+        "set",
+        "send_task",
+        "signature",
+        "s",
+        "si",
+        "delay",
+        "update",
+        "config_from_object",
+        "setdefault",
+        "Celery",
+        "register_task",
+        "task",
+        "shared_task",
+    }
+)
 _MAX_VALUE_DEPTH = 12  # deeper literals are summarised as Unknown, never recursed into
 _LARGE_RANGE = 10_000  # range(n) literals below this are bookkeeping loops, not CPU work
 _IGNORE = re.compile(r"#\s*poolkit:\s*ignore(?:\[([A-Za-z0-9_,\s]+)\])?")
@@ -138,9 +152,8 @@ class _ModuleVisitor:
                     if dotted:
                         self.attr_assigns.append((dotted, value, stmt.lineno))
             self.calls.extend(scope.calls_in(value_node, keep_args=True))
-        elif isinstance(stmt, ast.Expr | ast.AugAssign | ast.Return):
-            if stmt.value is not None:
-                self.calls.extend(scope.calls_in(stmt.value, keep_args=True))
+        elif isinstance(stmt, ast.Expr | ast.AugAssign | ast.Return) and stmt.value is not None:
+            self.calls.extend(scope.calls_in(stmt.value, keep_args=True))
 
     # -- classes and functions ------------------------------------------------------
     def _class(self, node: ast.ClassDef, prefix: str) -> None:
@@ -471,9 +484,9 @@ class _FunctionBody:
         if not (isinstance(it, ast.Call) and self.scope.dotted(it.func) == "range" and it.args):
             return
         bound = it.args[-1] if len(it.args) < 3 else it.args[1]
-        if isinstance(bound, ast.Constant) and isinstance(bound.value, int):
-            if bound.value < _LARGE_RANGE:
-                return
+        small = isinstance(bound, ast.Constant) and isinstance(bound.value, int)
+        if small and bound.value < _LARGE_RANGE:  # type: ignore[attr-defined]
+            return
         if len(stmt.body) > 6:
             return
         self.hints.append(Hint("cpu", f"Python loop over {_source(it)}", stmt.lineno))
@@ -588,7 +601,7 @@ def _child_bodies(stmt: ast.stmt) -> Iterator[list[ast.stmt]]:
 def _own_expressions(stmt: ast.stmt) -> Iterator[ast.AST]:
     """The expressions a statement evaluates itself, without its nested statement bodies."""
     for name, value in ast.iter_fields(stmt):
-        if name in _BODY_FIELDS or name == "handlers" or name == "cases":
+        if name in {*_BODY_FIELDS, "handlers", "cases"}:
             continue
         if isinstance(value, ast.AST):
             yield value

@@ -29,10 +29,14 @@ TEST_KNOWLEDGE: tuple[Call, ...] = (
     Call("numpy.dot", Effect.CPU_RELEASES_GIL),
     Call("torch.cuda.init", Effect.GPU, hazards=frozenset({Hazard.FORK_UNSAFE})),
     Call("torch.matmul", Effect.GPU),
-    Call("legacycache.Client", None, returns="legacycache.Client",
-         hazards=frozenset({Hazard.THREAD_UNSAFE})),
+    Call(
+        "legacycache.Client",
+        None,
+        returns="legacycache.Client",
+        hazards=frozenset({Hazard.THREAD_UNSAFE}),
+    ),
     Call("legacycache.Client.get", Effect.NET_IO, hazards=frozenset({Hazard.THREAD_UNSAFE})),
-)  # fmt: skip
+)
 
 
 def knowledge() -> list[Call]:
@@ -49,7 +53,9 @@ def write(base: Path, files: dict[str, str]) -> Path:
     return root
 
 
-def advise(root: Path, config: AdvisorConfig | None = None, cache_dir: Path | None = None) -> Advice:
+def advise(
+    root: Path, config: AdvisorConfig | None = None, cache_dir: Path | None = None
+) -> Advice:
     return analyze(
         [root], config or AdvisorConfig(), plugin_calls=knowledge(), cache_dir=cache_dir, cores=2
     )

@@ -35,22 +35,31 @@ def render(advice: Advice, color: bool = False) -> str:
                 {
                     "physicalLocation": {
                         "artifactLocation": {"uri": f.location.path, "uriBaseId": "%SRCROOT%"},
-                        "region": {"startLine": max(1, f.location.line),
-                                   "startColumn": f.location.col + 1},
+                        "region": {
+                            "startLine": max(1, f.location.line),
+                            "startColumn": f.location.col + 1,
+                        },
                     }
                 }
-            ]  # fmt: skip
+            ]
         results.append(result)
     log = {
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
         "runs": [
             {
-                "tool": {"driver": {"name": "poolkit advise", "informationUri": _DOCS[:-10],
-                                    "rules": rules}},
+                "tool": {
+                    "driver": {
+                        "name": "poolkit advise",
+                        "informationUri": _DOCS[:-10],
+                        "rules": rules,
+                    }
+                },
                 "results": results,
-                "originalUriBaseIds": {"%SRCROOT%": {"uri": "file://" + advice.root.rstrip("/") + "/"}},
+                "originalUriBaseIds": {
+                    "%SRCROOT%": {"uri": "file://" + advice.root.rstrip("/") + "/"}
+                },
             }
         ],
-    }  # fmt: skip
+    }
     return json.dumps(log, indent=2) + "\n"

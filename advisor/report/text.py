@@ -26,9 +26,11 @@ def render(advice: Advice, color: bool = False) -> str:
             out.append(f"  today: {q.current_pool.value}")
         out.append(f"  run:   {paint(q.command, 'green')}")
         if q.processes > 1:
-            out.append(f"         {q.processes} of these per host (distinct -n), or: "
-                       f"celery multi start {q.processes} -A {advice.app} -Q {q.name} "
-                       f"-P {q.pool.value} -c {q.concurrency}")  # fmt: skip
+            out.append(
+                f"         {q.processes} of these per host (distinct -n), or: "
+                f"celery multi start {q.processes} -A {advice.app} -Q {q.name} "
+                f"-P {q.pool.value} -c {q.concurrency}"
+            )
         out.append(f"  tasks: {', '.join(q.tasks)}")
         for reason in q.reasons:
             out.append(f"  why:   {reason}")
@@ -41,8 +43,13 @@ def render(advice: Advice, color: bool = False) -> str:
             out.append(f"  not {alt.pool.value}: {alt.why_not}")
         if q.split is not None:
             s = q.split
-            out.append(paint(f"  split: move {len(s.tasks)} task(s) to queue {s.new_queue} "
-                             f"({s.pool.value} -c {s.concurrency})", "yellow"))  # fmt: skip
+            out.append(
+                paint(
+                    f"  split: move {len(s.tasks)} task(s) to queue {s.new_queue} "
+                    f"({s.pool.value} -c {s.concurrency})",
+                    "yellow",
+                )
+            )
             out.append("    task_routes additions:")
             for name, queue in s.routes:
                 out.append(f"      {name!r}: {{'queue': {queue!r}}},")
@@ -60,6 +67,8 @@ def render(advice: Advice, color: bool = False) -> str:
         for s in advice.skipped:
             out.append(f"  {s.path}: {s.reason}")
         out.append("")
-    out.append(f"{len(advice.queues)} queue(s), {len(advice.tasks)} task(s), "
-               f"{len(advice.findings)} finding(s), {advice.files} file(s) read")  # fmt: skip
+    out.append(
+        f"{len(advice.queues)} queue(s), {len(advice.tasks)} task(s), "
+        f"{len(advice.findings)} finding(s), {advice.files} file(s) read"
+    )
     return "\n".join(out) + "\n"

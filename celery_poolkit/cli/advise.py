@@ -46,9 +46,15 @@ Examples:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="pyproject.toml to read [tool.poolkit] from [default: the nearest one].",
 )
-@click.option("--cores", type=click.IntRange(min=1), help="Cores per worker host [default: this machine's].")
-@click.option("-j", "--jobs", type=click.IntRange(min=1), help="Parallel parse processes [default: cores].")
-@click.option("--no-cache", is_flag=True, help="Do not read or write the cache (POOLKIT_CACHE_DIR).")
+@click.option(
+    "--cores", type=click.IntRange(min=1), help="Cores per worker host [default: this machine's]."
+)
+@click.option(
+    "-j", "--jobs", type=click.IntRange(min=1), help="Parallel parse processes [default: cores]."
+)
+@click.option(
+    "--no-cache", is_flag=True, help="Do not read or write the cache (POOLKIT_CACHE_DIR)."
+)
 @click.option(
     "--import-app",
     metavar="APP",
@@ -56,7 +62,7 @@ Examples:
     "This runs the project's code; without it nothing is imported.",
 )
 @click.option("-o", "--output", type=click.File("w"), default="-", help="Write the report here.")
-def advise(
+def advise(  # noqa: PLR0917 - click passes every option positionally
     paths: tuple[Path, ...],
     fmt: str,
     fail_on: str | None,
@@ -89,8 +95,11 @@ def advise(
         if import_app:
             from celery_poolkit.cli.live import read_app
 
-            click.echo(f"poolkit: importing {import_app} to read its live configuration "
-                       "(--import-app runs the project's code)", err=True)  # fmt: skip
+            click.echo(
+                f"poolkit: importing {import_app} to read its live configuration "
+                "(--import-app runs the project's code)",
+                err=True,
+            )
             live = read_app(import_app, targets[0])
         advice = analyze(
             targets,

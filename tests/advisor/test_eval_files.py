@@ -18,7 +18,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from advisor_helpers import advise_files
 
 EVAL = Path(__file__).parent / "eval_files"
@@ -51,17 +50,25 @@ def test_eval_file(path: Path, tmp_path: Path) -> None:
     if windows:
         files["run_worker.bat"] = "\n".join(windows) + "\n"
     advice = advise_files(tmp_path, files)
-    found = {(f.rule, f.location.line) for f in advice.findings
-             if f.location is not None and f.location.path == "proj/tasks.py"}  # fmt: skip
+    found = {
+        (f.rule, f.location.line)
+        for f in advice.findings
+        if f.location is not None and f.location.path == "proj/tasks.py"
+    }
     assert found == expected, [(f.rule, f.location, f.message) for f in advice.findings]
-    other = {f.rule for f in advice.findings
-             if f.location is None or f.location.path != "proj/tasks.py"}  # fmt: skip
+    other = {
+        f.rule for f in advice.findings if f.location is None or f.location.path != "proj/tasks.py"
+    }
     assert other == elsewhere, [(f.rule, f.location, f.message) for f in advice.findings]
     by_name = {q.name: q for q in advice.queues}
     for name, want in queues.items():
         assert name in by_name, sorted(by_name)
         q = by_name[name]
-        got = {"pool": q.pool.value, "concurrency": str(q.concurrency),
-               "processes": str(q.processes), "confidence": q.confidence.value}  # fmt: skip
+        got = {
+            "pool": q.pool.value,
+            "concurrency": str(q.concurrency),
+            "processes": str(q.processes),
+            "confidence": q.confidence.value,
+        }
         assert {k: got[k] for k in want} == want, q.reasons
     assert not advice.skipped

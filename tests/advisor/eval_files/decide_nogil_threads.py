@@ -1,5 +1,4 @@
 import numpy
-
 from celery import Celery
 
 app = Celery("proj")

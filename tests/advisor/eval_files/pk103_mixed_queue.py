@@ -1,7 +1,6 @@
 import requests
-from PIL import Image
-
 from celery import Celery
+from PIL import Image
 
 app = Celery("proj")
 # expect-queue: media pool=prefork concurrency=2

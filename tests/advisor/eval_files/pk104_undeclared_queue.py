@@ -1,6 +1,5 @@
-from kombu import Queue
-
 from celery import Celery
+from kombu import Queue
 
 app = Celery("proj")
 app.conf.task_queues = [Queue("known")]  # expect: PK104

@@ -1,5 +1,4 @@
 import MySQLdb
-
 from celery import Celery
 
 app = Celery("proj")

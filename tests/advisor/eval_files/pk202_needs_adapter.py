@@ -1,5 +1,4 @@
 import psycopg2
-
 from celery import Celery
 
 app = Celery("proj")

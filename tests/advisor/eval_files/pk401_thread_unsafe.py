@@ -1,5 +1,4 @@
 import legacycache
-
 from celery import Celery
 
 app = Celery("proj")

@@ -1,5 +1,4 @@
 import torch
-
 from celery import Celery
 
 app = Celery("proj")

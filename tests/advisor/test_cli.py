@@ -1,0 +1,115 @@
+"""``poolkit advise``: formats, exit codes (0 ok, 1 findings, 2 usage/config error)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from advisor_helpers import APP, write
+from click.testing import CliRunner
+
+from celery_poolkit.cli import poolkit
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "shop"
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(poolkit, ["advise", "--no-cache", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_example_project_json_keeps_the_schema() -> None:
+    code, out, _ = run(str(EXAMPLE), "--format", "json", "--cores", "2")
+    assert code == 0
+    data = json.loads(out)
+    assert data["schema"] == 1
+    assert {"queues", "tasks", "findings", "skipped"} <= set(data)
+    queues = {q["name"]: q for q in data["queues"]}
+    assert set(queues) == {"default", "http", "db", "images", "email"}
+    assert queues["images"]["pool"] == "prefork"
+    assert queues["images"]["concurrency"] == 2
+    assert queues["default"]["command"].startswith("celery -A shop worker -Q default -P ")
+    tasks = {t["name"]: t for t in data["tasks"]}
+    assert tasks["shop.send_order_confirmation"]["queue"] == "email"  # a string route
+    assert tasks["shop.tasks.payments.charge_card"]["queue"] == "http"  # glob + settings constant
+    assert tasks["shop.tasks.maintenance.pause"]["effects"] == ["sleep"]
+    assert tasks["shop.tasks.images.fingerprint"]["location"] == {
+        "path": "shop/tasks/images.py",
+        "line": 24,
+        "col": 0,
+    }
+    for task in tasks.values():
+        for ev in task["evidence"]:
+            assert {"effect", "call", "location", "via"} <= set(ev)
+
+
+def test_every_format_renders() -> None:
+    for fmt in ("text", "markdown", "sarif"):
+        code, out, _ = run(str(EXAMPLE), "--format", fmt)
+        assert code == 0 and "images" in out if fmt != "sarif" else code == 0
+    sarif = json.loads(run(str(EXAMPLE), "--format", "sarif")[1])
+    assert sarif["version"] == "2.1.0"
+    assert {r["id"] for r in sarif["runs"][0]["tool"]["driver"]["rules"]} >= {"PK201", "PK305"}
+
+
+def test_exit_codes_follow_fail_on(tmp_path: Path) -> None:
+    root = write(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            "proj/tasks.py": APP
+            + """
+import multiprocessing
+
+@app.task
+def fan():
+    multiprocessing.Pool(2)
+""",
+        },
+    )
+    assert run(str(root))[0] == 1  # PK502 is an error: the default threshold
+    assert run(str(root), "--fail-on", "never")[0] == 0
+    (root / "pyproject.toml").write_text('[tool.poolkit]\nignore = ["PK502"]\n')
+    assert run(str(root))[0] == 0
+
+
+def test_configuration_errors_exit_2_with_advice(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.poolkit]\nquues = {}\n")
+    code, _, err = run(str(tmp_path))
+    assert code == 2
+    assert "unknown key(s) quues" in err
+    assert "allowed:" in err
+    assert "Traceback" not in err
+    (tmp_path / "pyproject.toml").write_text('[tool.poolkit.queues.http]\npool = "greenlet"\n')
+    code, _, err = run(str(tmp_path))
+    assert code == 2
+    assert "unknown pool 'greenlet'" in err
+    (tmp_path / "pyproject.toml").write_text("[tool.poolkit\n")
+    assert run(str(tmp_path))[0] == 2
+    assert run(str(tmp_path / "missing"))[0] == 2  # click's usage error
+
+
+def test_queue_override_from_config(tmp_path: Path) -> None:
+    root = write(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            "proj/tasks.py": APP
+            + """
+import time
+
+@app.task(queue="slow")
+def wait():
+    time.sleep(1)
+""",
+            "pyproject.toml": """
+[tool.poolkit.queues.slow]
+pool = "threads"
+concurrency = 8
+""",
+        },
+    )
+    data = json.loads(run(str(root), "-f", "json")[1])
+    (queue,) = data["queues"]
+    assert (queue["pool"], queue["concurrency"]) == ("threads", 8)
+    assert "set to threads in [tool.poolkit]" in queue["reasons"][0]
