@@ -18,6 +18,7 @@ from celery_poolkit.advisor.facts import (
     DictV,
     Lit,
     ModuleFacts,
+    Ref,
     Value,
 )
 from celery_poolkit.advisor.project import Project
@@ -128,35 +129,36 @@ def find_settings(project: Project, apps: list[AppInfo]) -> dict[str, Setting]:
                 ns = site.kw("namespace")
                 namespace = ns.value if isinstance(ns, Lit) and isinstance(ns.value, str) else ""
                 namespaces.add(namespace)
-                source = site.args[0]
-                if isinstance(source, Lit) and isinstance(source.value, str):
-                    sources.append((source.value.replace(":", "."), namespace))
-                elif hasattr(source, "name"):
-                    sources.append((str(source.name), namespace))
+                first = site.args[0]
+                if isinstance(first, Lit) and isinstance(first.value, str):
+                    sources.append((first.value.replace(":", "."), namespace))
+                elif isinstance(first, Ref):
+                    sources.append((first.name, namespace))
             elif site.target.endswith(".conf.update"):
+                where = Location(facts.path, site.line)
                 for arg in site.args:
                     if isinstance(arg, DictV):
-                        for key, value in arg.items:
-                            if isinstance(key, Lit) and isinstance(key.value, str):
-                                _put(found, key.value, value, Location(facts.path, site.line))
-                for key, value in site.kwargs:
-                    _put(found, key, value, Location(facts.path, site.line))
+                        for item_key, item in arg.items:
+                            if isinstance(item_key, Lit) and isinstance(item_key.value, str):
+                                _put(found, item_key.value, item, where)
+                for keyword, item in site.kwargs:
+                    _put(found, keyword, item, where)
             elif site.target == "os.environ.setdefault" and len(site.args) == 2:
-                key, value = site.args
+                var, module_name = site.args
                 if (
-                    isinstance(key, Lit)
-                    and key.value == "DJANGO_SETTINGS_MODULE"
-                    and isinstance(value, Lit)
-                    and isinstance(value.value, str)
+                    isinstance(var, Lit)
+                    and var.value == "DJANGO_SETTINGS_MODULE"
+                    and isinstance(module_name, Lit)
+                    and isinstance(module_name.value, str)
                 ):
-                    django_settings = value.value
-        for target, value, line in facts.attr_assigns:
-            head, _, key = target.rpartition(".")
+                    django_settings = module_name.value
+        for target, assigned, line in facts.attr_assigns:
+            head, _, setting = target.rpartition(".")
             if head.endswith(".conf"):
-                _put(found, key, value, Location(facts.path, line))
+                _put(found, setting, assigned, Location(facts.path, line))
     for source, namespace in sources:
-        module = django_settings if source == "django.conf.settings" else source
-        _read_object(project, module, namespace, found)
+        name = django_settings if source == "django.conf.settings" else source
+        _read_object(project, name, namespace, found)
     if "CELERY" in namespaces or not sources:
         # Django projects split settings over modules joined by star imports, which the
         # visitor does not follow: read CELERY_* names wherever they are defined.

@@ -210,7 +210,13 @@ def _advise(
     )
 
 
-def _task_info(tdef, routed, summary, project, fork_unsafe):  # type: ignore[no-untyped-def]
+def _task_info(
+    tdef: discovery.TaskDef,
+    routed: routing.Routed,
+    summary: dict[str, Evidence],
+    project: Project,
+    fork_unsafe: dict[str, Evidence],
+) -> TaskInfo:
     evidence: list[Evidence] = sorted(summary.values(), key=lambda e: (e.kind, e.call))
     module_hazard = _module_hazard(project, tdef.module, fork_unsafe)
     if module_hazard is not None and Hazard.FORK_UNSAFE.value not in summary:
@@ -259,7 +265,7 @@ def _module_hazard(
     if not fork_unsafe:
         return None
     seen = {module}
-    stack = [(module, (module,))]
+    stack: list[tuple[str, tuple[str, ...]]] = [(module, (module,))]
     while stack:
         current, chain = stack.pop()
         if current in fork_unsafe:
@@ -302,8 +308,10 @@ def _deployed_pool(queue: str, commands: list[deploy.WorkerCommand]) -> Pool | N
     return None
 
 
-def _settings_findings(settings, pool, rule):  # type: ignore[no-untyped-def]
-    out = []
+def _settings_findings(
+    settings: dict[str, discovery.Setting], pool: Pool | None, rule: routing.RuleFactory
+) -> list[Finding]:
+    out: list[Finding] = []
     if pool is Pool.EVENTLET:
         out.append(
             rule(

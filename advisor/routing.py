@@ -157,7 +157,7 @@ def _routers(
         if isinstance(item, dict):
             out.extend(_map_route(item))
         elif isinstance(item, list) and all(isinstance(p, list) and len(p) == 2 for p in item):
-            out.extend(_map_route(dict((_hashable(p[0]), p[1]) for p in item)))  # type: ignore[index]
+            out.extend(_map_route(dict((_hashable(p[0]), p[1]) for p in item)))
         elif isinstance(item, list) and len(item) == 2 and not isinstance(item[0], list):
             out.extend(_map_route({_hashable(item[0]): item[1]}))
         else:
@@ -183,8 +183,10 @@ def _hashable(value: object) -> object:
 
 
 def _map_route(mapping: dict[object, object]) -> list[Router]:
-    exact = [("exact", k, v) for k, v in mapping.items() if isinstance(k, str) and not _glob(k)]
-    patterns = [
+    exact: list[Router] = [
+        ("exact", k, v) for k, v in mapping.items() if isinstance(k, str) and not _glob(k)
+    ]
+    patterns: list[Router] = [
         ("regex", k.regex, v) if isinstance(k, Pattern) else ("glob", k, v)
         for k, v in mapping.items()
         if isinstance(k, Pattern) or (isinstance(k, str) and _glob(k))

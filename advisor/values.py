@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from celery_poolkit.advisor.facts import CallV, DictV, EnvV, Lit, Ref, SeqV, Unknown, Value
+from celery_poolkit.advisor.facts import CallV, DictV, EnvV, Lit, Ref, SeqV, Value
 from celery_poolkit.advisor.project import Project
 
 _QUEUE_CLASSES = frozenset({"kombu.Queue", "kombu.entity.Queue", "kombu.messaging.Queue"})
@@ -78,9 +78,7 @@ class Evaluator:
             return self._call(value, depth)
         if isinstance(value, EnvV):
             return FromEnv(value.var, self.eval(value.default, depth + 1))
-        if isinstance(value, Unknown):
-            return Unresolved(value.text)
-        return Unresolved(repr(value))
+        return Unresolved(value.text)
 
     def _ref(self, name: str, depth: int) -> object:
         if name.startswith(_DJANGO_SETTINGS):

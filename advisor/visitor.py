@@ -457,8 +457,8 @@ class _FunctionBody:
         produced = self._produced_by(value)
         if produced:
             self.scope.bindings[name] = ("result", produced)
-        elif isinstance(value, ast.Name) and self.scope.resolve(value.id):
-            self.scope.bindings[name] = self.scope.resolve(value.id)  # type: ignore[assignment]
+        elif isinstance(value, ast.Name) and (same := self.scope.resolve(value.id)) is not None:
+            self.scope.bindings[name] = same
         else:
             self.scope.bindings.pop(name, None)
 
@@ -484,8 +484,8 @@ class _FunctionBody:
         if not (isinstance(it, ast.Call) and self.scope.dotted(it.func) == "range" and it.args):
             return
         bound = it.args[-1] if len(it.args) < 3 else it.args[1]
-        small = isinstance(bound, ast.Constant) and isinstance(bound.value, int)
-        if small and bound.value < _LARGE_RANGE:  # type: ignore[attr-defined]
+        constant = bound.value if isinstance(bound, ast.Constant) else None
+        if isinstance(constant, int) and constant < _LARGE_RANGE:
             return
         if len(stmt.body) > 6:
             return

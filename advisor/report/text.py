@@ -64,8 +64,8 @@ def render(advice: Advice, color: bool = False) -> str:
         out.append("")
     if advice.skipped:
         out.append(paint(f"skipped {len(advice.skipped)} file(s):", "bold"))
-        for s in advice.skipped:
-            out.append(f"  {s.path}: {s.reason}")
+        for skip in advice.skipped:
+            out.append(f"  {skip.path}: {skip.reason}")
         out.append("")
     out.append(
         f"{len(advice.queues)} queue(s), {len(advice.tasks)} task(s), "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TextIO
 
 import click
 
@@ -71,7 +72,7 @@ def advise(  # noqa: PLR0917 - click passes every option positionally
     jobs: int | None,
     no_cache: bool,
     import_app: str | None,
-    output: click.utils.LazyFile,
+    output: TextIO,
 ) -> None:
     """Recommend a pool and concurrency for every queue of the project at PATHS.
 
