@@ -1,9 +1,12 @@
 """The content-hash cache: facts per file, keyed by the hash of the file's bytes.
 
-One pickle file per analysed root under ``POOLKIT_CACHE_DIR`` (default
-``~/.cache/celery-poolkit``). It is loaded once and rewritten once, with only the entries
-this run used, so it never grows past the project's size. A missing, corrupt or
-unwritable cache only costs speed: every failure here falls back to "no cache".
+Two pickle files per analysed root under ``POOLKIT_CACHE_DIR`` (default
+``~/.cache/celery-poolkit``): the facts of every file, and the last advice with the
+key of everything it came from (file hashes, config, knowledge). An unchanged project only
+hashes its files and loads the small one. Each file is loaded once and rewritten once,
+with only the entries this run used, so it never grows past the project's size. A
+missing, corrupt or unwritable cache only costs speed: every failure falls back to "no
+cache".
 """
 
 from __future__ import annotations
@@ -30,10 +33,10 @@ def default_dir() -> Path:
 class Cache:
     """A dict persisted as one pickle; ``get``/``put`` during a run, ``save`` at the end."""
 
-    def __init__(self, folder: Path, root: Path) -> None:
+    def __init__(self, folder: Path, root: Path, kind: str = "facts") -> None:
         tag = hashlib.blake2b(str(root).encode(), digest_size=8).hexdigest()
         version = f"{sys.version_info[0]}{sys.version_info[1]}"
-        self.file = folder / f"advise-{tag}-f{FORMAT}-py{version}.pickle"
+        self.file = folder / f"advise-{tag}-{kind}-f{FORMAT}-py{version}.pickle"
         self.old: dict[str, object] = {}
         self.new: dict[str, object] = {}
         try:

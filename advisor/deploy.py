@@ -39,6 +39,7 @@ _FILES = (
     "*.env",
     "*.json",
 )
+_DEPLOY_FILE = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in _FILES))
 _SKIP_DIRS = frozenset({".git", "node_modules", ".tox", ".venv", "venv", "__pycache__"})
 _MAX_BYTES = 512 * 1024
 _MAX_FILES = 2_000  # a bound on the walk; deployment files are few
@@ -80,7 +81,7 @@ def find_commands(root: Path) -> list[WorkerCommand]:
                 if entry.name not in _SKIP_DIRS:
                     stack.append(entry)
                 continue
-            if not any(fnmatch.fnmatch(entry.name, p) for p in _FILES):
+            if not _DEPLOY_FILE.match(entry.name):
                 continue
             seen += 1
             found.extend(_commands_in(entry, root))

@@ -20,7 +20,7 @@ from celery_poolkit.advisor.decide import classify, decide
 from celery_poolkit.advisor.facts import ModuleFacts
 from celery_poolkit.advisor.files import find_root, walk
 from celery_poolkit.advisor.knowledge import CELERY_CALLS, Knowledge
-from celery_poolkit.advisor.parse import default_jobs, parse_all
+from celery_poolkit.advisor.parse import default_jobs, parse_all, read_all
 from celery_poolkit.advisor.project import Project
 from celery_poolkit.advisor.values import Evaluator, FromEnv
 from celery_poolkit.model import (
@@ -63,44 +63,43 @@ def analyze(
     root = find_root(paths)
     knowledge = Knowledge([*CELERY_CALLS, *plugin_calls, *config.knowledge])
     files, skipped = walk(paths, root, config.exclude)
-    cache = Cache(cache_dir, root) if cache_dir is not None else None
-    facts, bad = parse_all(files, cache, jobs or default_jobs())
-    skipped += bad
+    loaded, unreadable = read_all(files)
+    skipped += unreadable
     cores = cores or config.cores or os.cpu_count() or 1
-    result_key = _result_key(
-        facts, knowledge=knowledge, config=config, cores=cores, root=root, live=live
-    )
-    if cache is not None:
-        hit = cache.get(result_key)
+    commands = deploy.find_commands(root)
+    state = (sorted(key for _, _, key in loaded), skipped, config, cores, live, commands)
+    result_key = _result_key(state, knowledge)
+    results = Cache(cache_dir, root, "result") if cache_dir is not None else None
+    if results is not None:
+        hit = results.get(result_key)
         if isinstance(hit, Advice):
-            cache.save()
-            return hit
-    advice = _advise(
-        root, facts, skipped=skipped, knowledge=knowledge, config=config, cores=cores, live=live
-    )
+            return hit  # nothing changed: not even the facts need loading
+    cache = Cache(cache_dir, root) if cache_dir is not None else None
+    facts, bad = parse_all(loaded, cache, jobs or default_jobs())
     if cache is not None:
-        cache.put(result_key, advice)
         cache.save()
+    advice = _advise(
+        root,
+        facts,
+        skipped=skipped + bad,
+        knowledge=knowledge,
+        config=config,
+        cores=cores,
+        live=live,
+        commands=commands,
+    )
+    if results is not None:
+        results.new = {result_key: advice}  # only the latest advice is worth keeping
+        results.save()
     return advice
 
 
-def _result_key(
-    facts: list[ModuleFacts],
-    *,
-    knowledge: Knowledge,
-    config: AdvisorConfig,
-    cores: int,
-    root: Path,
-    live: LiveConfig | None,
-) -> str:
+def _result_key(state: object, knowledge: Knowledge) -> str:
+    """A key over everything the advice depends on: file contents (by hash), the skipped
+    files, config, cores, --import-app data, deployment commands and the knowledge."""
     digest = hashlib.blake2b(digest_size=16)
-    state = (sorted(f.path for f in facts), config, cores, _RESULT_FORMAT, live)
-    digest.update(pickle.dumps(state))
+    digest.update(pickle.dumps((state, _RESULT_FORMAT), protocol=pickle.HIGHEST_PROTOCOL))
     digest.update(knowledge.fingerprint().encode())
-    for f in sorted(facts, key=lambda m: m.path):
-        digest.update(pickle.dumps(f, protocol=pickle.HIGHEST_PROTOCOL))
-    for cmd in deploy.find_commands(root):
-        digest.update(repr(cmd).encode())
     return "advice:" + digest.hexdigest()
 
 
@@ -113,6 +112,7 @@ def _advise(
     config: AdvisorConfig,
     cores: int,
     live: LiveConfig | None,
+    commands: list[deploy.WorkerCommand],
 ) -> Advice:
     project = Project(facts, knowledge)
     rule = routing.RuleFactory()
@@ -142,7 +142,6 @@ def _advise(
     tasks = [
         _task_info(t, routed[t.name], summaries.get(t.body, {}), project, fork_unsafe) for t in defs
     ]
-    commands = deploy.find_commands(root)
     app_name = config.app or (apps[0].cli_name if apps else "proj")
     configured_pool = _configured_pool(evaluator, settings)
     if live is not None and live.pool:

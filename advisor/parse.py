@@ -27,12 +27,13 @@ MAX_FILE_BYTES = 4 * 1024 * 1024
 _PARALLEL_MIN_BYTES = 2 * 1024 * 1024  # below this, starting workers costs more than it saves
 
 
-def parse_all(
-    files: Sequence[SourceFile], cache: Cache | None, jobs: int
-) -> tuple[list[ModuleFacts], list[Skipped]]:
-    facts: list[ModuleFacts] = []
+Loaded = tuple[SourceFile, bytes, str]  # (file, its bytes, its content key)
+
+
+def read_all(files: Sequence[SourceFile]) -> tuple[list[Loaded], list[Skipped]]:
+    """Every file's bytes and content key (hash, path, module); unreadable ones skipped."""
+    loaded: list[Loaded] = []
     skipped: list[Skipped] = []
-    todo: list[tuple[SourceFile, bytes, str]] = []
     for file in files:
         try:
             data = file.path.read_bytes()
@@ -40,7 +41,17 @@ def parse_all(
             skipped.append(Skipped(file.rel, _os_reason(exc)))
             continue
         digest = hashlib.blake2b(data, digest_size=16).hexdigest()
-        key = f"{digest}:{file.rel}:{file.module}"
+        loaded.append((file, data, f"{digest}:{file.rel}:{file.module}"))
+    return loaded, skipped
+
+
+def parse_all(
+    loaded: Sequence[Loaded], cache: Cache | None, jobs: int
+) -> tuple[list[ModuleFacts], list[Skipped]]:
+    facts: list[ModuleFacts] = []
+    skipped: list[Skipped] = []
+    todo: list[Loaded] = []
+    for file, data, key in loaded:
         hit = cache.get(key) if cache else None
         if isinstance(hit, ModuleFacts):
             facts.append(hit)

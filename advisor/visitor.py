@@ -173,7 +173,12 @@ class _ModuleVisitor:
                     attrs.append((stmt.target.id, scope.value(stmt.value)))
             elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
                 methods.append(stmt.name)
-                self_attrs.update(_self_attributes(stmt, scope))
+        # Methods first: their bodies record ``self.x = Factory(...)`` into self_attrs.
+        for stmt in node.body:
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+                self._function(stmt, prefix=f"{qual}.", cls=qual, self_attrs=self_attrs)
+            elif isinstance(stmt, ast.ClassDef):
+                self._class(stmt, prefix=f"{qual}.")
         self.classes.append(
             ClassFacts(
                 qualname=qual,
@@ -185,11 +190,6 @@ class _ModuleVisitor:
                 methods=tuple(methods),
             )
         )
-        for stmt in node.body:
-            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
-                self._function(stmt, prefix=f"{qual}.", cls=qual)
-            elif isinstance(stmt, ast.ClassDef):
-                self._class(stmt, prefix=f"{qual}.")
 
     def _function(
         self,
@@ -197,12 +197,13 @@ class _ModuleVisitor:
         prefix: str,
         cls: str,
         outer: dict[str, Binding] | None = None,
+        self_attrs: dict[str, str] | None = None,
     ) -> None:
         qual = f"{prefix}{node.name}"
         bindings: dict[str, Binding] = dict(outer or {})
         scope = _Scope(self, bindings)
         _bind_parameters(node, scope, cls, f"{self.module}.{cls}" if cls else "")
-        body = _FunctionBody(scope, qual, cls)
+        body = _FunctionBody(scope, qual, cls, self_attrs)
         body.statements(node.body, loop_depth=0)
         self.functions.append(
             FunctionFacts(
@@ -392,8 +393,11 @@ class _Scope:
 class _FunctionBody:
     """Walks one function body in order, tracking what local names are bound to."""
 
-    def __init__(self, scope: _Scope, qual: str, cls: str) -> None:
+    def __init__(
+        self, scope: _Scope, qual: str, cls: str, self_attrs: dict[str, str] | None
+    ) -> None:
         self.scope = scope
+        self.self_attrs = self_attrs
         self.qual = qual
         self.calls: list[CallSite] = []
         self.hints: list[Hint] = []
@@ -449,6 +453,15 @@ class _FunctionBody:
                         self.scope.bindings[target.id] = ("instance", annotated)
                 elif stmt.value is not None:
                     self._bind(target.id, stmt.value)
+            elif isinstance(target, ast.Attribute) and self.self_attrs is not None:
+                base = target.value
+                is_self = isinstance(base, ast.Name) and self.scope.bindings.get(base.id) == (
+                    "instance",
+                    "<self>",
+                )
+                produced = self._produced_by(stmt.value) if stmt.value is not None else None
+                if is_self and produced:
+                    self.self_attrs.setdefault(target.attr, produced)
             else:
                 for name in _target_names(target):
                     self.scope.bindings.pop(name, None)
@@ -515,23 +528,6 @@ def _bind_parameters(
     for extra in (args.vararg, args.kwarg):
         if extra is not None:
             scope.bindings.pop(extra.arg, None)
-
-
-def _self_attributes(
-    node: ast.FunctionDef | ast.AsyncFunctionDef, scope: _Scope
-) -> Iterator[tuple[str, str]]:
-    """``self.x = Factory(...)`` anywhere in a method -> ``(x, Factory)``."""
-    for sub in ast.walk(node):
-        if isinstance(sub, ast.Assign) and isinstance(sub.value, ast.Call):
-            for target in sub.targets:
-                if (
-                    isinstance(target, ast.Attribute)
-                    and isinstance(target.value, ast.Name)
-                    and target.value.id == "self"
-                ):
-                    produced = scope.callee(sub.value)
-                    if produced:
-                        yield target.attr, produced
 
 
 def _import_bindings(stmt: ast.Import | ast.ImportFrom, package: str) -> dict[str, str]:
@@ -611,9 +607,28 @@ def _own_expressions(stmt: ast.stmt) -> Iterator[ast.AST]:
                     yield item
 
 
+_LEAVES = (ast.Name, ast.Constant, ast.expr_context, ast.operator, ast.unaryop, ast.cmpop,
+           ast.boolop)  # fmt: skip
+
+
 def _walk_expr(node: ast.AST) -> Iterator[ast.AST]:
-    """``ast.walk`` (iterative, so deep nesting cannot overflow the stack)."""
-    return ast.walk(node)
+    """Like ``ast.walk`` (iterative, so deep nesting cannot overflow the stack), but it
+    never descends into leaves (names, constants, operators), which are most nodes."""
+    todo = [node]
+    while todo:
+        current = todo.pop()
+        yield current
+        for field in current._fields:
+            value = getattr(current, field, None)
+            if isinstance(value, ast.AST):
+                if not isinstance(value, _LEAVES):
+                    todo.append(value)
+            elif isinstance(value, list):
+                todo.extend(
+                    v
+                    for v in reversed(value)
+                    if isinstance(v, ast.AST) and not isinstance(v, _LEAVES)
+                )
 
 
 def _source(node: ast.AST) -> str:

@@ -65,11 +65,12 @@ def t():
     )
     cache = tmp_path / "cache"
     cold = advise(root, cache_dir=cache)
-    (files,) = list(cache.iterdir())
+    assert sorted(p.name.split("-")[2] for p in cache.iterdir()) == ["facts", "result"]
     warm = advise(root, cache_dir=cache)
     assert warm == cold
     (root / "proj/tasks.py").write_text(APP + "\n@app.task\ndef t():\n    pass\n")
     changed = advise(root, cache_dir=cache)
     assert changed.tasks[0].effects == ()  # a content change is seen at once
-    files.write_bytes(b"not a pickle")
+    for path in cache.iterdir():
+        path.write_bytes(b"not a pickle")
     assert advise(root, cache_dir=cache).tasks[0].effects == ()  # a corrupt cache is ignored
