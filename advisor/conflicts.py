@@ -89,44 +89,45 @@ def queue_findings(
                 queue=q,
                 task=task.name,
             )
-        yield from _time_limits(advice, task, defs.get(task.name), settings_limits, rule)
+        tdef = defs.get(task.name)
+        own = {
+            k: tdef.location
+            for k in ("time_limit", "soft_time_limit")
+            if tdef and k in tdef.options
+        }
+        yield from _time_limits(advice, task, own, rule)
+    app_wide = {k: where for k, (_, where) in settings_limits.items()}
+    yield from _time_limits(advice, None, app_wide, rule)
     yield from _deployment(advice, commands, rule)
 
 
 def _time_limits(
     advice: QueueAdvice,
-    task: TaskInfo,
-    tdef: TaskDef | None,
-    settings_limits: dict[str, tuple[str, Location]],
+    task: TaskInfo | None,
+    limits: dict[str, Location],
     rule: RuleFactory,
 ) -> Iterator[Finding]:
-    limits: dict[str, Location] = {}
-    for key in ("time_limit", "soft_time_limit"):
-        if tdef is not None and key in tdef.options:
-            limits[key] = tdef.location
-        elif f"task_{key}" in settings_limits:
-            limits[key] = settings_limits[f"task_{key}"][1]
+    """PK301 for limits set on one task (``task``) or for the whole app (``task=None``)."""
     pools = [p for p in (advice.current_pool, advice.pool) if p is not None]
     for pool in dict.fromkeys(pools):
         ignored = [
             k
             for k in limits
-            if pool in _NO_HARD_LIMIT or (pool is Pool.GEVENT and k == "soft_time_limit")
+            if pool in _NO_HARD_LIMIT or (pool is Pool.GEVENT and k.endswith("soft_time_limit"))
         ]
-        if ignored:
-            which = (
-                "advised"
-                if pool is advice.pool and pool is not advice.current_pool
-                else "configured"
-            )
-            yield rule(
-                "PK301",
-                f"{' and '.join(ignored)} of task {task.name} is ignored on "
-                f"the {which} {pool.value} pool",
-                limits[ignored[0]],
-                queue=advice.name,
-                task=task.name,
-            )
+        if not ignored:
+            continue
+        which = (
+            "advised" if pool is advice.pool and pool is not advice.current_pool else "configured"
+        )
+        whose = f"of task {task.name}" if task else f"(for every task on queue {advice.name!r})"
+        yield rule(
+            "PK301",
+            f"{' and '.join(ignored)} {whose} is ignored on the {which} {pool.value} pool",
+            limits[ignored[0]],
+            queue=advice.name,
+            task=task.name if task else None,
+        )
 
 
 def _deployment(

@@ -80,7 +80,7 @@ def decide(
     reasons: list[str] = []
     alternatives: list[Alternative] = []
     split: Split | None = None
-    light = [t for t in tasks if t.kind in ("io", "cpu_releases_gil")]
+    light = [t for t in tasks if t.kind == "io"]
     processes = 1
 
     if "gpu" in kinds:
@@ -191,11 +191,13 @@ def _io_pool(
         )
         return Pool.PREFORK, cores * 2, 1
     if green_blockers or only_files:
-        why = (
-            f"{green_blockers[0].call} blocks the gevent hub (C code waiting outside gevent)"
-            if green_blockers
-            else "file IO is never cooperative under gevent"
-        )
+        blocker = green_blockers[0] if green_blockers else None
+        if blocker is None:
+            why = "file IO is never cooperative under gevent"
+        elif blocker.kind == "blocks_hub":
+            why = f"{blocker.call} blocks the gevent hub (C code waiting outside gevent)"
+        else:
+            why = f"{blocker.call} runs its own asyncio loop, which fights gevent's patching"
         reasons.append(
             f"IO-bound: waits scale with threads (405-701 tasks/s at -c 50 vs "
             f"37-39 on prefork -c 2); {why}, so not gevent"

@@ -53,6 +53,7 @@ _ARG_CALLS = frozenset(
 )
 _MAX_VALUE_DEPTH = 12  # deeper literals are summarised as Unknown, never recursed into
 _LARGE_RANGE = 10_000  # range(n) literals below this are bookkeeping loops, not CPU work
+_SIZE_CALLS = frozenset({"len", "int", "round", "min", "math.floor", "math.ceil"})
 _IGNORE = re.compile(r"#\s*poolkit:\s*ignore(?:\[([A-Za-z0-9_,\s]+)\])?")
 
 Binding = tuple[str, str]  # (kind, dotted): kind is "alias", "result" or "instance"
@@ -499,6 +500,9 @@ class _FunctionBody:
         bound = it.args[-1] if len(it.args) < 3 else it.args[1]
         constant = bound.value if isinstance(bound, ast.Constant) else None
         if isinstance(constant, int) and constant < _LARGE_RANGE:
+            return
+        # range(len(rows)), range(math.floor(rating)): iterating data, not crunching it.
+        if isinstance(bound, ast.Call) and self.scope.dotted(bound.func) in _SIZE_CALLS:
             return
         if len(stmt.body) > 6:
             return
