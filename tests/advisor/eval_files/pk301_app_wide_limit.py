@@ -1,5 +1,4 @@
 import requests
-
 from celery import Celery
 
 app = Celery("proj")
