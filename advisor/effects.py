@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
+from celery_poolkit.advisor.facts import CallSite
 from celery_poolkit.advisor.project import Project
-from celery_poolkit.model import Evidence, Green, Location
+from celery_poolkit.model import Effect, Evidence, Green, Location
 
 Summary = dict[str, Evidence]
 _GREEN_KINDS = (Green.BLOCKS_HUB, Green.NEEDS_ADAPTER)
@@ -85,8 +86,38 @@ def _direct(project: Project, fid: str) -> tuple[Summary, set[str]]:
             for hazard in sorted(row.hazards, key=lambda h: h.value):
                 add(hazard.value, target.name, site.line, site.col, row.note)
     for hint in fn.hints:
-        if hint.line not in ignored:
-            add(hint.kind, f"python: {hint.what}", hint.line, 0, "heuristic, not library knowledge")
+        if hint.line in ignored:
+            continue
+        if hint.kind == "cpu" and not _pure_loop(project, fn.calls, hint.line, hint.end):
+            continue
+        add(hint.kind, f"python: {hint.what}", hint.line, 0, "heuristic, not library knowledge")
     # Nested functions defined here usually run here (callbacks, retries): include them.
     callees.update(project.nested.get(fid, ()))
     return own, callees
+
+
+_CPU_EFFECTS = frozenset({Effect.CPU, Effect.CPU_RELEASES_GIL, Effect.GPU})
+
+
+def _pure_loop(project: Project, calls: tuple[CallSite, ...], first: int, last: int) -> bool:
+    """A counted loop is CPU work only if nothing in it waits or leaves for the project.
+
+    Retry loops (``for attempt in range(max_retries): fetch()``) and batch loops
+    (``for _ in range(batches): Model.objects...delete()``) are loops over IO: any call
+    in the body to project code, to an object of a project class, or to a library call
+    with a non-CPU effect disqualifies the loop.
+    """
+    for site in calls:
+        if not first <= site.line <= last:
+            continue
+        if site.recv_kind in ("instance", "selfattr"):
+            return False
+        if not site.recv_kind and project.resolve(site.target).kind != "external":
+            return False
+        for target in project.targets(site):
+            if target.kind == "func":
+                return False
+            row = target.call
+            if row is not None and row.effect is not None and row.effect not in _CPU_EFFECTS:
+                return False
+    return True

@@ -118,6 +118,7 @@ class Hint:
     kind: str  # an Effect or Hazard value: "cpu", "thread_unsafe"
     what: str  # what was seen, e.g. "for-loop over range(rounds)"
     line: int
+    end: int = 0  # last line of the construct (a loop's body), when it matters
 
 
 @dataclass(frozen=True, slots=True)

@@ -506,7 +506,8 @@ class _FunctionBody:
             return
         if len(stmt.body) > 6:
             return
-        self.hints.append(Hint("cpu", f"Python loop over {_source(it)}", stmt.lineno))
+        end = stmt.end_lineno or stmt.lineno
+        self.hints.append(Hint("cpu", f"Python loop over {_source(it)}", stmt.lineno, end))
 
 
 def _bind_parameters(
