@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import sys
 import tokenize
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -102,7 +103,8 @@ def analyse_one(rel: str, module: str, is_package: bool, data: bytes, key: str) 
         return key, module_facts(source, rel, module, is_package=is_package), None
     except SyntaxError as exc:
         where = f" at line {exc.lineno}" if exc.lineno else ""
-        return key, None, Skipped(rel, f"syntax error{where}: {exc.msg}")
+        python = f"Python {sys.version_info[0]}.{sys.version_info[1]}"
+        return key, None, Skipped(rel, f"syntax error{where}: {exc.msg} (parsed as {python})")
     except (RecursionError, MemoryError):
         return key, None, Skipped(rel, "expressions nested too deeply to analyse")
     except ValueError as exc:  # e.g. a source the parser refuses outright

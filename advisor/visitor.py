@@ -506,6 +506,12 @@ class _FunctionBody:
             return
         if len(stmt.body) > 6:
             return
+        # A call the visitor cannot name (``pipe.lpop()`` on an unknown object) may well
+        # wait: only loops whose every call is understood count as CPU work.
+        for node in stmt.body:
+            for sub in _walk_expr(node):
+                if isinstance(sub, ast.Call) and self.scope.call_site(sub, keep_args=False) is None:
+                    return
         end = stmt.end_lineno or stmt.lineno
         self.hints.append(Hint("cpu", f"Python loop over {_source(it)}", stmt.lineno, end))
 
