@@ -127,6 +127,13 @@ def decide(
             "C work that releases the GIL scales on threads as well as on prefork "
             "(37 vs 35 tasks/s) at a third of the memory"
         )
+        if "io" in kinds:
+            processes = cores
+            reasons.append(
+                f"the queue also waits: -c {IO_CONCURRENCY} threads, and {cores} worker "
+                "processes per host, since one process tops out near a core on Celery's own "
+                "1-2.3 ms of CPU per task"
+            )
         alternatives.append(Alternative(Pool.PREFORK, "ties on throughput, 2-3x the memory"))
         alternatives.append(Alternative(Pool.GEVENT, "C work does not yield to the hub"))
     elif "io" in kinds:
