@@ -1,6 +1,5 @@
 import numpy
 import requests
-
 from celery import Celery
 
 app = Celery("proj")
