@@ -158,6 +158,18 @@ class Project:
                 return ("ext", row.returns)
             if callee.rpartition(".")[2][:1].isupper():
                 return ("ext", callee)  # a library class: its instance's methods are Class.m
+        if symbol.kind == "instance" and len(symbol.rest) == 1:
+            # r = redis.from_url(...) at module level; r.pipeline() -> what pipeline returns.
+            owner = self.type_of_result(symbol.name, hops + 1)
+            if owner is not None and owner[0] == "ext":
+                row = self.knowledge.lookup(f"{owner[1]}.{symbol.rest[0]}")
+                if row is not None and row.returns:
+                    return ("ext", row.returns)
+            elif owner is not None:
+                method = self._class_member(owner[1], symbol.rest, 0)
+                if method.kind == "func":
+                    _, fn = self.functions[method.name]
+                    return self.type_of_result(fn.returns, hops + 1) if fn.returns else None
         if symbol.kind == "classattr":
             # Order.objects -> the manager of a library base: look up Base.objects.
             for base in self.mro(symbol.name):

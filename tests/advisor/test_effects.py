@@ -115,3 +115,34 @@ def call():
     (queue,) = advice.queues
     assert queue.pool.value == "threads"
     assert any(e.kind == "blocks_hub" and e.call == "inhouse.rpc.invoke" for e in queue.evidence)
+
+
+def test_methods_on_what_a_module_level_client_returns(tmp_path: Path) -> None:
+    from celery_poolkit.advisor.config import parse
+
+    config = parse({"knowledge": [
+        {"qualname": "kv.connect", "returns": "kv.Client"},
+        {"qualname": "kv.Client.pipeline", "returns": "kv.Pipeline"},
+        {"qualname": "kv.Pipeline.execute", "effect": "db_io"},
+    ]})  # fmt: skip
+    advice = advise_files(tmp_path, {
+        "proj/__init__.py": "",
+        "proj/store.py": """
+            import kv
+
+            r = kv.connect("kv://")
+
+            def flush(keys):
+                pipe = r.pipeline()
+                return pipe.execute()
+        """,
+        "proj/tasks.py": APP + """
+from proj.store import flush
+
+@app.task
+def sync():
+    flush([])
+""",
+    }, config)  # fmt: skip
+    (task,) = advice.tasks
+    assert [(e.kind, e.call) for e in task.evidence] == [("db_io", "kv.Pipeline.execute")]
