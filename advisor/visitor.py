@@ -306,11 +306,10 @@ class _Scope:
         return self.dotted(call.func)
 
     def calls_in(self, node: ast.AST, *, keep_args: bool = False) -> Iterator[CallSite]:
-        for sub in _walk_expr(node):
-            if isinstance(sub, ast.Call):
-                site = self.call_site(sub, keep_args=keep_args)
-                if site is not None:
-                    yield site
+        for sub in _calls_below(node):
+            site = self.call_site(sub, keep_args=keep_args)
+            if site is not None:
+                yield site
 
     def decorators(self, nodes: list[ast.expr]) -> Iterator[Decorator]:
         for node in nodes:
@@ -509,8 +508,8 @@ class _FunctionBody:
         # A call the visitor cannot name (``pipe.lpop()`` on an unknown object) may well
         # wait: only loops whose every call is understood count as CPU work.
         for node in stmt.body:
-            for sub in _walk_expr(node):
-                if isinstance(sub, ast.Call) and self.scope.call_site(sub, keep_args=False) is None:
+            for sub in _calls_below(node):
+                if self.scope.call_site(sub, keep_args=False) is None:
                     return
         end = stmt.end_lineno or stmt.lineno
         self.hints.append(Hint("cpu", f"Python loop over {_source(it)}", stmt.lineno, end))
@@ -618,28 +617,38 @@ def _own_expressions(stmt: ast.stmt) -> Iterator[ast.AST]:
                     yield item
 
 
-_LEAVES = (ast.Name, ast.Constant, ast.expr_context, ast.operator, ast.unaryop, ast.cmpop,
-           ast.boolop)  # fmt: skip
+def _leaf_types() -> frozenset[type]:
+    leaves: set[type] = {ast.Name, ast.Constant}
+    for base in (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop):
+        leaves.update(base.__subclasses__())
+    return frozenset(leaves)
 
 
-def _walk_expr(node: ast.AST) -> Iterator[ast.AST]:
-    """Like ``ast.walk`` (iterative, so deep nesting cannot overflow the stack), but it
-    never descends into leaves (names, constants, operators), which are most nodes."""
+#: Node types that never contain a call: most of a tree's nodes. Exact types, because a
+#: set lookup of ``type(node)`` is what makes this walk cheap.
+_LEAF_TYPES = _leaf_types()
+
+
+def _calls_below(node: ast.AST) -> list[ast.Call]:
+    """Every call in ``node``, in source order; iterative, so deep nesting cannot overflow
+    the stack. This walk is the visitor's hot loop: it skips leaves by exact type."""
+    found: list[ast.Call] = []
     todo = [node]
     while todo:
         current = todo.pop()
-        yield current
+        if type(current) is ast.Call:
+            found.append(current)
         for field in current._fields:
             value = getattr(current, field, None)
-            if isinstance(value, ast.AST):
-                if not isinstance(value, _LEAVES):
-                    todo.append(value)
-            elif isinstance(value, list):
+            if type(value) is list:
                 todo.extend(
-                    v
-                    for v in reversed(value)
-                    if isinstance(v, ast.AST) and not isinstance(v, _LEAVES)
+                    v for v in value if type(v) not in _LEAF_TYPES and isinstance(v, ast.AST)
                 )
+            elif type(value) not in _LEAF_TYPES and isinstance(value, ast.AST):
+                todo.append(value)
+    if len(found) > 1:
+        found.sort(key=lambda c: (c.lineno, c.col_offset))
+    return found
 
 
 def _source(node: ast.AST) -> str:
