@@ -27,9 +27,12 @@ def test_advising_imports_no_celery_gevent_or_user_code(tmp_path: Path) -> None:
         f"advice = analyze([Path({str(root)!r}), Path({str(EXAMPLE)!r})], cache=False)\n"
         "print(json.dumps([len(advice.tasks), sorted(sys.modules)]))\n"
     )
+    # From a scratch folder: the repository's own celery_poolkit/ must not shadow the
+    # installed package (whose advisor/ is mapped into it).
     proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
-    )
+        [sys.executable, "-c", code],
+        capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
+    )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     count, modules = json.loads(proc.stdout)
     assert count == 12
