@@ -45,10 +45,7 @@ class CallV:
     kwargs: tuple[tuple[str, Value], ...] = ()
 
     def kw(self, name: str) -> Value | None:
-        for key, value in self.kwargs:
-            if key == name:
-                return value
-        return None
+        return lookup(self.kwargs, name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +64,14 @@ class Unknown:
 
 
 Value = Lit | Ref | DictV | SeqV | CallV | EnvV | Unknown
+
+
+def lookup(pairs: tuple[tuple[str, Value], ...], name: str) -> Value | None:
+    """The value recorded for ``name`` in keyword-style pairs (kwargs, class attributes)."""
+    for key, value in pairs:
+        if key == name:
+            return value
+    return None
 
 
 # --- Calls and definitions --------------------------------------------------------------
@@ -91,10 +96,7 @@ class CallSite:
     kwargs: tuple[tuple[str, Value], ...] = ()
 
     def kw(self, name: str) -> Value | None:
-        for key, value in self.kwargs:
-            if key == name:
-                return value
-        return None
+        return lookup(self.kwargs, name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,10 +107,7 @@ class Decorator:
     kwargs: tuple[tuple[str, Value], ...] = ()
 
     def kw(self, name: str) -> Value | None:
-        for key, value in self.kwargs:
-            if key == name:
-                return value
-        return None
+        return lookup(self.kwargs, name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,10 +143,7 @@ class ClassFacts:
     methods: tuple[str, ...] = ()
 
     def attr(self, name: str) -> Value | None:
-        for key, value in self.attrs:
-            if key == name:
-                return value
-        return None
+        return lookup(self.attrs, name)
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,6 +61,11 @@ def advise(
     )
 
 
+def task_module(base: Path, body: str) -> Path:
+    """A project with one package, ``proj``, whose ``tasks.py`` is the app plus ``body``."""
+    return write(base, {"proj/__init__.py": "", "proj/tasks.py": APP + body})
+
+
 def advise_files(base: Path, files: dict[str, str], config: AdvisorConfig | None = None) -> Advice:
     return advise(write(base, files), config)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from advisor_helpers import APP, write
+from advisor_helpers import task_module
 from click.testing import CliRunner
 
 from celery_poolkit.cli import poolkit
@@ -53,19 +53,15 @@ def test_every_format_renders() -> None:
 
 
 def test_exit_codes_follow_fail_on(tmp_path: Path) -> None:
-    root = write(
+    root = task_module(
         tmp_path,
-        {
-            "proj/__init__.py": "",
-            "proj/tasks.py": APP
-            + """
+        """
 import multiprocessing
 
 @app.task
 def fan():
     multiprocessing.Pool(2)
 """,
-        },
     )
     assert run(str(root))[0] == 1  # PK502 is an error: the default threshold
     assert run(str(root), "--fail-on", "never")[0] == 0
@@ -90,24 +86,18 @@ def test_configuration_errors_exit_2_with_advice(tmp_path: Path) -> None:
 
 
 def test_queue_override_from_config(tmp_path: Path) -> None:
-    root = write(
+    root = task_module(
         tmp_path,
-        {
-            "proj/__init__.py": "",
-            "proj/tasks.py": APP
-            + """
+        """
 import time
 
 @app.task(queue="slow")
 def wait():
     time.sleep(1)
 """,
-            "pyproject.toml": """
-[tool.poolkit.queues.slow]
-pool = "threads"
-concurrency = 8
-""",
-        },
+    )
+    (root / "pyproject.toml").write_text(
+        '[tool.poolkit.queues.slow]\npool = "threads"\nconcurrency = 8\n'
     )
     data = json.loads(run(str(root), "-f", "json")[1])
     (queue,) = data["queues"]

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from advisor_helpers import APP, advise, write
+from advisor_helpers import APP, advise, task_module, write
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "shop"
 
@@ -52,19 +52,15 @@ def test_advising_imports_no_celery_gevent_or_user_code(tmp_path: Path) -> None:
 
 
 def test_warm_run_reads_the_cache_and_gives_the_same_advice(tmp_path: Path) -> None:
-    root = write(
+    root = task_module(
         tmp_path,
-        {
-            "proj/__init__.py": "",
-            "proj/tasks.py": APP
-            + """
+        """
 import time
 
 @app.task
 def t():
     time.sleep(1)
 """,
-        },
     )
     cache = tmp_path / "cache"
     cold = advise(root, cache_dir=cache)

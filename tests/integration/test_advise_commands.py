@@ -48,19 +48,31 @@ def _argv(command: object) -> list[str]:
     return [*shlex.split(command), "--without-gossip", "--without-mingle"]
 
 
-def test_advised_io_queue_runs_on_a_patched_gevent_worker(
+@pytest.fixture
+def advised_worker(
     advice: dict[str, dict[str, object]],
     worker_factory: Callable[..., WorkerProcess],
-    client: Celery,
     redis_url: str,
     tmp_path: Path,
+) -> Callable[[str], WorkerProcess]:
+    """Start a real worker with the command the advice printed for a queue."""
+
+    def start(queue: str) -> WorkerProcess:
+        return worker_factory(
+            _argv(advice[queue]["command"]),
+            env={"SHOP_DATA_DIR": str(tmp_path / "data"), "CELERY_BROKER_URL": redis_url},
+        )
+
+    return start
+
+
+def test_advised_io_queue_runs_on_a_patched_gevent_worker(
+    advice: dict[str, dict[str, object]],
+    advised_worker: Callable[[str], WorkerProcess],
+    client: Celery,
 ) -> None:
-    default = advice["default"]
-    assert default["pool"] == "gevent"
-    worker = worker_factory(
-        _argv(default["command"]),
-        env={"SHOP_DATA_DIR": str(tmp_path / "data"), "CELERY_BROKER_URL": redis_url},
-    )
+    assert advice["default"]["pool"] == "gevent"
+    worker = advised_worker("default")
     results = run_tasks(client, "shop.tasks.maintenance.pause", [(0.3,)] * 20, queue="default")
     assert {r["pid"] for r in results} == {worker.pid}
     assert all(r["socket_patched"] for r in results)  # the advised -P gevent patched early
@@ -68,17 +80,13 @@ def test_advised_io_queue_runs_on_a_patched_gevent_worker(
 
 def test_advised_cpu_queue_runs_on_prefork(
     advice: dict[str, dict[str, object]],
-    worker_factory: Callable[..., WorkerProcess],
+    advised_worker: Callable[[str], WorkerProcess],
     client: Celery,
-    redis_url: str,
     tmp_path: Path,
 ) -> None:
     images = advice["images"]
     assert (images["pool"], images["concurrency"]) == ("prefork", 2)
-    worker = worker_factory(
-        _argv(images["command"]),
-        env={"SHOP_DATA_DIR": str(tmp_path / "data"), "CELERY_BROKER_URL": redis_url},
-    )
+    worker = advised_worker("images")
     source = tmp_path / "photo.bin"
     source.write_bytes(b"pixels" * 100)
     digest = run_task(client, "shop.tasks.images.fingerprint", str(source), 50, queue="images")
