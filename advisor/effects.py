@@ -19,7 +19,14 @@ Summary = dict[str, Evidence]
 _GREEN_KINDS = (Green.BLOCKS_HUB, Green.NEEDS_ADAPTER)
 
 
-def summarize(project: Project, roots: Iterable[str]) -> dict[str, Summary]:
+def reachable(project: Project, roots: Iterable[str]) -> set[str]:
+    """The functions the tasks (``roots``) can reach through the project's calls."""
+    return set(_explore(project, roots)[0])
+
+
+def _explore(
+    project: Project, roots: Iterable[str]
+) -> tuple[dict[str, Summary], dict[str, set[str]]]:
     direct: dict[str, Summary] = {}
     edges: dict[str, set[str]] = {}
     todo = deque(dict.fromkeys(roots))
@@ -30,6 +37,11 @@ def summarize(project: Project, roots: Iterable[str]) -> dict[str, Summary]:
         own, callees = _direct(project, fid)
         direct[fid], edges[fid] = own, callees
         todo.extend(c for c in callees if c not in direct)
+    return direct, edges
+
+
+def summarize(project: Project, roots: Iterable[str]) -> dict[str, Summary]:
+    direct, edges = _explore(project, roots)
     callers: dict[str, set[str]] = {fid: set() for fid in direct}
     for fid, callees in edges.items():
         for callee in callees:

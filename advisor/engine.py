@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from celery_poolkit.advisor.decide import classify, decide
 from celery_poolkit.advisor.facts import ModuleFacts
 from celery_poolkit.advisor.files import find_root, walk
 from celery_poolkit.advisor.knowledge import CELERY_CALLS, Knowledge
-from celery_poolkit.advisor.parse import default_jobs, parse_all, read_all
+from celery_poolkit.advisor.parse import Loaded, Parser, default_jobs, read_all
 from celery_poolkit.advisor.project import Project
 from celery_poolkit.advisor.values import Evaluator, FromEnv
 from celery_poolkit.model import (
@@ -75,7 +76,8 @@ def analyze(
         if isinstance(hit, Advice):
             return hit  # nothing changed: not even the facts need loading
     cache = Cache(cache_dir, root) if cache_dir is not None else None
-    facts, bad = parse_all(loaded, cache, jobs or default_jobs())
+    with Parser(cache, jobs or default_jobs()) as parser:
+        facts, bad = _parse_reachable(parser, loaded, knowledge)
     if cache is not None:
         cache.save()
     advice = _advise(
@@ -92,6 +94,38 @@ def analyze(
         results.new = {result_key: advice}  # only the latest advice is worth keeping
         results.save()
     return advice
+
+
+#: Text that makes a module worth reading in full from the start: where apps, settings,
+#: routes and tasks are defined, and where call sites name queues.
+_SEED = re.compile(rb"celery|Celery|CELERY|queue|\.task\b|shared_task|send_task|apply_async")
+_MAX_ROUNDS = 50  # each round reads at least one more module in full; a bound, not a limit
+
+
+def _parse_reachable(
+    parser: Parser, loaded: list[Loaded], knowledge: Knowledge
+) -> tuple[list[ModuleFacts], list[Skipped]]:
+    """Outline every module, then read in full only what tasks can reach.
+
+    Function bodies are most of the visitor's work, and a task reaches a small part of a
+    large project. Round one reads every file (so every bad file is reported) but keeps
+    function bodies only for seed modules; each later round reads in full the modules
+    holding functions that tasks reach and that are still outlines, until none is left.
+    """
+    facts, skipped = parser.parse(loaded, lambda _file, data: bool(_SEED.search(data)))
+    by_module = {f.module: f for f in facts}
+    source = {file.module: (file, data, key) for file, data, key in loaded}
+    for _ in range(_MAX_ROUNDS):
+        project = Project(by_module.values(), knowledge)
+        roots = [t.body for t in discovery.find_tasks(project)]
+        wanted = {project.functions[fid][0].module for fid in effects.reachable(project, roots)}
+        todo = [source[m] for m in sorted(wanted) if not by_module[m].full and m in source]
+        if not todo:
+            break
+        more, bad = parser.parse(todo, lambda _file, _data: True)
+        skipped += bad
+        by_module.update((f.module, f) for f in more)
+    return list(by_module.values()), skipped
 
 
 def _result_key(state: object, knowledge: Knowledge) -> str:

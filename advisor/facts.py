@@ -159,3 +159,4 @@ class ModuleFacts:
     functions: tuple[FunctionFacts, ...] = ()
     classes: tuple[ClassFacts, ...] = ()
     ignores: tuple[tuple[int, tuple[str, ...]], ...] = ()  # line -> rules ("" = all)
+    full: bool = True  # False: an outline, without function bodies (see visitor)

@@ -12,7 +12,7 @@ import io
 import os
 import sys
 import tokenize
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 
 from celery_poolkit.advisor.cache import Cache
@@ -46,47 +46,87 @@ def read_all(files: Sequence[SourceFile]) -> tuple[list[Loaded], list[Skipped]]:
     return loaded, skipped
 
 
-def parse_all(
-    loaded: Sequence[Loaded], cache: Cache | None, jobs: int
-) -> tuple[list[ModuleFacts], list[Skipped]]:
-    facts: list[ModuleFacts] = []
-    skipped: list[Skipped] = []
-    todo: list[Loaded] = []
-    for file, data, key in loaded:
-        hit = cache.get(key) if cache else None
-        if isinstance(hit, ModuleFacts):
-            facts.append(hit)
-        elif isinstance(hit, Skipped):
-            skipped.append(hit)
-        else:
-            todo.append((file, data, key))
-    for key, result, skip in _run(todo, jobs):
-        if cache is not None:
-            cache.put(key, result if result is not None else skip)
-        if result is not None:
-            facts.append(result)
-        elif skip is not None:
-            skipped.append(skip)
-    return facts, skipped
+class Parser:
+    """Parses files, through the cache, on a process pool that lives as long as the run.
+
+    The engine parses in rounds (outlines first, then the full facts of the modules a
+    task reaches), so the pool is started once, on the first round big enough to need
+    it, and reused; ``close()`` (or ``with``) shuts it down.
+    """
+
+    def __init__(self, cache: Cache | None, jobs: int) -> None:
+        self.cache = cache
+        self.jobs = jobs
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Parser:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def parse(
+        self, loaded: Sequence[Loaded], full: Callable[[SourceFile, bytes], bool]
+    ) -> tuple[list[ModuleFacts], list[Skipped]]:
+        """Facts for ``loaded``; ``full(file, data)`` says which need function bodies."""
+        facts: list[ModuleFacts] = []
+        skipped: list[Skipped] = []
+        todo: list[tuple[SourceFile, bytes, str, bool]] = []
+        for file, data, key in loaded:
+            want_full = full(file, data)
+            hit = self._cached(key, want_full)
+            if isinstance(hit, ModuleFacts):
+                facts.append(hit)
+            elif isinstance(hit, Skipped):
+                skipped.append(hit)
+            else:
+                todo.append((file, data, key, want_full))
+        for key, result, skip in self._run(todo):
+            if self.cache is not None:
+                self.cache.put(key, result if result is not None else skip)
+            if result is not None:
+                facts.append(result)
+            elif skip is not None:
+                skipped.append(skip)
+        return facts, skipped
+
+    def _cached(self, key: str, want_full: bool) -> object | None:
+        if self.cache is None:
+            return None
+        # Full facts serve an outline request too; a skipped file is skipped in any mode.
+        hit = self.cache.get(f"{key}:full")
+        if hit is None and not want_full:
+            hit = self.cache.get(f"{key}:outline")
+        return hit
+
+    def _run(self, todo: list[tuple[SourceFile, bytes, str, bool]]) -> list[Result]:
+        work = [
+            (f.rel, f.module, f.is_package, data, f"{key}:{'full' if want else 'outline'}", want)
+            for f, data, key, want in todo
+        ]
+        total = sum(len(item[3]) for item in work)
+        if self.jobs <= 1 or total < _PARALLEL_MIN_BYTES or len(work) < 4:
+            return [analyse_one(*item) for item in work]
+        # Big files first, so one large module does not finish last on a lone core.
+        work.sort(key=lambda item: len(item[3]), reverse=True)
+        chunk = max(1, len(work) // (self.jobs * 8))
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs)
+        return list(self._pool.map(_analyse_packed, work, chunksize=chunk))
 
 
-def _run(todo: list[tuple[SourceFile, bytes, str]], jobs: int) -> list[Result]:
-    work = [(f.rel, f.module, f.is_package, data, key) for f, data, key in todo]
-    total = sum(len(item[3]) for item in work)
-    if jobs <= 1 or total < _PARALLEL_MIN_BYTES or len(work) < 4:
-        return [analyse_one(*item) for item in work]
-    # Big files first, so one large module does not finish last on a lone core.
-    work.sort(key=lambda item: len(item[3]), reverse=True)
-    chunk = max(1, len(work) // (jobs * 8))
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        return list(pool.map(_analyse_packed, work, chunksize=chunk))
-
-
-def _analyse_packed(item: tuple[str, str, bool, bytes, str]) -> Result:
+def _analyse_packed(item: tuple[str, str, bool, bytes, str, bool]) -> Result:
     return analyse_one(*item)
 
 
-def analyse_one(rel: str, module: str, is_package: bool, data: bytes, key: str) -> Result:
+def analyse_one(  # noqa: PLR0917 - called with a packed work item
+    rel: str, module: str, is_package: bool, data: bytes, key: str, full: bool = True
+) -> Result:
     """Facts for one file, or the reason it was skipped. Never raises for bad input."""
     if len(data) > MAX_FILE_BYTES:
         size = len(data) / 1024 / 1024
@@ -100,7 +140,7 @@ def analyse_one(rel: str, module: str, is_package: bool, data: bytes, key: str) 
     except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
         return key, None, Skipped(rel, f"cannot decode: {_first_line(exc)}")
     try:
-        return key, module_facts(source, rel, module, is_package=is_package), None
+        return key, module_facts(source, rel, module, is_package=is_package, full=full), None
     except SyntaxError as exc:
         where = f" at line {exc.lineno}" if exc.lineno else ""
         python = f"Python {sys.version_info[0]}.{sys.version_info[1]}"

@@ -59,11 +59,19 @@ _IGNORE = re.compile(r"#\s*poolkit:\s*ignore(?:\[([A-Za-z0-9_,\s]+)\])?")
 Binding = tuple[str, str]  # (kind, dotted): kind is "alias", "result" or "instance"
 
 
-def module_facts(source: str, path: str, module: str, *, is_package: bool) -> ModuleFacts:
+def module_facts(
+    source: str, path: str, module: str, *, is_package: bool, full: bool = True
+) -> ModuleFacts:
     """Parse ``source`` and record its facts. Raises SyntaxError/RecursionError/ValueError
-    for input that cannot be analysed; the caller turns those into ``skipped`` entries."""
+    for input that cannot be analysed; the caller turns those into ``skipped`` entries.
+
+    ``full=False`` records an outline: everything at module and class level (imports,
+    assignments, module-level calls, classes, function signatures and decorators) but
+    no function bodies, which are most of the work. The engine asks for the full facts
+    of the modules whose functions a task can reach.
+    """
     tree = ast.parse(source, filename=path)
-    return _ModuleVisitor(path, module, is_package).run(tree, source)
+    return _ModuleVisitor(path, module, is_package, full).run(tree, source)
 
 
 def _ignores(source: str) -> tuple[tuple[int, tuple[str, ...]], ...]:
@@ -79,7 +87,8 @@ def _ignores(source: str) -> tuple[tuple[int, tuple[str, ...]], ...]:
 
 
 class _ModuleVisitor:
-    def __init__(self, path: str, module: str, is_package: bool) -> None:
+    def __init__(self, path: str, module: str, is_package: bool, full: bool) -> None:
+        self.full = full
         self.path = path
         self.module = module
         self.is_package = is_package
@@ -110,6 +119,7 @@ class _ModuleVisitor:
             calls=tuple(self.calls),
             functions=tuple(self.functions),
             classes=tuple(self.classes),
+            full=self.full,
             ignores=_ignores(source),
         )
 
@@ -205,7 +215,8 @@ class _ModuleVisitor:
         scope = _Scope(self, bindings)
         _bind_parameters(node, scope, cls, f"{self.module}.{cls}" if cls else "")
         body = _FunctionBody(scope, qual, cls, self_attrs)
-        body.statements(node.body, loop_depth=0)
+        if self.full:
+            body.statements(node.body, loop_depth=0)
         self.functions.append(
             FunctionFacts(
                 qualname=qual,
