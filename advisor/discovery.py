@@ -35,6 +35,7 @@ _TASK_DECORATORS = frozenset(
         "celery.task.task",
     }
 )
+_TASK_NAMES = frozenset({"task", "periodic_task", "shared_task"})
 _TASK_BASES = frozenset({"celery.Task", "celery.app.task.Task", "celery.task.Task"})
 _APP_CLASSES = frozenset({"celery.Celery", "celery.app.Celery", "celery.app.base.Celery"})
 #: Pre-4.0 setting names that projects still use, mapped to today's.
@@ -274,7 +275,8 @@ def _task_factories(project: Project) -> set[str]:
     direct: set[str] = set()
     for fid, (_, fn) in project.functions.items():
         for site in fn.calls:
-            if site.recv_kind:
+            # Cheap name test first: resolving every call of a large project is not.
+            if site.recv_kind or site.target.rpartition(".")[2] not in _TASK_NAMES:
                 continue
             if _is_task_decorator(project, Decorator(site.target, site.line), set()):
                 direct.add(fid)
@@ -292,11 +294,14 @@ def _task_factories(project: Project) -> set[str]:
     rounds = 0
     while changed and rounds < 10:
         changed, rounds = False, rounds + 1
+        names = {f.rpartition(".")[2] for f in factories}
         for fid, (_, fn) in project.functions.items():
             if fid in factories:
                 continue
             for site in fn.calls:
-                symbol = project.resolve(site.target) if not site.recv_kind else None
+                if site.recv_kind or site.target.rpartition(".")[2] not in names:
+                    continue
+                symbol = project.resolve(site.target)
                 if symbol is not None and symbol.kind == "func" and symbol.name in factories:
                     factories.add(fid)
                     changed = True

@@ -115,9 +115,11 @@ def _parse_reachable(
     facts, skipped = parser.parse(loaded, lambda _file, data: bool(_SEED.search(data)))
     by_module = {f.module: f for f in facts}
     source = {file.module: (file, data, key) for file, data, key in loaded}
+    # Tasks are known after round one: decorators are in outlines, and a wrapper that
+    # calls app.task() matches the seed pattern, so its body is read in round one.
+    roots = [t.body for t in discovery.find_tasks(Project(by_module.values(), knowledge))]
     for _ in range(_MAX_ROUNDS):
         project = Project(by_module.values(), knowledge)
-        roots = [t.body for t in discovery.find_tasks(project)]
         wanted = {project.functions[fid][0].module for fid in effects.reachable(project, roots)}
         todo = [source[m] for m in sorted(wanted) if not by_module[m].full and m in source]
         if not todo:
