@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 #: Bump when ModuleFacts or the visitor change meaning, so old entries are not reused.
-FORMAT = 6
+FORMAT = 7
 
 
 def default_dir() -> Path:

@@ -177,10 +177,10 @@ class _ModuleVisitor:
         for stmt in node.body:
             if isinstance(stmt, ast.Assign) and stmt.value is not None:
                 for target in stmt.targets:
-                    if isinstance(target, ast.Name):
+                    if isinstance(target, ast.Name) and _class_attr_wanted(target.id):
                         attrs.append((target.id, scope.value(stmt.value)))
             elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-                if stmt.value is not None:
+                if stmt.value is not None and _class_attr_wanted(stmt.target.id):
                     attrs.append((stmt.target.id, scope.value(stmt.value)))
             elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
                 methods.append(stmt.name)
@@ -213,9 +213,9 @@ class _ModuleVisitor:
         qual = f"{prefix}{node.name}"
         bindings: dict[str, Binding] = dict(outer or {})
         scope = _Scope(self, bindings)
-        _bind_parameters(node, scope, cls, f"{self.module}.{cls}" if cls else "")
         body = _FunctionBody(scope, qual, cls, self_attrs)
         if self.full:
+            _bind_parameters(node, scope, cls, f"{self.module}.{cls}" if cls else "")
             body.statements(node.body, loop_depth=0)
         self.functions.append(
             FunctionFacts(
@@ -626,6 +626,19 @@ def _own_expressions(stmt: ast.stmt) -> Iterator[ast.AST]:
             for item in value:
                 if isinstance(item, ast.AST) and not isinstance(item, ast.stmt):
                     yield item
+
+
+#: Class attributes worth recording: task options (class-based tasks and their bases) and
+#: Celery settings (``config_from_object(Config)``). Other attributes (a GraphQL type's
+#: fields, a model's columns) are most of a large project's class bodies and never matter.
+_TASK_OPTIONS = frozenset(
+    {"name", "queue", "time_limit", "soft_time_limit", "routing_key", "base", "rate_limit"}
+)
+_SETTING_PREFIXES = ("task_", "worker_", "broker_", "beat_", "result_", "CELERY")
+
+
+def _class_attr_wanted(name: str) -> bool:
+    return name in _TASK_OPTIONS or name.startswith(_SETTING_PREFIXES)
 
 
 def _leaf_types() -> frozenset[type]:
