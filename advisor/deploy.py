@@ -37,10 +37,13 @@ _FILES = (
     "*.ps1",
     "*.toml",
     "*.env",
-    "*.json",
 )
 _DEPLOY_FILE = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in _FILES))
-_SKIP_DIRS = frozenset({".git", "node_modules", ".tox", ".venv", "venv", "__pycache__"})
+# Not deployments: tooling, environments, and docs/tests, whose command lines are examples.
+_SKIP_DIRS = frozenset(
+    {".git", "node_modules", ".tox", ".venv", "venv", "__pycache__", "docs", "tests", "test",
+     "migrations", "static", "locale", "site-packages"}
+)  # fmt: skip
 _MAX_BYTES = 512 * 1024
 _MAX_FILES = 2_000  # a bound on the walk; deployment files are few
 _ENV_DEFAULT = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?-([^}]*)\}")
