@@ -110,7 +110,9 @@ class Parser:
             for f, data, key, want in todo
         ]
         total = sum(len(item[3]) for item in work)
-        if self.jobs <= 1 or total < _PARALLEL_MIN_BYTES or len(work) < 4:
+        # Starting workers costs more than a small batch; once they run, any batch pays.
+        small = total < _PARALLEL_MIN_BYTES and self._pool is None
+        if self.jobs <= 1 or small or len(work) < 4:
             return [analyse_one(*item) for item in work]
         # Big files first, so one large module does not finish last on a lone core.
         work.sort(key=lambda item: len(item[3]), reverse=True)
