@@ -61,8 +61,11 @@ def summarize(project: Project, roots: Iterable[str]) -> dict[str, Summary]:
                 if caller in ev.via:
                     continue  # a recursive chain adds nothing
                 current = target.get(kind)
-                if current is None or len(ev.via) + 1 < len(current.via):
-                    target[kind] = Evidence(kind, ev.call, ev.location, (caller, *ev.via), ev.note)
+                chain = (caller, *ev.via)
+                # Shortest chain first, then the smallest one: the same evidence whatever
+                # order the work list (which follows set order, hence the hash seed) took.
+                if current is None or (len(chain), chain) < (len(current.via), current.via):
+                    target[kind] = Evidence(kind, ev.call, ev.location, chain, ev.note)
                     changed = True
             if changed and caller not in queued:
                 work.append(caller)
