@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -73,3 +74,17 @@ def t():
     for path in cache.iterdir():
         path.write_bytes(b"not a pickle")
     assert advise(root, cache_dir=cache).tasks[0].effects == ()  # a corrupt cache is ignored
+
+
+def test_the_report_does_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
+    outputs = set()
+    for seed in ("1", "2", "3"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "celery_poolkit", "advise", str(EXAMPLE), "--no-cache",
+             "--format", "json", "--cores", "2"],
+            capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr
+        outputs.add(proc.stdout)
+    assert len(outputs) == 1
