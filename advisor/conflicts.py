@@ -90,7 +90,7 @@ def queue_findings(
                 task=task.name,
             )
         tdef = defs.get(task.name)
-        own = {
+        own: dict[str, Location] = {
             k: tdef.location
             for k in ("time_limit", "soft_time_limit")
             if tdef and k in tdef.options
