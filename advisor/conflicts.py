@@ -22,7 +22,6 @@ def queue_findings(
     tasks: list[TaskInfo],
     *,
     defs: dict[str, TaskDef],
-    settings_limits: dict[str, tuple[str, Location]],
     commands: list[WorkerCommand],
     rule: RuleFactory,
 ) -> Iterator[Finding]:
@@ -96,9 +95,29 @@ def queue_findings(
             if tdef and k in tdef.options
         }
         yield from _time_limits(advice, task, own, rule)
-    app_wide = {k: where for k, (_, where) in settings_limits.items()}
-    yield from _time_limits(advice, None, app_wide, rule)
     yield from _deployment(advice, commands, rule)
+
+
+def app_wide_limits(
+    queues: list[QueueAdvice],
+    settings_limits: dict[str, tuple[str, Location]],
+    rule: RuleFactory,
+) -> Iterator[Finding]:
+    """PK301 for ``task_time_limit``/``task_soft_time_limit``: one finding per pool that
+    ignores them, naming its queues, rather than one per queue."""
+    for key, (_, where) in sorted(settings_limits.items()):
+        lost: dict[tuple[Pool, str], list[str]] = {}
+        for advice in queues:
+            for pool in dict.fromkeys(p for p in (advice.current_pool, advice.pool) if p):
+                if pool in _NO_HARD_LIMIT or (pool is Pool.GEVENT and "soft" in key):
+                    which = "configured" if pool is advice.current_pool else "advised"
+                    lost.setdefault((pool, which), []).append(advice.name)
+        for (pool, which), names in sorted(lost.items(), key=lambda kv: (kv[0][0].value, kv[0][1])):
+            yield rule(
+                "PK301",
+                f"{key} is ignored on the {which} {pool.value} pool of queue(s) {', '.join(names)}",
+                where,
+            )
 
 
 def _time_limits(

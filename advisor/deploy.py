@@ -56,6 +56,7 @@ class WorkerCommand:
     location: Location
     text: str
     queues: tuple[str, ...] = ()  # empty: the default queues
+    app: str = ""  # the -A argument
     pool: Pool | None = None
     concurrency: str = ""
     autoscale: str = ""
@@ -115,10 +116,13 @@ def parse_command(line: str, location: Location, *, windows: bool = False) -> Wo
     """Parse one ``celery -A app worker -Q a,b -P gevent -c 50 …`` line (or ``multi``)."""
     line = _ENV_DEFAULT.sub(lambda m: m.group(1), line)
     line = _ENV_BARE.sub("", line)
-    try:
-        words = shlex.split(line.replace('",', " ").replace('["', " "), comments=False)
-    except ValueError:
-        words = line.split()
+    if re.search(r'\[\s*"', line):  # exec form: ["celery", "-A", "proj", "worker"]
+        words = re.findall(r'"([^"]*)"', line)
+    else:
+        try:
+            words = shlex.split(line)
+        except ValueError:  # unbalanced quotes in a YAML value: plain words will do
+            words = line.split()
     words = [w.strip("\"',[]") for w in words]
     try:
         start = next(i for i, w in enumerate(words) if w.endswith("celery"))
@@ -130,6 +134,8 @@ def parse_command(line: str, location: Location, *, windows: bool = False) -> Wo
     opts: dict[str, str] = {}
     flags = {"-B": "beat", "--beat": "beat"}
     names = {
+        "-A": "app",
+        "--app": "app",
         "-Q": "queues",
         "--queues": "queues",
         "-P": "pool",
@@ -167,6 +173,7 @@ def parse_command(line: str, location: Location, *, windows: bool = False) -> Wo
         location=location,
         text=" ".join(["celery", *words])[:200],
         queues=queues,
+        app=opts.get("app", ""),
         pool=pool,
         concurrency=opts.get("concurrency", ""),
         autoscale=opts.get("autoscale", ""),

@@ -178,7 +178,9 @@ def _advise(
     tasks = [
         _task_info(t, routed[t.name], summaries.get(t.body, {}), project, fork_unsafe) for t in defs
     ]
-    app_name = config.app or (apps[0].cli_name if apps else "proj")
+    # The -A the project's own deployment uses, else the first app found.
+    deployed = next((c.app for c in commands if c.app), "")
+    app_name = config.app or deployed or (apps[0].cli_name if apps else "proj")
     configured_pool = _configured_pool(evaluator, settings)
     if live is not None and live.pool:
         configured_pool = _parse_pool(live.pool) or configured_pool
@@ -215,8 +217,9 @@ def _advise(
                 )
             )
         findings += conflicts.queue_findings(
-            advice, members, defs=tdefs, settings_limits=limits, commands=commands, rule=rule
+            advice, members, defs=tdefs, commands=commands, rule=rule
         )
+    findings += conflicts.app_wide_limits(queues, limits, rule)
     findings += _settings_findings(settings, configured_pool, rule)
     if commands:
         consumed = {q for c in commands for q in c.queues}
