@@ -11,9 +11,11 @@ import hashlib
 import io
 import os
 import sys
+import threading
 import tokenize
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from typing import TypeVar
 
 from celery_poolkit.advisor.cache import Cache
 from celery_poolkit.advisor.facts import ModuleFacts
@@ -142,7 +144,12 @@ def analyse_one(  # noqa: PLR0917 - called with a packed work item
     except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
         return key, None, Skipped(rel, f"cannot decode: {_first_line(exc)}")
     try:
-        return key, module_facts(source, rel, module, is_package=is_package, full=full), None
+        if len(data) < _BIG_STACK_MIN:
+            facts = module_facts(source, rel, module, is_package=is_package, full=full)
+        else:
+            facts = _on_big_stack(lambda: module_facts(source, rel, module,
+                                                       is_package=is_package, full=full))  # fmt: skip
+        return key, facts, None
     except SyntaxError as exc:
         where = f" at line {exc.lineno}" if exc.lineno else ""
         python = f"Python {sys.version_info[0]}.{sys.version_info[1]}"
@@ -151,6 +158,41 @@ def analyse_one(  # noqa: PLR0917 - called with a packed work item
         return key, None, Skipped(rel, "expressions nested too deeply to analyse")
     except ValueError as exc:  # e.g. a source the parser refuses outright
         return key, None, Skipped(rel, f"cannot parse: {_first_line(exc)}")
+
+
+#: Files this big are parsed on a thread with a large C stack. CPython 3.10's parser has
+#: no depth guard: ``x = 1 + 1 + …`` with 200,000 terms overflows the C stack of the main
+#: thread and kills the process (3.11+ raise RecursionError). A deep tree needs a big file,
+#: so small files, nearly all of them, skip the thread.
+_BIG_STACK_MIN = 64 * 1024
+_BIG_STACK = 512 * 1024 * 1024  # virtual: only the pages a deep parse touches are used
+_stack_lock = threading.Lock()
+
+T = TypeVar("T")
+
+
+def _on_big_stack(work: Callable[[], T]) -> T:
+    """Run ``work`` on a fresh thread with a large stack; re-raise what it raised."""
+    box: list[T] = []
+    error: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            box.append(work())
+        except BaseException as exc:  # handed back to the caller, who sorts it out
+            error.append(exc)
+
+    with _stack_lock:  # threading.stack_size is process-wide: set, start, restore
+        previous = threading.stack_size(_BIG_STACK)
+        try:
+            thread = threading.Thread(target=run, name="poolkit-parse")
+            thread.start()
+        finally:
+            threading.stack_size(previous)
+    thread.join()
+    if error:
+        raise error[0]
+    return box[0]
 
 
 def default_jobs() -> int:
