@@ -144,11 +144,11 @@ def analyse_one(  # noqa: PLR0917 - called with a packed work item
     except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
         return key, None, Skipped(rel, f"cannot decode: {_first_line(exc)}")
     try:
-        if len(data) < _BIG_STACK_MIN:
-            facts = module_facts(source, rel, module, is_package=is_package, full=full)
-        else:
-            facts = _on_big_stack(lambda: module_facts(source, rel, module,
-                                                       is_package=is_package, full=full))  # fmt: skip
+
+        def visit() -> ModuleFacts:
+            return module_facts(source, rel, module, is_package=is_package, full=full)
+
+        facts = visit() if len(data) < _BIG_STACK_MIN else _on_big_stack(visit)
         return key, facts, None
     except SyntaxError as exc:
         where = f" at line {exc.lineno}" if exc.lineno else ""
