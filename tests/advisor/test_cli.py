@@ -103,3 +103,42 @@ def wait():
     (queue,) = data["queues"]
     assert (queue["pool"], queue["concurrency"]) == ("threads", 8)
     assert "set to threads in [tool.poolkit]" in queue["reasons"][0]
+
+
+def test_import_app_mode_is_explicit_and_says_so(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "celery_poolkit", "advise", str(EXAMPLE), "--no-cache",
+         "--import-app", "shop", "--format", "json", "--cores", "2"],
+        capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
+        env={**os.environ, "SHOP_DATA_DIR": str(tmp_path / "data")},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "importing shop to read its live configuration" in proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["imported_app"] is True
+    tasks = {t["name"]: t["queue"] for t in data["tasks"]}
+    assert tasks["shop.send_order_confirmation"] == "email"  # Celery's own router said so
+    assert tasks["shop.tasks.payments.charge_card"] == "http"
+
+
+def test_import_app_failure_is_a_configuration_error(tmp_path: Path) -> None:
+    code, _, err = run(str(tmp_path), "--import-app", "no_such_module_here")
+    assert code == 2
+    assert "--import-app no_such_module_here: importing the app failed" in err
+
+
+def test_colour_only_when_asked() -> None:
+    from advisor_helpers import advise
+
+    from celery_poolkit.advisor.report import text
+
+    advice = advise(EXAMPLE)
+    assert "\033[1mqueue db" in text.render(advice, True)
+    assert "\033[" not in text.render(advice, False)
+    code, out, _ = run(str(EXAMPLE))  # CliRunner's stdout is not a TTY: no colour
+    assert code == 0
+    assert "\033[" not in out
