@@ -123,3 +123,135 @@ class Call:
     hazards: frozenset[Hazard] = frozenset()
     returns: str = ""
     note: str = ""
+
+
+# --- The advisor's results --------------------------------------------------------------
+# Formatters see only these types (never the engine), so they are all plain, frozen and
+# slotted; tuples, not lists, so an Advice can be cached and compared.
+
+
+class Severity(str, enum.Enum):
+    """How much a finding matters; ``--fail-on`` compares against this order."""
+
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+    @property
+    def rank(self) -> int:
+        return _SEVERITY_RANK[self]
+
+
+_SEVERITY_RANK = {Severity.INFO: 0, Severity.WARNING: 1, Severity.ERROR: 2}
+
+
+class Confidence(str, enum.Enum):
+    """How sure the advisor is of a queue's recommendation."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """Why a task has an effect or hazard: the library call and the chain that reaches it.
+
+    ``kind`` is what the evidence shows: an :class:`Effect` value (``"net_io"``), a
+    :class:`Hazard` value (``"fork_unsafe"``) or a :class:`Green` value
+    (``"blocks_hub"``, ``"needs_adapter"``). ``via`` lists qualnames from the task down
+    to the function that makes ``call``, which makes the recommendation reviewable.
+    """
+
+    kind: str
+    call: str
+    location: Location
+    via: tuple[str, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskInfo:
+    """One Celery task as the advisor understood it."""
+
+    name: str
+    qualname: str
+    queue: str
+    location: Location
+    effects: tuple[Effect, ...] = ()
+    hazards: tuple[Hazard, ...] = ()
+    evidence: tuple[Evidence, ...] = ()
+    kind: str = "unknown"  # cpu, cpu_releases_gil, gpu, io, unknown: the decision's input
+    also_queues: tuple[str, ...] = ()  # queues named at call sites (apply_async(queue=...))
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A problem worth a human's attention, with a stable rule ID (``PK201``)."""
+
+    rule: str
+    severity: Severity
+    message: str
+    location: Location | None = None
+    queue: str | None = None
+    task: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Alternative:
+    """A pool the advisor considered for a queue, and why it is not the first choice."""
+
+    pool: Pool
+    why_not: str
+
+
+@dataclass(frozen=True, slots=True)
+class Split:
+    """Move some of a mixed queue's tasks to a new queue with its own pool."""
+
+    new_queue: str
+    pool: Pool
+    concurrency: int
+    tasks: tuple[str, ...]
+    routes: tuple[tuple[str, str], ...]  # (task name, queue) pairs for task_routes
+    command: str
+
+
+@dataclass(frozen=True, slots=True)
+class QueueAdvice:
+    """The recommendation for one queue."""
+
+    name: str
+    pool: Pool
+    concurrency: int
+    processes: int  # worker processes per host for this queue (celery multi / replicas)
+    confidence: Confidence
+    tasks: tuple[str, ...]
+    reasons: tuple[str, ...]
+    evidence: tuple[Evidence, ...]
+    alternatives: tuple[Alternative, ...]
+    command: str
+    split: Split | None = None
+    current_pool: Pool | None = None  # what the project configures today, when known
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A file the advisor could not analyse, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Advice:
+    """Everything ``poolkit advise`` found: the formatters' only input."""
+
+    root: str
+    queues: tuple[QueueAdvice, ...]
+    tasks: tuple[TaskInfo, ...]
+    findings: tuple[Finding, ...]
+    skipped: tuple[Skipped, ...]
+    app: str = ""  # the -A argument of the worker commands
+    files: int = 0  # Python files analysed
+    imported_app: bool = False  # True only in the explicit --import-app mode

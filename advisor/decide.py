@@ -1,0 +1,285 @@
+"""Per queue: the pool, the concurrency, how many worker processes, and why.
+
+The thresholds come from the pool benchmark measured on real workers
+(``shared/research/pool-benchmark.md``, summarised in ``docs/advise.rst``):
+
+* waits (HTTP, database, sleep) scale with concurrency on gevent and threads alike
+  (391-723 tasks/s at ``-c 50`` vs 37-39 on prefork ``-c 2``), but one green or threaded
+  process spends 1-2.3 ms of CPU per task on Celery itself, so it reaches only 40-73 % of
+  ``concurrency / latency``: IO queues get one worker process per core;
+* pure-Python CPU scales only on prefork (32/s vs 17-19/s on every one-process pool):
+  ``-c`` = cores;
+* C work that releases the GIL scales on threads too (37 vs 35/s): threads, ``-c`` = cores;
+* psycopg2 under gevent without a wait callback runs one query at a time (19/s vs 641/s
+  with it): gevent is fine *with* poolkit's adapter, and the advice says so;
+* a call that blocks the hub in C rules gevent out; eventlet is never advised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from celery_poolkit.model import (
+    Alternative,
+    Confidence,
+    Effect,
+    Evidence,
+    Hazard,
+    Pool,
+    QueueAdvice,
+    Split,
+    TaskInfo,
+)
+
+#: Greenlets/threads per process for IO queues: the concurrency the benchmark measured
+#: (40-73 % of concurrency/latency per process at -c 50 on 2 cores).
+IO_CONCURRENCY = 50
+_IO = frozenset(
+    {Effect.NET_IO, Effect.DB_IO, Effect.FILE_IO, Effect.SUBPROCESS, Effect.SLEEP, Effect.BROKER_IO}
+)
+_WAITS_GEVENT_HELPS = frozenset(
+    {Effect.NET_IO, Effect.DB_IO, Effect.SLEEP, Effect.SUBPROCESS, Effect.BROKER_IO}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """``[tool.poolkit.queues.<name>]``: what the team decided, which the advisor keeps."""
+
+    pool: Pool | None = None
+    concurrency: int | None = None
+    processes: int | None = None
+
+
+def classify(effects: frozenset[Effect]) -> str:
+    """A task's kind, the decision's input: gpu, cpu, cpu_releases_gil, io or unknown."""
+    if Effect.GPU in effects:
+        return "gpu"
+    if Effect.CPU in effects:
+        return "cpu"
+    if Effect.CPU_RELEASES_GIL in effects:
+        return "cpu_releases_gil"
+    if effects & _IO:
+        return "io"
+    return "unknown"
+
+
+def decide(
+    queue: str,
+    tasks: list[TaskInfo],
+    *,
+    app: str,
+    cores: int,
+    override: Override | None = None,
+    current: Pool | None = None,
+) -> QueueAdvice:
+    kinds = {t.kind for t in tasks}
+    hazards = {h for t in tasks for h in t.hazards}
+    evidence = _evidence(tasks)
+    green_blockers = [e for e in evidence if e.kind in ("blocks_hub", Hazard.RUNS_EVENT_LOOP.value)]
+    reasons: list[str] = []
+    alternatives: list[Alternative] = []
+    split: Split | None = None
+    light = [t for t in tasks if t.kind == "io"]
+    processes = 1
+
+    if "gpu" in kinds:
+        pool = Pool.SOLO if Hazard.FORK_UNSAFE in hazards else Pool.PREFORK
+        concurrency = 1
+        reasons.append("GPU work: one task per process keeps one CUDA context per process")
+        if pool is Pool.SOLO:
+            reasons.append("fork-unsafe state (CUDA initialised at import) rules prefork out")
+        alternatives.append(
+            Alternative(Pool.THREADS, "threads would share one GPU context and the GIL")
+        )
+    elif "cpu" in kinds:
+        if Hazard.SPAWNS_PROCESSES in hazards or Hazard.FORK_UNSAFE in hazards:
+            pool, concurrency, processes = Pool.SOLO, 1, cores
+            why = (
+                "a task starts its own processes (prefork's daemonic children cannot)"
+                if Hazard.SPAWNS_PROCESSES in hazards
+                else "fork-unsafe state created at import rules prefork out"
+            )
+            reasons.append(f"CPU-bound work, but {why}: run {cores} solo worker processes")
+        else:
+            pool, concurrency = Pool.PREFORK, cores
+            reasons.append(
+                f"pure-Python CPU work holds the GIL: only separate processes scale it "
+                f"(prefork 32 tasks/s vs 17-19 on one-process pools), -c = {cores} cores"
+            )
+        alternatives += [
+            Alternative(Pool.THREADS, "threads share one GIL: CPU work runs one at a time"),
+            Alternative(
+                Pool.GEVENT,
+                "CPU work never yields: it starves every other greenlet, heartbeats included",
+            ),
+        ]
+        if light:
+            split = _split(queue, light, app, cores, hazards)
+            reasons.append(
+                f"{len(light)} IO-bound task(s) share this queue: they wait behind CPU work; "
+                f"move them to {split.new_queue!r} (see split)"
+            )
+    elif "cpu_releases_gil" in kinds:
+        pool = Pool.THREADS
+        # Waits in the same tasks (a download, then a resize) count like IO tasks do.
+        waits = any(set(t.effects) & _IO for t in tasks)
+        concurrency = IO_CONCURRENCY if waits else cores
+        reasons.append(
+            "C work that releases the GIL scales on threads as well as on prefork "
+            "(37 vs 35 tasks/s) at a third of the memory"
+        )
+        if waits:
+            processes = cores
+            reasons.append(
+                f"the queue also waits: -c {IO_CONCURRENCY} threads, and {cores} worker "
+                "processes per host, since one process tops out near a core on Celery's own "
+                "1-2.3 ms of CPU per task"
+            )
+        alternatives.append(Alternative(Pool.PREFORK, "ties on throughput, 2-3x the memory"))
+        alternatives.append(Alternative(Pool.GEVENT, "C work does not yield to the hub"))
+    elif "io" in kinds:
+        pool, concurrency, processes = _io_pool(
+            tasks, hazards, green_blockers, reasons=reasons, alternatives=alternatives, cores=cores
+        )
+    else:
+        pool, concurrency = Pool.PREFORK, cores
+        reasons.append(
+            "no blocking or CPU work found in these tasks' code: Celery's default (prefork, "
+            "-c = cores) is the safe choice"
+        )
+    if Hazard.THREAD_UNSAFE in hazards and pool is Pool.THREADS:
+        pool = Pool.PREFORK if green_blockers else Pool.GEVENT
+        reasons.append("thread-unsafe state rules threads out")
+    if override is not None:
+        if override.pool is not None and override.pool is not pool:
+            reasons.insert(
+                0,
+                f"pool set to {override.pool.value} in [tool.poolkit] "
+                f"(the advisor would pick {pool.value})",
+            )
+            pool = override.pool
+        concurrency = override.concurrency or concurrency
+        processes = override.processes or processes
+    return QueueAdvice(
+        name=queue,
+        pool=pool,
+        concurrency=concurrency,
+        processes=processes,
+        confidence=_confidence(tasks),
+        tasks=tuple(t.name for t in tasks),
+        reasons=tuple(reasons),
+        evidence=tuple(evidence),
+        alternatives=tuple(alternatives),
+        command=command(app, queue, pool, concurrency),
+        split=split,
+        current_pool=current,
+    )
+
+
+def _io_pool(
+    tasks: list[TaskInfo],
+    hazards: set[Hazard],
+    green_blockers: list[Evidence],
+    *,
+    reasons: list[str],
+    alternatives: list[Alternative],
+    cores: int,
+) -> tuple[Pool, int, int]:
+    effects = {e for t in tasks for e in t.effects}
+    thread_unsafe = Hazard.THREAD_UNSAFE in hazards
+    only_files = not (effects & _WAITS_GEVENT_HELPS)
+    per_process = (
+        f"one process tops out near a core on Celery's own 1-2.3 ms of CPU per task, so run "
+        f"{cores} worker processes per host (one per core)"
+    )
+    if green_blockers and thread_unsafe:
+        reasons.append(
+            "a call blocks the gevent hub and thread-unsafe state rules threads "
+            "out: processes are left"
+        )
+        return Pool.PREFORK, cores * 2, 1
+    if green_blockers or only_files:
+        blocker = green_blockers[0] if green_blockers else None
+        if blocker is None:
+            why = "file IO is never cooperative under gevent"
+        elif blocker.kind == "blocks_hub":
+            why = f"{blocker.call} blocks the gevent hub (C code waiting outside gevent)"
+        else:
+            why = f"{blocker.call} runs its own asyncio loop, which fights gevent's patching"
+        reasons.append(
+            f"IO-bound: waits scale with threads (405-701 tasks/s at -c 50 vs "
+            f"37-39 on prefork -c 2); {why}, so not gevent"
+        )
+        reasons.append(per_process)
+        alternatives.append(Alternative(Pool.GEVENT, why))
+        alternatives.append(
+            Alternative(
+                Pool.PREFORK, "one process per concurrent wait: 10-19x less throughput per MiB"
+            )
+        )
+        return Pool.THREADS, IO_CONCURRENCY, cores
+    reasons.append(
+        "IO-bound: waits scale with greenlets (391-723 tasks/s at -c 50 vs 37-39 on prefork -c 2)"
+    )
+    reasons.append(per_process)
+    if any(e.kind == "needs_adapter" for t in tasks for e in t.evidence):
+        reasons.append(
+            "psycopg2/psycopg waits block the hub unless a wait callback is installed "
+            "(19 vs 641 tasks/s): install celery-poolkit[gevent], whose adapter does it"
+        )
+    alternatives.append(
+        Alternative(
+            Pool.THREADS,
+            "ties with gevent at -c 50 (405 vs 391 tasks/s); pick it to avoid monkey patching",
+        )
+        if not thread_unsafe
+        else Alternative(Pool.THREADS, "thread-unsafe state")
+    )
+    alternatives.append(
+        Alternative(Pool.PREFORK, "one process per concurrent wait: 10-19x less throughput per MiB")
+    )
+    alternatives.append(Alternative(Pool.EVENTLET, "deprecated upstream: use gevent"))
+    return Pool.GEVENT, IO_CONCURRENCY, cores
+
+
+def _split(queue: str, light: list[TaskInfo], app: str, cores: int, hazards: set[Hazard]) -> Split:
+    new = f"{queue}_io"
+    blockers = any(e.kind == "blocks_hub" for t in light for e in t.evidence)
+    nogil = any(t.kind == "cpu_releases_gil" for t in light)
+    pool = Pool.THREADS if blockers or nogil else Pool.GEVENT
+    return Split(
+        new_queue=new,
+        pool=pool,
+        concurrency=IO_CONCURRENCY,
+        tasks=tuple(t.name for t in light),
+        routes=tuple((t.name, new) for t in light),
+        command=command(app, new, pool, IO_CONCURRENCY),
+    )
+
+
+def _evidence(tasks: list[TaskInfo]) -> list[Evidence]:
+    """One piece of evidence per (kind, call), shortest chain first, across the tasks."""
+    best: dict[tuple[str, str], Evidence] = {}
+    for task in tasks:
+        for ev in task.evidence:
+            key = (ev.kind, ev.call)
+            if key not in best or len(ev.via) < len(best[key].via):
+                best[key] = ev
+    return sorted(best.values(), key=lambda e: (e.kind, len(e.via), e.call))
+
+
+def _confidence(tasks: list[TaskInfo]) -> Confidence:
+    known = [t for t in tasks if t.kind != "unknown"]
+    if not known:
+        return Confidence.LOW
+    heuristic = all(
+        ev.call.startswith("python:") for t in known for ev in t.evidence if ev.kind == "cpu"
+    ) and any(t.kind == "cpu" for t in known)
+    if heuristic or len(known) < len(tasks) or len({t.kind for t in known}) > 1:
+        return Confidence.MEDIUM
+    return Confidence.HIGH
+
+
+def command(app: str, queue: str, pool: Pool, concurrency: int) -> str:
+    return f"celery -A {app} worker -Q {queue} -P {pool.value} -c {concurrency} -n {queue}@%h"

@@ -1,0 +1,186 @@
+"""How the project launches its workers today: ``celery … worker`` command lines.
+
+Read from the deployment files real projects keep next to their code (Procfiles, shell
+entrypoints, docker-compose, supervisord, systemd units, helm values, Makefiles), with
+``${VAR:-default}`` replaced by its default. The advisor compares these with its advice
+(PK6xx) and checks them for pool feature conflicts (PK3xx).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+from celery_poolkit.model import Location, Pool
+
+_FILES = (
+    "Procfile*",
+    "*.sh",
+    "*.bash",
+    "docker-compose*.yml",
+    "docker-compose*.yaml",
+    "compose*.yml",
+    "compose*.yaml",
+    "*.conf",
+    "*.ini",
+    "*.service",
+    "Dockerfile*",
+    "Makefile",
+    "*.mk",
+    "values*.yaml",
+    "values*.yml",
+    "*.bat",
+    "*.cmd",
+    "*.ps1",
+    "*.toml",
+    "*.env",
+)
+_DEPLOY_FILE = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in _FILES))
+# Not deployments: tooling, environments, and docs/tests, whose command lines are examples.
+_SKIP_DIRS = frozenset(
+    {".git", "node_modules", ".tox", ".venv", "venv", "__pycache__", "docs", "tests", "test",
+     "migrations", "static", "locale", "site-packages"}
+)  # fmt: skip
+_MAX_BYTES = 512 * 1024
+_MAX_FILES = 2_000  # a bound on the walk; deployment files are few
+_ENV_DEFAULT = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*:?-([^}]*)\}")
+_ENV_BARE = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?")
+_WINDOWS = (".bat", ".cmd", ".ps1")
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerCommand:
+    location: Location
+    text: str
+    queues: tuple[str, ...] = ()  # empty: the default queues
+    app: str = ""  # the -A argument
+    pool: Pool | None = None
+    concurrency: str = ""
+    autoscale: str = ""
+    beat: bool = False
+    time_limit: str = ""
+    soft_time_limit: str = ""
+    max_tasks_per_child: str = ""
+    max_memory_per_child: str = ""
+    windows: bool = False
+
+
+def find_commands(root: Path) -> list[WorkerCommand]:
+    found: list[WorkerCommand] = []
+    seen = 0
+    stack = [root]
+    while stack and seen < _MAX_FILES:
+        folder = stack.pop()
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.is_symlink():
+                continue
+            if entry.is_dir():
+                if entry.name not in _SKIP_DIRS:
+                    stack.append(entry)
+                continue
+            if not _DEPLOY_FILE.match(entry.name):
+                continue
+            seen += 1
+            found.extend(_commands_in(entry, root))
+    return found
+
+
+def _commands_in(path: Path, root: Path) -> list[WorkerCommand]:
+    try:
+        if path.stat().st_size > _MAX_BYTES:
+            return []
+        text = path.read_text(errors="replace")
+    except OSError:
+        return []
+    if "celery" not in text or "worker" not in text:
+        return []
+    rel = path.relative_to(root).as_posix()
+    text = re.sub(r"\\\r?\n", " ", text)  # join shell line continuations
+    out = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if "celery" in line and "worker" in line and not line.lstrip().startswith("#"):
+            command = parse_command(line, Location(rel, number), windows=rel.endswith(_WINDOWS))
+            if command is not None:
+                out.append(command)
+    return out
+
+
+def parse_command(line: str, location: Location, *, windows: bool = False) -> WorkerCommand | None:
+    """Parse one ``celery -A app worker -Q a,b -P gevent -c 50 …`` line (or ``multi``)."""
+    line = _ENV_DEFAULT.sub(lambda m: m.group(1), line)
+    line = _ENV_BARE.sub("", line)
+    if re.search(r'\[\s*"', line):  # exec form: ["celery", "-A", "proj", "worker"]
+        words = re.findall(r'"([^"]*)"', line)
+    else:
+        try:
+            words = shlex.split(line)
+        except ValueError:  # unbalanced quotes in a YAML value: plain words will do
+            words = line.split()
+    words = [w.strip("\"',[]") for w in words]
+    try:
+        start = next(i for i, w in enumerate(words) if w.endswith("celery"))
+    except StopIteration:
+        return None
+    words = words[start + 1 :]
+    if "worker" not in words and "multi" not in words:
+        return None
+    opts: dict[str, str] = {}
+    flags = {"-B": "beat", "--beat": "beat"}
+    names = {
+        "-A": "app",
+        "--app": "app",
+        "-Q": "queues",
+        "--queues": "queues",
+        "-P": "pool",
+        "--pool": "pool",
+        "-c": "concurrency",
+        "--concurrency": "concurrency",
+        "--autoscale": "autoscale",
+        "--time-limit": "time_limit",
+        "--soft-time-limit": "soft_time_limit",
+        "--max-tasks-per-child": "max_tasks_per_child",
+        "--max-memory-per-child": "max_memory_per_child",
+    }
+    i = 0
+    while i < len(words):
+        word = words[i]
+        key, eq, value = word.partition("=")
+        if word in flags:
+            opts[flags[word]] = "1"
+        elif key in names and eq:
+            opts[names[key]] = value
+        elif word in names and i + 1 < len(words):
+            opts[names[word]] = words[i + 1]
+            i += 1
+        elif len(word) > 2 and word[:2] in ("-Q", "-P", "-c") and word[:2] in names:
+            opts[names[word[:2]]] = word[2:]
+        i += 1
+    pool = None
+    if opts.get("pool"):
+        try:
+            pool = Pool.parse(opts["pool"])
+        except ValueError:
+            pool = None
+    queues = tuple(q for q in opts.get("queues", "").split(",") if q)
+    return WorkerCommand(
+        location=location,
+        text=" ".join(["celery", *words])[:200],
+        queues=queues,
+        app=opts.get("app", ""),
+        pool=pool,
+        concurrency=opts.get("concurrency", ""),
+        autoscale=opts.get("autoscale", ""),
+        beat="beat" in opts,
+        time_limit=opts.get("time_limit", ""),
+        soft_time_limit=opts.get("soft_time_limit", ""),
+        max_tasks_per_child=opts.get("max_tasks_per_child", ""),
+        max_memory_per_child=opts.get("max_memory_per_child", ""),
+        windows=windows,
+    )

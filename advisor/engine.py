@@ -1,0 +1,393 @@
+"""The pipeline: files -> facts -> project -> tasks, routes, effects -> advice.
+
+Pure apart from reading the files and the cache: it never imports celery, gevent or the
+user's code, and returns an :class:`~celery_poolkit.model.Advice` for the formatters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from celery_poolkit.advisor import conflicts, deploy, discovery, effects, routing
+from celery_poolkit.advisor.cache import Cache
+from celery_poolkit.advisor.config import AdvisorConfig
+from celery_poolkit.advisor.decide import classify, decide
+from celery_poolkit.advisor.facts import ModuleFacts
+from celery_poolkit.advisor.files import find_root, walk
+from celery_poolkit.advisor.knowledge import CELERY_CALLS, Knowledge
+from celery_poolkit.advisor.parse import Loaded, Parser, default_jobs, read_all
+from celery_poolkit.advisor.project import Project
+from celery_poolkit.advisor.values import Evaluator, FromEnv
+from celery_poolkit.model import (
+    Advice,
+    Call,
+    Effect,
+    Evidence,
+    Finding,
+    Hazard,
+    Location,
+    Pool,
+    QueueAdvice,
+    Skipped,
+    TaskInfo,
+)
+
+_RESULT_FORMAT = 2  # bump when Advice or the decision logic changes meaning
+
+
+@dataclass(frozen=True, slots=True)
+class LiveConfig:
+    """What ``--import-app`` read from the running app: task -> queue, and the pool."""
+
+    routes: dict[str, str] = field(default_factory=dict)
+    pool: str | None = None
+
+
+def analyze(
+    paths: Sequence[Path],
+    config: AdvisorConfig,
+    *,
+    plugin_calls: Sequence[Call] = (),
+    cache_dir: Path | None = None,
+    jobs: int | None = None,
+    cores: int | None = None,
+    live: LiveConfig | None = None,
+) -> Advice:
+    """Advise on the project at ``paths``. ``plugin_calls`` is the library knowledge;
+    ``cache_dir`` None disables the cache. Never raises for bad source files."""
+    root = find_root(paths)
+    knowledge = Knowledge([*CELERY_CALLS, *plugin_calls, *config.knowledge])
+    files, skipped = walk(paths, root, config.exclude)
+    loaded, unreadable = read_all(files)
+    skipped += unreadable
+    cores = cores or config.cores or os.cpu_count() or 1
+    commands = deploy.find_commands(root)
+    state = (sorted(key for _, _, key in loaded), skipped, config, cores, live, commands)
+    result_key = _result_key(state, knowledge)
+    results = Cache(cache_dir, root, "result") if cache_dir is not None else None
+    if results is not None:
+        hit = results.get(result_key)
+        if isinstance(hit, Advice):
+            return hit  # nothing changed: not even the facts need loading
+    cache = Cache(cache_dir, root) if cache_dir is not None else None
+    with Parser(cache, jobs or default_jobs()) as parser:
+        facts, bad = _parse_reachable(parser, loaded, knowledge)
+    if cache is not None:
+        cache.save()
+    advice = _advise(
+        root,
+        facts,
+        skipped=skipped + bad,
+        knowledge=knowledge,
+        config=config,
+        cores=cores,
+        live=live,
+        commands=commands,
+    )
+    if results is not None:
+        results.new = {result_key: advice}  # only the latest advice is worth keeping
+        results.save()
+    return advice
+
+
+#: Text that makes a module worth reading in full from the start: where apps, settings,
+#: routes and tasks are defined, and where call sites name queues.
+_SEED = re.compile(rb"celery|Celery|CELERY|queue|\.task\b|shared_task|send_task|apply_async")
+_MAX_ROUNDS = 50  # each round reads at least one more module in full; a bound, not a limit
+
+
+def _parse_reachable(
+    parser: Parser, loaded: list[Loaded], knowledge: Knowledge
+) -> tuple[list[ModuleFacts], list[Skipped]]:
+    """Outline every module, then read in full only what tasks can reach.
+
+    Function bodies are most of the visitor's work, and a task reaches a small part of a
+    large project. Round one reads every file (so every bad file is reported) but keeps
+    function bodies only for seed modules; each later round reads in full the modules
+    holding functions that tasks reach and that are still outlines, until none is left.
+    """
+    facts, skipped = parser.parse(loaded, lambda _file, data: bool(_SEED.search(data)))
+    by_module = {f.module: f for f in facts}
+    source = {file.module: (file, data, key) for file, data, key in loaded}
+    # Tasks are known after round one: decorators are in outlines, and a wrapper that
+    # calls app.task() matches the seed pattern, so its body is read in round one.
+    roots = [t.body for t in discovery.find_tasks(Project(by_module.values(), knowledge))]
+    for _ in range(_MAX_ROUNDS):
+        project = Project(by_module.values(), knowledge)
+        wanted = {project.functions[fid][0].module for fid in effects.reachable(project, roots)}
+        todo = [source[m] for m in sorted(wanted) if not by_module[m].full and m in source]
+        if not todo:
+            break
+        more, bad = parser.parse(todo, lambda _file, _data: True)
+        skipped += bad
+        by_module.update((f.module, f) for f in more)
+    return list(by_module.values()), skipped
+
+
+def _result_key(state: object, knowledge: Knowledge) -> str:
+    """A key over everything the advice depends on: file contents (by hash), the skipped
+    files, config, cores, --import-app data, deployment commands and the knowledge."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(pickle.dumps((state, _RESULT_FORMAT), protocol=pickle.HIGHEST_PROTOCOL))
+    digest.update(knowledge.fingerprint().encode())
+    return "advice:" + digest.hexdigest()
+
+
+def _advise(
+    root: Path,
+    facts: list[ModuleFacts],
+    *,
+    skipped: list[Skipped],
+    knowledge: Knowledge,
+    config: AdvisorConfig,
+    cores: int,
+    live: LiveConfig | None,
+    commands: list[deploy.WorkerCommand],
+) -> Advice:
+    project = Project(facts, knowledge)
+    rule = routing.RuleFactory()
+    findings: list[Finding] = []
+    apps = discovery.find_apps(project)
+    settings = discovery.find_settings(project, apps)
+    evaluator = Evaluator(project, discovery.django_settings(project))
+    defs = discovery.find_tasks(project)
+    routed, route_findings = routing.route_all(project, defs, settings, evaluator, rule)
+    if live is not None:  # the live router knows better, router functions included
+        for name, queue in live.routes.items():
+            if name in routed:
+                routed[name] = routing.Routed(queue, routed[name].also)
+        route_findings = [f for f in route_findings if f.rule not in ("PK101", "PK102")]
+    findings += route_findings
+    summaries = effects.summarize(project, [t.body for t in defs])
+    fork_unsafe = _import_time_hazards(project)
+    findings += [
+        rule(
+            "PK501",
+            f"{ev.call} runs at import time in {ev.location.path}: prefork forks after "
+            "imports, so every child inherits it; create it in worker_process_init instead",
+            ev.location,
+        )
+        for ev in fork_unsafe.values()
+    ]
+    tasks = [
+        _task_info(t, routed[t.name], summaries.get(t.body, {}), project, fork_unsafe) for t in defs
+    ]
+    # The -A the project's own deployment uses, else the first app found.
+    deployed = next((c.app for c in commands if c.app), "")
+    app_name = config.app or deployed or (apps[0].cli_name if apps else "proj")
+    configured_pool = _configured_pool(evaluator, settings)
+    if live is not None and live.pool:
+        configured_pool = _parse_pool(live.pool) or configured_pool
+    queues: list[QueueAdvice] = []
+    by_queue: dict[str, list[TaskInfo]] = {}
+    for task in tasks:
+        by_queue.setdefault(task.queue, []).append(task)
+        for extra in task.also_queues:
+            by_queue.setdefault(extra, []).append(task)
+    limits = {
+        k: (str(v.value), v.location) for k, v in settings.items() if k.endswith("time_limit")
+    }
+    tdefs = {t.name: t for t in defs}
+    for name in sorted(by_queue):
+        members = by_queue[name]
+        current = _deployed_pool(name, commands) or configured_pool
+        advice = decide(
+            name,
+            members,
+            app=app_name,
+            cores=cores,
+            override=config.override(name),
+            current=current,
+        )
+        queues.append(advice)
+        if advice.split is not None:
+            findings.append(
+                rule(
+                    "PK103",
+                    f"queue {name!r} mixes CPU-bound and IO-bound tasks; move "
+                    f"{len(advice.split.tasks)} IO-bound task(s) to {advice.split.new_queue!r}",
+                    members[0].location,
+                    queue=name,
+                )
+            )
+        findings += conflicts.queue_findings(
+            advice, members, defs=tdefs, commands=commands, rule=rule
+        )
+    findings += conflicts.app_wide_limits(queues, limits, rule)
+    findings += _settings_findings(settings, configured_pool, rule)
+    if commands:
+        consumed = {q for c in commands for q in c.queues}
+        catch_all = any(not c.queues for c in commands)
+        for q in queues:
+            if q.name not in consumed and not (catch_all and q.name in ("celery", "default")):
+                findings.append(
+                    rule(
+                        "PK602",
+                        f"queue {q.name!r} has {len(q.tasks)} task(s) but "
+                        "no deployment command consumes it",
+                        None,
+                        queue=q.name,
+                    )
+                )
+    findings = _filter(findings, project, config)
+    return Advice(
+        root=str(root),
+        queues=tuple(queues),
+        tasks=tuple(tasks),
+        findings=tuple(findings),
+        skipped=tuple(sorted(skipped, key=lambda s: s.path)),
+        app=app_name,
+        files=len(facts),
+        imported_app=live is not None,
+    )
+
+
+def _task_info(
+    tdef: discovery.TaskDef,
+    routed: routing.Routed,
+    summary: dict[str, Evidence],
+    project: Project,
+    fork_unsafe: dict[str, Evidence],
+) -> TaskInfo:
+    evidence: list[Evidence] = sorted(summary.values(), key=lambda e: (e.kind, e.call))
+    module_hazard = _module_hazard(project, tdef.module, fork_unsafe)
+    if module_hazard is not None and Hazard.FORK_UNSAFE.value not in summary:
+        evidence.append(module_hazard)
+    kinds = {e.kind for e in evidence}
+    effect_set = frozenset(e for e in Effect if e.value in kinds)
+    hazards = tuple(h for h in Hazard if h.value in kinds)
+    return TaskInfo(
+        name=tdef.name,
+        qualname=tdef.body,
+        queue=routed.queue,
+        location=tdef.location,
+        effects=tuple(e for e in Effect if e in effect_set),
+        hazards=hazards,
+        evidence=tuple(evidence),
+        kind=classify(effect_set),
+        also_queues=routed.also,
+    )
+
+
+def _import_time_hazards(project: Project) -> dict[str, Evidence]:
+    """Fork-unsafe calls made at module level, by module."""
+    found: dict[str, Evidence] = {}
+    for module, facts in project.modules.items():
+        for site in facts.calls:
+            for target in project.targets(site):
+                row = target.call
+                if row is not None and Hazard.FORK_UNSAFE in row.hazards:
+                    found.setdefault(
+                        module,
+                        Evidence(
+                            Hazard.FORK_UNSAFE.value,
+                            target.name,
+                            Location(facts.path, site.line, site.col),
+                            (module,),
+                            row.note,
+                        ),
+                    )
+    return found
+
+
+def _module_hazard(
+    project: Project, module: str, fork_unsafe: dict[str, Evidence]
+) -> Evidence | None:
+    """A fork-unsafe import-time call in ``module`` or a project module it imports."""
+    if not fork_unsafe:
+        return None
+    seen = {module}
+    stack: list[tuple[str, tuple[str, ...]]] = [(module, (module,))]
+    while stack:
+        current, chain = stack.pop()
+        if current in fork_unsafe:
+            ev = fork_unsafe[current]
+            return Evidence(ev.kind, ev.call, ev.location, chain, ev.note)
+        for imported in project.imports.get(current, {}).values():
+            symbol = project.resolve(imported)
+            target = symbol.name if symbol.kind == "module" else ""
+            if not target:
+                target = next(
+                    (m for m in (imported.rpartition(".")[0],) if m in project.modules), ""
+                )
+            if target and target not in seen:
+                seen.add(target)
+                stack.append((target, (*chain, target)))
+    return None
+
+
+def _configured_pool(evaluator: Evaluator, settings: dict[str, discovery.Setting]) -> Pool | None:
+    setting = settings.get("worker_pool")
+    if setting is None:
+        return None
+    value = evaluator.eval(setting.value)
+    if isinstance(value, FromEnv):
+        value = value.default
+    return _parse_pool(value) if isinstance(value, str) else None
+
+
+def _parse_pool(value: str) -> Pool | None:
+    try:
+        return Pool.parse(value)
+    except ValueError:
+        return None
+
+
+def _deployed_pool(queue: str, commands: list[deploy.WorkerCommand]) -> Pool | None:
+    for cmd in commands:
+        if queue in cmd.queues or (not cmd.queues and queue in ("celery", "default")):
+            return cmd.pool or Pool.PREFORK
+    return None
+
+
+def _settings_findings(
+    settings: dict[str, discovery.Setting], pool: Pool | None, rule: routing.RuleFactory
+) -> list[Finding]:
+    out: list[Finding] = []
+    if pool is Pool.EVENTLET:
+        out.append(
+            rule(
+                "PK305",
+                "worker_pool is eventlet, which is deprecated upstream: migrate to gevent",
+                settings["worker_pool"].location,
+            )
+        )
+    for key in ("worker_max_tasks_per_child", "worker_max_memory_per_child"):
+        if key in settings and pool is not None and pool is not Pool.PREFORK:
+            out.append(
+                rule(
+                    "PK303",
+                    f"{key} is ignored: worker_pool is {pool.value}, and only "
+                    "prefork recycles processes",
+                    settings[key].location,
+                )
+            )
+    return out
+
+
+def _filter(findings: list[Finding], project: Project, config: AdvisorConfig) -> list[Finding]:
+    ignores: dict[str, dict[int, tuple[str, ...]]] = {
+        f.path: dict(f.ignores) for f in project.modules.values() if f.ignores
+    }
+    kept = []
+    seen = set()
+    for finding in findings:
+        if not config.enabled(finding.rule):
+            continue
+        loc = finding.location
+        if loc is not None:
+            rules = ignores.get(loc.path, {}).get(loc.line, ())
+            if "" in rules or finding.rule in rules:
+                continue
+        key = (finding.rule, finding.message, loc)
+        if key not in seen:
+            seen.add(key)
+            kept.append(finding)
+    order = {"error": 0, "warning": 1, "info": 2}
+    return sorted(kept, key=lambda f: (order[f.severity.value], f.rule, str(f.location or "")))

@@ -1,0 +1,162 @@
+"""What one pass over one module records: the advisor's per-file, cacheable facts.
+
+Everything here is plain frozen data with no reference to the AST, so facts can be
+pickled into the content-hash cache and sent back from worker processes. Names are
+already canonical: import aliases are followed, so ``from PIL import Image as I;
+I.open(p)`` is recorded as a call to ``PIL.Image.open``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+# --- Static values: what a module-level expression is, as far as reading it can tell ---
+@dataclass(frozen=True, slots=True)
+class Lit:
+    """A literal: str, int, float, bool or None."""
+
+    value: str | int | float | bool | None
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A name, canonicalised through the module's imports (``shop.settings.HTTP_QUEUE``)."""
+
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class DictV:
+    items: tuple[tuple[Value, Value], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SeqV:
+    items: tuple[Value, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CallV:
+    """A call whose callee and arguments were read (``Queue("db", routing_key="db")``)."""
+
+    func: str
+    args: tuple[Value, ...] = ()
+    kwargs: tuple[tuple[str, Value], ...] = ()
+
+    def kw(self, name: str) -> Value | None:
+        return lookup(self.kwargs, name)
+
+
+@dataclass(frozen=True, slots=True)
+class EnvV:
+    """``os.environ.get("NAME", default)``/``os.getenv``: known only at run time."""
+
+    var: str
+    default: Value | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown:
+    """Anything else (an f-string, arithmetic, a comprehension); ``text`` is its source."""
+
+    text: str
+
+
+Value = Lit | Ref | DictV | SeqV | CallV | EnvV | Unknown
+
+
+def lookup(pairs: tuple[tuple[str, Value], ...], name: str) -> Value | None:
+    """The value recorded for ``name`` in keyword-style pairs (kwargs, class attributes)."""
+    for key, value in pairs:
+        if key == name:
+            return value
+    return None
+
+
+# --- Calls and definitions --------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CallSite:
+    """One call inside a function (or at module level).
+
+    ``target`` is a canonical dotted name when ``recv_kind`` is empty. Otherwise it is a
+    method name called on a receiver: ``recv_kind == "result"`` means the receiver is
+    the value returned by calling ``recv`` (``requests.Session().post``, or a variable
+    assigned from such a call); ``"instance"`` means the receiver is an instance of
+    class ``recv`` (``self``, an annotated parameter); ``"selfattr"`` means the receiver
+    is ``self.<recv>`` and the class's attribute types decide.
+    """
+
+    target: str
+    line: int
+    col: int = 0
+    recv: str = ""
+    recv_kind: str = ""
+    args: tuple[Value, ...] = ()  # kept only for calls whose arguments matter (routing)
+    kwargs: tuple[tuple[str, Value], ...] = ()
+
+    def kw(self, name: str) -> Value | None:
+        return lookup(self.kwargs, name)
+
+
+@dataclass(frozen=True, slots=True)
+class Decorator:
+    ref: str  # canonical dotted name of the decorator (without the call)
+    line: int
+    called: bool = False  # @app.task(...) rather than @app.task
+    kwargs: tuple[tuple[str, Value], ...] = ()
+
+    def kw(self, name: str) -> Value | None:
+        return lookup(self.kwargs, name)
+
+
+@dataclass(frozen=True, slots=True)
+class Hint:
+    """A finding-worthy pattern seen in a body without any library knowledge."""
+
+    kind: str  # an Effect or Hazard value: "cpu", "thread_unsafe"
+    what: str  # what was seen, e.g. "for-loop over range(rounds)"
+    line: int
+    end: int = 0  # last line of the construct (a loop's body), when it matters
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionFacts:
+    qualname: str  # relative to the module: "helper", "Client.send", "outer.inner"
+    line: int
+    col: int = 0
+    calls: tuple[CallSite, ...] = ()
+    decorators: tuple[Decorator, ...] = ()
+    hints: tuple[Hint, ...] = ()
+    returns: str = ""  # canonical callee when the function returns a call's result
+    cls: str = ""  # the enclosing class's qualname for methods
+
+
+@dataclass(frozen=True, slots=True)
+class ClassFacts:
+    qualname: str
+    line: int
+    bases: tuple[str, ...] = ()
+    decorators: tuple[Decorator, ...] = ()
+    attrs: tuple[tuple[str, Value], ...] = ()  # class-level assignments (name, queue, …)
+    self_attrs: tuple[tuple[str, str], ...] = ()  # self.x = Factory(...) -> (x, Factory)
+    methods: tuple[str, ...] = ()
+
+    def attr(self, name: str) -> Value | None:
+        return lookup(self.attrs, name)
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleFacts:
+    path: str  # relative to the analysed root, with forward slashes
+    module: str  # dotted import name ("shop.tasks.images")
+    is_package: bool = False
+    lines: int = 0
+    imports: tuple[tuple[str, str], ...] = ()  # module-level local name -> canonical
+    assigns: tuple[tuple[str, Value], ...] = ()  # module-level NAME = value
+    attr_assigns: tuple[tuple[str, Value, int], ...] = ()  # app.conf.x = value
+    calls: tuple[CallSite, ...] = ()  # module-level calls, with their arguments
+    functions: tuple[FunctionFacts, ...] = ()
+    classes: tuple[ClassFacts, ...] = ()
+    ignores: tuple[tuple[int, tuple[str, ...]], ...] = ()  # line -> rules ("" = all)
+    full: bool = True  # False: an outline, without function bodies (see visitor)

@@ -1,0 +1,167 @@
+"""Which files to read: a walk of the given paths that cannot loop or crash.
+
+Symlinked directories are followed once (a loop is reported, not walked forever), the
+usual non-source folders and the project's tests are left out, and every file that is
+left out for a reason a user may not expect lands in ``skipped``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from celery_poolkit.model import Skipped
+
+#: Folders never worth reading: tooling, environments, and code that never runs in a
+#: worker (tests, Django migrations). ``[tool.poolkit] exclude`` replaces this list.
+DEFAULT_EXCLUDE: tuple[str, ...] = (
+    ".git",
+    ".hg",
+    ".svn",
+    ".tox",
+    ".nox",
+    ".venv",
+    "venv",
+    ".env",
+    "env",
+    "node_modules",
+    "__pycache__",
+    "site-packages",
+    "build",
+    "dist",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pytest_cache",
+    "migrations",
+    "tests",
+    "test",
+    "testing",
+    "test_*.py",
+    "*_test.py",
+    "conftest.py",
+    "*.egg-info",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceFile:
+    path: Path  # absolute
+    rel: str  # relative to the root, forward slashes
+    module: str
+    is_package: bool
+
+
+def find_root(paths: Iterable[Path]) -> Path:
+    """The folder report paths are relative to: the common folder of ``paths``."""
+    folders = [p if p.is_dir() else p.parent for p in (q.resolve() for q in paths)]
+    return Path(os.path.commonpath([str(f) for f in folders]))
+
+
+def walk(
+    paths: Iterable[Path], root: Path, exclude: tuple[str, ...]
+) -> tuple[list[SourceFile], list[Skipped]]:
+    skipped: list[Skipped] = []
+    found: dict[str, Path] = {}
+    ignore = _matcher(tuple(exclude) + _gitignore(root))
+    seen_dirs: set[tuple[int, int]] = set()
+    for given in paths:
+        start = given.absolute()
+        if start.is_file() or (start.is_symlink() and not start.is_dir()):
+            found.setdefault(_rel(start, root), start)
+            continue
+        for file in _walk_dir(start, root, ignore, seen_dirs, skipped):
+            found.setdefault(_rel(file, root), file)
+    packages = {rel.rpartition("/")[0] for rel in found if rel.endswith("__init__.py")}
+    files = [
+        SourceFile(path, rel, *_module_name(rel, packages)) for rel, path in sorted(found.items())
+    ]
+    return files, skipped
+
+
+def _walk_dir(
+    folder: Path,
+    root: Path,
+    ignore: re.Pattern[str],
+    seen: set[tuple[int, int]],
+    skipped: list[Skipped],
+) -> Iterator[Path]:
+    # An explicit stack, not recursion: a 1,000-level folder tree must not overflow.
+    stack = [folder]
+    while stack:
+        current = stack.pop()
+        try:
+            stat = current.stat()
+        except OSError as exc:
+            skipped.append(Skipped(_rel(current, root), f"cannot read folder: {exc.strerror}"))
+            continue
+        key = (stat.st_dev, stat.st_ino)
+        if key in seen:
+            if current.is_symlink():
+                skipped.append(Skipped(_rel(current, root), "symlink loop: folder already read"))
+            continue
+        seen.add(key)
+        try:
+            entries = sorted(os.scandir(current), key=lambda e: e.name)
+        except OSError as exc:
+            skipped.append(Skipped(_rel(current, root), f"cannot list folder: {exc.strerror}"))
+            continue
+        for entry in entries:
+            if ignore.match(entry.name) or ignore.match(_rel(Path(entry.path), root)):
+                continue
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                stack.append(Path(entry.path))
+            elif entry.name.endswith(".py"):
+                yield Path(entry.path)
+
+
+def _matcher(patterns: tuple[str, ...]) -> re.Pattern[str]:
+    """One regex for all patterns: matching each pattern in turn is the walk's hot spot."""
+    if not patterns:
+        return re.compile(r"(?!)")
+    return re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in patterns))
+
+
+def _gitignore(root: Path) -> tuple[str, ...]:
+    """The simple patterns of the root's ``.gitignore`` (no negations, no anchors)."""
+    try:
+        text = (root / ".gitignore").read_text(errors="replace")
+    except OSError:
+        return ()
+    patterns = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith(("#", "!")):
+            continue
+        patterns.append(line.strip("/"))
+    return tuple(patterns)
+
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _module_name(rel: str, packages: set[str]) -> tuple[str, bool]:
+    """Dotted import name: the path below the highest folder that is not a package.
+
+    ``src/shop/tasks/images.py`` with packages ``src/shop`` and ``src/shop/tasks`` is
+    ``shop.tasks.images``: ``src`` is where ``sys.path`` would point.
+    """
+    parts = rel[:-3].split("/")
+    is_package = parts[-1] == "__init__"
+    folders = parts[:-1]
+    start = len(folders)
+    while start > 0 and "/".join(folders[:start]) in packages:
+        start -= 1
+    name = folders[start:] + ([] if is_package else [parts[-1]])
+    return ".".join(name) or parts[-1], is_package

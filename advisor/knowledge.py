@@ -1,0 +1,82 @@
+"""Library knowledge, looked up by canonical qualname.
+
+The rows come from the plugins (``celery_poolkit.plugins.builtin_plugins()``, the
+``celery_poolkit.plugins`` entry-point group) and from ``[tool.poolkit]`` in the user's
+config. A lookup is exact first, else the longest ``prefix.*`` pattern that covers the
+name, so ``boto3.*`` answers for ``boto3.client`` unless ``boto3.client`` has a row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+from celery_poolkit.model import Call, Effect
+
+#: What the advisor itself knows about Celery: publishing to the broker. Not a plugin,
+#: because the advisor has to understand Celery to work at all.
+CELERY_CALLS: tuple[Call, ...] = (
+    Call("celery.Celery", None, returns="celery.Celery"),
+    Call("celery.Celery.send_task", Effect.BROKER_IO),
+    Call("celery.app.task.Task.delay", Effect.BROKER_IO),
+    Call("celery.app.task.Task.apply_async", Effect.BROKER_IO),
+    Call("celery.canvas.Signature.delay", Effect.BROKER_IO),
+    Call("celery.canvas.Signature.apply_async", Effect.BROKER_IO),
+    Call("celery.group", None, returns="celery.canvas.Signature"),
+    Call("celery.chain", None, returns="celery.canvas.Signature"),
+    Call("celery.chord", None, returns="celery.canvas.Signature"),
+    Call("celery.signature", None, returns="celery.canvas.Signature"),
+)
+
+
+class Knowledge:
+    """An index over Call rows; later rows replace earlier ones with the same qualname."""
+
+    def __init__(self, calls: Iterable[Call]) -> None:
+        self.exact: dict[str, Call] = {}
+        self.prefix: dict[str, Call] = {}
+        for call in calls:
+            if call.qualname.endswith(".*"):
+                self.prefix[call.qualname[:-2]] = call
+            else:
+                self.exact[call.qualname] = call
+        self._memo: dict[str, Call | None] = {}
+
+    def lookup(self, qualname: str) -> Call | None:
+        if qualname in self._memo:
+            return self._memo[qualname]
+        found = self.exact.get(qualname)
+        if found is None and self.prefix:
+            name = qualname
+            while "." in name:
+                name = name.rpartition(".")[0]
+                if name in self.prefix:
+                    found = self.prefix[name]
+                    break
+        self._memo[qualname] = found
+        return found
+
+    def fingerprint(self) -> str:
+        """Changes whenever the knowledge does, for the result cache's key."""
+        rows = sorted(repr(c) for c in (*self.exact.values(), *self.prefix.values()))
+        return hashlib.blake2b("\n".join(rows).encode(), digest_size=8).hexdigest()
+
+
+def plugin_calls(extra_modules: Iterable[str] = ()) -> tuple[list[Call], list[str]]:
+    """Every Call row of the shipped plugins and of the ``celery_poolkit.plugins`` entry
+    points, plus the errors met loading third-party plugins (reported, not raised)."""
+    import importlib
+    from importlib.metadata import entry_points
+
+    from celery_poolkit.plugins import builtin_plugins
+
+    calls = [c for plugin in builtin_plugins() for c in plugin.calls]
+    errors: list[str] = []
+    modules = [ep.value for ep in entry_points(group="celery_poolkit.plugins")]
+    for name in [*modules, *extra_modules]:
+        try:
+            plugin = importlib.import_module(name.partition(":")[0]).PLUGIN
+            calls.extend(plugin.calls)
+        except Exception as exc:  # a broken third-party plugin must not stop the advice
+            errors.append(f"plugin {name}: {type(exc).__name__}: {exc}")
+    return calls, errors

@@ -1,0 +1,213 @@
+"""Read, parse and visit every file, in parallel and through the content-hash cache.
+
+The only stage that touches the disk (besides the cache). Each file is either turned
+into :class:`~.facts.ModuleFacts` or into a :class:`~celery_poolkit.model.Skipped` entry
+with a reason a user can act on; nothing here raises for bad input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import sys
+import threading
+import tokenize
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import TypeVar
+
+from celery_poolkit.advisor.cache import Cache
+from celery_poolkit.advisor.facts import ModuleFacts
+from celery_poolkit.advisor.files import SourceFile
+from celery_poolkit.advisor.visitor import module_facts
+from celery_poolkit.model import Skipped
+
+Result = tuple[str, ModuleFacts | None, Skipped | None]  # (content hash, facts, skipped)
+
+#: Files above this size are reported, not parsed: generated code, data dumped as Python.
+MAX_FILE_BYTES = 4 * 1024 * 1024
+_PARALLEL_MIN_BYTES = 2 * 1024 * 1024  # below this, starting workers costs more than it saves
+
+
+Loaded = tuple[SourceFile, bytes, str]  # (file, its bytes, its content key)
+
+
+def read_all(files: Sequence[SourceFile]) -> tuple[list[Loaded], list[Skipped]]:
+    """Every file's bytes and content key (hash, path, module); unreadable ones skipped."""
+    loaded: list[Loaded] = []
+    skipped: list[Skipped] = []
+    for file in files:
+        try:
+            data = file.path.read_bytes()
+        except OSError as exc:
+            skipped.append(Skipped(file.rel, _os_reason(exc)))
+            continue
+        digest = hashlib.blake2b(data, digest_size=16).hexdigest()
+        loaded.append((file, data, f"{digest}:{file.rel}:{file.module}"))
+    return loaded, skipped
+
+
+class Parser:
+    """Parses files, through the cache, on a process pool that lives as long as the run.
+
+    The engine parses in rounds (outlines first, then the full facts of the modules a
+    task reaches), so the pool is started once, on the first round big enough to need
+    it, and reused; ``close()`` (or ``with``) shuts it down.
+    """
+
+    def __init__(self, cache: Cache | None, jobs: int) -> None:
+        self.cache = cache
+        self.jobs = jobs
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Parser:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def parse(
+        self, loaded: Sequence[Loaded], full: Callable[[SourceFile, bytes], bool]
+    ) -> tuple[list[ModuleFacts], list[Skipped]]:
+        """Facts for ``loaded``; ``full(file, data)`` says which need function bodies."""
+        facts: list[ModuleFacts] = []
+        skipped: list[Skipped] = []
+        todo: list[tuple[SourceFile, bytes, str, bool]] = []
+        for file, data, key in loaded:
+            want_full = full(file, data)
+            hit = self._cached(key, want_full)
+            if isinstance(hit, ModuleFacts):
+                facts.append(hit)
+            elif isinstance(hit, Skipped):
+                skipped.append(hit)
+            else:
+                todo.append((file, data, key, want_full))
+        for key, result, skip in self._run(todo):
+            if self.cache is not None:
+                self.cache.put(key, result if result is not None else skip)
+            if result is not None:
+                facts.append(result)
+            elif skip is not None:
+                skipped.append(skip)
+        return facts, skipped
+
+    def _cached(self, key: str, want_full: bool) -> object | None:
+        if self.cache is None:
+            return None
+        # Full facts serve an outline request too; a skipped file is skipped in any mode.
+        hit = self.cache.get(f"{key}:full")
+        if hit is None and not want_full:
+            hit = self.cache.get(f"{key}:outline")
+        return hit
+
+    def _run(self, todo: list[tuple[SourceFile, bytes, str, bool]]) -> list[Result]:
+        work = [
+            (f.rel, f.module, f.is_package, data, f"{key}:{'full' if want else 'outline'}", want)
+            for f, data, key, want in todo
+        ]
+        total = sum(len(item[3]) for item in work)
+        # Starting workers costs more than a small batch; once they run, any batch pays.
+        small = total < _PARALLEL_MIN_BYTES and self._pool is None
+        if self.jobs <= 1 or small or len(work) < 4:
+            return [analyse_one(*item) for item in work]
+        # Big files first, so one large module does not finish last on a lone core.
+        work.sort(key=lambda item: len(item[3]), reverse=True)
+        chunk = max(1, len(work) // (self.jobs * 8))
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs)
+        return list(self._pool.map(_analyse_packed, work, chunksize=chunk))
+
+
+def _analyse_packed(item: tuple[str, str, bool, bytes, str, bool]) -> Result:
+    return analyse_one(*item)
+
+
+def analyse_one(  # noqa: PLR0917 - called with a packed work item
+    rel: str, module: str, is_package: bool, data: bytes, key: str, full: bool = True
+) -> Result:
+    """Facts for one file, or the reason it was skipped. Never raises for bad input."""
+    if len(data) > MAX_FILE_BYTES:
+        size = len(data) / 1024 / 1024
+        reason = f"file is {size:.1f} MiB, over the {MAX_FILE_BYTES // 1024 // 1024} MiB limit"
+        return key, None, Skipped(rel, reason)
+    if b"\0" in data:
+        return key, None, Skipped(rel, "contains NUL bytes: a binary file, not Python source")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        source = data.decode(encoding)
+    except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
+        return key, None, Skipped(rel, f"cannot decode: {_first_line(exc)}")
+    try:
+
+        def visit() -> ModuleFacts:
+            return module_facts(source, rel, module, is_package=is_package, full=full)
+
+        facts = visit() if len(data) < _BIG_STACK_MIN else _on_big_stack(visit)
+        return key, facts, None
+    except SyntaxError as exc:
+        where = f" at line {exc.lineno}" if exc.lineno else ""
+        python = f"Python {sys.version_info[0]}.{sys.version_info[1]}"
+        return key, None, Skipped(rel, f"syntax error{where}: {exc.msg} (parsed as {python})")
+    except (RecursionError, MemoryError):
+        return key, None, Skipped(rel, "expressions nested too deeply to analyse")
+    except ValueError as exc:  # e.g. a source the parser refuses outright
+        return key, None, Skipped(rel, f"cannot parse: {_first_line(exc)}")
+
+
+#: Files this big are parsed on a thread with a large C stack. CPython 3.10's parser has
+#: no depth guard: ``x = 1 + 1 + …`` with 200,000 terms overflows the C stack of the main
+#: thread and kills the process (3.11+ raise RecursionError). A deep tree needs a big file,
+#: so small files, nearly all of them, skip the thread.
+_BIG_STACK_MIN = 64 * 1024
+_BIG_STACK = 512 * 1024 * 1024  # virtual: only the pages a deep parse touches are used
+_stack_lock = threading.Lock()
+
+T = TypeVar("T")
+
+
+def _on_big_stack(work: Callable[[], T]) -> T:
+    """Run ``work`` on a fresh thread with a large stack; re-raise what it raised."""
+    box: list[T] = []
+    error: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            box.append(work())
+        except BaseException as exc:  # handed back to the caller, who sorts it out
+            error.append(exc)
+
+    with _stack_lock:  # threading.stack_size is process-wide: set, start, restore
+        previous = threading.stack_size(_BIG_STACK)
+        try:
+            thread = threading.Thread(target=run, name="poolkit-parse")
+            thread.start()
+        finally:
+            threading.stack_size(previous)
+    thread.join()
+    if error:
+        raise error[0]
+    return box[0]
+
+
+def default_jobs() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return "permission denied: cannot read the file"
+    if exc.errno == 40:  # ELOOP
+        return "symlink loop"
+    if isinstance(exc, FileNotFoundError):
+        return "broken symlink or file vanished while reading"
+    return f"cannot read: {exc.strerror or exc}"
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -1,0 +1,263 @@
+"""The whole project's facts, indexed, and what a dotted name or a call site refers to.
+
+A name is resolved the way Python would: the longest prefix that is a project module,
+then the module's own definitions, its re-exported imports (``from .x import y`` in an
+``__init__``), and module-level objects (``client = boto3.client("s3")``). Anything that
+leaves the project is a library name, looked up in the knowledge. Resolution that cannot
+be decided statically yields nothing; it never guesses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from celery_poolkit.advisor.facts import (
+    CallSite,
+    CallV,
+    ClassFacts,
+    FunctionFacts,
+    ModuleFacts,
+    Ref,
+    Value,
+)
+from celery_poolkit.advisor.knowledge import Knowledge
+from celery_poolkit.model import Call
+
+_MAX_HOPS = 24  # re-export chains longer than this are cycles or generated code
+TASK_METHODS = frozenset({"delay", "apply_async"})
+SIGNATURE_METHODS = frozenset({"s", "si", "signature", "set", "on_error", "link"})
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a call reaches: a project function (``func``) or a library call (``lib``)."""
+
+    kind: str  # "func" or "lib"
+    name: str
+    call: Call | None = None  # the knowledge row, for "lib"
+
+
+@dataclass(frozen=True, slots=True)
+class Symbol:
+    kind: str  # module, func, class, value, external, funcattr, classattr, instance, unknown
+    name: str = ""
+    rest: tuple[str, ...] = ()
+    value: Value | None = None
+    module: str = ""
+
+
+class Project:
+    def __init__(self, modules: Iterable[ModuleFacts], knowledge: Knowledge) -> None:
+        self.knowledge = knowledge
+        self.modules: dict[str, ModuleFacts] = {}
+        self.functions: dict[str, tuple[ModuleFacts, FunctionFacts]] = {}
+        self.classes: dict[str, tuple[ModuleFacts, ClassFacts]] = {}
+        self.imports: dict[str, dict[str, str]] = {}
+        self.assigns: dict[str, dict[str, Value]] = {}
+        for facts in sorted(modules, key=lambda m: m.path):
+            if facts.module in self.modules:
+                continue  # two roots with the same module: the first path wins
+            self.modules[facts.module] = facts
+            self.imports[facts.module] = dict(facts.imports)
+            self.assigns[facts.module] = dict(facts.assigns)
+            for fn in facts.functions:
+                self.functions[f"{facts.module}.{fn.qualname}"] = (facts, fn)
+            for cls in facts.classes:
+                self.classes[f"{facts.module}.{cls.qualname}"] = (facts, cls)
+        self._mro: dict[str, tuple[str, ...]] = {}
+        #: Functions defined inside other functions (not methods), by enclosing function.
+        self.nested: dict[str, list[str]] = {}
+        for fid, (_, fn) in self.functions.items():
+            parent = fid.rpartition(".")[0]
+            if not fn.cls and parent in self.functions:
+                self.nested.setdefault(parent, []).append(fid)
+
+    # -- names ----------------------------------------------------------------------
+    def resolve(self, dotted: str, hops: int = 0) -> Symbol:
+        if hops > _MAX_HOPS:
+            return Symbol("unknown", dotted)
+        parts = dotted.split(".")
+        cut = len(parts)
+        while cut > 0 and ".".join(parts[:cut]) not in self.modules:
+            cut -= 1
+        if cut == 0:
+            return Symbol("external", dotted)
+        module = ".".join(parts[:cut])
+        rest = parts[cut:]
+        if not rest:
+            return Symbol("module", module)
+        return self._member(module, rest, hops)
+
+    def _member(self, module: str, rest: list[str], hops: int) -> Symbol:
+        head, tail = rest[0], tuple(rest[1:])
+        full = f"{module}.{head}"
+        if full in self.classes:
+            return self._class_member(full, tail, hops)
+        if full in self.functions:
+            return Symbol("func", full) if not tail else Symbol("funcattr", full, tail)
+        imported = self.imports[module].get(head)
+        if imported is not None and imported != full:
+            return self.resolve(".".join([imported, *tail]), hops + 1)
+        value = self.assigns[module].get(head)
+        if isinstance(value, Ref):
+            return self.resolve(".".join([value.name, *tail]), hops + 1)
+        if isinstance(value, CallV):
+            if not tail:
+                return Symbol("value", full, value=value, module=module)
+            return Symbol("instance", value.func, tail, value=value, module=module)
+        if value is not None:
+            return Symbol("value", full, tail, value=value, module=module)
+        return Symbol("unknown", full, tail)
+
+    def _class_member(self, cid: str, tail: tuple[str, ...], hops: int) -> Symbol:
+        if not tail:
+            return Symbol("class", cid)
+        for base in self.mro(cid):
+            if base in self.classes:
+                _, cls = self.classes[base]
+                if tail[0] in cls.methods:
+                    fid = f"{base}.{tail[0]}"
+                    return (
+                        Symbol("func", fid) if len(tail) == 1 else Symbol("funcattr", fid, tail[1:])
+                    )
+        return Symbol("classattr", cid, tail)
+
+    def mro(self, cid: str) -> tuple[str, ...]:
+        """The class and its bases, depth first; external bases by their library names."""
+        if cid in self._mro:
+            return self._mro[cid]
+        self._mro[cid] = (cid,)  # guards against cycles while computing
+        order: list[str] = [cid]
+        if cid in self.classes:
+            _, cls = self.classes[cid]
+            for base in cls.bases:
+                symbol = self.resolve(base)
+                resolved = symbol.name if symbol.kind == "class" else base
+                for name in self.mro(resolved) if symbol.kind == "class" else (resolved,):
+                    if name not in order:
+                        order.append(name)
+        self._mro[cid] = tuple(order)
+        return self._mro[cid]
+
+    # -- types of values -------------------------------------------------------------
+    def type_of_result(self, callee: str, hops: int = 0) -> tuple[str, str] | None:
+        """The class of what calling ``callee`` returns: ("class", project class) or
+        ("ext", library class), from constructors, factories' ``return`` and knowledge."""
+        if hops > 8:
+            return None
+        symbol = self.resolve(callee)
+        if symbol.kind == "class":
+            return ("class", symbol.name)
+        if symbol.kind == "func":
+            _, fn = self.functions[symbol.name]
+            return self.type_of_result(fn.returns, hops + 1) if fn.returns else None
+        if symbol.kind == "external":
+            row = self.knowledge.lookup(callee)
+            if row is not None and row.returns:
+                return ("ext", row.returns)
+            if callee.rpartition(".")[2][:1].isupper():
+                return ("ext", callee)  # a library class: its instance's methods are Class.m
+        if symbol.kind == "instance" and len(symbol.rest) == 1:
+            # r = redis.from_url(...) at module level; r.pipeline() -> what pipeline returns.
+            owner = self.type_of_result(symbol.name, hops + 1)
+            if owner is not None and owner[0] == "ext":
+                row = self.knowledge.lookup(f"{owner[1]}.{symbol.rest[0]}")
+                if row is not None and row.returns:
+                    return ("ext", row.returns)
+            elif owner is not None:
+                method = self._class_member(owner[1], symbol.rest, 0)
+                if method.kind == "func":
+                    _, fn = self.functions[method.name]
+                    return self.type_of_result(fn.returns, hops + 1) if fn.returns else None
+        if symbol.kind == "classattr":
+            # Order.objects -> the manager of a library base: look up Base.objects.
+            for base in self.mro(symbol.name):
+                if base not in self.classes:
+                    row = self.knowledge.lookup(".".join([base, *symbol.rest]))
+                    if row is not None and row.returns:
+                        return ("ext", row.returns)
+        return None
+
+    def type_of_instance(self, name: str) -> tuple[str, str]:
+        symbol = self.resolve(name)
+        return ("class", symbol.name) if symbol.kind == "class" else ("ext", name)
+
+    # -- calls ------------------------------------------------------------------------
+    def targets(self, site: CallSite) -> Iterator[Target]:
+        if not site.recv_kind:
+            yield from self._dotted_targets(site.target)
+            return
+        if site.recv_kind == "result":
+            kind = self.type_of_result(site.recv)
+            if kind is None and site.target in TASK_METHODS:
+                # x.s(...).delay(), group(...).apply_async(): publishing, whatever x is.
+                yield self._lib(f"celery.app.task.Task.{site.target}")
+                return
+        elif site.recv_kind == "instance":
+            kind = self.type_of_instance(site.recv)
+        else:  # selfattr: "pkg.mod.Class#attr"
+            kind = self._self_attr_type(site.recv)
+        if kind is not None:
+            yield from self._method_targets(kind, site.target)
+
+    def _self_attr_type(self, recv: str) -> tuple[str, str] | None:
+        cid, _, attr = recv.partition("#")
+        for base in self.mro(cid):
+            if base in self.classes:
+                _, cls = self.classes[base]
+                for name, factory in cls.self_attrs:
+                    if name == attr:
+                        return self.type_of_result(factory)
+        return None
+
+    def _method_targets(self, kind: tuple[str, str], method: str) -> Iterator[Target]:
+        if kind[0] == "class":
+            symbol = self._class_member(kind[1], (method,), 0)
+            if symbol.kind == "func":
+                yield Target("func", symbol.name)
+                return
+            for base in self.mro(kind[1]):
+                if base not in self.classes:
+                    row = self.knowledge.lookup(f"{base}.{method}")
+                    if row is not None:
+                        yield Target("lib", f"{base}.{method}", row)
+                        return
+            if method in TASK_METHODS:
+                yield self._lib(f"celery.app.task.Task.{method}")
+            return
+        yield self._lib(f"{kind[1]}.{method}")
+
+    def _dotted_targets(self, dotted: str) -> Iterator[Target]:
+        symbol = self.resolve(dotted)
+        if symbol.kind == "func":
+            yield Target("func", symbol.name)
+        elif symbol.kind == "class":
+            init = self._class_member(symbol.name, ("__init__",), 0)
+            if init.kind == "func":
+                yield Target("func", init.name)
+            for base in self.mro(symbol.name):
+                if base not in self.classes:
+                    row = self.knowledge.lookup(base)
+                    if row is not None and row.effect is not None:
+                        yield Target("lib", base, row)
+        elif symbol.kind == "funcattr":
+            if symbol.rest[-1] in TASK_METHODS:
+                yield self._lib(f"celery.app.task.Task.{symbol.rest[-1]}")
+        elif symbol.kind == "classattr":
+            for base in self.mro(symbol.name):
+                if base not in self.classes:
+                    name = ".".join([base, *symbol.rest])
+                    row = self.knowledge.lookup(name)
+                    if row is not None:
+                        yield Target("lib", name, row)
+                        return
+        elif symbol.kind == "instance" and len(symbol.rest) == 1:
+            kind = self.type_of_result(symbol.name)
+            if kind is not None:
+                yield from self._method_targets(kind, symbol.rest[0])
+        elif symbol.kind == "external":
+            yield self._lib(dotted)
+
+    def _lib(self, name: str) -> Target:
+        return Target("lib", name, self.knowledge.lookup(name))

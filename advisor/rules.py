@@ -1,0 +1,114 @@
+"""Every rule the advisor reports, by stable ID.
+
+IDs never change meaning: PK1xx discovery and routing, PK2xx blocking under green pools,
+PK3xx pool feature conflicts, PK4xx thread safety, PK5xx fork safety, PK6xx deployment
+mismatches. ``docs/rules.rst`` has one entry per ID with an example and the fix, and
+``tests/advisor/test_rules_documented.py`` checks that code, docs and tests agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from celery_poolkit.model import Severity
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: str
+    name: str
+    severity: Severity
+    summary: str
+
+
+_W, _E, _I = Severity.WARNING, Severity.ERROR, Severity.INFO
+
+RULES: dict[str, Rule] = {
+    r.id: r
+    for r in (
+        Rule(
+            "PK101",
+            "router-not-static",
+            _W,
+            "task_routes uses a router function or value that only exists at run time",
+        ),
+        Rule(
+            "PK102",
+            "queue-not-static",
+            _W,
+            "a queue name is computed at run time or read from the environment",
+        ),
+        Rule("PK103", "mixed-queue", _W, "one queue mixes CPU-bound and IO-bound tasks"),
+        Rule(
+            "PK104",
+            "undeclared-queue",
+            _W,
+            "tasks are routed to a queue task_queues does not declare",
+        ),
+        Rule(
+            "PK201",
+            "blocks-gevent-hub",
+            _E,
+            "a call blocks the gevent hub; the queue runs, or could be advised onto, a green pool",
+        ),
+        Rule(
+            "PK202",
+            "needs-green-adapter",
+            _I,
+            "a driver is green under gevent only with poolkit's adapter installed",
+        ),
+        Rule(
+            "PK203",
+            "cpu-on-green-pool",
+            _E,
+            "CPU-bound work on a queue configured for gevent or eventlet",
+        ),
+        Rule("PK204", "event-loop-in-task", _W, "a task starts its own asyncio event loop"),
+        Rule("PK301", "time-limit-ignored", _W, "time limits the pool does not enforce"),
+        Rule("PK302", "autoscale-unsupported", _E, "--autoscale on a pool that cannot grow"),
+        Rule(
+            "PK303",
+            "child-limits-ignored",
+            _W,
+            "max_tasks_per_child / max_memory_per_child outside prefork",
+        ),
+        Rule("PK304", "beat-on-green-pool", _E, "embedded beat (-B) on gevent or eventlet"),
+        Rule("PK305", "eventlet-deprecated", _W, "eventlet is deprecated: migrate to gevent"),
+        Rule(
+            "PK306",
+            "windows-worker",
+            _W,
+            "a worker launched on Windows, where prefork is unsupported",
+        ),
+        Rule(
+            "PK401",
+            "thread-unsafe-on-threads",
+            _W,
+            "thread-unsafe state on a queue advised or configured for threads",
+        ),
+        Rule(
+            "PK501",
+            "fork-unsafe-at-import",
+            _W,
+            "fork-unsafe state created at import time, before prefork forks",
+        ),
+        Rule(
+            "PK502",
+            "processes-in-prefork-task",
+            _E,
+            "a task starts processes, which prefork's daemonic children cannot do",
+        ),
+        Rule(
+            "PK601",
+            "deployed-pool-differs",
+            _W,
+            "a deployment runs a queue on a different pool than advised",
+        ),
+        Rule(
+            "PK602",
+            "queue-without-worker",
+            _W,
+            "tasks are routed to a queue no deployment command consumes",
+        ),
+    )
+}

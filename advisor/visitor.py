@@ -1,0 +1,683 @@
+"""One pass over one module's AST, producing its :class:`~.facts.ModuleFacts`.
+
+Like pyflakes, module-level names are collected first and function bodies afterwards, so
+a task may call a helper defined further down. Like flake8-async's ``_canonical``, every
+name is resolved through the imports in scope; a name that cannot be resolved is left
+out rather than guessed, and a receiver whose class is unknown yields no method call.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import re
+from collections.abc import Iterator
+
+from celery_poolkit.advisor.facts import (
+    CallSite,
+    CallV,
+    ClassFacts,
+    Decorator,
+    DictV,
+    EnvV,
+    FunctionFacts,
+    Hint,
+    Lit,
+    ModuleFacts,
+    Ref,
+    SeqV,
+    Unknown,
+    Value,
+)
+
+_BUILTINS = frozenset(dir(builtins))
+# Calls whose arguments the routing and discovery stages read; for the rest only the
+# callee is kept, which keeps the cached facts of a big project small.
+_ARG_CALLS = frozenset(
+    {
+        "apply_async",
+        "set",
+        "send_task",
+        "signature",
+        "s",
+        "si",
+        "delay",
+        "update",
+        "config_from_object",
+        "setdefault",
+        "Celery",
+        "register_task",
+        "task",
+        "shared_task",
+    }
+)
+_MAX_VALUE_DEPTH = 12  # deeper literals are summarised as Unknown, never recursed into
+_LARGE_RANGE = 10_000  # range(n) literals below this are bookkeeping loops, not CPU work
+_SIZE_CALLS = frozenset({"len", "int", "round", "min", "math.floor", "math.ceil"})
+_IGNORE = re.compile(r"#\s*poolkit:\s*ignore(?:\[([A-Za-z0-9_,\s]+)\])?")
+
+Binding = tuple[str, str]  # (kind, dotted): kind is "alias", "result" or "instance"
+
+
+def module_facts(
+    source: str, path: str, module: str, *, is_package: bool, full: bool = True
+) -> ModuleFacts:
+    """Parse ``source`` and record its facts. Raises SyntaxError/RecursionError/ValueError
+    for input that cannot be analysed; the caller turns those into ``skipped`` entries.
+
+    ``full=False`` records an outline: everything at module and class level (imports,
+    assignments, module-level calls, classes, function signatures and decorators) but
+    no function bodies, which are most of the work. The engine asks for the full facts
+    of the modules whose functions a task can reach.
+    """
+    tree = ast.parse(source, filename=path)
+    return _ModuleVisitor(path, module, is_package, full).run(tree, source)
+
+
+def _ignores(source: str) -> tuple[tuple[int, tuple[str, ...]], ...]:
+    if "poolkit:" not in source:
+        return ()
+    found = []
+    for number, line in enumerate(source.splitlines(), start=1):
+        match = _IGNORE.search(line)
+        if match:
+            rules = tuple(r.strip().upper() for r in (match.group(1) or "").split(",") if r.strip())
+            found.append((number, rules or ("",)))
+    return tuple(found)
+
+
+class _ModuleVisitor:
+    def __init__(self, path: str, module: str, is_package: bool, full: bool) -> None:
+        self.full = full
+        self.path = path
+        self.module = module
+        self.is_package = is_package
+        self.package = module if is_package else module.rpartition(".")[0]
+        self.imports: dict[str, str] = {}
+        self.defined: set[str] = set()
+        self.assigns: dict[str, Value] = {}
+        self.attr_assigns: list[tuple[str, Value, int]] = []
+        self.calls: list[CallSite] = []
+        self.functions: list[FunctionFacts] = []
+        self.classes: list[ClassFacts] = []
+
+    # -- module level ---------------------------------------------------------------
+    def run(self, tree: ast.Module, source: str) -> ModuleFacts:
+        body = list(_flatten(tree.body))
+        for stmt in body:  # first the names, so bodies can refer to later definitions
+            self._collect_name(stmt)
+        for stmt in body:
+            self._module_stmt(stmt)
+        return ModuleFacts(
+            path=self.path,
+            module=self.module,
+            is_package=self.is_package,
+            lines=source.count("\n") + 1,
+            imports=tuple(self.imports.items()),
+            assigns=tuple(self.assigns.items()),
+            attr_assigns=tuple(self.attr_assigns),
+            calls=tuple(self.calls),
+            functions=tuple(self.functions),
+            classes=tuple(self.classes),
+            full=self.full,
+            ignores=_ignores(source),
+        )
+
+    def _collect_name(self, stmt: ast.stmt) -> None:
+        if isinstance(stmt, ast.Import | ast.ImportFrom):
+            self.imports.update(_import_bindings(stmt, self.package))
+        elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            self.defined.add(stmt.name)
+        elif isinstance(stmt, ast.Assign | ast.AnnAssign):
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            for target in targets:
+                for name in _target_names(target):
+                    self.defined.add(name)
+
+    def module_resolve(self, name: str) -> str | None:
+        if name in self.imports:
+            return self.imports[name]
+        if name in self.defined:
+            return f"{self.module}.{name}"
+        if name in _BUILTINS:
+            return name
+        return None
+
+    def _module_stmt(self, stmt: ast.stmt) -> None:
+        scope = _Scope(self, {})
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            self._function(stmt, prefix="", cls="")
+        elif isinstance(stmt, ast.ClassDef):
+            self._class(stmt, prefix="")
+        elif isinstance(stmt, ast.Assign | ast.AnnAssign):
+            value_node = stmt.value
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            if value_node is None:
+                return
+            value = scope.value(value_node)
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    self.assigns[target.id] = value
+                elif isinstance(target, ast.Attribute):
+                    dotted = scope.dotted(target)
+                    if dotted:
+                        self.attr_assigns.append((dotted, value, stmt.lineno))
+            self.calls.extend(scope.calls_in(value_node, keep_args=True))
+        elif isinstance(stmt, ast.Expr | ast.AugAssign | ast.Return) and stmt.value is not None:
+            self.calls.extend(scope.calls_in(stmt.value, keep_args=True))
+
+    # -- classes and functions ------------------------------------------------------
+    def _class(self, node: ast.ClassDef, prefix: str) -> None:
+        qual = f"{prefix}{node.name}"
+        scope = _Scope(self, {})
+        bases = tuple(b for b in (scope.dotted(base) for base in node.bases) if b)
+        attrs: list[tuple[str, Value]] = []
+        self_attrs: dict[str, str] = {}
+        methods: list[str] = []
+        for stmt in node.body:
+            if isinstance(stmt, ast.Assign) and stmt.value is not None:
+                for target in stmt.targets:
+                    if isinstance(target, ast.Name) and _class_attr_wanted(target.id):
+                        attrs.append((target.id, scope.value(stmt.value)))
+            elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                if stmt.value is not None and _class_attr_wanted(stmt.target.id):
+                    attrs.append((stmt.target.id, scope.value(stmt.value)))
+            elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+                methods.append(stmt.name)
+        # Methods first: their bodies record ``self.x = Factory(...)`` into self_attrs.
+        for stmt in node.body:
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+                self._function(stmt, prefix=f"{qual}.", cls=qual, self_attrs=self_attrs)
+            elif isinstance(stmt, ast.ClassDef):
+                self._class(stmt, prefix=f"{qual}.")
+        self.classes.append(
+            ClassFacts(
+                qualname=qual,
+                line=node.lineno,
+                bases=bases,
+                decorators=tuple(scope.decorators(node.decorator_list)),
+                attrs=tuple(attrs),
+                self_attrs=tuple(self_attrs.items()),
+                methods=tuple(methods),
+            )
+        )
+
+    def _function(
+        self,
+        node: ast.FunctionDef | ast.AsyncFunctionDef,
+        prefix: str,
+        cls: str,
+        outer: dict[str, Binding] | None = None,
+        self_attrs: dict[str, str] | None = None,
+    ) -> None:
+        qual = f"{prefix}{node.name}"
+        bindings: dict[str, Binding] = dict(outer or {})
+        scope = _Scope(self, bindings)
+        body = _FunctionBody(scope, qual, cls, self_attrs)
+        if self.full:
+            _bind_parameters(node, scope, cls, f"{self.module}.{cls}" if cls else "")
+            body.statements(node.body, loop_depth=0)
+        self.functions.append(
+            FunctionFacts(
+                qualname=qual,
+                line=node.lineno,
+                col=node.col_offset,
+                calls=tuple(body.calls),
+                decorators=tuple(scope.decorators(node.decorator_list)),
+                hints=tuple(body.hints),
+                returns=body.returns,
+                cls=cls,
+            )
+        )
+        for inner in body.nested:
+            self._function(inner, prefix=f"{qual}.", cls="", outer=bindings)
+
+
+class _Scope:
+    """Name resolution inside one function (or at module level, with no locals)."""
+
+    def __init__(self, module: _ModuleVisitor, bindings: dict[str, Binding]) -> None:
+        self.module = module
+        self.bindings = bindings
+
+    def resolve(self, name: str) -> Binding | None:
+        if name in self.bindings:
+            return self.bindings[name]
+        dotted = self.module.module_resolve(name)
+        return ("alias", dotted) if dotted else None
+
+    def dotted(self, node: ast.expr) -> str | None:
+        """``a.b.c`` -> canonical dotted name, when ``a`` is an import or a global."""
+        attrs: list[str] = []
+        while isinstance(node, ast.Attribute):
+            attrs.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return None
+        binding = self.resolve(node.id)
+        if binding is None or binding[0] != "alias":
+            return None
+        return ".".join([binding[1], *reversed(attrs)])
+
+    def call_site(self, call: ast.Call, *, keep_args: bool) -> CallSite | None:
+        func = call.func
+        target, recv, kind = "", "", ""
+        if isinstance(func, ast.Name):
+            binding = self.resolve(func.id)
+            if binding is None or binding[0] != "alias":
+                return None
+            target = binding[1]
+        elif isinstance(func, ast.Attribute):
+            attrs: list[str] = [func.attr]
+            base = func.value
+            while isinstance(base, ast.Attribute):
+                attrs.append(base.attr)
+                base = base.value
+            attrs.reverse()
+            if isinstance(base, ast.Name):
+                binding = self.resolve(base.id)
+                if binding is None:
+                    return None
+                if binding[0] == "alias":
+                    target = ".".join([binding[1], *attrs])
+                elif len(attrs) == 1:
+                    target, recv, kind = attrs[0], binding[1], binding[0]
+                elif len(attrs) == 2 and binding == ("instance", "<self>"):
+                    target, recv, kind = attrs[1], f"{self.self_class}#{attrs[0]}", "selfattr"
+                else:
+                    return None
+            elif isinstance(base, ast.Call) and len(attrs) == 1:
+                inner = self.callee(base)
+                if inner is None:
+                    return None
+                target, recv, kind = attrs[0], inner, "result"
+            else:
+                return None
+        else:
+            return None
+        if kind == "instance" and recv == "<self>":
+            recv = self.self_class
+        wanted = keep_args or target.rpartition(".")[2] in _ARG_CALLS
+        return CallSite(
+            target=target,
+            line=call.lineno,
+            col=call.col_offset,
+            recv=recv,
+            recv_kind=kind,
+            args=tuple(self.value(a) for a in call.args) if wanted else (),
+            kwargs=tuple((k.arg, self.value(k.value)) for k in call.keywords if k.arg)
+            if wanted
+            else (),
+        )
+
+    self_class = ""
+
+    def callee(self, call: ast.Call) -> str | None:
+        """The canonical callee of a plain ``a.b.c(...)`` call (what its result comes from)."""
+        return self.dotted(call.func)
+
+    def calls_in(self, node: ast.AST, *, keep_args: bool = False) -> Iterator[CallSite]:
+        for sub in _calls_below(node):
+            site = self.call_site(sub, keep_args=keep_args)
+            if site is not None:
+                yield site
+
+    def decorators(self, nodes: list[ast.expr]) -> Iterator[Decorator]:
+        for node in nodes:
+            called = isinstance(node, ast.Call)
+            target = node.func if isinstance(node, ast.Call) else node
+            ref = self.dotted(target)
+            if ref is None:
+                continue
+            kwargs = (
+                tuple((k.arg, self.value(k.value)) for k in node.keywords if k.arg)
+                if isinstance(node, ast.Call)
+                else ()
+            )
+            yield Decorator(ref=ref, line=node.lineno, called=called, kwargs=kwargs)
+
+    def value(self, node: ast.expr, depth: int = 0) -> Value:
+        if depth > _MAX_VALUE_DEPTH:
+            return Unknown("…")
+        if isinstance(node, ast.Constant):
+            v = node.value
+            if isinstance(v, str | int | float | bool) or v is None:
+                return Lit(v)
+            return Unknown(repr(v)[:40])
+        if isinstance(node, ast.Name | ast.Attribute):
+            env = self._env(node)
+            if env is not None:
+                return env
+            dotted = self.dotted(node)
+            return Ref(dotted) if dotted else Unknown(_source(node))
+        if isinstance(node, ast.Dict):
+            return DictV(
+                tuple(
+                    (self.value(k, depth + 1), self.value(v, depth + 1))
+                    for k, v in zip(node.keys, node.values, strict=True)
+                    if k is not None
+                )
+            )
+        if isinstance(node, ast.List | ast.Tuple | ast.Set):
+            return SeqV(tuple(self.value(e, depth + 1) for e in node.elts))
+        if isinstance(node, ast.Call):
+            env = self._env(node)
+            if env is not None:
+                return env
+            func = self.dotted(node.func)
+            if func is None:
+                return Unknown(_source(node))
+            return CallV(
+                func,
+                tuple(self.value(a, depth + 1) for a in node.args),
+                tuple((k.arg, self.value(k.value, depth + 1)) for k in node.keywords if k.arg),
+            )
+        if isinstance(node, ast.Subscript):
+            env = self._env(node)
+            if env is not None:
+                return env
+        return Unknown(_source(node))
+
+    def _env(self, node: ast.expr) -> EnvV | None:
+        """``os.environ.get("X", d)``, ``os.getenv("X", d)``, ``os.environ["X"]``, ``env("X")``."""
+        if isinstance(node, ast.Subscript):
+            if self.dotted(node.value) == "os.environ" and isinstance(node.slice, ast.Constant):
+                return EnvV(str(node.slice.value))
+            return None
+        if not isinstance(node, ast.Call) or not node.args:
+            return None
+        func = self.dotted(node.func) or ""
+        first = node.args[0]
+        if not isinstance(first, ast.Constant) or not isinstance(first.value, str):
+            return None
+        if func in ("os.environ.get", "os.getenv", "os.environ.setdefault") or (
+            func.rpartition(".")[2] in ("env", "config", "get_env")
+        ):
+            default = node.args[1] if len(node.args) > 1 else None
+            for k in node.keywords:
+                if k.arg == "default":
+                    default = k.value
+            return EnvV(first.value, self.value(default) if default is not None else None)
+        return None
+
+
+class _FunctionBody:
+    """Walks one function body in order, tracking what local names are bound to."""
+
+    def __init__(
+        self, scope: _Scope, qual: str, cls: str, self_attrs: dict[str, str] | None
+    ) -> None:
+        self.scope = scope
+        self.self_attrs = self_attrs
+        self.qual = qual
+        self.calls: list[CallSite] = []
+        self.hints: list[Hint] = []
+        self.nested: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
+        self.returns = ""
+        if cls:
+            scope.self_class = f"{scope.module.module}.{cls}"
+
+    def statements(self, body: list[ast.stmt], loop_depth: int) -> None:
+        for stmt in body:
+            self.statement(stmt, loop_depth)
+
+    def statement(self, stmt: ast.stmt, loop_depth: int) -> None:
+        scope = self.scope
+        if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+            scope.bindings[stmt.name] = ("alias", f"{scope.module.module}.{self.qual}.{stmt.name}")
+            self.nested.append(stmt)
+            return
+        if isinstance(stmt, ast.ClassDef):
+            return  # classes inside functions are rare in task code; skipped, not guessed
+        if isinstance(stmt, ast.Import | ast.ImportFrom):
+            for name, dotted in _import_bindings(stmt, scope.module.package).items():
+                scope.bindings[name] = ("alias", dotted)
+            return
+        if isinstance(stmt, ast.Global):
+            for name in stmt.names:
+                self.hints.append(Hint("thread_unsafe", f"global {name}", stmt.lineno))
+            return
+        # Calls in the statement's own expressions (not in nested bodies).
+        for expr in _own_expressions(stmt):
+            self.calls.extend(scope.calls_in(expr))
+        if isinstance(stmt, ast.Assign | ast.AnnAssign):
+            self._assign(stmt)
+        elif isinstance(stmt, ast.With | ast.AsyncWith):
+            for item in stmt.items:
+                if isinstance(item.optional_vars, ast.Name):
+                    self._bind(item.optional_vars.id, item.context_expr)
+        elif isinstance(stmt, ast.Return) and stmt.value is not None and not self.returns:
+            self.returns = self._produced_by(stmt.value) or ""
+        if isinstance(stmt, ast.For | ast.AsyncFor):
+            self._loop_hint(stmt, loop_depth)
+        for child_body in _child_bodies(stmt):
+            depth = loop_depth + 1 if isinstance(stmt, ast.For | ast.While) else loop_depth
+            self.statements(child_body, depth)
+
+    def _assign(self, stmt: ast.Assign | ast.AnnAssign) -> None:
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        for target in targets:
+            if isinstance(target, ast.Name):
+                if isinstance(stmt, ast.AnnAssign) and stmt.value is None:
+                    annotated = self.scope.dotted(stmt.annotation)
+                    if annotated:
+                        self.scope.bindings[target.id] = ("instance", annotated)
+                elif stmt.value is not None:
+                    self._bind(target.id, stmt.value)
+            elif isinstance(target, ast.Attribute) and self.self_attrs is not None:
+                base = target.value
+                is_self = isinstance(base, ast.Name) and self.scope.bindings.get(base.id) == (
+                    "instance",
+                    "<self>",
+                )
+                produced = self._produced_by(stmt.value) if stmt.value is not None else None
+                if is_self and produced:
+                    self.self_attrs.setdefault(target.attr, produced)
+            else:
+                for name in _target_names(target):
+                    self.scope.bindings.pop(name, None)
+
+    def _bind(self, name: str, value: ast.expr) -> None:
+        produced = self._produced_by(value)
+        if produced:
+            self.scope.bindings[name] = ("result", produced)
+        elif isinstance(value, ast.Name) and (same := self.scope.resolve(value.id)) is not None:
+            self.scope.bindings[name] = same
+        else:
+            self.scope.bindings.pop(name, None)
+
+    def _produced_by(self, value: ast.expr) -> str | None:
+        if isinstance(value, ast.Await):
+            value = value.value
+        if isinstance(value, ast.Call):
+            return self.scope.callee(value)
+        if isinstance(value, ast.Name):
+            binding = self.scope.resolve(value.id)
+            if binding and binding[0] == "result":
+                return binding[1]
+        return None
+
+    def _loop_hint(self, stmt: ast.For | ast.AsyncFor, loop_depth: int) -> None:
+        """A counted loop over a large or computed range: pure-Python CPU work.
+
+        Only ``range()`` loops count, and only short bodies: iterating over rows or
+        recipients also nests loops, and calling that CPU work would push IO queues onto
+        prefork. The hint is low-confidence evidence, and says so.
+        """
+        it = stmt.iter
+        if not (isinstance(it, ast.Call) and self.scope.dotted(it.func) == "range" and it.args):
+            return
+        bound = it.args[-1] if len(it.args) < 3 else it.args[1]
+        constant = bound.value if isinstance(bound, ast.Constant) else None
+        if isinstance(constant, int) and constant < _LARGE_RANGE:
+            return
+        # range(len(rows)), range(math.floor(rating)): iterating data, not crunching it.
+        if isinstance(bound, ast.Call) and self.scope.dotted(bound.func) in _SIZE_CALLS:
+            return
+        if len(stmt.body) > 6:
+            return
+        # A call the visitor cannot name (``pipe.lpop()`` on an unknown object) may well
+        # wait: only loops whose every call is understood count as CPU work.
+        for node in stmt.body:
+            for sub in _calls_below(node):
+                if self.scope.call_site(sub, keep_args=False) is None:
+                    return
+        end = stmt.end_lineno or stmt.lineno
+        self.hints.append(Hint("cpu", f"Python loop over {_source(it)}", stmt.lineno, end))
+
+
+def _bind_parameters(
+    node: ast.FunctionDef | ast.AsyncFunctionDef, scope: _Scope, cls: str, cls_dotted: str
+) -> None:
+    args = node.args
+    params = [*args.posonlyargs, *args.args, *args.kwonlyargs]
+    decorators = {scope.dotted(d) for d in node.decorator_list}
+    is_static = "staticmethod" in decorators
+    for index, arg in enumerate(params):
+        if index == 0 and cls and not is_static:
+            if "classmethod" in decorators:
+                scope.bindings[arg.arg] = ("alias", cls_dotted)
+            else:
+                scope.bindings[arg.arg] = ("instance", "<self>")
+            continue
+        if arg.annotation is not None:
+            annotated = scope.dotted(arg.annotation)
+            if annotated:
+                scope.bindings[arg.arg] = ("instance", annotated)
+                continue
+        scope.bindings.pop(arg.arg, None)  # a parameter shadows any global of that name
+    for extra in (args.vararg, args.kwarg):
+        if extra is not None:
+            scope.bindings.pop(extra.arg, None)
+
+
+def _import_bindings(stmt: ast.Import | ast.ImportFrom, package: str) -> dict[str, str]:
+    found: dict[str, str] = {}
+    if isinstance(stmt, ast.Import):
+        for alias in stmt.names:
+            if alias.asname:
+                found[alias.asname] = alias.name
+            else:
+                top = alias.name.split(".")[0]
+                found[top] = top
+        return found
+    base = stmt.module or ""
+    if stmt.level:
+        parts = package.split(".") if package else []
+        if stmt.level > 1:
+            parts = parts[: len(parts) - (stmt.level - 1)]
+        base = ".".join([*parts, *([base] if base else [])])
+    for alias in stmt.names:
+        if alias.name == "*":
+            continue
+        found[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
+    return found
+
+
+def _flatten(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+    """Module-level statements, including those inside ``if``/``try``/``with`` blocks."""
+    for stmt in body:
+        if isinstance(stmt, ast.If | ast.Try | ast.With):
+            yield from _flatten(stmt.body)
+            if isinstance(stmt, ast.If | ast.Try):
+                yield from _flatten(stmt.orelse)
+            if isinstance(stmt, ast.Try):
+                for handler in stmt.handlers:
+                    yield from _flatten(handler.body)
+                yield from _flatten(stmt.finalbody)
+        else:
+            yield stmt
+
+
+def _target_names(target: ast.expr) -> Iterator[str]:
+    if isinstance(target, ast.Name):
+        yield target.id
+    elif isinstance(target, ast.Tuple | ast.List):
+        for elt in target.elts:
+            yield from _target_names(elt)
+    elif isinstance(target, ast.Starred):
+        yield from _target_names(target.value)
+
+
+_BODY_FIELDS = ("body", "orelse", "finalbody")
+
+
+def _child_bodies(stmt: ast.stmt) -> Iterator[list[ast.stmt]]:
+    for name in _BODY_FIELDS:
+        body = getattr(stmt, name, None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.stmt):
+            yield body
+    if isinstance(stmt, ast.Try):
+        for handler in stmt.handlers:
+            yield handler.body
+    if isinstance(stmt, ast.Match):
+        for case in stmt.cases:
+            yield case.body
+
+
+def _own_expressions(stmt: ast.stmt) -> Iterator[ast.AST]:
+    """The expressions a statement evaluates itself, without its nested statement bodies."""
+    for name, value in ast.iter_fields(stmt):
+        if name in {*_BODY_FIELDS, "handlers", "cases"}:
+            continue
+        if isinstance(value, ast.AST):
+            yield value
+        elif isinstance(value, list):
+            for item in value:
+                if isinstance(item, ast.AST) and not isinstance(item, ast.stmt):
+                    yield item
+
+
+#: Class attributes worth recording: task options (class-based tasks and their bases) and
+#: Celery settings (``config_from_object(Config)``). Other attributes (a GraphQL type's
+#: fields, a model's columns) are most of a large project's class bodies and never matter.
+_TASK_OPTIONS = frozenset(
+    {"name", "queue", "time_limit", "soft_time_limit", "routing_key", "base", "rate_limit"}
+)
+_SETTING_PREFIXES = ("task_", "worker_", "broker_", "beat_", "result_", "CELERY")
+
+
+def _class_attr_wanted(name: str) -> bool:
+    return name in _TASK_OPTIONS or name.startswith(_SETTING_PREFIXES)
+
+
+def _leaf_types() -> frozenset[type]:
+    leaves: set[type] = {ast.Name, ast.Constant}
+    for base in (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop):
+        leaves.update(base.__subclasses__())
+    return frozenset(leaves)
+
+
+#: Node types that never contain a call: most of a tree's nodes. Exact types, because a
+#: set lookup of ``type(node)`` is what makes this walk cheap.
+_LEAF_TYPES = _leaf_types()
+
+
+def _calls_below(node: ast.AST) -> list[ast.Call]:
+    """Every call in ``node``, in source order; iterative, so deep nesting cannot overflow
+    the stack. This walk is the visitor's hot loop: it skips leaves by exact type."""
+    found: list[ast.Call] = []
+    todo = [node]
+    while todo:
+        current = todo.pop()
+        if type(current) is ast.Call:
+            found.append(current)
+        for field in current._fields:
+            value = getattr(current, field, None)
+            if type(value) is list:
+                todo.extend(
+                    v for v in value if type(v) not in _LEAF_TYPES and isinstance(v, ast.AST)
+                )
+            elif type(value) not in _LEAF_TYPES and isinstance(value, ast.AST):
+                todo.append(value)
+    if len(found) > 1:
+        found.sort(key=lambda c: (c.lineno, c.col_offset))
+    return found
+
+
+def _source(node: ast.AST) -> str:
+    try:
+        text = ast.unparse(node)
+    except (RecursionError, ValueError):  # pathological nesting: a placeholder will do
+        return "…"
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,120 @@
+"""How fast ``poolkit advise`` is on a large real Celery project, relative to ``ast.parse``.
+
+Runs side by side on the same files, in this order:
+
+1. baseline: a bare single-process ``ast.parse`` of every ``.py`` file under PROJECT
+   (read + parse, nothing else);
+2. cold: ``poolkit advise PROJECT --format json`` with an empty ``POOLKIT_CACHE_DIR``;
+3. warm: the same command again, with the cache the cold run filled.
+
+Each is repeated ``--repeat`` times (median reported) and printed as a ratio to the
+baseline, in wall time (the target: cold <= 0.5x, warm <= 0.1x; issue 3) and in CPU time
+(user + system, the advisor's child processes included). The CPU ratio does not depend
+on how busy the machine is; the wall ratio does, because the cold run needs both cores
+free to parse in parallel while the baseline needs only one. The load average is
+printed before and after so a busy machine shows in the record.
+
+Getting a project (not committed; >= 500k lines), e.g. saleor::
+
+    git clone --depth 1 https://github.com/saleor/saleor /tmp/saleor
+    python benchmarks/advise_speed.py /tmp/saleor
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def python_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*.py") if p.is_file() and not p.is_symlink())
+
+
+def baseline(files: list[Path]) -> tuple[float, float]:
+    start, cpu = time.perf_counter(), time.process_time()
+    for path in files:
+        try:
+            ast.parse(path.read_bytes())
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+    return time.perf_counter() - start, time.process_time() - cpu
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def advise(project: Path, cache: Path) -> tuple[float, float]:
+    env = {**os.environ, "POOLKIT_CACHE_DIR": str(cache)}
+    start, cpu = time.perf_counter(), _children_cpu()
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "celery_poolkit",
+            "advise",
+            str(project),
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            "-o",
+            os.devnull,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    elapsed, used = time.perf_counter() - start, _children_cpu() - cpu
+    if proc.returncode != 0:
+        raise SystemExit(f"poolkit advise failed ({proc.returncode}):\n{proc.stderr}")
+    return elapsed, used
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("project", type=Path)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    files = python_files(args.project)
+    lines = sum(p.read_bytes().count(b"\n") for p in files)
+    print(
+        f"project: {args.project} ({len(files)} .py files, {lines:,} lines), "
+        f"{os.cpu_count()} cores, Python {sys.version.split()[0]}"
+    )
+    print(f"load average before: {os.getloadavg()[0]:.2f}")
+    base: list[tuple[float, float]] = []
+    cold: list[tuple[float, float]] = []
+    warm: list[tuple[float, float]] = []
+    for _ in range(max(1, args.repeat)):
+        base.append(baseline(files))
+        with tempfile.TemporaryDirectory(prefix="poolkit-bench-") as cache:
+            cold.append(advise(args.project, Path(cache)))
+            warm.append(advise(args.project, Path(cache)))
+    b_wall = statistics.median(w for w, _ in base)
+    b_cpu = statistics.median(c for _, c in base)
+    print(f"{'run':<32}{'wall s':>8}{'x parse':>9}{'target':>8}{'':>8}{'CPU s':>8}{'x parse':>9}")
+    print(f"{'ast.parse, 1 process':<32}{b_wall:>8.2f}{1:>9.2f}{'':>16}{b_cpu:>8.2f}{1:>9.2f}")
+    for name, runs, target in (("poolkit advise, cold cache", cold, 0.5),
+                               ("poolkit advise, warm cache", warm, 0.1)):  # fmt: skip
+        wall = statistics.median(w for w, _ in runs)
+        cpu = statistics.median(c for _, c in runs)
+        verdict = "ok" if wall / b_wall <= target else "MISSED"
+        print(f"{name:<32}{wall:>8.2f}{wall / b_wall:>9.2f}{'<= ' + str(target):>8}"
+              f"{verdict:>8}{cpu:>8.2f}{cpu / b_cpu:>9.2f}")  # fmt: skip
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""Bad files are reported in ``skipped`` with a reason; the rest is still advised."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from advisor_helpers import APP, advise, write
+
+from celery_poolkit.advisor import parse as parse_module
+
+GOOD = APP + "\n@app.task\ndef ok():\n    import time\n    time.sleep(1)\n"
+
+
+def _reasons(root: Path) -> dict[str, str]:
+    advice = advise(root)
+    assert [t.name for t in advice.tasks] == ["proj.tasks.ok"]  # the good file still counts
+    return {s.path: s.reason for s in advice.skipped}
+
+
+def test_each_kind_of_bad_file_is_skipped_with_a_reason(tmp_path: Path) -> None:
+    root = write(
+        tmp_path, {"proj/__init__.py": "", "proj/tasks.py": GOOD, "proj/broken.py": "def f(:\n"}
+    )
+    (root / "proj/nul.py").write_bytes(b"x = 1\0\n")
+    (root / "proj/latin.py").write_bytes(b"# -*- coding: utf-8 -*-\nx = '\xff\xfe'\n")
+    (root / "proj/image.py").write_bytes(bytes(range(256)) * 4)
+    (root / "proj/deep.py").write_text("x = " + "(" * 300 + "1" + ")" * 300 + "\n")
+    (root / "proj/long.py").write_text("x = " + " + ".join(["1"] * 200_000) + "\n")
+    (root / "proj/dangling.py").symlink_to(root / "missing.py")
+    os.symlink(root / "proj", root / "proj" / "loop")
+    reasons = _reasons(root)
+    assert reasons["proj/broken.py"].startswith("syntax error at line 1")
+    assert "NUL" in reasons["proj/nul.py"]
+    assert reasons["proj/latin.py"].startswith("cannot decode")
+    assert "NUL" in reasons["proj/image.py"]
+    assert "nested" in reasons["proj/deep.py"] or "syntax error" in reasons["proj/deep.py"]
+    # A 200,000-term expression is one left-nested BinOp: analysed, or reported as too deep.
+    assert "nested" in reasons.get("proj/long.py", "nested")
+    assert "broken symlink" in reasons["proj/dangling.py"]
+    assert reasons["proj/loop"] == "symlink loop: folder already read"
+
+
+def test_huge_files_are_skipped_not_parsed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(parse_module, "MAX_FILE_BYTES", 1000)
+    root = write(
+        tmp_path, {"proj/__init__.py": "", "proj/tasks.py": GOOD, "proj/big.py": "x = 1\n" * 500}
+    )
+    assert "over the" in _reasons(root)["proj/big.py"]
+
+
+def test_thousands_of_tasks_in_one_module(tmp_path: Path) -> None:
+    body = APP + "".join(
+        f"\n@app.task(queue='q{i % 3}')\ndef t{i}():\n    pass\n" for i in range(3000)
+    )
+    root = write(tmp_path, {"proj/__init__.py": "", "proj/tasks.py": body})
+    advice = advise(root)
+    assert len(advice.tasks) == 3000
+    assert sorted(q.name for q in advice.queues) == ["q0", "q1", "q2"]

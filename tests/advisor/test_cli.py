@@ -1,0 +1,144 @@
+"""``poolkit advise``: formats, exit codes (0 ok, 1 findings, 2 usage/config error)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from advisor_helpers import task_module
+from click.testing import CliRunner
+
+from celery_poolkit.cli import poolkit
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "shop"
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(poolkit, ["advise", "--no-cache", *args])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_example_project_json_keeps_the_schema() -> None:
+    code, out, _ = run(str(EXAMPLE), "--format", "json", "--cores", "2")
+    assert code == 0
+    data = json.loads(out)
+    assert data["schema"] == 1
+    assert {"queues", "tasks", "findings", "skipped"} <= set(data)
+    queues = {q["name"]: q for q in data["queues"]}
+    assert set(queues) == {"default", "http", "db", "images", "email"}
+    assert queues["images"]["pool"] == "prefork"
+    assert queues["images"]["concurrency"] == 2
+    assert queues["default"]["command"].startswith("celery -A shop worker -Q default -P ")
+    tasks = {t["name"]: t for t in data["tasks"]}
+    assert tasks["shop.send_order_confirmation"]["queue"] == "email"  # a string route
+    assert tasks["shop.tasks.payments.charge_card"]["queue"] == "http"  # glob + settings constant
+    assert tasks["shop.tasks.maintenance.pause"]["effects"] == ["sleep"]
+    assert tasks["shop.tasks.images.fingerprint"]["location"] == {
+        "path": "shop/tasks/images.py",
+        "line": 24,
+        "col": 0,
+    }
+    for task in tasks.values():
+        for ev in task["evidence"]:
+            assert {"effect", "call", "location", "via"} <= set(ev)
+
+
+def test_every_format_renders() -> None:
+    for fmt in ("text", "markdown", "sarif"):
+        code, out, _ = run(str(EXAMPLE), "--format", fmt)
+        assert code == 0 and "images" in out if fmt != "sarif" else code == 0
+    sarif = json.loads(run(str(EXAMPLE), "--format", "sarif")[1])
+    assert sarif["version"] == "2.1.0"
+    assert {r["id"] for r in sarif["runs"][0]["tool"]["driver"]["rules"]} >= {"PK201", "PK305"}
+
+
+def test_exit_codes_follow_fail_on(tmp_path: Path) -> None:
+    root = task_module(
+        tmp_path,
+        """
+import multiprocessing
+
+@app.task
+def fan():
+    multiprocessing.Pool(2)
+""",
+    )
+    assert run(str(root))[0] == 1  # PK502 is an error: the default threshold
+    assert run(str(root), "--fail-on", "never")[0] == 0
+    (root / "pyproject.toml").write_text('[tool.poolkit]\nignore = ["PK502"]\n')
+    assert run(str(root))[0] == 0
+
+
+def test_configuration_errors_exit_2_with_advice(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.poolkit]\nquues = {}\n")
+    code, _, err = run(str(tmp_path))
+    assert code == 2
+    assert "unknown key(s) quues" in err
+    assert "allowed:" in err
+    assert "Traceback" not in err
+    (tmp_path / "pyproject.toml").write_text('[tool.poolkit.queues.http]\npool = "greenlet"\n')
+    code, _, err = run(str(tmp_path))
+    assert code == 2
+    assert "unknown pool 'greenlet'" in err
+    (tmp_path / "pyproject.toml").write_text("[tool.poolkit\n")
+    assert run(str(tmp_path))[0] == 2
+    assert run(str(tmp_path / "missing"))[0] == 2  # click's usage error
+
+
+def test_queue_override_from_config(tmp_path: Path) -> None:
+    root = task_module(
+        tmp_path,
+        """
+import time
+
+@app.task(queue="slow")
+def wait():
+    time.sleep(1)
+""",
+    )
+    (root / "pyproject.toml").write_text(
+        '[tool.poolkit.queues.slow]\npool = "threads"\nconcurrency = 8\n'
+    )
+    data = json.loads(run(str(root), "-f", "json")[1])
+    (queue,) = data["queues"]
+    assert (queue["pool"], queue["concurrency"]) == ("threads", 8)
+    assert "set to threads in [tool.poolkit]" in queue["reasons"][0]
+
+
+def test_import_app_mode_is_explicit_and_says_so(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "celery_poolkit", "advise", str(EXAMPLE), "--no-cache",
+         "--import-app", "shop", "--format", "json", "--cores", "2"],
+        capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
+        env={**os.environ, "SHOP_DATA_DIR": str(tmp_path / "data")},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "importing shop to read its live configuration" in proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["imported_app"] is True
+    tasks = {t["name"]: t["queue"] for t in data["tasks"]}
+    assert tasks["shop.send_order_confirmation"] == "email"  # Celery's own router said so
+    assert tasks["shop.tasks.payments.charge_card"] == "http"
+
+
+def test_import_app_failure_is_a_configuration_error(tmp_path: Path) -> None:
+    code, _, err = run(str(tmp_path), "--import-app", "no_such_module_here")
+    assert code == 2
+    assert "--import-app no_such_module_here: importing the app failed" in err
+
+
+def test_colour_only_when_asked() -> None:
+    from advisor_helpers import advise
+
+    from celery_poolkit.advisor.report import text
+
+    advice = advise(EXAMPLE)
+    assert "\033[1mqueue db" in text.render(advice, True)
+    assert "\033[" not in text.render(advice, False)
+    code, out, _ = run(str(EXAMPLE))  # CliRunner's stdout is not a TTY: no colour
+    assert code == 0
+    assert "\033[" not in out

@@ -1,0 +1,275 @@
+"""Every task-definition and routing form the advisor must recognise."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from advisor_helpers import APP, advise_files
+
+
+def queues(tmp_path: Path, files: dict[str, str]) -> dict[str, str]:
+    advice = advise_files(tmp_path, {"proj/__init__.py": "", **files})
+    return {t.name: t.queue for t in advice.tasks}
+
+
+def test_decorator_forms_with_and_without_arguments(tmp_path: Path) -> None:
+    found = queues(
+        tmp_path,
+        {
+            "proj/celery.py": APP,
+            "proj/tasks.py": """
+            from celery import shared_task
+            import celery
+            from proj.celery import app
+            from invoke import task
+
+            @app.task
+            def a(): ...
+
+            @app.task(name="custom.b")
+            def b(): ...
+
+            @shared_task
+            def c(): ...
+
+            @shared_task(queue="q")
+            def d(): ...
+
+            @celery.shared_task()
+            def e(): ...
+
+            @task
+            def not_celery(ctx): ...
+        """,
+        },
+    )
+    assert found == {
+        "proj.tasks.a": "celery",
+        "custom.b": "celery",
+        "proj.tasks.c": "celery",
+        "proj.tasks.d": "q",
+        "proj.tasks.e": "celery",
+    }
+
+
+def test_any_app_name_wrappers_and_class_based_tasks(tmp_path: Path) -> None:
+    found = queues(
+        tmp_path,
+        {
+            "proj/worker.py": "from celery import Celery\ncelery_app = Celery('x')\n",
+            "proj/deco.py": """
+            from proj.worker import celery_app
+
+            def instrumented_task(name, queue=None, **kw):
+                def wrapped(func):
+                    return celery_app.task(name=name, queue=queue, **kw)(func)
+                return wrapped
+        """,
+            "proj/tasks.py": """
+            from celery import Task
+            from proj.worker import celery_app
+            from proj.deco import instrumented_task
+
+            @celery_app.task(queue="x")
+            def a(): ...
+
+            @instrumented_task(name="sentry.b", queue="y")
+            def b(): ...
+
+            class Base(celery_app.Task):
+                queue = "z"
+
+            class Export(Base):
+                name = "proj.export"
+
+                def run(self):
+                    return 1
+
+            class Plain(Task):
+                def run(self):
+                    return 2
+        """,
+        },
+    )
+    assert found == {
+        "proj.tasks.a": "x",
+        "sentry.b": "y",
+        "proj.export": "z",
+        "proj.tasks.Plain": "celery",
+    }
+
+
+def test_task_routes_dict_globs_regexes_and_router_lists(tmp_path: Path) -> None:
+    found = queues(
+        tmp_path,
+        {
+            "proj/celeryconfig.py": """
+            import re
+            task_default_queue = "fallback"
+            task_routes = ([
+                ("proj.tasks.exact", {"queue": "exact"}),
+                ("proj.tasks.glob_*", "globbed"),
+                (re.compile(r"proj\\.tasks\\.re_\\w+"), {"queue": "regexed"}),
+            ],)
+        """,
+            "proj/celery.py": APP + "app.config_from_object('proj.celeryconfig')\n",
+            "proj/tasks.py": """
+            from proj.celery import app
+
+            @app.task
+            def exact(): ...
+
+            @app.task
+            def glob_one(): ...
+
+            @app.task
+            def re_two(): ...
+
+            @app.task
+            def other(): ...
+
+            @app.task(queue="own")
+            def glob_own(): ...
+        """,
+        },
+    )
+    assert found == {
+        "proj.tasks.exact": "exact",
+        "proj.tasks.glob_one": "globbed",
+        "proj.tasks.re_two": "regexed",
+        "proj.tasks.other": "fallback",
+        "proj.tasks.glob_own": "own",
+    }
+
+
+def test_conf_update_attribute_assignment_and_settings_constants(tmp_path: Path) -> None:
+    found = queues(
+        tmp_path,
+        {
+            "proj/settings.py": "HTTP = 'http'\nDB_QUEUE = 'db'\n",
+            "proj/celery.py": APP
+            + """
+from proj import settings
+app.conf.update(task_routes={"proj.tasks.a": {"queue": settings.HTTP}})
+app.conf.task_default_queue = "dflt"
+""",
+            "proj/tasks.py": """
+            from proj.celery import app
+            from proj.settings import DB_QUEUE
+
+            @app.task
+            def a(): ...
+
+            @app.task(queue=DB_QUEUE)
+            def b(): ...
+
+            @app.task
+            def c(): ...
+        """,
+        },
+    )
+    assert found == {"proj.tasks.a": "http", "proj.tasks.b": "db", "proj.tasks.c": "dflt"}
+
+
+def test_django_settings_with_the_celery_namespace(tmp_path: Path) -> None:
+    found = queues(
+        tmp_path,
+        {
+            "site/settings/base.py": """
+            CELERY_TASK_DEFAULT_QUEUE = "main"
+            CELERY_TASK_ROUTES = {"shop.tasks.mail": {"queue": "email"}}
+            EMAIL_QUEUE = "email"
+        """,
+            "site/__init__.py": "",
+            "site/settings/__init__.py": "",
+            "site/celery.py": """
+            import os
+            from celery import Celery
+            os.environ.setdefault("DJANGO_SETTINGS_MODULE", "site.settings.base")
+            app = Celery("site")
+            app.config_from_object("django.conf:settings", namespace="CELERY")
+        """,
+            "shop/__init__.py": "",
+            "shop/tasks.py": """
+            from celery import shared_task
+            from django.conf import settings
+
+            @shared_task
+            def mail(): ...
+
+            @shared_task
+            def other(): ...
+
+            @shared_task(queue=settings.EMAIL_QUEUE)
+            def by_setting(): ...
+        """,
+        },
+    )
+    assert found == {
+        "shop.tasks.mail": "email",
+        "shop.tasks.other": "main",
+        "shop.tasks.by_setting": "email",
+    }
+
+
+def test_call_site_queues_apply_async_set_and_send_task(tmp_path: Path) -> None:
+    advice = advise_files(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            "proj/celery.py": APP,
+            "proj/tasks.py": """
+            from proj.celery import app
+
+            @app.task
+            def a(): ...
+
+            @app.task
+            def b(): ...
+
+            @app.task
+            def c(): ...
+
+            @app.task
+            def start():
+                a.apply_async((), queue="qa")
+                b.s().set(queue="qb").delay()
+                app.send_task("proj.tasks.c", queue="qc")
+        """,
+        },
+    )
+    also = {t.name: t.also_queues for t in advice.tasks}
+    assert also["proj.tasks.a"] == ("qa",)
+    assert also["proj.tasks.b"] == ("qb",)
+    assert also["proj.tasks.c"] == ("qc",)
+    assert {q.name for q in advice.queues} == {"celery", "qa", "qb", "qc"}
+
+
+def test_task_queues_and_unresolvable_routes_are_findings(tmp_path: Path) -> None:
+    advice = advise_files(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            "proj/celery.py": APP
+            + """
+import os
+from kombu import Queue
+app.conf.task_queues = (Queue("a"), Queue("b", routing_key="b"))
+app.conf.task_routes = ["proj.routers.MyRouter", {"proj.tasks.t": {"queue": "a"}}]
+""",
+            "proj/tasks.py": """
+            import os
+            from proj.celery import app
+
+            @app.task
+            def t(): ...
+
+            @app.task(queue=os.environ["DYNAMIC_QUEUE"])
+            def u(): ...
+        """,
+        },
+    )
+    rules = sorted(f.rule for f in advice.findings)
+    assert "PK101" in rules  # the router class named by a string
+    assert "PK102" in rules  # the queue read from the environment with no default
+    assert {t.name: t.queue for t in advice.tasks}["proj.tasks.t"] == "a"

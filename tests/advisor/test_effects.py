@@ -1,0 +1,148 @@
+"""Effects follow calls across modules, methods and receivers, to a fixpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from advisor_helpers import APP, advise_files
+
+
+def test_via_chain_crosses_modules_classes_and_receivers(tmp_path: Path) -> None:
+    advice = advise_files(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            "proj/celery.py": APP,
+            "proj/clients.py": """
+            import boto3
+            import requests
+
+            s3 = boto3.client("s3")
+
+            class Api:
+                def __init__(self):
+                    self.session = requests.Session()
+
+                def send(self, payload):
+                    return self.session.post("http://x", json=payload)
+
+            def make_api() -> "Api":
+                return Api()
+
+            def upload(path):
+                s3.upload_file(path, "bucket", "key")
+        """,
+            "proj/services.py": """
+            from proj.clients import make_api, upload
+
+            def notify(payload):
+                api = make_api()
+                return api.send(payload)
+
+            def archive(path):
+                upload(path)
+                notify({})
+        """,
+            "proj/tasks.py": """
+            from proj.celery import app
+            from proj import services
+
+            @app.task
+            def run(path):
+                services.archive(path)
+        """,
+        },
+    )
+    (task,) = advice.tasks
+    ev = {e.call: e for e in task.evidence}
+    assert task.kind == "io"
+    assert [e.value for e in task.effects] == ["net_io"]
+    chain = next(e.via for e in task.evidence if e.kind == "net_io")
+    assert chain[0] == "proj.tasks.run"
+    assert chain[1] == "proj.services.archive"
+    calls = {e.call for e in task.evidence}
+    assert calls & {"requests.Session.post", "botocore.client.BaseClient.upload_file"}, ev
+
+
+def test_recursion_and_later_definitions_reach_a_fixpoint(tmp_path: Path) -> None:
+    advice = advise_files(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            "proj/tasks.py": APP
+            + """
+@app.task
+def walk(n):
+    return ping(n)
+
+def ping(n):
+    return pong(n - 1) if n else 0
+
+def pong(n):
+    import time
+    time.sleep(0.1)
+    return ping(n)
+""",
+        },
+    )
+    (task,) = advice.tasks
+    sleep = next(e for e in task.evidence if e.kind == "sleep")
+    assert sleep.via == ("proj.tasks.walk", "proj.tasks.ping", "proj.tasks.pong")
+    assert sleep.location.path == "proj/tasks.py"
+
+
+def test_user_knowledge_from_config_adds_library_calls(tmp_path: Path) -> None:
+    from celery_poolkit.advisor.config import parse
+
+    config = parse(
+        {"knowledge": [{"qualname": "inhouse.rpc.*", "effect": "net_io", "green": "blocks_hub"}]}
+    )
+    advice = advise_files(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            "proj/tasks.py": APP
+            + """
+import inhouse.rpc
+
+@app.task
+def call():
+    inhouse.rpc.invoke("x")
+""",
+        },
+        config,
+    )
+    (queue,) = advice.queues
+    assert queue.pool.value == "threads"
+    assert any(e.kind == "blocks_hub" and e.call == "inhouse.rpc.invoke" for e in queue.evidence)
+
+
+def test_methods_on_what_a_module_level_client_returns(tmp_path: Path) -> None:
+    from celery_poolkit.advisor.config import parse
+
+    config = parse({"knowledge": [
+        {"qualname": "kv.connect", "returns": "kv.Client"},
+        {"qualname": "kv.Client.pipeline", "returns": "kv.Pipeline"},
+        {"qualname": "kv.Pipeline.execute", "effect": "db_io"},
+    ]})  # fmt: skip
+    advice = advise_files(tmp_path, {
+        "proj/__init__.py": "",
+        "proj/store.py": """
+            import kv
+
+            r = kv.connect("kv://")
+
+            def flush(keys):
+                pipe = r.pipeline()
+                return pipe.execute()
+        """,
+        "proj/tasks.py": APP + """
+from proj.store import flush
+
+@app.task
+def sync():
+    flush([])
+""",
+    }, config)  # fmt: skip
+    (task,) = advice.tasks
+    assert [(e.kind, e.call) for e in task.evidence] == [("db_io", "kv.Pipeline.execute")]

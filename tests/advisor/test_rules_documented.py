@@ -1,0 +1,27 @@
+"""Every rule ID appears in the code, docs/rules.rst, a test, and the changelog."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from celery_poolkit.advisor.rules import RULES
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_every_rule_is_documented_tested_and_in_the_changelog() -> None:
+    docs = (REPO / "docs" / "rules.rst").read_text()
+    tests = "".join(p.read_text() for p in (REPO / "tests" / "advisor").rglob("*.py"))
+    changelog = (REPO / "CHANGELOG.md").read_text()
+    code = "".join(p.read_text() for p in (REPO / "advisor").rglob("*.py") if p.name != "rules.py")
+    for rule in RULES:
+        assert re.search(rf"^{rule}\b", docs, re.MULTILINE), f"{rule} has no docs entry"
+        assert rule in tests, f"{rule} has no test"
+        assert rule in code, f"{rule} is never reported by the code"
+        assert rule in changelog, f"{rule} is not in the changelog"
+
+
+def test_docs_name_no_unknown_rule() -> None:
+    docs = (REPO / "docs" / "rules.rst").read_text()
+    assert set(re.findall(r"^(PK\d{3})\b", docs, re.MULTILINE)) == set(RULES)
