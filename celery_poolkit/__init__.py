@@ -8,12 +8,21 @@ resolved lazily through the module ``__getattr__`` below (the pluggy pattern).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["__version__"]
+if TYPE_CHECKING:  # for type checkers only; at run time __getattr__ loads it lazily
+    from celery_poolkit.bootstrap import patch as patch
+
+__all__ = ["__version__", "patch"]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "patch":
+        # The bootstrap package is itself import-light (it never imports celery), but it
+        # is only loaded when someone patches.
+        from celery_poolkit.bootstrap import patch
+
+        return patch
     if name == "__version__":
         # importlib.metadata is only loaded when someone asks for the version.
         from importlib.metadata import PackageNotFoundError, version

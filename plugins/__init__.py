@@ -18,7 +18,13 @@ from celery_poolkit.plugins.base import Plugin
 __all__ = ["BUILTIN", "Plugin", "builtin_plugins"]
 
 #: Import strings of the plugins shipped with poolkit; resolved lazily by builtin_plugins().
-BUILTIN: tuple[str, ...] = ("celery_poolkit.plugins.stdlib",)
+BUILTIN: tuple[str, ...] = (
+    "celery_poolkit.plugins.stdlib",
+    "celery_poolkit.plugins.psycopg2",
+    "celery_poolkit.plugins.psycopg",
+    "celery_poolkit.plugins.grpc",
+    "celery_poolkit.plugins.urllib3",
+)
 
 
 @cache
