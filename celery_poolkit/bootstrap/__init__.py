@@ -31,6 +31,7 @@ __all__ = [
     "AdapterStatus",
     "LatePatchWarning",
     "PatchHazard",
+    "PoolChoice",
     "PatchReport",
     "current_pool",
     "last_report",
@@ -59,8 +60,10 @@ def last_report() -> PatchReport | None:
 
 
 def _choose(
-    pool: str | Pool, argv: Sequence[str] | None, environ: Mapping[str, str] | None
+    pool: str | Pool | PoolChoice, argv: Sequence[str] | None, environ: Mapping[str, str] | None
 ) -> PoolChoice | None:
+    if isinstance(pool, PoolChoice):
+        return pool
     if isinstance(pool, Pool):
         return PoolChoice(pool, "argument", pool.value)
     if pool.strip().lower() == "auto":
@@ -91,7 +94,7 @@ def _check_can_patch(pool: Pool) -> None:
 
 
 def patch(
-    pool: str | Pool = "auto",
+    pool: str | Pool | PoolChoice = "auto",
     *,
     strict: bool = False,
     argv: Sequence[str] | None = None,
@@ -100,7 +103,8 @@ def patch(
     """Monkey patch this process for ``pool``, once; return what was found and done.
 
     ``pool`` is ``"gevent"``, ``"eventlet"`` (legacy), any other pool name (nothing to
-    patch) or ``"auto"``: the pool named by ``argv`` (default ``sys.argv[1:]``; ``-P X``,
+    patch), a :class:`~celery_poolkit.bootstrap.argv.PoolChoice` (a pool and where
+    it was found, as the launcher passes it) or ``"auto"``: the pool named by ``argv`` (default ``sys.argv[1:]``; ``-P X``,
     ``-PX``, ``--pool=X``, ``--pool X``, clustered flags) or ``environ`` (default
     ``os.environ``; ``CELERY_WORKER_POOL``, ``CELERY_CUSTOM_WORKER_POOL``).
 
