@@ -13,7 +13,7 @@ import importlib.util
 import sys
 
 from celery_poolkit.errors import DidNotEnable, PoolkitError
-from celery_poolkit.model import Call, Effect, Green
+from celery_poolkit.model import Call, Effect
 from celery_poolkit.plugins.base import Plugin
 
 _DB = Effect.DB_IO

@@ -23,8 +23,7 @@ PLUGIN = Plugin(
     modules=("urllib3",),
     distributions=("urllib3",),
     adapter="celery_poolkit.plugins.urllib3:reset_queue_class",
-    summary="HTTP client: green after patching; poolkit fixes the pool queue of a late "
-    "import.",
+    summary="HTTP client: green after patching; poolkit fixes the pool queue of a late import.",
     calls=(
         Call("urllib3.request", _NET),
         Call("urllib3.PoolManager", None, returns="urllib3.PoolManager"),

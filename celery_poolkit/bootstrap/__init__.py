@@ -31,8 +31,8 @@ __all__ = [
     "AdapterStatus",
     "LatePatchWarning",
     "PatchHazard",
-    "PoolChoice",
     "PatchReport",
+    "PoolChoice",
     "current_pool",
     "last_report",
     "patch",
@@ -104,9 +104,10 @@ def patch(
 
     ``pool`` is ``"gevent"``, ``"eventlet"`` (legacy), any other pool name (nothing to
     patch), a :class:`~celery_poolkit.bootstrap.argv.PoolChoice` (a pool and where
-    it was found, as the launcher passes it) or ``"auto"``: the pool named by ``argv`` (default ``sys.argv[1:]``; ``-P X``,
-    ``-PX``, ``--pool=X``, ``--pool X``, clustered flags) or ``environ`` (default
-    ``os.environ``; ``CELERY_WORKER_POOL``, ``CELERY_CUSTOM_WORKER_POOL``).
+    it was found, as the launcher passes it) or ``"auto"``: the pool named by ``argv``
+    (default ``sys.argv[1:]``; ``-P X``, ``-PX``, ``--pool=X``, ``--pool X``, clustered
+    flags) or ``environ`` (default ``os.environ``; ``CELERY_WORKER_POOL``,
+    ``CELERY_CUSTOM_WORKER_POOL``).
 
     Before patching, the hazard scan looks for modules that already captured unpatched
     objects. They are reported (and warned about with :class:`LatePatchWarning`); with
@@ -124,7 +125,7 @@ def patch(
         return report
     choice = _choose(pool, argv, environ)
     if choice is None or choice.pool is None or not choice.pool.is_green:
-        notes = ()
+        notes: tuple[str, ...] = ()
         if choice is not None and choice.pool is None:
             notes = (f"custom pool {choice.raw!r} is not one poolkit knows; patch in that "
                      "pool's module, or use -P gevent",)  # fmt: skip

@@ -170,16 +170,13 @@ def split_global_options(args: Sequence[str]) -> tuple[list[str], list[str]]:
             globals_.extend(args[i : i + 2] if takes_next else [arg])
             i += 2 if takes_next else 1
             continue
-        if arg.startswith("-A") and len(arg) > 2:  # -Ashop
-            globals_.append(arg)
-        elif arg in GLOBAL_FLAG_OPTS:
+        if (arg.startswith("-A") and len(arg) > 2) or arg in GLOBAL_FLAG_OPTS:  # -Ashop
             globals_.append(arg)
         else:
             rest.append(arg)
-            if name in _LONG_WITH_VALUE and "=" not in arg and i + 1 < len(args):
-                rest.append(args[i + 1])
-                i += 1
-            elif _short_takes_next(arg) and i + 1 < len(args):
+            if (name in _LONG_WITH_VALUE and "=" not in arg and i + 1 < len(args)) or (
+                _short_takes_next(arg) and i + 1 < len(args)
+            ):
                 rest.append(args[i + 1])
                 i += 1
         i += 1

@@ -95,8 +95,9 @@ class Diagnosis:
                     for a in patch.adapters
                 ],
             },
-            "drivers": [{"name": d.name, "green": d.green, "detail": d.detail}
-                        for d in self.drivers],  # fmt: skip
+            "drivers": [
+                {"name": d.name, "green": d.green, "detail": d.detail} for d in self.drivers
+            ],
             "findings": [
                 {"level": f.level.value, "topic": f.topic, "message": f.message, "fix": f.fix}
                 for f in self.findings
@@ -149,8 +150,9 @@ def _has(v: Versions, name: str) -> bool:
     return bool(v.get(name))
 
 
-def _green_capable(pool: Pool | None) -> bool:
-    return pool in (None, Pool.GEVENT)
+def _gevent_in_play(v: Versions, pool: Pool | None) -> bool:
+    """gevent is the pool, or no pool is known and gevent is installed, so may be used."""
+    return pool is Pool.GEVENT or (pool is None and _has(v, "gevent"))
 
 
 RULES: tuple[Rule, ...] = (
@@ -163,24 +165,25 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "gevent-queue",
-        lambda v, py, pool: (v.get("gevent", ())[:2] == (25, 4) and v.get("gevent", ()) < (25, 4, 2)
-                             and _has(v, "psycopg-pool")),  # fmt: skip
+        lambda v, py, pool: (25, 4) <= v.get("gevent", ()) < (25, 4, 2) and _has(v, "psycopg-pool"),
         Level.ERROR,
         "gevent 25.4.1 breaks psycopg_pool (queue.Queue[T] subclass: TypeError, gevent #2107)",
         "pip install -U 'gevent>=25.4.2'",
     ),
     Rule(
         "psycogreen",
-        lambda v, py, pool: (_green_capable(pool) and _has(v, "gevent")
-                             and _has(v, "psycopg2") and not _has(v, "psycogreen")),  # fmt: skip
+        lambda v, py, pool: (
+            _gevent_in_play(v, pool) and _has(v, "psycopg2") and not _has(v, "psycogreen")
+        ),
         Level.ERROR,
         "psycopg2 without psycogreen: under gevent every query blocks the hub",
         "pip install 'celery-poolkit[gevent]'",
     ),
     Rule(
         "psycopg-gevent",
-        lambda v, py, pool: (_green_capable(pool) and _has(v, "gevent")
-                             and _has(v, "psycopg") and v.get("psycopg", ()) < (3, 1, 14)),  # fmt: skip
+        lambda v, py, pool: (
+            _gevent_in_play(v, pool) and _has(v, "psycopg") and v.get("psycopg", ()) < (3, 1, 14)
+        ),
         Level.ERROR,
         "psycopg < 3.1.14 blocks the gevent hub (psycopg #527)",
         "pip install -U 'psycopg>=3.1.14'",

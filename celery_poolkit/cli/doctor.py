@@ -69,7 +69,7 @@ def diagnose(app: str | None, pool: str | None) -> Diagnosis:
     versions = installed_versions()
     findings = known_bad(versions, python_version(), chosen)
     report = drivers = None
-    if chosen is not None and chosen.is_green:
+    if choice is not None and chosen is not None and chosen.is_green:
         try:
             report = patch(choice)
         except PatchError as exc:

@@ -48,9 +48,11 @@ def split_worker_command(argv: Sequence[str]) -> tuple[list[str], list[str]] | N
             return list(argv[:i]), list(argv[i + 1 :])
         if arg in GLOBAL_VALUE_OPTS:
             i += 2
-        elif arg.partition("=")[0] in GLOBAL_VALUE_OPTS or arg in GLOBAL_FLAG_OPTS:
-            i += 1
-        elif arg.startswith("-A") and len(arg) > 2:
+        elif (
+            arg.partition("=")[0] in GLOBAL_VALUE_OPTS
+            or arg in GLOBAL_FLAG_OPTS
+            or (arg.startswith("-A") and len(arg) > 2)
+        ):
             i += 1
         else:
             return None

@@ -1,4 +1,4 @@
-# isort: skip_file  (the autopatch import must stay first, before the standard library)
+# ruff: noqa: I001  (the autopatch import must stay first, before the standard library)
 """A manage.py-style entry point: ``python manage.py celery_worker -Pgevent -c 20 ...``.
 
 Its first line is the one poolkit documents for entry points it does not launch.

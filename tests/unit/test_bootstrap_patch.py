@@ -225,7 +225,9 @@ def test_running_asyncio_loop_is_a_hazard() -> None:
     ids=["non-main-thread", "gevent-missing", "unknown-pool", "gevent-then-eventlet"],
 )
 def test_faults_are_clear_errors_and_leave_the_process_unpatched(code: str, message: str) -> None:
-    proc = child(textwrap.dedent(code) + "\nimport socket; print('socket module:', socket.socket.__module__)")
+    proc = child(
+        textwrap.dedent(code) + "\nimport socket; print('socket module:', socket.socket.__module__)"
+    )
     assert proc.returncode == 0, proc.stderr
     assert message in proc.stdout
     expected = "gevent" if "already patched" in message else "socket"
