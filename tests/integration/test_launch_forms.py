@@ -191,6 +191,8 @@ def test_psycopg2_queries_overlap_under_celery_gevent_unless_disabled(
     assert run_tasks(client, "shop.tasks.reports.slow_query", [(0.5,)] * 10, queue="db",
                      timeout=60) == [0.5] * 10  # fmt: skip
     elapsed = time.monotonic() - started
+    print(f"10 x pg_sleep(0.5) on celery -P gevent -c 10, POOLKIT_DISABLE={disable!r}: "
+          f"{elapsed:.2f}s")  # fmt: skip
     if not disable:
         assert elapsed < 2.5, elapsed
     else:

@@ -64,3 +64,9 @@ def test_gevent_entry_points_are_installed() -> None:
     }  # fmt: skip
     for group, value in groups.items():
         assert value in {ep.value for ep in entry_points(group=group)}, group
+
+
+def test_the_launcher_loads_nothing_patching_must_precede_before_it_patches() -> None:
+    """`poolkit worker` imports the CLI package (click) before patching: nothing else."""
+    loaded = _loaded_by("import celery_poolkit.cli")
+    assert not {m for m in loaded if m.split(".")[0] in _HEAVY - {"click"}}, sorted(loaded)
