@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,8 @@ def child(
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code), *argv],
         capture_output=True, text=True, timeout=120, env=full_env, check=False,
+        # not the source tree: `python -c` puts the working directory first on sys.path
+        cwd=tempfile.gettempdir(),
     )  # fmt: skip
 
 

@@ -77,7 +77,7 @@ def test_celery_poolkit_worker_refuses_because_it_is_too_late() -> None:
 def test_python_dash_m_routes_worker_to_the_launcher() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "celery_poolkit", "worker", "-P", "nope"],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True, text=True, timeout=120, check=False, cwd=APPS,
     )  # fmt: skip
     assert proc.returncode == 2
     assert "poolkit worker: error: argv -P nope: unknown pool 'nope'" in proc.stderr
