@@ -197,3 +197,24 @@ def test_psycopg2_queries_overlap_under_celery_gevent_unless_disabled(
         assert elapsed < 2.5, elapsed
     else:
         assert elapsed > 4.5, elapsed
+
+
+def test_eventlet_where_the_user_insists_patched_with_the_deprecation(
+    worker_factory: Callable[..., WorkerProcess],
+    client: Celery,
+    base_env: dict[str, str],
+) -> None:
+    """`poolkit worker -P eventlet`: patched before work began, and it says how to leave."""
+    worker = worker_factory(
+        ["poolkit", "worker", "-A", "poolprobe.app", "-P", "eventlet", *COMMON,
+         "-n", "eventlet@%h"],
+        cwd=APPS, env=base_env,
+    )  # fmt: skip
+    elapsed, infos = _timed_pauses(client, "poolprobe.pause")
+    assert {info["socket_module"] for info in infos} == {"eventlet.greenio.base"}
+    assert elapsed < 3.0, elapsed
+    log = worker.output()
+    assert "poolkit: patched for eventlet (from argv -P eventlet)" in log
+    assert "eventlet is deprecated upstream" in log
+    assert "move to gevent" in log
+    print(f"eventlet: {TASKS} x sleep({SECONDS}) at -c 20 in {elapsed:.2f}s")

@@ -19,6 +19,7 @@ def pause(seconds: float = 0.2) -> dict[str, object]:
         "slept": time.monotonic() - started,
         "pid": os.getpid(),
         "socket_patched": socket.socket.__module__.startswith("gevent"),
+        "socket_module": socket.socket.__module__,
     }
 
 
