@@ -9,7 +9,7 @@ run before anything that patching must precede.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from celery_poolkit.errors import PoolSelectionError
@@ -50,6 +50,42 @@ class PoolChoice:
         return f"{name} (from {self.source})"
 
 
+def _options(argv: Sequence[str]) -> Iterator[tuple[str, str | None, str]]:
+    """Each option in ``argv`` as ``(name, value, spelling)``; ``value`` is None for flags.
+
+    Follows click's rules: a short-option cluster is flags followed by at most one option
+    whose value is the rest of the cluster or the next argument; an option's value is
+    never read as an option; ``--`` ends the options.
+    """
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        i += 1
+        if arg == "--":
+            return
+        if arg.startswith("--"):
+            name, eq, value = arg.partition("=")
+            if (name in _LONG_WITH_VALUE or name == "--pool") and not eq:
+                value = _value_after(argv, i, arg)
+                i += 1
+                yield name, value, f"{arg} {value}"
+            else:
+                yield name, value if eq else None, arg
+        elif arg.startswith("-") and len(arg) > 1:
+            for pos, char in enumerate(arg[1:], start=1):
+                if char not in _SHORT_WITH_VALUE:
+                    yield f"-{char}", None, arg
+                    continue
+                value = arg[pos + 1 :]
+                spelling = arg
+                if not value:
+                    value = _value_after(argv, i, arg)
+                    i += 1
+                    spelling = f"{arg} {value}"
+                yield f"-{char}", value, spelling
+                break
+
+
 def pool_values_in_argv(argv: Sequence[str]) -> list[tuple[str, str]]:
     """Every pool option in ``argv`` as ``(value, spelling)``, in order.
 
@@ -58,42 +94,13 @@ def pool_values_in_argv(argv: Sequence[str]) -> list[tuple[str, str]]:
     >>> pool_values_in_argv(["worker", "--pool", "eventlet", "-n", "-P"])
     [('eventlet', '--pool eventlet')]
     """
-    found: list[tuple[str, str]] = []
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        i += 1
-        if arg == "--":
-            break
-        if arg.startswith("--"):
-            name, eq, value = arg.partition("=")
-            if name == "--pool":
-                if not eq:
-                    value = _value_after(argv, i, arg)
-                    i += 1
-                    found.append((value, f"{arg} {value}"))
-                else:
-                    found.append((value, arg))
-            elif name in _LONG_WITH_VALUE and not eq:
-                i += 1  # skip the option's value, whatever it looks like
-            continue
-        if arg.startswith("-") and len(arg) > 1:
-            # A cluster of short options: flags first, then at most one option whose
-            # value is the rest of the cluster or the next argument (click's rules).
-            for pos, char in enumerate(arg[1:], start=1):
-                if char not in _SHORT_WITH_VALUE:
-                    continue
-                value = arg[pos + 1 :]
-                if not value:
-                    value = _value_after(argv, i, arg)
-                    i += 1
-                    spelling = f"{arg} {value}"
-                else:
-                    spelling = arg
-                if char == "P":
-                    found.append((value, spelling))
-                break
-    return found
+    return [(value or "", spelling) for name, value, spelling in _options(argv)
+            if name in ("-P", "--pool")]  # fmt: skip
+
+
+def detaches(worker_args: Sequence[str]) -> bool:
+    """True when ``celery worker`` will ``--detach`` (``-D``, also inside a cluster)."""
+    return any(name in ("-D", "--detach") for name, _, _ in _options(worker_args))
 
 
 def _value_after(argv: Sequence[str], i: int, option: str) -> str:
@@ -203,3 +210,50 @@ def app_name(global_args: Sequence[str]) -> str | None:
         if arg.startswith("-A") and len(arg) > 2:
             return arg[2:]
     return None
+
+
+def with_plain_pool_option(worker_args: Sequence[str], pool: Pool) -> list[str]:
+    """``worker_args`` with every pool option replaced by one ``-P <pool>`` at the end.
+
+    ``celery worker --detach`` re-executes ``python -m celery`` with the same arguments,
+    and that fresh interpreter is patched only if Celery's own scan sees ``-P gevent``
+    in that exact spelling. Used only when detaching.
+
+    >>> with_plain_pool_option(["-EPgevent", "-c", "5", "--pool=gevent", "-D"], Pool.GEVENT)
+    ['-E', '-c', '5', '-D', '-P', 'gevent']
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(worker_args):
+        arg = worker_args[i]
+        i += 1
+        if arg == "--":
+            out.extend(worker_args[i - 1 :])
+            break
+        name, eq, _ = arg.partition("=")
+        if name == "--pool":
+            i += 0 if eq else 1
+            continue
+        if arg.startswith("-") and not arg.startswith("--") and len(arg) > 1:
+            for pos, char in enumerate(arg[1:], start=1):
+                if char in _SHORT_WITH_VALUE:
+                    if char == "P":
+                        kept = arg[:pos]
+                        if pos == len(arg) - 1:
+                            i += 1  # the value is the next argument
+                        if kept != "-":
+                            out.append(kept)
+                        break
+                    out.append(arg)
+                    if pos == len(arg) - 1 and i < len(worker_args):
+                        out.append(worker_args[i])
+                        i += 1
+                    break
+            else:
+                out.append(arg)
+            continue
+        out.append(arg)
+        if name in _LONG_WITH_VALUE and not eq and i < len(worker_args):
+            out.append(worker_args[i])
+            i += 1
+    return [*out, "-P", pool.value]

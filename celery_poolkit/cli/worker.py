@@ -20,8 +20,10 @@ from celery_poolkit.bootstrap.argv import (
     GLOBAL_VALUE_OPTS,
     PoolChoice,
     app_name,
+    detaches,
     detect_pool,
     split_global_options,
+    with_plain_pool_option,
 )
 from celery_poolkit.errors import PoolkitError, PoolSelectionError
 from celery_poolkit.model import Pool
@@ -115,6 +117,13 @@ def launch(global_args: Sequence[str], worker_args: Sequence[str]) -> int:
     click.echo(report.summary(), err=True)
     for note in (*report.notes, *(str(h) for h in report.hazards)):
         click.echo(f"poolkit: {note}", err=True)
+    if report.pool is not None and report.patched and detaches(rest):
+        # --detach re-executes `python -m celery` with these arguments: spell the pool the
+        # one way Celery's own early patching recognises, so the detached worker is
+        # patched too (and poolkit's adapters run there from gevent's entry points).
+        rest = with_plain_pool_option(rest, report.pool)
+        click.echo(f"poolkit: detaching; the worker is started with -P {report.pool.value}",
+                   err=True)  # fmt: skip
     sys.argv = ["celery", *globals_, "worker", *rest]
     from celery.__main__ import main as celery_main
 

@@ -6,9 +6,11 @@ import pytest
 
 from celery_poolkit.bootstrap.argv import (
     app_name,
+    detaches,
     detect_pool,
     pool_values_in_argv,
     split_global_options,
+    with_plain_pool_option,
 )
 from celery_poolkit.cli.worker import split_worker_command
 from celery_poolkit.errors import PoolSelectionError
@@ -110,3 +112,27 @@ def test_global_options_move_before_worker() -> None:
 )
 def test_split_worker_command(argv: list[str], expected: object) -> None:
     assert split_worker_command(argv) == expected
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["-D", "-Pgevent"], ["-D", "-P", "gevent"]),
+        (["--detach", "--pool", "gevent", "-c", "5"], ["--detach", "-c", "5", "-P", "gevent"]),
+        (["-DEP", "gevent", "-n", "-Pweird"], ["-DE", "-n", "-Pweird", "-P", "gevent"]),
+        (["-c5", "--pool=gevent", "--hostname", "-P", "-D"],
+         ["-c5", "--hostname", "-P", "-D", "-P", "gevent"]),
+        (["-D"], ["-D", "-P", "gevent"]),  # the pool came from the environment or config
+    ],
+)  # fmt: skip
+def test_detaching_spells_the_pool_the_way_celery_detects_it(
+    argv: list[str], expected: list[str]
+) -> None:
+    assert detaches(argv)
+    assert with_plain_pool_option(argv, Pool.GEVENT) == expected
+    assert pool_values_in_argv(expected) == [("gevent", "-P gevent")]
+
+
+def test_not_detaching() -> None:
+    assert not detaches(["-c", "4", "-n", "-D", "-Pgevent"])  # -D is -n's value
+    assert not detaches(["--", "-D"])
