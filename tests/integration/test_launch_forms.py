@@ -8,6 +8,10 @@ they run one after another (8 s) on the stdlib socket.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -18,7 +22,7 @@ from celery import Celery
 
 from harness.servers import PostgresServer
 from harness.tasks import run_task, run_tasks
-from harness.workers import WorkerProcess
+from harness.workers import WorkerProcess, script
 
 APPS = Path(__file__).resolve().parents[1] / "apps"
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "shop"
@@ -218,3 +222,39 @@ def test_eventlet_where_the_user_insists_patched_with_the_deprecation(
     assert "eventlet is deprecated upstream" in log
     assert "move to gevent" in log
     print(f"eventlet: {TASKS} x sleep({SECONDS}) at -c 20 in {elapsed:.2f}s")
+
+
+def test_detached_worker_is_patched_too(
+    client: Celery, base_env: dict[str, str], tmp_path: Path
+) -> None:
+    """`poolkit worker -Pgevent --detach`: Celery re-executes `python -m celery` for the
+    daemon; the launcher spells the pool `-P gevent` there so Celery patches it."""
+    pidfile, logfile = tmp_path / "w.pid", tmp_path / "w.log"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CELERY_")}
+    launched = subprocess.run(
+        [script("poolkit"), "worker", "-A", "shop", "-Pgevent", *COMMON, "-n", "detached@%h",
+         "--detach", f"--pidfile={pidfile}", f"--logfile={logfile}", "--loglevel=INFO"],
+        cwd=EXAMPLE, env={**env, **base_env}, capture_output=True, text=True, timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert launched.returncode == 0, launched.stderr
+    assert "poolkit: detaching; the worker is started with -P gevent" in launched.stderr
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (
+        pidfile.exists() and logfile.exists() and "ready." in logfile.read_text()
+    ):
+        time.sleep(0.1)
+    pid = int(pidfile.read_text().strip())
+    try:
+        elapsed, infos = _timed_pauses(client, "shop.tasks.maintenance.pause")
+        assert all(info["socket_patched"] for info in infos)
+        assert {info["pid"] for info in infos} == {pid}
+        assert elapsed < 3.0, elapsed
+    finally:
+        # The daemon is ours (launched above); stop it by the pid it wrote.
+        os.kill(pid, signal.SIGTERM)
+        stop_deadline = time.monotonic() + 30
+        while time.monotonic() < stop_deadline and pidfile.exists():
+            time.sleep(0.1)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
