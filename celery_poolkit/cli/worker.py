@@ -95,8 +95,8 @@ def choose_pool(global_args: Sequence[str], worker_args: Sequence[str]) -> PoolC
     if choice is not None:
         raise PoolSelectionError(
             f"conflicting pools: {choice.describe()} but {from_config.describe()}, and "
-            f"celery would run the configured one; remove {choice.source.split()[-1]} or "
-            "the worker_pool setting"
+            f"celery would run the configured one; drop {choice.source.removeprefix('argv ')} "
+            "or the worker_pool setting"
         )
     return from_config
 
