@@ -14,8 +14,7 @@ The report is kept as ``celery_poolkit.autopatch.report``.
 
 from __future__ import annotations
 
-import os
-
 from celery_poolkit.bootstrap import patch as _patch
+from celery_poolkit.bootstrap._state import strict_from_env as _strict
 
-report = _patch("auto", strict=os.environ.get("POOLKIT_STRICT", "") in ("1", "true", "yes"))
+report = _patch("auto", strict=_strict())

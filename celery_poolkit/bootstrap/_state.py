@@ -19,8 +19,15 @@ early_hazards: tuple[PatchHazard, ...] | None = None
 last_report: list[PatchReport] = []
 
 DISABLE_ENV = "POOLKIT_DISABLE"
+STRICT_ENV = "POOLKIT_STRICT"
+_TRUE = ("1", "true", "yes", "on")
 
 
 def disabled() -> bool:
     """``POOLKIT_DISABLE=1`` (or true/yes/on) turns the bootstrap and every adapter off."""
-    return os.environ.get(DISABLE_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+    return os.environ.get(DISABLE_ENV, "").strip().lower() in _TRUE
+
+
+def strict_from_env() -> bool:
+    """``POOLKIT_STRICT=1``: the launcher and ``autopatch`` refuse to patch late."""
+    return os.environ.get(STRICT_ENV, "").strip().lower() in _TRUE

@@ -105,12 +105,16 @@ def launch(global_args: Sequence[str], worker_args: Sequence[str]) -> int:
     """Patch for the worker's pool, then run ``celery ... worker ...`` here (never returns
     normally: celery exits). Returns 2 with a message for bad input."""
     from celery_poolkit.bootstrap import patch
+    from celery_poolkit.bootstrap._state import strict_from_env
 
     moved, rest = split_global_options(worker_args)
     globals_ = [*global_args, *moved]
     try:
         choice = choose_pool(globals_, rest)
-        report = patch(choice or PoolChoice(Pool.PREFORK, "celery's default", "prefork"))
+        report = patch(
+            choice or PoolChoice(Pool.PREFORK, "celery's default", "prefork"),
+            strict=strict_from_env(),
+        )
     except PoolkitError as exc:
         click.echo(f"poolkit worker: error: {exc}", err=True)
         return 2

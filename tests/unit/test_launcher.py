@@ -81,3 +81,17 @@ def test_python_dash_m_routes_worker_to_the_launcher() -> None:
     )  # fmt: skip
     assert proc.returncode == 2
     assert "poolkit worker: error: argv -P nope: unknown pool 'nope'" in proc.stderr
+
+
+def test_strict_launcher_refuses_to_patch_late() -> None:
+    """POOLKIT_STRICT=1 with a hazard present: refused, exit 2, the hazard named.
+
+    The hazard is made the only way one can exist before the launcher runs: a
+    sitecustomize that imports Django's connection handler at interpreter start.
+    """
+    early = APPS.parent / "unit" / "_earlydjango"
+    proc = poolkit("worker", "-P", "gevent", env={"POOLKIT_STRICT": "1",
+                                                  "PYTHONPATH": str(early)})  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert "refusing to patch for gevent late (strict=True); nothing was patched" in proc.stderr
+    assert "[django-connections] django.db" in proc.stderr
