@@ -167,7 +167,8 @@ def test_unpatched_control_never_runs_the_tasks(
     )  # fmt: skip
     results = [client.send_task("shop.tasks.maintenance.pause", (SECONDS,), queue="default")
                for _ in range(TASKS)]  # fmt: skip
-    deadline = time.monotonic() + 3 * TASKS * SECONDS / 20 + 5  # 3x what a patched run needs
+    # A patched worker needs two rounds (0.4 s); give this one 6 s.
+    deadline = time.monotonic() + 3 * TASKS * SECONDS / 20 + 5
     while time.monotonic() < deadline and "received" not in worker.output():
         time.sleep(0.2)
     time.sleep(max(0.0, deadline - time.monotonic()))
