@@ -8,12 +8,25 @@ resolved lazily through the module ``__getattr__`` below (the pluggy pattern).
 
 from __future__ import annotations
 
-from typing import Any
+# Not `from typing import TYPE_CHECKING`: importing typing (and the re, enum and
+# collections it loads) was 8 of the 9 ms this import cost in a clean venv
+# (benchmarks/importtime.py). Type checkers treat this constant the same way.
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # at run time __getattr__ loads these lazily
+    from typing import Any
 
-__all__ = ["__version__"]
+    from celery_poolkit.bootstrap import patch as patch
+
+__all__ = ["__version__", "patch"]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "patch":
+        # The bootstrap package is itself import-light (it never imports celery), but it
+        # is only loaded when someone patches.
+        from celery_poolkit.bootstrap import patch
+
+        return patch
     if name == "__version__":
         # importlib.metadata is only loaded when someone asks for the version.
         from importlib.metadata import PackageNotFoundError, version

@@ -20,3 +20,24 @@ class DidNotEnable(PoolkitError):
     Swallowed for plugins that poolkit enables by default, raised for plugins the user
     asked for explicitly (the sentry-sdk convention).
     """
+
+
+class PoolSelectionError(ConfigError):
+    """The pool to patch for cannot be told: an unknown name, ``-P`` with no value, or two
+    sources (argv, environment, app config) that disagree. Raised before anything is
+    patched, so the process is never left half-patched."""
+
+
+class PatchError(PoolkitError):
+    """Monkey patching cannot be done safely here: the library is missing, another green
+    library already patched the process, or the call came from a non-main thread."""
+
+
+class PatchOrderError(PatchError):
+    """``patch(strict=True)`` found modules that were imported before patching and
+    captured unpatched objects. Nothing was patched; ``hazards`` says which and what to do.
+    """
+
+    def __init__(self, message: str, hazards: tuple[object, ...] = ()) -> None:
+        super().__init__(message)
+        self.hazards = hazards

@@ -84,6 +84,11 @@ BUILTIN: tuple[str, ...] = (
     "celery_poolkit.plugins.twilio",
     "celery_poolkit.plugins.weasyprint",
     "celery_poolkit.plugins.xgboost",
+    # Libraries with a runtime adapter that runs after monkey patching (and their knowledge).
+    "celery_poolkit.plugins.grpc",
+    "celery_poolkit.plugins.psycopg",
+    "celery_poolkit.plugins.psycopg2",
+    "celery_poolkit.plugins.urllib3",
 )
 
 

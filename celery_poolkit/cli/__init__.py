@@ -8,9 +8,13 @@ the library, render, map :class:`~celery_poolkit.errors.PoolkitError` to exit co
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from celery_poolkit.cli.advise import advise
+from celery_poolkit.cli.doctor import doctor
+from celery_poolkit.cli.worker import launch, split_worker_command, worker
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -21,13 +25,25 @@ def poolkit() -> None:
     """Pick, launch and trust a Celery worker pool.
 
     \b
-    poolkit advise [PATHS]   recommend a pool and concurrency for every queue
+    poolkit advise [PATHS]      recommend a pool and concurrency for every queue
+    poolkit worker [OPTIONS]    patch for the pool, then run celery worker
+    poolkit doctor [-A APP]     versions, known-bad combinations, patch state
     """
 
 
 poolkit.add_command(advise)
+poolkit.add_command(doctor)
+poolkit.add_command(worker)
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    ``poolkit [celery global options] worker ...`` goes straight to the launcher, before
+    click parses anything: the worker's options are celery's, and ``-A app`` may come
+    before ``worker`` as it does for ``celery``.
+    """
+    split = split_worker_command(sys.argv[1:])
+    if split is not None:
+        sys.exit(launch(*split))
     poolkit(prog_name="poolkit")
