@@ -111,3 +111,23 @@ def test_example_runs_with_no_server_installed(
 
 def _clean_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith("CELERY_")}
+
+
+def test_gevent_c50_on_redis_keeps_every_ack(
+    worker_factory: Callable[..., WorkerProcess],
+    client: Celery,
+    redis_url: str,
+    tmp_path: Path,
+) -> None:
+    """kombu's Redis pool holds 10 connections by default; with acks_late, 50 greenlets
+    acking at once overflow it (MaxConnectionsError, lost acks and results). The example
+    sizes the pool; this is the README's recommended command for its IO queues."""
+    worker = worker_factory(
+        ["celery", "-A", "shop", "worker", "-P", "gevent", "-c", "50", "-Q", "default",
+         "-n", "gevent50@%h", "--without-gossip", "--without-mingle"],
+        env={**_base_env(tmp_path), "CELERY_BROKER_URL": redis_url},
+    )  # fmt: skip
+    infos = run_tasks(client, "shop.tasks.maintenance.pause", [(0.2,)] * 200, queue="default",
+                      timeout=60)  # fmt: skip
+    assert len(infos) == 200
+    assert "MaxConnectionsError" not in worker.output()

@@ -33,6 +33,12 @@ if _broker.startswith("filesystem://"):
     )
 else:
     result_backend = os.environ.get("CELERY_RESULT_BACKEND", _broker)
+    # kombu's Redis transport caps each connection pool at 10 connections. A gevent
+    # worker at -c 50 with acks_late acks from up to 50 greenlets at once: past 10 it
+    # fails with MaxConnectionsError and acks (then results) are lost. Size the pool
+    # above the largest concurrency any worker of this app runs with.
+    broker_transport_options = {"max_connections": 200}
+    redis_max_connections = 200
 
 task_default_queue = "default"
 task_queues = (
