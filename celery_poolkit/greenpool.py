@@ -120,6 +120,8 @@ class GreenPool(Generic[C]):
         self._discarded = 0
         self._timeouts = 0
         self._closed = False
+        # Connections whose holder vanished without giving them back (see lost()).
+        self._lost: deque[C] = deque()
 
     # -- checkout ----------------------------------------------------------------------
 
@@ -129,6 +131,7 @@ class GreenPool(Generic[C]):
         Raises :class:`PoolTimeout` when none is free within ``timeout`` (the pool's own
         timeout when ``None``).
         """
+        self._reap()
         limit = self.timeout if timeout is None else timeout
         deadline = time.monotonic() + limit
         while True:
@@ -234,6 +237,24 @@ class GreenPool(Generic[C]):
             self._cond.notify()
         self._quiet_close(conn)
 
+    def lost(self, conn: C) -> None:
+        """Report a checked-out connection whose holder is gone (garbage collected
+        without calling :meth:`putconn`); it is discarded at the next checkout.
+
+        Safe from a ``weakref.finalize`` callback, which may run at any point, even inside
+        this pool's own lock: it only appends to a deque, and the lock-taking clean-up
+        happens later, in :meth:`getconn` or :meth:`stats`.
+        """
+        self._lost.append(conn)
+
+    def _reap(self) -> None:
+        while self._lost:
+            try:
+                conn = self._lost.popleft()
+            except IndexError:  # another thread reaped it first
+                return
+            self._discard_in_use(conn)
+
     def _quiet_close(self, conn: C) -> None:
         with contextlib.suppress(Exception):
             self._close(conn)
@@ -258,6 +279,7 @@ class GreenPool(Generic[C]):
     # -- the rest ----------------------------------------------------------------------
 
     def stats(self) -> PoolStats:
+        self._reap()
         with self._cond:
             return PoolStats(
                 name=self.name,
