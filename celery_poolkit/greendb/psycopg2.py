@@ -200,9 +200,7 @@ def _classes() -> tuple[type[Exception], type[Any], type[Any]]:
         def lobject(self, *args: Any, **kwargs: Any) -> Any:
             raise unsupported_error("A large object (connection.lobject)")
 
-    GreenModeUnsupported.__module__ = GreenCursor.__module__ = GreenConnection.__module__ = (
-        __name__
-    )
+    GreenModeUnsupported.__module__ = GreenCursor.__module__ = GreenConnection.__module__ = __name__
     return GreenModeUnsupported, GreenConnection, GreenCursor
 
 
@@ -267,9 +265,7 @@ def _resolve(host: str, port: str) -> str:
     from psycopg2 import OperationalError
 
     try:
-        infos = gevent.socket.getaddrinfo(
-            host, int(port or 5432), 0, gevent.socket.SOCK_STREAM
-        )
+        infos = gevent.socket.getaddrinfo(host, int(port or 5432), 0, gevent.socket.SOCK_STREAM)
     except (OSError, ValueError) as exc:
         # libpq's own wording, so callers matching on it keep working.
         raise OperationalError(

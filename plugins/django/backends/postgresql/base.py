@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import weakref
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.postgresql import base as django_pg
@@ -79,7 +79,7 @@ class DatabaseWrapper(django_pg.DatabaseWrapper):  # type: ignore[misc]
     """Django's PostgreSQL wrapper whose connections come from a per-process GreenPool."""
 
     #: One pool per alias per process, shared by every thread/greenlet's wrapper.
-    _green_pools: dict[str, GreenPool[Any]] = {}
+    _green_pools: ClassVar[dict[str, GreenPool[Any]]] = {}
 
     def __init__(self, settings_dict: dict[str, Any], alias: str = "default") -> None:
         options = dict(settings_dict.get("OPTIONS") or {})
