@@ -1,0 +1,30 @@
+"""Tasks that query through Django's connection, as application code does."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from django.db import connection
+
+from djapp.celery import app
+
+
+@app.task
+def query(seconds: float) -> float:
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_sleep(%s)", [seconds])
+    return seconds
+
+
+@app.task
+def backend_info() -> dict[str, Any]:
+    from celery_poolkit.greendb import psycopg as green_psycopg
+
+    pool = getattr(connection, "green_pool", None)
+    return {
+        "vendor_module": type(connection).__module__,
+        "driver": connection.Database.__name__,
+        "stats": asdict(pool.stats()) if pool is not None else None,
+        "psycopg3": asdict(green_psycopg.check("gevent")),
+    }
