@@ -149,5 +149,5 @@ def install(pool: str) -> PsycopgReport:
         # A private name, read when the except clause runs: extending it gives gevent's
         # interruptions psycopg's own cancel-and-drain handling. check() reports whether
         # it took (cancels_on_interrupt), should a future psycopg rename it.
-        psycopg.connection._INTERRUPTED = interrupted + extra  # type: ignore[attr-defined]
+        psycopg.connection._INTERRUPTED = interrupted + extra
     return check(pool)

@@ -177,7 +177,7 @@ def _classes() -> tuple[type[Exception], type[Any], type[Any]]:
     import psycopg2
     import psycopg2.extensions as ext
 
-    class GreenModeUnsupported(psycopg2.ProgrammingError):
+    class GreenModeUnsupported(psycopg2.ProgrammingError):  # type: ignore[misc]
         """An operation psycopg2 cannot do while a wait callback is installed."""
 
     class GreenCursor(ext.cursor):  # type: ignore[misc]

@@ -39,9 +39,7 @@ GeventWorker = Callable[..., tuple[WorkerProcess, str]]
 
 
 @pytest.fixture
-def gevent_worker(
-    worker_factory: Callable[..., WorkerProcess], redis_url: str
-) -> GeventWorker:
+def gevent_worker(worker_factory: Callable[..., WorkerProcess], redis_url: str) -> GeventWorker:
     """``gevent_worker(app, db, concurrency=50, **env)`` -> (worker, application_name).
 
     The worker's connections carry a unique ``application_name``, so the server's

@@ -80,6 +80,8 @@ class DatabaseWrapper(django_pg.DatabaseWrapper):  # type: ignore[misc]
 
     #: One pool per alias per process, shared by every thread/greenlet's wrapper.
     _green_pools: ClassVar[dict[str, GreenPool[Any]]] = {}
+    #: The DB-API connection (Django's attribute; typed here for mypy, the base is Any).
+    connection: Any
 
     def __init__(self, settings_dict: dict[str, Any], alias: str = "default") -> None:
         options = dict(settings_dict.get("OPTIONS") or {})
@@ -139,13 +141,13 @@ class DatabaseWrapper(django_pg.DatabaseWrapper):  # type: ignore[misc]
 
     def _close(self) -> None:
         if self._checked_out is None or self.connection is None:
-            return super()._close()
+            super()._close()
+            return
         pool, finalizer = self._checked_out
         conn, self.connection, self._checked_out = self.connection, None, None
         finalizer.detach()
         with self.wrap_database_errors:
             pool.putconn(conn)
-        return None
 
     def close_pool(self) -> None:
         """Close this alias's pool (Celery's fixup does it after each prefork task, Django

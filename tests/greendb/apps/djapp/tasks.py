@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from django.db import connection
+from django.db import connection, connections
 
 from djapp.celery import app
 
@@ -21,10 +21,11 @@ def query(seconds: float) -> float:
 def backend_info() -> dict[str, Any]:
     from celery_poolkit.greendb import psycopg as green_psycopg
 
-    pool = getattr(connection, "green_pool", None)
+    wrapper = connections["default"]  # the real wrapper, not the `connection` proxy
+    pool = getattr(wrapper, "green_pool", None)
     return {
-        "vendor_module": type(connection).__module__,
-        "driver": connection.Database.__name__,
+        "vendor_module": type(wrapper).__module__,
+        "driver": wrapper.Database.__name__,
         "stats": asdict(pool.stats()) if pool is not None else None,
         "psycopg3": asdict(green_psycopg.check("gevent")),
     }

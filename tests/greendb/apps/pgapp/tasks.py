@@ -87,17 +87,14 @@ def limited_query(seconds: float = 30.0) -> None:
 
 @app.task
 def pooled_query(seconds: float, interrupt_after: float | None = None) -> str:
-    """A pooled connection; ``interrupt_after`` wraps the query in a gevent.Timeout."""
-    with pool().connection() as conn, conn.cursor() as cur:
-        if interrupt_after is None:
+    """A pooled connection. ``interrupt_after`` wraps checkout *and* query in a
+    gevent.Timeout, so it can fire while waiting for the pool or mid-query."""
+    try:
+        with gevent.Timeout(interrupt_after), pool().connection() as conn, conn.cursor() as cur:
             cur.execute("SELECT pg_sleep(%s)", (seconds,))
-            return "ok"
-        try:
-            with gevent.Timeout(interrupt_after):
-                cur.execute("SELECT pg_sleep(%s)", (seconds,))
-        except gevent.Timeout:
-            return "timeout"
-        return "ok"
+    except gevent.Timeout:
+        return "timeout"
+    return "ok"
 
 
 @app.task(ignore_result=True)
