@@ -17,9 +17,7 @@ from harness.workers import WorkerProcess
 GeventWorker = Callable[..., tuple[WorkerProcess, str]]
 
 
-@pytest.mark.parametrize(
-    ("engine", "driver"), [("poolkit", "psycopg2"), ("native", "psycopg")]
-)
+@pytest.mark.parametrize(("engine", "driver"), [("poolkit", "psycopg2"), ("native", "psycopg")])
 def test_fifty_greenlets_share_ten_connections(
     gevent_worker: GeventWorker,
     client: Celery,

@@ -79,9 +79,7 @@ def test_ten_thousand_tasks_with_timeouts_leave_the_pool_at_its_size(
     assert wait_for_connections(postgres_db.dsn, name, active=0, timeout=10)[1] == 0
 
 
-def _wait_for_count(
-    client: redis.Redis, key: str, total: int, *, timeout: float
-) -> dict[str, int]:
+def _wait_for_count(client: redis.Redis, key: str, total: int, *, timeout: float) -> dict[str, int]:
     deadline = time.monotonic() + timeout
     while True:
         counts = {k.decode(): int(v) for k, v in client.hgetall(key).items()}
