@@ -32,15 +32,11 @@ def test_psycopg3_is_green_and_an_interrupted_query_is_cancelled(
 def test_sqlalchemy_session_is_invalidated_on_gevent_timeout(
     gevent_worker: GeventWorker, client: Celery, postgres_db: PostgresServer
 ) -> None:
-    name_url = (
+    url = (
         f"postgresql+psycopg2://{postgres_db.user}@127.0.0.1:{postgres_db.port}/"
-        f"{postgres_db.dbname}?application_name="
+        f"{postgres_db.dbname}?application_name=greendb-sqlalchemy"
     )
-    worker, name = gevent_worker("pgapp", postgres_db)
-    worker.stop()  # restarted below with the URL carrying its application_name
-    worker, name = gevent_worker(
-        "pgapp", postgres_db, GREENDB_SQLALCHEMY_URL=name_url + "greendb-sqlalchemy"
-    )
+    gevent_worker("pgapp", postgres_db, GREENDB_SQLALCHEMY_URL=url)
     out = run_task(client, "pgapp.tasks.sqlalchemy_interrupted", 60.0)
     assert out == {"outcome": "timeout", "green": True, "next_query": 1, "checked_out": 0}
     # The interrupted query was cancelled; the one idle pooled connection remains.

@@ -87,7 +87,8 @@ def test_install_and_uninstall_restore_what_was_there() -> None:
         assert not green_psycopg2.is_installed()
     finally:
         green_psycopg2.uninstall()
-    assert psycopg2.connect is original and ext.get_wait_callback() is None
+    assert psycopg2.connect is original
+    assert ext.get_wait_callback() is None
     assert not green_psycopg2.is_installed()
 
 
@@ -95,7 +96,8 @@ def test_unsupported_error_is_a_programming_error_that_says_why() -> None:
     err = green_psycopg2.unsupported_error("COPY (cursor.copy_from)")
     assert isinstance(err, psycopg2.ProgrammingError)
     assert type(err).__name__ == "GreenModeUnsupported"
-    assert "only work in blocking mode" in str(err) and "psycopg 3" in str(err)
+    assert "only work in blocking mode" in str(err)
+    assert "psycopg 3" in str(err)
 
 
 def fake_conn(**kw: Any) -> Any:
@@ -181,8 +183,11 @@ def test_invalidate_on_interrupt_only_for_base_exceptions() -> None:
             raise RuntimeError("driver error while invalidating")
 
     session = Session()
-    with pytest.raises(ValueError), green_sqlalchemy.invalidate_on_interrupt(session):
-        raise ValueError
+    with (
+        pytest.raises(ValueError, match="ordinary"),
+        green_sqlalchemy.invalidate_on_interrupt(session),
+    ):
+        raise ValueError("ordinary")
     assert session.invalidated == 0
     with pytest.raises(KeyboardInterrupt), green_sqlalchemy.invalidate_on_interrupt(session):
         raise KeyboardInterrupt  # not replaced by the RuntimeError from invalidate()

@@ -133,7 +133,9 @@ def test_cap_holds_under_racing_threads() -> None:
     assert errors == []
     assert factory.most_open <= 4
     stats = pool.stats()
-    assert stats.created <= 4 and stats.in_use == 0 and stats.idle == stats.created
+    assert stats.created <= 4
+    assert stats.in_use == 0
+    assert stats.idle == stats.created
 
 
 @pytest.mark.parametrize("error", [RuntimeError("refused"), KeyboardInterrupt()])
@@ -154,8 +156,10 @@ def test_broken_idle_connections_are_discarded_at_checkout() -> None:
     pool.putconn(a)
     a.broken = True
     b = pool.getconn()
-    assert b is not a and a.closed
-    assert pool.stats().discarded == 1 and pool.stats().in_use == 1
+    assert b is not a
+    assert a.closed
+    assert pool.stats().discarded == 1
+    assert pool.stats().in_use == 1
 
 
 def test_check_that_raises_counts_as_broken() -> None:
@@ -182,28 +186,34 @@ def test_reset_failure_discards_and_interruption_propagates() -> None:
     a = pool.getconn()
     calls[0] = ValueError("rollback failed")
     pool.putconn(a)  # swallowed: a broken connection is simply not reused
-    assert a.closed and pool.stats().discarded == 1 and pool.stats().in_use == 0
+    assert a.closed
+    assert pool.stats().discarded == 1
+    assert pool.stats().in_use == 0
     b = pool.getconn()
     calls[0] = KeyboardInterrupt()
     with pytest.raises(KeyboardInterrupt):
         pool.putconn(b)
-    assert b.closed and pool.stats().in_use == 0
+    assert b.closed
+    assert pool.stats().in_use == 0
 
 
 def test_connection_context_discards_on_base_exception_only() -> None:
     factory = Factory()
     pool = make(factory)
-    with pytest.raises(ValueError), pool.connection() as a:
-        raise ValueError
-    assert not a.closed and pool.stats().idle == 1
+    with pytest.raises(ValueError, match="ordinary"), pool.connection() as a:
+        raise ValueError("ordinary")
+    assert not a.closed
+    assert pool.stats().idle == 1
 
     class Interrupt(BaseException):
         pass
 
     with pytest.raises(Interrupt), pool.connection() as b:
         raise Interrupt
-    assert b is a and b.closed
-    assert pool.stats().discarded == 1 and pool.stats().in_use == 0
+    assert b is a
+    assert b.closed
+    assert pool.stats().discarded == 1
+    assert pool.stats().in_use == 0
 
 
 def test_lost_connections_are_reaped_later() -> None:
@@ -212,7 +222,8 @@ def test_lost_connections_are_reaped_later() -> None:
     a = pool.getconn()
     pool.lost(a)
     b = pool.getconn()  # no PoolTimeout: the lost one's slot came back
-    assert a.closed and b is not a
+    assert a.closed
+    assert b is not a
     assert pool.stats().discarded == 1
 
 
@@ -222,7 +233,8 @@ def test_close_closes_idle_now_and_busy_on_return() -> None:
     a, b = pool.getconn(), pool.getconn()
     pool.putconn(a)
     pool.close()
-    assert a.closed and not b.closed
+    assert a.closed
+    assert not b.closed
     pool.putconn(b)
     assert b.closed
     with pytest.raises(PoolkitError, match="closed"):
@@ -291,7 +303,8 @@ def test_cap_and_interruptions_under_gevent() -> None:
     assert out["most"] <= 5, out
     assert out["lock"].startswith("gevent"), out  # built after patching: green locks
     # 20 interrupted holders were discarded; the 6th checkout of 5 slots timed out.
-    assert "in_use=5" in out["stats"] and "waiting=0" in out["stats"], out
+    assert "in_use=5" in out["stats"], out
+    assert "waiting=0" in out["stats"], out
     assert "pool 'g' (max_size=5)" in out["message"]
 
 
