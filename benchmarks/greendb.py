@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -80,6 +81,7 @@ TARGETS = (("poolkit", "psycogreen", 0.9), ("django-pool-c50", "django-stock-c10
 @dataclass
 class Result:
     rates: list[float] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)
     peaks: list[int] = field(default_factory=list)
     left_after_stop: list[int] = field(default_factory=list)
 
@@ -88,9 +90,15 @@ class Result:
         return statistics.median(self.rates)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of one process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_round(
     setup: Setup, db: PostgresServer, broker: str, client: Celery, *, tasks: int, log_dir: Path
-) -> tuple[float, int, int]:
+) -> tuple[float, float, int, int]:
     name = f"bench-{setup.name}-{uuid.uuid4().hex[:6]}"
     (log_dir / name).mkdir(parents=True)
     worker = start_worker(
@@ -105,13 +113,15 @@ def run_round(
     try:
         _batch(client, setup.task, WARMUP)
         with ActivitySampler(db.dsn, name) as sampler:
+            cpu = cpu_seconds(worker.pid)
             started = time.monotonic()
             _batch(client, setup.task, tasks)
             elapsed = time.monotonic() - started
+            cpu = cpu_seconds(worker.pid) - cpu
     finally:
         worker.stop()
     left, _ = wait_for_connections(db.dsn, name, total=0, timeout=10)
-    return tasks / elapsed, sampler.peak, left
+    return tasks / elapsed, cpu * 1000 / tasks, sampler.peak, left
 
 
 def _batch(client: Celery, task: str, count: int) -> None:
@@ -131,55 +141,75 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tasks", type=int, default=1000, help="timed tasks per round")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument(
+        "--only", help="comma-separated setups to run (default: all); targets need both sides"
+    )
     args = parser.parse_args(argv)
     if args.tasks < 1 or args.rounds < 1:
         parser.error("--tasks and --rounds must be at least 1")
+    known = [s.name for s in SETUPS]
+    wanted = args.only.split(",") if args.only else known
+    unknown = sorted(set(wanted) - set(known))
+    if unknown:
+        parser.error(f"unknown setup(s) {', '.join(unknown)}; choose from {', '.join(known)}")
+    setups = tuple(s for s in SETUPS if s.name in wanted)
 
-    results = {s.name: Result() for s in SETUPS}
+    results = {s.name: Result() for s in setups}
     log_dir = Path(f"/tmp/poolkit-bench-greendb-{uuid.uuid4().hex[:6]}")
     with redis_server() as redis_srv, postgres_server() as pg:
         broker = redis_srv.url_for(1)
         client = Celery("bench", broker=broker, backend=broker)
         client.conf.task_default_queue = "greendb"
         for round_no in range(args.rounds):
-            order = SETUPS[round_no % len(SETUPS) :] + SETUPS[: round_no % len(SETUPS)]
+            shift = round_no % len(setups)
+            order = setups[shift:] + setups[:shift]
             for setup in order:
-                rate, peak, left = run_round(
+                rate, cpu_ms, peak, left = run_round(
                     setup, pg, broker, client, tasks=args.tasks, log_dir=log_dir
                 )
                 r = results[setup.name]
                 r.rates.append(rate)
+                r.cpu_ms.append(cpu_ms)
                 r.peaks.append(peak)
                 r.left_after_stop.append(left)
                 print(
                     f"round {round_no + 1} {setup.name:<18} {rate:7.1f} tasks/s  "
+                    f"worker CPU {cpu_ms:5.2f} ms/task  "
                     f"peak connections {peak:3d}  left after stop {left}",
                     flush=True,
                 )
         client.close()
 
     print(f"\n{args.tasks} tasks x {args.rounds} round(s), SELECT pg_sleep({SLEEP})\n")
-    print("| setup | -c | median tasks/s | rounds | peak connections | left after stop |")
-    print("|---|---:|---:|---|---:|---:|")
-    for s in SETUPS:
+    print(
+        "| setup | -c | median tasks/s | rounds | worker CPU ms/task | peak connections "
+        "| left after stop |"
+    )
+    print("|---|---:|---:|---|---:|---:|---:|")
+    for s in setups:
         r = results[s.name]
         rounds = ", ".join(f"{x:.0f}" for x in r.rates)
         print(
-            f"| {s.name} | {s.concurrency} | {r.median:.1f} | {rounds} | {max(r.peaks)} | "
+            f"| {s.name} | {s.concurrency} | {r.median:.1f} | {rounds} | "
+            f"{statistics.median(r.cpu_ms):.2f} | {max(r.peaks)} | "
             f"{max(r.left_after_stop)} |"
         )
     ok = True
     print()
     for name, base, minimum in TARGETS:
+        if name not in results or base not in results:
+            continue
         ratio = results[name].median / results[base].median
         verdict = "ok" if ratio >= minimum else "BELOW TARGET"
         ok &= ratio >= minimum
         print(f"{name} / {base}: {ratio:.2f}x (target >= {minimum}x) {verdict}")
-    contrast = results["django-stock-c50"].median / results["django-stock-c10"].median
-    print(f"django-stock-c50 / django-stock-c10: {contrast:.2f}x (contrast)")
-    pool_peak = max(results["django-pool-c50"].peaks)
-    print(f"django-pool-c50 peak connections: {pool_peak} (target <= 10)")
-    ok &= pool_peak <= 10
+    if "django-stock-c50" in results and "django-stock-c10" in results:
+        contrast = results["django-stock-c50"].median / results["django-stock-c10"].median
+        print(f"django-stock-c50 / django-stock-c10: {contrast:.2f}x (contrast)")
+    if "django-pool-c50" in results:
+        pool_peak = max(results["django-pool-c50"].peaks)
+        print(f"django-pool-c50 peak connections: {pool_peak} (target <= 10)")
+        ok &= pool_peak <= 10
     left = max(max(r.left_after_stop) for r in results.values())
     print(f"connections left after any worker stopped: {left} (target 0)")
     ok &= left == 0
