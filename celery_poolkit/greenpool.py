@@ -156,7 +156,10 @@ class GreenPool(Generic[C]):
         with self._cond:
             while True:
                 if self._closed:
-                    raise PoolkitError(f"pool {self.name!r} is closed")
+                    raise PoolkitError(
+                        f"pool {self.name!r} is closed (close() was called); build a new "
+                        f"pool to get connections again"
+                    )
                 if self._idle:
                     self._in_use += 1
                     return self._idle.pop(), False
