@@ -46,6 +46,7 @@ def test_fifty_greenlets_share_ten_connections(
         stats = info["stats"]
         assert stats["in_use"] == 0, stats  # every task gave its connection back
         assert stats["created"] <= 10, stats
+        assert info["release_connected"] is True  # connected when the pool was built
     else:
         # psycopg 3 was imported after Celery's monkey patching: green wait function.
         assert info["psycopg3"]["green"] is True, info["psycopg3"]

@@ -19,7 +19,10 @@ def query(seconds: float) -> float:
 
 @app.task
 def backend_info() -> dict[str, Any]:
+    from celery import signals
+
     from celery_poolkit.greendb import psycopg as green_psycopg
+    from celery_poolkit.plugins.django.tasks import DISPATCH_UID
 
     wrapper = connections["default"]  # the real wrapper, not the `connection` proxy
     pool = getattr(wrapper, "green_pool", None)
@@ -28,4 +31,7 @@ def backend_info() -> dict[str, Any]:
         "driver": wrapper.Database.__name__,
         "stats": asdict(pool.stats()) if pool is not None else None,
         "psycopg3": asdict(green_psycopg.check("gevent")),
+        "release_connected": any(
+            key[0] == DISPATCH_UID for key, _ in signals.task_postrun.receivers
+        ),
     }
