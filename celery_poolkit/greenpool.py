@@ -108,8 +108,14 @@ class GreenPool(Generic[C]):
         self._close = close
         self._check = check
         self._reset = reset
-        # Looked up now, not at import: see the module docstring.
-        self._cond = threading.Condition(threading.Lock())
+        # Looked up now, not at import: see the module docstring. An RLock, not a Lock:
+        # Condition.wait()/notify() check ownership with lock._is_owned() when the lock
+        # has it (RLock does), and otherwise probe with acquire(False) -- which gevent's
+        # Lock answers by *yielding* when the lock is taken. That yield, inside our
+        # critical section, let other greenlets block on the lock, and a gevent.Timeout
+        # thrown into one of them while blocked there corrupted the accounting (a
+        # reservation never returned; "Semaphore released too many times").
+        self._cond = threading.Condition(threading.RLock())
         # LIFO: the most recently used connection is the likeliest to still be alive, and
         # the ones at the bottom are the ones a future max_idle could close.
         self._idle: deque[C] = deque()
@@ -175,6 +181,11 @@ class GreenPool(Generic[C]):
                 self._waiting += 1
                 try:
                     self._cond.wait(remaining)
+                except BaseException:
+                    # We may have been notified just before the interruption: pass the
+                    # wake-up on, or a free slot could sit unused until a timeout.
+                    self._cond.notify()
+                    raise
                 finally:
                     self._waiting -= 1
 

@@ -287,8 +287,10 @@ GEVENT_RACE = textwrap.dedent(
         [pool.getconn(timeout=0.05) for _ in range(6)]
     except PoolTimeout as exc:
         timeout_message = str(exc)
+    lock = pool._cond._lock
+    lock = getattr(lock, "_block", lock)  # gevent's RLock wraps one of its locks
     print(json.dumps({"most": state["most"], "stats": pool.stats().__repr__(),
-                      "lock": type(pool._cond._lock).__module__, "message": timeout_message}))
+                      "lock": type(lock).__module__, "message": timeout_message}))
     """
 )
 
@@ -306,6 +308,55 @@ def test_cap_and_interruptions_under_gevent() -> None:
     assert "in_use=5" in out["stats"], out
     assert "waiting=0" in out["stats"], out
     assert "pool 'g' (max_size=5)" in out["message"]
+
+
+GEVENT_TIMEOUT_STORM = textwrap.dedent(
+    """
+    from gevent import monkey; monkey.patch_all()
+    import json, random, time, gevent
+    from gevent.pool import Pool
+    from celery_poolkit.greenpool import GreenPool
+    random.seed(5)
+    pool = GreenPool(lambda: time.sleep(0.003) or object(), close=lambda c: None,
+                     max_size=5, timeout=30, name="storm")
+    outcomes = {}
+    def task():
+        try:
+            with gevent.Timeout(random.choice([0.001, 0.003, 0.006, 0.012, 0.5, None])):
+                with pool.connection():
+                    time.sleep(0.004)
+            outcome = "ok"
+        except gevent.Timeout:
+            outcome = "timeout"
+        except BaseException as exc:
+            outcome = repr(exc)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    workers = Pool(50)
+    for _ in range(3000):
+        workers.spawn(task)
+    workers.join(timeout=120)
+    s = pool.stats()
+    print(json.dumps({"outcomes": outcomes, "in_use": s.in_use, "connecting": s.connecting,
+                      "waiting": s.waiting, "idle": s.idle}))
+    """
+)
+
+
+def test_timeouts_while_waiting_and_connecting_never_corrupt_the_accounting() -> None:
+    """A storm of gevent.Timeouts hitting greenlets in every state (waiting for a slot,
+    connecting, holding). With a Lock-based Condition, gevent yielded inside the critical
+    section and this leaked reservations and over-released the lock."""
+    proc = subprocess.run(
+        [sys.executable, "-c", GEVENT_TIMEOUT_STORM], capture_output=True, text=True,
+        timeout=180, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert set(out["outcomes"]) <= {"ok", "timeout"}, out
+    assert sum(out["outcomes"].values()) == 3000, out
+    assert out["outcomes"]["timeout"] >= 100, out
+    assert (out["in_use"], out["connecting"], out["waiting"]) == (0, 0, 0), out
+    assert out["idle"] <= 5, out
 
 
 @pytest.fixture(autouse=True)
