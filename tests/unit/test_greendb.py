@@ -203,3 +203,38 @@ def test_engine_is_green_false_before_patching() -> None:
         "postgresql+psycopg2://u@127.0.0.1/db", poolclass=sqlalchemy.pool.NullPool
     )
     assert green_sqlalchemy.engine_is_green(null) is True
+
+
+EVENTLET = textwrap.dedent(
+    """
+    import json, warnings
+    warnings.simplefilter("ignore")
+    import eventlet
+    eventlet.monkey_patch()
+    import psycopg2, psycopg2.extensions as ext
+    from celery_poolkit.greendb import psycopg2 as green
+    before = ext.get_wait_callback()
+    green.install("eventlet")
+    kept = ext.get_wait_callback() is before
+    green.uninstall()
+    ext.set_wait_callback(None)  # a process where eventlet did not green psycopg2
+    green.install("eventlet")
+    installed = ext.get_wait_callback()
+    print(json.dumps([before.__module__, kept, green.is_installed(),
+                      installed.__module__, psycopg2.connect.__module__]))
+    """
+)
+
+
+def test_eventlet_keeps_eventlets_own_callback() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-c", EVENTLET], capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    before, kept, installed, fallback, connect_module = json.loads(proc.stdout)
+    assert before == "eventlet.support.psycopg2_patcher"
+    assert kept is True
+    assert installed is True
+    assert fallback == "psycogreen.eventlet"  # installed when nothing greened psycopg2
+    assert connect_module == "psycopg2"  # no connect wrapper under eventlet
