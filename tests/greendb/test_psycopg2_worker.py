@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -14,6 +11,7 @@ from celery import Celery
 from celery.exceptions import TimeLimitExceeded
 
 from harness.pgstat import ActivitySampler, wait_for_connections
+from harness.pyjson import run_json
 from harness.servers import PostgresServer
 from harness.tasks import run_task, run_tasks
 from harness.workers import WorkerProcess
@@ -23,12 +21,7 @@ GeventWorker = Callable[..., tuple[WorkerProcess, str]]
 
 
 def test_in_process_behaviour(postgres_db: PostgresServer) -> None:
-    proc = subprocess.run(
-        [sys.executable, str(APPS / "probe_psycopg2.py"), postgres_db.dsn],
-        capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    out = json.loads(proc.stdout)
+    out = run_json(str(APPS / "probe_psycopg2.py"), postgres_db.dsn)
     assert out["installed"] is True
     assert "connect_timeout=2s" in out["connect_timeout"], out
     # libpq alone would wait forever here (no connect_timeout in non-blocking mode).

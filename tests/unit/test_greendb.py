@@ -4,8 +4,6 @@ in tests/greendb/."""
 
 from __future__ import annotations
 
-import json
-import subprocess
 import sys
 import textwrap
 from types import SimpleNamespace
@@ -19,6 +17,7 @@ from celery_poolkit.errors import DidNotEnable
 from celery_poolkit.greendb import psycopg2 as green_psycopg2
 from celery_poolkit.greendb import sqlalchemy as green_sqlalchemy
 from celery_poolkit.greendb.pool import check_idle, reset_for_reuse
+from harness.pyjson import run_json
 
 
 @pytest.fixture
@@ -152,12 +151,7 @@ PSYCOPG_ORDER = textwrap.dedent(
 
 @pytest.mark.parametrize("order", ["before", "after"])
 def test_psycopg3_check_explains_import_order(order: str) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", PSYCOPG_ORDER, order], capture_output=True, text=True,
-        timeout=120, check=False,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    imported, green, wait, reason, cancels, eventlet = json.loads(proc.stdout)
+    imported, green, wait, reason, cancels, eventlet = run_json("-c", PSYCOPG_ORDER, order)
     assert imported is (order == "before")
     assert green is (order == "after")
     assert (wait == "wait_c") is (order == "before")
@@ -227,12 +221,7 @@ EVENTLET = textwrap.dedent(
 
 
 def test_eventlet_keeps_eventlets_own_callback() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", EVENTLET], capture_output=True, text=True, timeout=120,
-        check=False,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    before, kept, installed, fallback, connect_module = json.loads(proc.stdout)
+    before, kept, installed, fallback, connect_module = run_json("-c", EVENTLET)
     assert before == "eventlet.support.psycopg2_patcher"
     assert kept is True
     assert installed is True

@@ -6,9 +6,6 @@ patching is process-wide and cannot be undone.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 import textwrap
 import threading
 import time
@@ -19,6 +16,7 @@ import pytest
 
 from celery_poolkit.errors import PoolkitError
 from celery_poolkit.greenpool import GreenPool, PoolStats, PoolTimeout
+from harness.pyjson import run_json
 
 
 @dataclass
@@ -296,12 +294,7 @@ GEVENT_RACE = textwrap.dedent(
 
 
 def test_cap_and_interruptions_under_gevent() -> None:
-    proc = subprocess.run(
-        [sys.executable, "-c", GEVENT_RACE], capture_output=True, text=True, timeout=120,
-        check=False,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    out = json.loads(proc.stdout)
+    out = run_json("-c", GEVENT_RACE)
     assert out["most"] <= 5, out
     assert out["lock"].startswith("gevent"), out  # built after patching: green locks
     # 20 interrupted holders were discarded; the 6th checkout of 5 slots timed out.
@@ -346,12 +339,7 @@ def test_timeouts_while_waiting_and_connecting_never_corrupt_the_accounting() ->
     """A storm of gevent.Timeouts hitting greenlets in every state (waiting for a slot,
     connecting, holding). With a Lock-based Condition, gevent yielded inside the critical
     section and this leaked reservations and over-released the lock."""
-    proc = subprocess.run(
-        [sys.executable, "-c", GEVENT_TIMEOUT_STORM], capture_output=True, text=True,
-        timeout=180, check=False,
-    )  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    out = json.loads(proc.stdout)
+    out = run_json("-c", GEVENT_TIMEOUT_STORM, timeout=180)
     assert set(out["outcomes"]) <= {"ok", "timeout"}, out
     assert sum(out["outcomes"].values()) == 3000, out
     assert out["outcomes"]["timeout"] >= 100, out
