@@ -64,3 +64,13 @@ def test_stock_django_opens_a_connection_per_greenlet(
     with ActivitySampler(postgres_db.dsn, name) as sampler:
         run_tasks(client, "djapp.tasks.query", [(0.2,)] * 100, timeout=120)
     assert sampler.peak > 10, sampler.peak
+
+
+def test_a_connection_left_open_by_a_dead_greenlet_is_reclaimed(
+    gevent_worker: GeventWorker, client: Celery, postgres_db: PostgresServer
+) -> None:
+    gevent_worker("djapp", postgres_db, DJAPP_ENGINE="poolkit", GREENDB_POOL_SIZE="2")
+    for _ in range(3):  # more orphans than the pool has slots: a leak would exhaust it
+        stats = run_task(client, "djapp.tasks.orphaned_connection")
+        assert stats["in_use"] == 0, stats
+    assert stats["discarded"] == 3, stats

@@ -103,8 +103,11 @@ class DatabaseWrapper(django_pg.DatabaseWrapper):  # type: ignore[misc]
         pool = self._green_pools.get(self.alias)
         if pool is None:
             # A new connection is made the way Django makes one (its isolation level and
-            # JSONB setup included); the wrapper that happens to build the pool lends it.
-            connect = partial(django_pg.DatabaseWrapper.get_new_connection, self, conn_params)
+            # JSONB setup included), by a wrapper of the pool's own: holding the wrapper
+            # that happens to build the pool would keep it alive, and with it the
+            # connection it holds, for the life of the process.
+            maker = self.copy()
+            connect = partial(django_pg.DatabaseWrapper.get_new_connection, maker, conn_params)
             assert self._pool_options is not None
             built = pg_pool(connect, name=f"django:{self.alias}", **self._pool_options)
             # setdefault: two greenlets building at once keep the same (first) pool; a

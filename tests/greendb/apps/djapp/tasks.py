@@ -35,3 +35,26 @@ def backend_info() -> dict[str, Any]:
             key[0] == DISPATCH_UID for key, _ in signals.task_postrun.receivers
         ),
     }
+
+
+@app.task
+def orphaned_connection() -> dict[str, Any]:
+    """A greenlet that is not a task uses the database and ends without closing: its
+    wrapper dies with it, and the pool must get the slot back (not leak it)."""
+    import gc
+
+    import gevent
+
+    def use_db() -> None:
+        with connection.cursor() as cur:
+            cur.execute("SELECT 1")
+
+    child = gevent.spawn(use_db)
+    child.join()
+    del child
+    # The hub lets go of a finished greenlet on its next turn; then its greenlet-local
+    # wrapper can be collected, and the wrapper's finalizer reports the connection lost.
+    gevent.sleep(0.01)
+    gc.collect()
+    pool = connections["default"].green_pool
+    return asdict(pool.stats())
