@@ -55,12 +55,19 @@ def check_wait_function(pool: str) -> str:
             "psycopg 3 does not support eventlet: every query blocks the hub; use gevent"
         )
     waiting = sys.modules.get("psycopg.waiting")
-    if waiting is None:
-        return "nothing to do: psycopg is not imported yet and will choose a green wait"
-    name = getattr(waiting.wait, "__name__", repr(waiting.wait))
-    if name == "wait_c":
-        raise PoolkitError(
-            "psycopg was imported before patching and uses wait_c: every query blocks the "
-            "hub; import psycopg after celery_poolkit.patch() (or use `poolkit worker`)"
-        )
-    return f"nothing to do: psycopg uses {name}"
+    if waiting is not None:
+        name = getattr(waiting.wait, "__name__", repr(waiting.wait))
+        if name == "wait_c":
+            raise PoolkitError(
+                "psycopg was imported before patching and uses wait_c: every query blocks "
+                "the hub; import psycopg after celery_poolkit.patch() (or use `poolkit worker`)"
+            )
+    # Importing psycopg here, after patching, is what makes it choose its green wait; the
+    # install also makes gevent.Timeout/GreenletExit cancel the running query.
+    from celery_poolkit.greendb import psycopg as green
+
+    report = green.install(pool)
+    if not report.green:
+        raise PoolkitError(f"psycopg 3 will block the hub: {report.reason}")
+    cancel = "cancels on interrupt" if report.cancels_on_interrupt else "no cancel hook"
+    return f"psycopg {report.version} uses {report.wait_function} ({cancel})"

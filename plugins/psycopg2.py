@@ -57,27 +57,34 @@ PLUGIN = Plugin(
 def install_wait_callback(pool: str) -> str:
     """Make psycopg2 cooperative under ``pool``; runs after monkey patching.
 
-    gevent: psycogreen's wait callback. eventlet: ``eventlet.monkey_patch()`` already
-    installs its own (``psycopg=True`` by default), so this only checks it is there.
-    An existing callback is never replaced: the user or another library chose it.
+    gevent: poolkit's wait callback (:mod:`celery_poolkit.greendb.psycopg2`), built on
+    psycogreen's poll loop, which also cancels the server-side query when the greenlet is
+    interrupted, enforces ``connect_timeout`` and keeps DNS off the hub. eventlet:
+    ``eventlet.monkey_patch()`` already installs its own callback; it is kept.
+    A callback the user or another library chose is never replaced; psycogreen's own is,
+    because poolkit's does everything it does.
     """
     if importlib.util.find_spec("psycopg2") is None:
         raise DidNotEnable("psycopg2 is not installed")
     import psycopg2.extensions
 
+    from celery_poolkit.greendb import psycopg2 as green
+
     current = psycopg2.extensions.get_wait_callback()
-    if current is not None:
-        name = f"{current.__module__}.{current.__qualname__}"
-        return f"nothing to do: psycopg2 already has a wait callback ({name})"
+    if current is not None and pool == "gevent" and current is not green.green_wait_callback:
+        module = getattr(current, "__module__", "") or ""
+        if not module.startswith("psycogreen"):
+            name = f"{module}.{getattr(current, '__qualname__', current)!s}"
+            return f"nothing to do: psycopg2 already has a wait callback ({name})"
     try:
-        if pool == "eventlet":
-            from psycogreen.eventlet import patch_psycopg
-        else:
-            from psycogreen.gevent import patch_psycopg
-    except ImportError:
+        green.install(pool)
+    except DidNotEnable as exc:
+        # psycopg2 is here, so a missing psycogreen/gevent is a broken install, not a
+        # plugin to skip: every query would block the hub.
         raise PoolkitError(
-            f"psycopg2 is installed but psycogreen is not: under {pool} every query blocks "
-            "the hub; `pip install 'celery-poolkit[gevent]'` (it brings psycogreen)"
+            f"psycopg2 is installed but {exc}: under {pool} every query blocks the hub; "
+            "`pip install 'celery-poolkit[gevent]'` (it brings psycogreen)"
         ) from None
-    patch_psycopg()
-    return f"psycogreen {pool} wait callback installed"
+    if pool == "eventlet":
+        return "eventlet's psycopg2 wait callback kept (eventlet greens psycopg2 itself)"
+    return "poolkit's cancel-aware gevent wait callback installed (built on psycogreen)"

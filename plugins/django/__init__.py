@@ -36,6 +36,10 @@ greenlet and are never reused.
 "Cache framework", "Sending email"; ``django/db/utils.py`` (``ConnectionHandler``,
 ``thread_critical``); gunicorn #996; django-celery-results #428; mysqlclient PR #285;
 green-runtime.md §5.3 and §6.
+
+**Runtime:** ``celery_poolkit.plugins.django.backends.postgresql`` is a green pooled
+database ``ENGINE`` for psycopg2; :func:`release_task_connections` gives a task's
+connections back to the pool when the task ends. Neither imports Django until used.
 """
 
 from __future__ import annotations
@@ -43,6 +47,9 @@ from __future__ import annotations
 from celery_poolkit.model import Call, Effect, Green
 from celery_poolkit.plugins._rows import DBAPI_CURSOR, cpu, ctor, each
 from celery_poolkit.plugins.base import Plugin
+from celery_poolkit.plugins.django.tasks import release_task_connections
+
+__all__ = ["PLUGIN", "release_task_connections"]
 
 _QS = "django.db.models.QuerySet"
 _ORM = (

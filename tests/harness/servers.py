@@ -115,6 +115,64 @@ def postgres_server(
     *, timeout: float = 60.0, max_connections: int = 300
 ) -> Iterator[PostgresServer]:
     """A throwaway PostgreSQL cluster on 127.0.0.1, trust auth, fsync off, stopped by pid."""
+    with restartable_postgres_server(timeout=timeout, max_connections=max_connections) as pg:
+        yield pg.server
+
+
+@dataclass
+class RestartablePostgres:
+    """A running cluster whose postmaster can be stopped and started again in place
+    (same data directory and port), as an operator's restart does. ``server`` is always
+    the current postmaster (its pid changes on restart)."""
+
+    server: PostgresServer
+    argv: list[str]
+    log: Path
+    env: dict[str, str]
+    drop: dict[str, object]
+    timeout: float
+    proc: subprocess.Popen[bytes]
+
+    def start(self) -> None:
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                self.argv,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                **self.drop,
+            )  # type: ignore[call-overload]
+        port = self.server.port
+
+        def ready() -> bool:
+            probe = subprocess.run(
+                [str(PG_BIN / "pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-q"],
+                check=False,
+            )
+            return probe.returncode == 0
+
+        wait_until(ready, proc=self.proc, what="postgres", log=self.log, timeout=self.timeout)
+        self.server = PostgresServer(
+            port=port, pid=self.proc.pid, workdir=self.server.workdir, dbname=self.server.dbname
+        )
+
+    def stop(self) -> None:
+        # SIGINT is PostgreSQL's "fast shutdown": roll back and disconnect clients.
+        stop_process(self.proc, sig=signal.SIGINT, timeout=30)
+
+    def restart(self) -> PostgresServer:
+        """Fast shutdown (every client connection is cut), then start again."""
+        self.stop()
+        self.start()
+        return self.server
+
+
+@contextlib.contextmanager
+def restartable_postgres_server(
+    *, timeout: float = 60.0, max_connections: int = 300
+) -> Iterator[RestartablePostgres]:
+    """Like :func:`postgres_server`, with a handle that can restart the postmaster."""
     for name in ("initdb", "postgres", "pg_isready"):
         if not (PG_BIN / name).exists():
             raise HarnessError(f"{PG_BIN / name} is missing: {INSTALL_HINT}")
@@ -148,22 +206,15 @@ def postgres_server(
         "-c", "full_page_writes=off",
         "-c", "shared_buffers=64MB",
     ]  # fmt: skip
-    with open(log, "wb") as out:
-        proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env, **drop
-        )  # type: ignore[call-overload]
-
-    def ready() -> bool:
-        probe = subprocess.run(
-            [str(PG_BIN / "pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-q"],
-            check=False,
-        )
-        return probe.returncode == 0
-
+    handle = RestartablePostgres(
+        server=PostgresServer(port=port, pid=0, workdir=workdir),
+        argv=argv, log=log, env=env, drop=drop, timeout=timeout,
+        proc=None,  # type: ignore[arg-type]  # set by start()
+    )  # fmt: skip
     try:
-        wait_until(ready, proc=proc, what="postgres", log=log, timeout=timeout)
-        yield PostgresServer(port=port, pid=proc.pid, workdir=workdir)
+        handle.start()
+        yield handle
     finally:
-        # SIGINT is PostgreSQL's "fast shutdown": roll back and disconnect clients.
-        stop_process(proc, sig=signal.SIGINT, timeout=30)
+        if handle.proc is not None:
+            handle.stop()
         shutil.rmtree(workdir, ignore_errors=True)

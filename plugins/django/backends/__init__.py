@@ -1,0 +1,1 @@
+"""Django database backends shipped by celery-poolkit."""

@@ -1,0 +1,37 @@
+"""The app. Celery's ``-P gevent`` has already monkey patched when this is imported."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery, signals
+from gevent import monkey
+
+MODE = os.environ.get("GREENDB_MODE", "poolkit")
+
+if monkey.is_module_patched("socket"):
+    # What the bootstrap's psycopg2 adapter will do automatically; done by hand here
+    # because that adapter is not wired yet (see README.md).
+    if MODE == "poolkit":
+        from celery_poolkit.greendb import psycopg2 as green_psycopg2
+
+        green_psycopg2.install("gevent")
+    elif MODE == "psycogreen":
+        from psycogreen.gevent import patch_psycopg
+
+        patch_psycopg()
+
+_broker = os.environ["CELERY_BROKER_URL"]
+app = Celery("pgapp", broker=_broker, backend=_broker, include=["pgapp.tasks"])
+app.conf.update(
+    task_default_queue="greendb",
+    worker_hijack_root_logger=False,
+    broker_connection_retry_on_startup=True,
+)
+
+
+@signals.worker_ready.connect
+def _say_ready(sender: object = None, **kwargs: object) -> None:
+    # The harness waits for "<name> ready." in the log; Celery logs it at INFO only, and
+    # the heavy runs use --loglevel=WARNING (two INFO lines per task cost CPU).
+    print(f"{getattr(sender, 'hostname', 'worker')} ready.", flush=True)
