@@ -64,7 +64,8 @@ class Setup:
 
 
 SETUPS = (
-    Setup("psycogreen", "pgapp", "pgapp.tasks.query", 50, {"GREENDB_MODE": "psycogreen"}),
+    Setup("psycogreen", "pgapp", "pgapp.tasks.query", 50,
+          {"GREENDB_MODE": "psycogreen", "POOLKIT_DISABLE": "1"}),
     Setup("poolkit", "pgapp", "pgapp.tasks.query", 50, {"GREENDB_MODE": "poolkit"}),
     Setup("django-stock-c10", "djapp", "djapp.tasks.query", 10, {"DJAPP_ENGINE": "stock"}),
     Setup(

@@ -86,5 +86,5 @@ def install_wait_callback(pool: str) -> str:
             "`pip install 'celery-poolkit[gevent]'` (it brings psycogreen)"
         ) from None
     if pool == "eventlet":
-        return "eventlet's psycopg2 wait callback kept (eventlet greens psycopg2 itself)"
+        return "nothing to do: eventlet's own psycopg2 wait callback is kept"
     return "poolkit's cancel-aware gevent wait callback installed (built on psycogreen)"

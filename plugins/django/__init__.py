@@ -38,7 +38,7 @@ greenlet and are never reused.
 green-runtime.md §5.3 and §6.
 
 **Runtime:** ``celery_poolkit.plugins.django.backends.postgresql`` is a green pooled
-database ``ENGINE`` for psycopg2; :func:`release_task_connections` gives a task's
+database ``ENGINE`` for psycopg2; ``release_task_connections`` gives a task's
 connections back to the pool when the task ends. Neither imports Django until used.
 """
 
@@ -47,9 +47,19 @@ from __future__ import annotations
 from celery_poolkit.model import Call, Effect, Green
 from celery_poolkit.plugins._rows import DBAPI_CURSOR, cpu, ctor, each
 from celery_poolkit.plugins.base import Plugin
-from celery_poolkit.plugins.django.tasks import release_task_connections
 
 __all__ = ["PLUGIN", "release_task_connections"]
+
+
+def __getattr__(name: str) -> object:
+    # Lazy: the task-end hook imports logging (and so threading), which importing the
+    # knowledge table must not do before monkey patching.
+    if name == "release_task_connections":
+        from celery_poolkit.plugins.django.tasks import release_task_connections
+
+        return release_task_connections
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _QS = "django.db.models.QuerySet"
 _ORM = (

@@ -80,7 +80,7 @@ def test_psycogreen_alone_leaves_the_query_running(
 ) -> None:
     """The contrast that shows the test above can fail: psycogreen closes the socket but
     sends no cancel, so the server keeps sleeping."""
-    _, name = gevent_worker("pgapp", postgres_db, GREENDB_MODE="psycogreen")
+    _, name = gevent_worker("pgapp", postgres_db, GREENDB_MODE="psycogreen", POOLKIT_DISABLE="1")
     assert run_task(client, "pgapp.tasks.interrupted_query", "timeout", 20.0) == "Timeout"
     time.sleep(1.0)
     assert wait_for_connections(postgres_db.dsn, name, active=0, timeout=2) == (1, 1)

@@ -74,7 +74,7 @@ def test_gevent_patch_reports_modules_and_runs_adapters() -> None:
     assert out["adapters"]["psycopg2"] == "applied"
     assert out["adapters"]["urllib3"] == "nothing_to_do"
     assert out["socket"].startswith("gevent")
-    assert out["callback"] == "psycogreen.gevent"
+    assert out["callback"] == "celery_poolkit.greendb.psycopg2"
 
 
 def test_patch_twice_is_a_no_op_and_celery_patching_after_is_too() -> None:
@@ -308,7 +308,7 @@ def test_gevent_entry_points_run_adapters_in_a_bare_patch_all() -> None:
                                    "callback": cb.__module__ if cb else None}))
     """)
     assert out["adapters"]["psycopg2"] == "applied"
-    assert out["callback"] == "psycogreen.gevent"
+    assert out["callback"] == "celery_poolkit.greendb.psycopg2"
     assert out["scanned"] is True
 
 

@@ -11,19 +11,15 @@ import os
 import sys
 
 from celery import Celery, signals
-from gevent import monkey
 
 ENGINE = os.environ.get("DJAPP_ENGINE", "poolkit")
 
 if ENGINE != "native":
     # A psycopg2-only install: Django prefers psycopg 3 when it can import it, and this
     # machine has both. Blocking the import is what "not installed" looks like to Django.
+    # psycopg2 is green with no code here: celery-poolkit's adapter ran from gevent's
+    # did_patch_all entry point during Celery's own `-P gevent` patching.
     sys.modules["psycopg"] = None  # type: ignore[assignment]
-    if monkey.is_module_patched("socket"):
-        # What the bootstrap's psycopg2 adapter will do automatically (see README.md).
-        from celery_poolkit.greendb import psycopg2 as green_psycopg2
-
-        green_psycopg2.install("gevent")
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "djapp.settings")
 

@@ -9,17 +9,15 @@ from gevent import monkey
 
 MODE = os.environ.get("GREENDB_MODE", "poolkit")
 
-if monkey.is_module_patched("socket"):
-    # What the bootstrap's psycopg2 adapter will do automatically; done by hand here
-    # because that adapter is not wired yet (see README.md).
-    if MODE == "poolkit":
-        from celery_poolkit.greendb import psycopg2 as green_psycopg2
+# "poolkit": no code at all. celery-poolkit's psycopg2 adapter already ran from gevent's
+# did_patch_all entry point during Celery's own `-P gevent` patching.
+# "psycogreen" and "none" are the comparisons: they run with POOLKIT_DISABLE=1 in the
+# worker's environment (poolkit's adapters off), and "psycogreen" patches by hand, the
+# way projects do today.
+if MODE == "psycogreen" and monkey.is_module_patched("socket"):
+    from psycogreen.gevent import patch_psycopg
 
-        green_psycopg2.install("gevent")
-    elif MODE == "psycogreen":
-        from psycogreen.gevent import patch_psycopg
-
-        patch_psycopg()
+    patch_psycopg()
 
 _broker = os.environ["CELERY_BROKER_URL"]
 app = Celery("pgapp", broker=_broker, backend=_broker, include=["pgapp.tasks"])
