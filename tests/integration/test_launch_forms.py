@@ -131,7 +131,7 @@ def test_entry_point_forms_patched_first_with_no_hazards(
     assert seen["report"] == {
         "pool": "gevent", "source": source, "patched_now": True, "hazards": [],
     }  # fmt: skip
-    assert seen["psycopg2_wait_callback"] == "psycogreen.gevent.gevent_wait_callback"
+    assert seen["psycopg2_wait_callback"] == "celery_poolkit.greendb.psycopg2.green_wait_callback"
 
 
 def test_celery_own_patching_runs_poolkit_adapters_from_gevent_entry_points(
@@ -149,7 +149,7 @@ def test_celery_own_patching_runs_poolkit_adapters_from_gevent_entry_points(
     assert seen["socket_patched"] is True
     assert seen["report"] is None  # poolkit.patch() never ran in this worker
     assert seen["adapters"]["psycopg2"] == "applied"
-    assert seen["psycopg2_wait_callback"] == "psycogreen.gevent.gevent_wait_callback"
+    assert seen["psycopg2_wait_callback"] == "celery_poolkit.greendb.psycopg2.green_wait_callback"
 
 
 def test_unpatched_control_never_runs_the_tasks(
