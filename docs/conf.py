@@ -23,6 +23,7 @@ extensions = [
     "sphinx.ext.intersphinx",
     "sphinx.ext.napoleon",
     "myst_parser",
+    "sphinx_click",
     "poolkit_plugins",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
