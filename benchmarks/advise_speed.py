@@ -71,6 +71,10 @@ def advise(project: Path, cache: Path) -> tuple[float, float]:
             os.devnull,
         ],
         env=env,
+        # Not the repository: `-m` puts the working directory first on sys.path, and the
+        # source tree's celery_poolkit/ would shadow the installed package (whose advisor/
+        # and plugins/ are mapped in by package-dir).
+        cwd=cache,
         capture_output=True,
         text=True,
         timeout=900,
