@@ -105,7 +105,7 @@ def resolve_options(
                 continue
         if f.name == "block_threshold":
             number = float(value)
-            if not number >= 0.005:  # noqa: PLR2004 - gevent's monitor cannot go finer
+            if not number >= 0.005:
                 raise ValueError(f"{key} must be at least 0.005 seconds, not {value!r}")
             values[f.name] = number
         else:
@@ -149,7 +149,6 @@ class PoolkitStep(bootsteps.StartStopStep):
             parent.poolkit = self.runtime  # the remote-control command finds it here
         except Exception:  # never stop a worker over its instrumentation
             logger.exception("poolkit: the profile/monitor could not be set up; continuing")
-        return None
 
     def start(self, parent: Any) -> None:
         if self.runtime is not None:
