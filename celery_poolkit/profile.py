@@ -185,3 +185,63 @@ class Profile:
             )
             for name, s, ordered in sorted(items, key=lambda i: i[0])
         )
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterProfile:
+    """Every worker's profile, as ``poolkit profile collect`` writes it."""
+
+    app: str
+    collected_at: float
+    workers: tuple[WorkerProfile, ...]
+    errors: tuple[tuple[str, str], ...] = ()  # (hostname, what it answered instead)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "kind": "poolkit-cluster-profile",
+            "app": self.app,
+            "collected_at": self.collected_at,
+            "workers": [w.as_dict() for w in self.workers],
+            "errors": dict(self.errors),
+        }
+
+
+def cluster_profile_from_dict(data: Any) -> ClusterProfile:
+    """Read ``poolkit profile collect``'s JSON; ValueError says what is wrong."""
+    if not isinstance(data, dict) or data.get("kind") != "poolkit-cluster-profile":
+        raise ValueError("not a file written by `poolkit profile collect`")
+    if data.get("schema") != SCHEMA:
+        raise ValueError(f"profile schema {data.get('schema')!r}; this poolkit reads {SCHEMA}")
+    workers = data.get("workers")
+    if not isinstance(workers, list):
+        raise ValueError("'workers' must be a list")
+    return ClusterProfile(
+        app=str(data.get("app", "")),
+        collected_at=float(data.get("collected_at", 0.0)),
+        workers=tuple(worker_profile_from_dict(w) for w in workers),
+        errors=tuple(sorted((str(k), str(v)) for k, v in dict(data.get("errors", {})).items())),
+    )
+
+
+def collect(app: Any, app_name: str, timeout: float) -> ClusterProfile:
+    """Ask every worker of ``app`` for its profile over the broker (remote control)."""
+    replies = app.control.broadcast("poolkit_profile", reply=True, timeout=timeout) or []
+    workers: list[WorkerProfile] = []
+    errors: list[tuple[str, str]] = []
+    for reply in replies:
+        for hostname, answer in dict(reply).items():
+            if isinstance(answer, dict) and "error" in answer:
+                # Celery answers "No such key" when the worker's app never installed poolkit.
+                errors.append((hostname, str(answer["error"])))
+                continue
+            try:
+                workers.append(worker_profile_from_dict(answer))
+            except ValueError as exc:
+                errors.append((hostname, str(exc)))
+    return ClusterProfile(
+        app=app_name,
+        collected_at=time.time(),
+        workers=tuple(sorted(workers, key=lambda w: w.hostname)),
+        errors=tuple(sorted(errors)),
+    )
