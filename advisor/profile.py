@@ -142,8 +142,14 @@ def merge(
         if not reasons or old.name not in by_queue:
             queues.append(old)
             continue
-        new = decide(old.name, by_queue[old.name], app=advice.app, cores=cores,
-                     override=config.override(old.name) if config else None, current=old.current_pool)  # fmt: skip
+        new = decide(
+            old.name,
+            by_queue[old.name],
+            app=advice.app,
+            cores=cores,
+            override=config.override(old.name) if config else None,
+            current=old.current_pool,
+        )
         queues.append(replace(new, reasons=(*reasons, *new.reasons)))
     return replace(
         advice,
