@@ -92,10 +92,11 @@ def resolve_options(
     keeps the default rather than stopping a worker over a typo.
     """
     values: dict[str, Any] = {}
+    from_install = {f"poolkit_{name}": value for name, value in installed.items()}
     for f in fields(StepOptions):
         key = f"poolkit_{f.name}"
-        for source in (given, installed, conf):
-            value = source.get(key, source.get(f.name) if source is installed else None)
+        for source in (given, from_install, conf):
+            value = source.get(key)
             if value is not None:
                 break
         else:
@@ -113,7 +114,12 @@ def resolve_options(
     return StepOptions(**values)
 
 
-class PoolkitStep(bootsteps.StartStopStep):
+def installed_options(app: Any) -> dict[str, Any]:
+    """The options given to :func:`install` for ``app`` (empty if never installed)."""
+    return dict(getattr(app, _INSTALLED, {}))
+
+
+class PoolkitStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery is untyped
     """poolkit in the worker: guard at create, profile and monitor from start to stop.
 
     ``requires`` the Pool step: the pool object exists when ``create`` runs, and no
@@ -129,7 +135,7 @@ class PoolkitStep(bootsteps.StartStopStep):
             self.options = resolve_options(
                 parent.app.conf,
                 kwargs,
-                getattr(parent.app, _INSTALLED, {}),
+                installed_options(parent.app),
                 dict(os.environ),
             )
         except (TypeError, ValueError) as exc:

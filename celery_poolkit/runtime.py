@@ -85,7 +85,7 @@ class Runtime:
 
     def start(self) -> None:
         if self.pool is Pool.GEVENT and (self.options.profile or self.options.monitor):
-            import greenlet
+            import greenlet  # type: ignore[import-untyped,unused-ignore]
 
             self.clock = SwitchClock()
             if self.options.monitor:
@@ -105,7 +105,7 @@ class Runtime:
         if self.monitor is not None:
             self.monitor.stop()
         if self.clock is not None:
-            import greenlet
+            import greenlet  # type: ignore[import-untyped,unused-ignore]
 
             if greenlet.gettrace() is self.clock:
                 greenlet.settrace(self.clock.previous)
@@ -116,7 +116,7 @@ class Runtime:
 
     def _cpu_now(self) -> Any:
         if self.pool is Pool.GEVENT and self.clock is not None:
-            import greenlet
+            import greenlet  # type: ignore[import-untyped,unused-ignore]
 
             glet = greenlet.getcurrent()
             self.clock.track(glet)

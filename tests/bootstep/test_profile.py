@@ -1,0 +1,137 @@
+"""The profile's bounds and numbers, the greenlet switch clock, the guard's verdicts."""
+
+from __future__ import annotations
+
+import logging
+import time
+import types
+from typing import Any
+
+import greenlet
+import pytest
+
+from celery_poolkit import guard, profile
+from celery_poolkit.bootstep import StepOptions
+from celery_poolkit.model import Pool
+from celery_poolkit.monitor import SwitchClock
+
+
+def test_profile_is_bounded_and_computes_percentiles(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(profile, "MAX_TASKS", 3)
+    p = profile.Profile()
+    for i in range(1, 101):
+        p.add("a", wall=i / 100, cpu=i / 200, failed=i % 10 == 0)
+    for name in ("b", "c", "d", "e"):
+        p.add(name, 1.0, 0.0, False)
+    tasks = {t.name: t for t in p.tasks()}
+    assert set(tasks) == {"a", "b", "c", profile.OTHER}  # d and e folded in: bounded
+    assert tasks[profile.OTHER].count == 2
+    a = tasks["a"]
+    assert (a.count, a.failures) == (100, 10)
+    assert a.wall_p50 == pytest.approx(0.51)
+    assert a.wall_p95 == pytest.approx(0.96)
+    assert a.cpu_share == pytest.approx(0.5)
+
+
+def test_samples_per_task_are_bounded() -> None:
+    p = profile.Profile()
+    for _ in range(profile.SAMPLES * 3):
+        p.add("a", 0.1, 0.0, False)
+    assert len(p._stats["a"].samples) == profile.SAMPLES
+    assert p.tasks()[0].count == profile.SAMPLES * 3
+
+
+def test_worker_profile_round_trips_and_rejects_garbage() -> None:
+    block = profile.Block("t", "id", "<g>", 0.5, ("f.py:1 in x",), 1.0)
+    worker = profile.WorkerProfile("w@h", "gevent", 10, ("q",), "greenlet", 0.0,
+                                   (profile.TaskProfile("t", 1, 0, 1.0, 1.0, 1.0, 0.5, 1, 0.5),),
+                                   blocks=1, recent_blocks=(block,))  # fmt: skip
+    assert profile.worker_profile_from_dict(worker.as_dict()) == worker
+    with pytest.raises(ValueError, match="malformed"):
+        profile.worker_profile_from_dict({"schema": 1, "hostname": "x"})
+
+
+def _burn(seconds: float) -> None:
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        pass
+
+
+def test_switch_clock_gives_each_greenlet_its_own_cpu_and_block_length() -> None:
+    clock = SwitchClock()
+    previous = greenlet.settrace(clock)
+    measured: dict[str, float] = {}
+    try:
+
+        def busy() -> None:
+            me = greenlet.getcurrent()
+            clock.track(me)
+            _burn(0.05)
+            hub.switch()  # hand over, as a task does when it waits
+            _burn(0.05)
+            measured["busy"] = clock.untrack(me)
+
+        def idle() -> None:
+            me = greenlet.getcurrent()
+            clock.track(me)
+            time.sleep(0.05)  # waits without CPU
+            measured["idle"] = clock.untrack(me)
+
+        hub = greenlet.getcurrent()
+        a, b = greenlet.greenlet(busy), greenlet.greenlet(idle)
+        a.switch()
+        # The monitor thread would flag `b` while it holds the thread; flag it by hand.
+        clock.blocked = (b, time.perf_counter(), "payload")
+        b.switch()
+        a.switch()
+    finally:
+        greenlet.settrace(previous)
+    assert measured["busy"] == pytest.approx(0.1, abs=0.03)
+    assert measured["idle"] < 0.02
+    (ended,) = clock.ended
+    assert ended[0] is b
+    assert ended[1] == pytest.approx(0.05, abs=0.04)
+    assert ended[2] == "payload"
+
+
+def test_worker_pool_names_celerys_pool_classes() -> None:
+    from celery.concurrency import get_implementation
+
+    assert guard.worker_pool(get_implementation("threads"))[0] is Pool.THREADS
+    assert guard.worker_pool(get_implementation("solo"))[0] is Pool.SOLO
+    assert guard.worker_pool("my.pools:Custom") == (None, "my.pools:Custom")
+
+
+def _fake_worker(pool: str) -> Any:
+    from celery import Celery
+    from celery.concurrency import get_implementation
+
+    app = Celery("t", broker="memory://")
+    return types.SimpleNamespace(pool_cls=get_implementation(pool), app=app)
+
+
+def test_strict_guard_refuses_an_unpatched_gevent_pool_with_the_fix(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    worker = _fake_worker("gevent")  # this test process is not monkey patched
+    found = guard.run(worker, StepOptions(advise=False))  # not strict: logged only
+    assert [f.topic for f in found if f.refuse] == ["patch-state"]
+    with pytest.raises(SystemExit) as exit_info:
+        guard.run(worker, StepOptions(strict=True, advise=False))
+    assert exit_info.value.code == 78
+    assert "poolkit worker" in caplog.text
+    assert "celery_poolkit.patch()" in caplog.text
+
+
+def test_a_failing_check_is_logged_and_never_stops_the_worker(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(facts: guard.WorkerFacts) -> Any:
+        raise RuntimeError("check exploded")
+
+    monkeypatch.setattr(guard, "hazards", broken)
+    caplog.set_level(logging.WARNING, "celery_poolkit")
+    found = guard.run(_fake_worker("threads"), StepOptions(strict=True, advise=False))
+    assert found == ()
+    assert "the hazards check failed" in caplog.text
+    assert "check exploded" in caplog.text
