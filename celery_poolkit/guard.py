@@ -16,7 +16,6 @@ worker. Any failure of a check itself is logged and never stops a non-strict wor
 
 from __future__ import annotations
 
-import enum
 import inspect
 import logging
 import os
@@ -27,15 +26,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from celery_poolkit.bootstrap.doctor import Level  # doctor's levels: one vocabulary
 from celery_poolkit.model import Pool, Severity
 
 logger = logging.getLogger("celery_poolkit")
-
-
-class Level(str, enum.Enum):
-    INFO = "info"
-    WARNING = "warning"
-    ERROR = "error"
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,7 +211,7 @@ Check = Callable[[WorkerFacts], Iterator[GuardFinding]]
 
 
 def check(worker: Any, *, advise: bool = True) -> tuple[GuardFinding, ...]:
-    """Every finding about ``worker``; a check that fails becomes an info finding."""
+    """Every finding about ``worker``; a check that fails is logged and skipped."""
     facts = facts_of(worker)
     checks: list[tuple[str, Check]] = [
         ("patch-state", patch_state), ("hazards", hazards), ("drivers", drivers),
