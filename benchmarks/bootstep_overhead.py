@@ -65,12 +65,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeat", type=int, default=5, help="pairs per pool")
     parser.add_argument("--tasks", type=int, default=2000, help="timed tasks per run")
+    parser.add_argument("--pool", choices=sorted(POOLS), action="append", help="default: both")
     args = parser.parse_args()
     if not 1 <= args.repeat <= 50 or not 100 <= args.tasks <= 100_000:
         parser.error("--repeat must be 1-50 and --tasks 100-100000")
     print(f"load average before: {os.getloadavg()}")
     with redis_server() as redis:
-        for pool in POOLS:
+        for pool in args.pool or list(POOLS):
             plain: list[float] = []
             poolkit: list[float] = []
             for i in range(args.repeat):

@@ -14,10 +14,10 @@ CPU time per task is measured where the task runs, with the clock that isolates 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import logging
 import os
-import select
 import threading
 import time
 from dataclasses import dataclass, field
@@ -34,6 +34,8 @@ from celery_poolkit.profile import Profile, WorkerProfile
 logger = logging.getLogger("celery_poolkit")
 
 MAX_OPEN = 10_000  # started tasks whose end we have not seen (a lost child, a kill)
+READ_PERIOD = 0.2  # seconds between two reads of the prefork children's pipe
+PIPE_SIZE = 1 << 20  # ~15k lines: 0.2 s of far more tasks than a parent can dispatch
 _NAME_MAX = 200  # keeps a pipe line far below PIPE_BUF, so a write is atomic
 
 
@@ -72,6 +74,9 @@ class Runtime:
                 # Opened before the pool forks, so every child inherits the write end.
                 read, write = os.pipe()
                 os.set_blocking(write, False)
+                os.set_blocking(read, False)
+                with contextlib.suppress(OSError, AttributeError):  # Linux: room for bursts
+                    fcntl.fcntl(write, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
                 runtime.pipe = (read, write)
             signals.task_prerun.connect(runtime.on_prerun, weak=False,
                                         dispatch_uid=f"poolkit-prerun-{id(runtime)}")  # fmt: skip
@@ -166,20 +171,24 @@ class Runtime:
             self.profile.dropped += 1
 
     def _read_children(self) -> None:
+        # Polls a few times a second instead of waking per line: the prefork parent's
+        # main thread moves every message, and a reader thread that wanted the GIL after
+        # each task would slow it down (measured: benchmarks/bootstep_overhead.py).
         assert self.pipe is not None
         fd, rest = self.pipe[0], b""
-        while not self.stopping.is_set():
-            ready, _, _ = select.select([fd], [], [], 0.5)
-            if not ready:
-                continue
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                return
-            *lines, rest = (rest + chunk).split(b"\n")
-            for line in lines:
-                with contextlib.suppress(ValueError, TypeError):
-                    name, wall, cpu, failed = json.loads(line)
-                    self.profile.add(str(name), float(wall), float(cpu), bool(failed))
+        while not self.stopping.wait(READ_PERIOD):
+            while True:
+                try:
+                    chunk = os.read(fd, 1 << 16)
+                except BlockingIOError:
+                    break
+                if not chunk:
+                    return
+                *lines, rest = (rest + chunk).split(b"\n")
+                for line in lines:
+                    with contextlib.suppress(ValueError, TypeError):
+                        name, wall, cpu, failed = json.loads(line)
+                        self.profile.add(str(name), float(wall), float(cpu), bool(failed))
 
     def snapshot(self) -> WorkerProfile:
         return WorkerProfile(

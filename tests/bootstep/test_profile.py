@@ -52,8 +52,9 @@ def test_worker_profile_round_trips_and_rejects_garbage() -> None:
 
 
 def _burn(seconds: float) -> None:
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
+    # CPU seconds, not wall: on a busy machine a wall-clock loop gets less CPU.
+    deadline = time.thread_time() + seconds
+    while time.thread_time() < deadline:
         pass
 
 
@@ -86,11 +87,11 @@ def test_switch_clock_gives_each_greenlet_its_own_cpu_and_block_length() -> None
         a.switch()
     finally:
         greenlet.settrace(previous)
-    assert measured["busy"] == pytest.approx(0.1, abs=0.03)
+    assert measured["busy"] == pytest.approx(0.1, abs=0.01)
     assert measured["idle"] < 0.02
     (ended,) = clock.ended
     assert ended[0] is b
-    assert ended[1] == pytest.approx(0.05, abs=0.04)
+    assert 0.05 <= ended[1] < 2.0  # noqa: PLR2004 - wall time: at least the sleep
     assert ended[2] == "payload"
 
 
