@@ -7,9 +7,11 @@ always runs on a warmer machine. Each run starts a real ``celery -A benchapp wor
 warms it up, then times ``--tasks`` no-op tasks from the first send to the last result.
 
 Reported per pool: the median tasks/s of each variant, the ratio of medians (target:
->= 0.97x), and the noise: the spread of the per-pair ratios, and the same spread measured
-between two *identical* runs is what "no difference" looks like on this machine. The
-load average is printed before and after.
+>= 0.97x), and the noise: the spread of the per-pair ratios, and the run-to-run spread of
+the variant without poolkit, which is what "no difference" looks like on this machine.
+Throughput moves with whatever else the machine runs, so the worker's own CPU time per
+task (every process of the worker's session, from /proc) is reported too: it measures
+poolkit's cost even on a shared machine. The load average is printed before and after.
 
     python benchmarks/bootstep_overhead.py [--repeat 5] [--tasks 2000]
 """
@@ -38,8 +40,26 @@ WARMUP = 200
 DEADLINE = 300.0  # seconds: a run that takes longer is a failure, not a number
 
 
-def run_once(url: str, pool: str, installed: bool, tasks: int) -> float:
-    """Tasks per second of one fresh worker."""
+def group_cpu(pgid: int) -> float:
+    """CPU seconds (user + system) of every live process in the worker's session.
+
+    The harness starts workers in a new session, so the group id is the pid it started:
+    the parent and its prefork children, nothing else.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # the process ended while we looked
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def run_once(url: str, pool: str, installed: bool, tasks: int) -> tuple[float, float]:
+    """Tasks per second of one fresh worker, and its CPU milliseconds per task."""
     env = {"CELERY_BROKER_URL": url, "CELERY_RESULT_BACKEND": url,
            "POOLKIT_BENCH_INSTALL": "1" if installed else "0"}  # fmt: skip
     argv = ["celery", "-A", "benchapp", "worker", *POOLS[pool], "--without-gossip",
@@ -49,13 +69,14 @@ def run_once(url: str, pool: str, installed: bool, tasks: int) -> float:
     try:
         warm = ResultSet([client.send_task("bench.noop") for _ in range(WARMUP)])
         warm.join_native(timeout=DEADLINE)
-        started = time.perf_counter()
+        started, cpu_before = time.perf_counter(), group_cpu(worker.pid)
         results = ResultSet([client.send_task("bench.noop") for _ in range(tasks)])
         results.join_native(timeout=DEADLINE)
         elapsed = time.perf_counter() - started
+        cpu_ms = (group_cpu(worker.pid) - cpu_before) * 1000 / tasks
         if installed and "poolkit" not in worker.output():
             raise SystemExit("the installed variant did not load poolkit: see " + str(worker.log))
-        return tasks / elapsed
+        return tasks / elapsed, cpu_ms
     finally:
         client.close()
         worker.stop()
@@ -74,11 +95,14 @@ def main() -> None:
         for pool in args.pool or list(POOLS):
             plain: list[float] = []
             poolkit: list[float] = []
+            plain_cpu: list[float] = []
+            poolkit_cpu: list[float] = []
             for i in range(args.repeat):
                 order = (False, True) if i % 2 == 0 else (True, False)
                 for installed in order:
-                    rate = run_once(redis.url, pool, installed, args.tasks)
+                    rate, cpu_ms = run_once(redis.url, pool, installed, args.tasks)
                     (poolkit if installed else plain).append(rate)
+                    (poolkit_cpu if installed else plain_cpu).append(cpu_ms)
             ratios = [p / b for p, b in zip(poolkit, plain, strict=True)]
             ratio = statistics.median(poolkit) / statistics.median(plain)
             print(
@@ -88,7 +112,10 @@ def main() -> None:
                 f"(runs {', '.join(f'{r:.0f}' for r in poolkit)})\n"
                 f"{'':8s} ratio of medians {ratio:.3f}x; per-pair ratios "
                 f"{min(ratios):.3f}-{max(ratios):.3f}; run-to-run spread without poolkit "
-                f"{min(plain) / max(plain):.3f}-1"
+                f"{min(plain) / max(plain):.3f}-1\n"
+                f"{'':8s} worker CPU per task: {statistics.median(plain_cpu):.3f} ms without, "
+                f"{statistics.median(poolkit_cpu):.3f} ms with poolkit (medians; cost ratio "
+                f"{statistics.median(poolkit_cpu) / statistics.median(plain_cpu):.3f}x)"
             )
     print(f"load average after: {os.getloadavg()}")
 
