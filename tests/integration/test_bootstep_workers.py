@@ -109,3 +109,17 @@ def test_a_thousand_cooperative_tasks_report_no_block(
     results = run_tasks(client, "bs.coop", [(0.005,)] * 1000, timeout=120)
     assert len(results) == 1000
     assert "blocked the gevent hub" not in worker.output()
+
+
+def test_guard_reports_the_advisors_view_of_the_consumed_queue_with_evidence(
+    worker_factory: Factory, env: dict[str, str]
+) -> None:
+    # bs.crunch (a pure-Python loop) is routed to "cpu"; consuming it on gevent is wrong.
+    worker = _start(worker_factory, env, "-P", "gevent", "-c", "5", "-Q", "cpu")
+    out = worker.output()
+    assert "poolkit guard [advisor:pool]: queue 'cpu' runs on gevent" in out, out
+    assert "recommends prefork" in out
+    assert re.search(r"evidence: cpu: .* at .*bsapp\.py:\d+", out), out
+    # A worker on the queue the advisor agrees with hears nothing from it.
+    other = _start(worker_factory, env, "-P", "prefork", "-c", "2", "-Q", "cpu", "-n", "p@%h")
+    assert "advisor:pool" not in other.output()
