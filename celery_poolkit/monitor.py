@@ -8,9 +8,11 @@ emitted in the monitor thread, where logging (patched locks) is unsafe. So:
 
 * :class:`SwitchClock`, a ``greenlet.settrace`` function, timestamps every switch. It
   gives each task greenlet its CPU time (``time.thread_time`` between switch-in and
-  switch-out) and, when a flagged greenlet finally switches out, the block's real length;
-* the event subscriber only flags "this greenlet, since this switch" (one flag per
-  block, however many events repeat) with the stack where it is stuck;
+  switch-out), and a greenlet that held the thread for the threshold or longer is a
+  block, of exactly that length: one block, one record, whatever gevent repeated;
+* gevent's event, while the block lasts, supplies what only the monitor thread can see:
+  the stack where the greenlet is stuck. Its subscriber only attaches that stack to
+  "this greenlet, since this switch";
 * a greenlet in the hub drains finished blocks: it logs each once, attributes it to the
   task that was running (name and id, from ``task_prerun``), and counts it.
 """
@@ -38,8 +40,8 @@ class SwitchClock:
     """A ``greenlet.settrace`` function: CPU per tracked greenlet, and block lengths.
 
     Runs on every switch in the hub's thread, so it does the least it can: two clock
-    reads, two dict lookups. It chains whatever trace function was installed before
-    (gevent's own monitor tracer).
+    reads, a dict lookup, a comparison. It chains whatever trace function was installed
+    before (gevent's own monitor tracer).
     """
 
     def __init__(self, previous: Callable[[str, Any], Any] | None = None) -> None:
@@ -48,10 +50,16 @@ class SwitchClock:
         self.current: Any = None
         self.since = time.perf_counter()
         self.since_cpu = time.thread_time()
-        # (greenlet, since, what the monitor knew) flagged by the monitor thread, read
-        # and cleared here; (greenlet, seconds, what the monitor knew) once it ended.
-        self.blocked: tuple[Any, float, Any] | None = None
-        self.ended: deque[tuple[Any, float, Any]] = deque(maxlen=1000)
+        # Set by HubMonitor.start; until then no slice is long enough to be a block.
+        self.threshold = float("inf")
+        self.hub: Any = None  # the hub's own slices are its idle waits, never blocks
+        self.tasks: dict[Any, tuple[str, str]] = {}  # greenlet -> (task name, task id)
+        # (greenlet, since, stack) attached by the monitor thread while a block lasts;
+        # (greenlet, seconds, stack, task) once it ended, for the drain greenlet.
+        self.stuck: tuple[Any, float, tuple[str, ...]] | None = None
+        self.ended: deque[tuple[Any, float, tuple[str, ...], tuple[str, str] | None]] = deque(
+            maxlen=1000
+        )
 
     def __call__(self, event: str, args: Any) -> None:
         if self.previous is not None:
@@ -59,24 +67,26 @@ class SwitchClock:
         if event not in ("switch", "throw"):
             return
         origin, target = args
-        now = time.perf_counter()
-        cpu = self.cpu
-        # The CPU clock is read only around tracked (task) greenlets: it costs more than
-        # perf_counter, and most switches are between the hub and untracked greenlets.
-        if origin in cpu:
-            cpu[origin] += time.thread_time() - self.since_cpu
-        if target in cpu:
-            self.since_cpu = time.thread_time()
-        blocked = self.blocked
-        if blocked is not None and blocked[0] is origin:
-            self.blocked = None
-            self.ended.append((origin, now - blocked[1], blocked[2]))
-        self.current, self.since = target, now
+        now, now_cpu = time.perf_counter(), time.thread_time()
+        held, held_cpu = now - self.since, now_cpu - self.since_cpu
+        if origin in self.cpu:
+            self.cpu[origin] += held_cpu
+        if held >= self.threshold and origin is not self.hub:
+            stuck = self.stuck
+            seen = stuck is not None and stuck[0] is origin and stuck[1] == self.since
+            # A block is a slice that burned the threshold in CPU, or one gevent's
+            # monitor saw stuck (a blocking call uses no CPU). A long slice with neither
+            # is this process being descheduled on a busy machine, not a block.
+            if held_cpu >= self.threshold or seen:
+                # The task is looked up now, before task_postrun forgets the greenlet.
+                stack = stuck[2] if seen and stuck is not None else ()
+                self.ended.append((origin, held, stack, self.tasks.get(origin)))
+        self.stuck = None
+        self.current, self.since, self.since_cpu = target, now, now_cpu
 
     def track(self, glet: Any) -> None:
         """Start counting ``glet``'s CPU from now (it must be the running greenlet)."""
-        self.cpu[glet] = 0.0
-        self.since_cpu = time.thread_time()
+        self.cpu[glet] = self.since_cpu - time.thread_time()
 
     def untrack(self, glet: Any) -> float:
         """Stop counting ``glet`` (the running greenlet); its CPU seconds since track()."""
@@ -86,7 +96,9 @@ class SwitchClock:
 class HubMonitor:
     """gevent's monitor thread with printing off, reporting through poolkit's log."""
 
-    def __init__(self, threshold: float, profile: Profile, tasks: dict[Any, tuple[str, str]]):
+    def __init__(
+        self, threshold: float, profile: Profile, tasks: dict[Any, tuple[str, str]]
+    ) -> None:
         self.threshold = threshold
         self.profile = profile
         self.tasks = tasks  # greenlet -> (task name, task id), kept by the runtime
@@ -118,6 +130,7 @@ class HubMonitor:
             return False
         from gevent import events
 
+        clock.threshold, clock.hub, clock.tasks = self.threshold, self._hub, self.tasks
         self.clock = clock
         events.subscribers.append(self._on_event)
         self._drain = gevent.spawn(self._drain_loop)
@@ -134,24 +147,24 @@ class HubMonitor:
         self.drain()
 
     def _on_event(self, event: Any) -> None:
-        # In gevent's monitor thread: flag the block, nothing more.
+        # In gevent's monitor thread: attach the stack to the running slice, no more.
         from gevent.events import EventLoopBlocked
 
         clock = self.clock
         if clock is None or not isinstance(event, EventLoopBlocked):
             return
         glet, since = clock.current, clock.since
-        flagged = clock.blocked
-        if flagged is not None and flagged[0] is glet and flagged[1] == since:
+        if event.greenlet is not glet:
+            return  # the block ended while gevent built its report
+        stuck = clock.stuck
+        if stuck is not None and stuck[0] is glet and stuck[1] == since:
             return  # the same block, reported again one period later
         frame = sys._current_frames().get(self._hub.thread_ident)
         stack = tuple(
             f"{f.filename}:{f.lineno} in {f.name}"
             for f in (traceback.extract_stack(frame) if frame is not None else ())
         )[-STACK_FRAMES:]
-        # The task is looked up now: by the time the block ends, task_postrun may have
-        # forgotten the greenlet.
-        clock.blocked = (glet, since, (stack, self.tasks.get(glet)))
+        clock.stuck = (glet, since, stack)
 
     def _drain_loop(self) -> None:
         import gevent
@@ -163,7 +176,7 @@ class HubMonitor:
     def drain(self) -> None:
         clock = self.clock
         while clock is not None and clock.ended:
-            glet, seconds, (stack, task) = clock.ended.popleft()
+            glet, seconds, stack, task = clock.ended.popleft()
             block = Block(
                 task=task[0] if task else None,
                 task_id=task[1] if task else None,

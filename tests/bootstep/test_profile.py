@@ -75,24 +75,30 @@ def test_switch_clock_gives_each_greenlet_its_own_cpu_and_block_length() -> None
         def idle() -> None:
             me = greenlet.getcurrent()
             clock.track(me)
-            time.sleep(0.05)  # waits without CPU
+            # What gevent's monitor thread does while a blocking call holds the thread.
+            clock.stuck = (me, clock.since, ("stack.py:1 in idle",))
+            time.sleep(0.05)  # blocks without CPU
             measured["idle"] = clock.untrack(me)
 
         hub = greenlet.getcurrent()
+        clock.threshold, clock.hub = 0.03, hub  # the hub's own slices are never blocks
         a, b = greenlet.greenlet(busy), greenlet.greenlet(idle)
+        clock.tasks[b] = ("idle", "id-1")
         a.switch()
-        # The monitor thread would flag `b` while it holds the thread; flag it by hand.
-        clock.blocked = (b, time.perf_counter(), "payload")
+        time.sleep(0.05)  # the hub holds the thread: not a block
         b.switch()
+        c = greenlet.greenlet(lambda: time.sleep(0.05))  # long, no CPU, unseen: not a block
+        c.switch()
         a.switch()
     finally:
         greenlet.settrace(previous)
     assert measured["busy"] == pytest.approx(0.1, abs=0.01)
     assert measured["idle"] < 0.02
-    (ended,) = clock.ended
-    assert ended[0] is b
-    assert 0.05 <= ended[1] < 2.0  # wall time: at least the sleep
-    assert ended[2] == "payload"
+    # a burned the CPU twice for 0.05 s, b was seen stuck in a blocking sleep.
+    assert [e[0] for e in clock.ended] == [a, b, a]
+    assert [e[3] for e in clock.ended] == [None, ("idle", "id-1"), None]
+    assert [e[2] for e in clock.ended] == [(), ("stack.py:1 in idle",), ()]
+    assert all(0.04 <= e[1] < 2.0 for e in clock.ended)  # wall time held
 
 
 def test_worker_pool_names_celerys_pool_classes() -> None:

@@ -99,7 +99,10 @@ def test_a_cpu_burn_on_gevent_is_reported_once_by_name_with_its_duration(
     assert task_id == result.id
     # gevent's event says 0.1 (the threshold) several times; the real block is ~0.5 s.
     assert 0.45 <= float(seconds) < 1.5, seconds
-    assert "bsapp.py" in out.split("blocked the gevent hub", 1)[1]  # where it was stuck
+    # Where it was stuck, from gevent's monitor thread, when that thread got the GIL in
+    # time to see the block (on a loaded machine its report can come after the block).
+    where = out.split("blocked the gevent hub", 1)[1]
+    assert "bsapp.py" in where or "(no stack)" in where, where
 
 
 def test_a_thousand_cooperative_tasks_report_no_block(
