@@ -164,11 +164,16 @@ class Runtime:
 
     def _send(self, name: str, wall: float, cpu: float, failed: bool) -> None:
         assert self.pipe is not None
-        line = json.dumps([name[:_NAME_MAX], wall, cpu, failed]).encode() + b"\n"
+        # The child's count of samples it could not send rides on the next line that
+        # gets through, so the parent's profile says how many it is missing.
+        unsent = self.profile.dropped
+        line = json.dumps([name[:_NAME_MAX], wall, cpu, failed, unsent]).encode() + b"\n"
         try:
             os.write(self.pipe[1], line)
         except BlockingIOError:  # the parent is behind: lose a sample, never a task
             self.profile.dropped += 1
+        else:
+            self.profile.dropped = 0
 
     def _read_children(self) -> None:
         # Polls a few times a second instead of waking per line: the prefork parent's
@@ -187,8 +192,9 @@ class Runtime:
                 *lines, rest = (rest + chunk).split(b"\n")
                 for line in lines:
                     with contextlib.suppress(ValueError, TypeError):
-                        name, wall, cpu, failed = json.loads(line)
+                        name, wall, cpu, failed, unsent = json.loads(line)
                         self.profile.add(str(name), float(wall), float(cpu), bool(failed))
+                        self.profile.dropped += int(unsent)
 
     def snapshot(self) -> WorkerProfile:
         return WorkerProfile(

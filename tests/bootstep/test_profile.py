@@ -142,3 +142,35 @@ def test_a_failing_check_is_logged_and_never_stops_the_worker(
     assert found == ()
     assert "the hazards check failed" in caplog.text
     assert "check exploded" in caplog.text
+
+
+def test_prefork_children_send_their_numbers_to_the_parent_through_the_pipe() -> None:
+    import os
+    import threading
+
+    from celery_poolkit.runtime import Runtime
+
+    read, write = os.pipe()
+    os.set_blocking(read, False)
+    os.set_blocking(write, False)
+    runtime = Runtime(hostname="w@h", pool=Pool.PREFORK, pool_name="prefork", concurrency=2,
+                      queues=("q",), options=StepOptions(), parent_pid=-1,  # "in a child"
+                      pipe=(read, write))  # fmt: skip
+    runtime.profile.dropped = 3  # the child could not send three earlier samples
+    task = types.SimpleNamespace(name="t")
+    runtime.on_prerun(task_id="1", task=task)
+    _burn(0.02)
+    runtime.on_postrun(task_id="1", state="FAILURE")
+    assert runtime.profile.dropped == 0  # sent: the count travelled with the line
+    assert runtime.profile.tasks() == ()  # nothing recorded in the "child" itself
+    reader = threading.Thread(target=runtime._read_children)
+    reader.start()
+    time.sleep(0.5)
+    runtime.stopping.set()
+    reader.join(timeout=5)
+    os.close(read)
+    os.close(write)
+    (measured,) = runtime.profile.tasks()
+    assert (measured.name, measured.count, measured.failures) == ("t", 1, 1)
+    assert measured.cpu_total >= 0.015
+    assert runtime.profile.dropped == 3
