@@ -2,7 +2,8 @@
 
 IDs never change meaning: PK1xx discovery and routing, PK2xx blocking under green pools,
 PK3xx pool feature conflicts, PK4xx thread safety, PK5xx fork safety, PK6xx deployment
-mismatches. ``docs/rules.rst`` has one entry per ID with an example and the fix, and
+mismatches, PK7xx measured evidence (``poolkit advise --profile``). ``docs/rules.rst``
+has one entry per ID with an example and the fix, and
 ``tests/advisor/test_rules_documented.py`` checks that code, docs and tests agree.
 """
 
@@ -109,6 +110,18 @@ RULES: dict[str, Rule] = {
             "queue-without-worker",
             _W,
             "tasks are routed to a queue no deployment command consumes",
+        ),
+        Rule(
+            "PK701",
+            "measured-kind-differs",
+            _W,
+            "a worker's measured CPU share contradicts the static guess of a task's kind",
+        ),
+        Rule(
+            "PK702",
+            "measured-hub-block",
+            _E,
+            "a worker measured a task blocking the gevent hub",
         ),
     )
 }

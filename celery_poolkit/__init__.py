@@ -15,9 +15,10 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # at run time __getattr__ loads these lazily
     from typing import Any
 
+    from celery_poolkit.bootstep import install as install
     from celery_poolkit.bootstrap import patch as patch
 
-__all__ = ["__version__", "patch"]
+__all__ = ["__version__", "install", "patch"]
 
 
 def __getattr__(name: str) -> Any:
@@ -27,6 +28,11 @@ def __getattr__(name: str) -> Any:
         from celery_poolkit.bootstrap import patch
 
         return patch
+    if name == "install":
+        # The bootstep imports celery and click: only apps that install it pay for them.
+        from celery_poolkit.bootstep import install
+
+        return install
     if name == "__version__":
         # importlib.metadata is only loaded when someone asks for the version.
         from importlib.metadata import PackageNotFoundError, version

@@ -14,6 +14,7 @@ import click
 
 from celery_poolkit.cli.advise import advise
 from celery_poolkit.cli.doctor import doctor
+from celery_poolkit.cli.profile import profile
 from celery_poolkit.cli.worker import launch, split_worker_command, worker
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -28,12 +29,14 @@ def poolkit() -> None:
     poolkit advise [PATHS]      recommend a pool and concurrency for every queue
     poolkit worker [OPTIONS]    patch for the pool, then run celery worker
     poolkit doctor [-A APP]     versions, known-bad combinations, patch state
+    poolkit profile collect     every worker's measured per-task profile (JSON)
     """
 
 
 poolkit.add_command(advise)
 poolkit.add_command(doctor)
 poolkit.add_command(worker)
+poolkit.add_command(profile)
 
 
 def main() -> None:

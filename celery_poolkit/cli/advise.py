@@ -62,6 +62,13 @@ Examples:
     help="Import the Celery app (like celery -A APP) to read its live routes and pool. "
     "This runs the project's code; without it nothing is imported.",
 )
+@click.option(
+    "--profile",
+    "profile_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Measured evidence from `poolkit profile collect`: a task's measured CPU share "
+    "overrides the static guess (PK701, PK702).",
+)
 @click.option("-o", "--output", type=click.File("w"), default="-", help="Write the report here.")
 def advise(  # noqa: PLR0917 - click passes every option positionally
     paths: tuple[Path, ...],
@@ -72,6 +79,7 @@ def advise(  # noqa: PLR0917 - click passes every option positionally
     jobs: int | None,
     no_cache: bool,
     import_app: str | None,
+    profile_path: Path | None,
     output: TextIO,
 ) -> None:
     """Recommend a pool and concurrency for every queue of the project at PATHS.
@@ -111,6 +119,14 @@ def advise(  # noqa: PLR0917 - click passes every option positionally
             cores=cores,
             live=live,
         )
+        if profile_path is not None:
+            import os
+
+            from celery_poolkit.advisor import profile
+
+            measured = profile.load(profile_path)
+            advice = profile.merge(advice, measured, cores=cores or config.cores or
+                                   os.cpu_count() or 1, config=config)  # fmt: skip
     except PoolkitError as exc:
         click.echo(f"poolkit: error: {exc}", err=True)
         sys.exit(2)

@@ -1,0 +1,159 @@
+"""``poolkit advise --profile FILE``: fold measured evidence into the static advice.
+
+The file is what ``poolkit profile collect`` gathered from the running workers. For each
+task with enough runs, the measured share of wall time spent on CPU decides its kind,
+overriding the static guess: a task the advisor could not classify (or thought waits)
+that measures CPU-bound becomes ``cpu``, and one it thought CPU-bound that measures
+mostly waiting becomes ``io``. Each contradiction is a PK701 finding; tasks measured
+blocking the gevent hub are PK702. Queues whose tasks changed kind are decided again.
+
+Reads JSON only: like the rest of the advisor it never imports celery or user code.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from celery_poolkit.advisor.config import AdvisorConfig
+from celery_poolkit.advisor.decide import decide
+from celery_poolkit.advisor.routing import RuleFactory
+from celery_poolkit.errors import ConfigError
+from celery_poolkit.model import Advice, Finding, QueueAdvice, TaskInfo
+from celery_poolkit.profile import ClusterProfile, cluster_profile_from_dict
+
+#: Runs a task needs before its measurement outweighs the static guess.
+MIN_RUNS = 5
+#: CPU share at or above which a task is CPU-bound, and at or below which it waits.
+CPU_BOUND, WAITS = 0.6, 0.25
+_CPU_KINDS = ("cpu", "cpu_releases_gil", "gpu")
+
+
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """One task's measurements summed over every worker that ran it."""
+
+    name: str
+    runs: int
+    wall: float
+    cpu: float
+    blocks: int
+    block_seconds: float
+    hosts: tuple[str, ...]
+
+    @property
+    def cpu_share(self) -> float:
+        return min(1.0, self.cpu / self.wall) if self.wall > 0 else 0.0
+
+    @property
+    def kind(self) -> str | None:
+        """cpu or io when the measurement is clear and large enough, else None."""
+        if self.runs < MIN_RUNS:
+            return None
+        if self.cpu_share >= CPU_BOUND:
+            return "cpu"
+        if self.cpu_share <= WAITS:
+            return "io"
+        return None
+
+
+def load(path: Path) -> ClusterProfile:
+    """Read a collected profile; a clear :class:`ConfigError` for anything else."""
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        raise ConfigError(f"--profile {path}: cannot read it ({exc.strerror})") from None
+    except ValueError as exc:
+        raise ConfigError(f"--profile {path}: not JSON ({exc})") from None
+    try:
+        return cluster_profile_from_dict(data)
+    except ValueError as exc:
+        raise ConfigError(
+            f"--profile {path}: {exc}; write it with `poolkit profile collect -A APP -o FILE`"
+        ) from None
+
+
+def measured(profile: ClusterProfile) -> dict[str, Measured]:
+    """Per task name, the sum over workers."""
+    out: dict[str, Measured] = {}
+    for worker in profile.workers:
+        for t in worker.tasks:
+            m = out.get(t.name)
+            out[t.name] = Measured(
+                t.name,
+                t.count + (m.runs if m else 0),
+                t.wall_total + (m.wall if m else 0.0),
+                t.cpu_total + (m.cpu if m else 0.0),
+                t.blocks + (m.blocks if m else 0),
+                t.block_seconds + (m.block_seconds if m else 0.0),
+                tuple(sorted({*(m.hosts if m else ()), worker.hostname})),
+            )
+    return out
+
+
+def merge(
+    advice: Advice,
+    profile: ClusterProfile,
+    *,
+    cores: int,
+    config: AdvisorConfig | None = None,
+) -> Advice:
+    """``advice`` with measured kinds, re-decided queues and PK701/PK702 findings."""
+    rule = RuleFactory()
+    facts = measured(profile)
+    findings: list[Finding] = []
+    tasks: list[TaskInfo] = []
+    changed: dict[str, str] = {}  # task name -> reason
+    for task in advice.tasks:
+        m = facts.get(task.name)
+        kind = m.kind if m else None
+        if m is not None and m.blocks:
+            findings.append(rule(
+                "PK702",
+                f"task {task.name} blocked the gevent hub {m.blocks} time(s) for "
+                f"{m.block_seconds:.2f}s in total on {', '.join(m.hosts)} (measured)",
+                task.location, queue=task.queue, task=task.name,
+            ))  # fmt: skip
+        contradicts = kind is not None and (
+            (kind == "cpu" and task.kind not in _CPU_KINDS)
+            or (kind == "io" and task.kind in _CPU_KINDS)
+        )
+        if m is None or not contradicts:
+            tasks.append(task)
+            continue
+        why = (
+            f"measured: {task.name} spends {m.cpu_share:.0%} of its wall time on CPU over "
+            f"{m.runs} runs on {', '.join(m.hosts)}; the static guess was {task.kind!r}"
+        )
+        findings.append(rule("PK701", f"{why}: the measurement decides ({kind})",
+                             task.location, queue=task.queue, task=task.name))  # fmt: skip
+        changed[task.name] = why
+        tasks.append(replace(task, kind=str(kind)))
+    if not changed:
+        return replace(advice, findings=advice.findings + tuple(findings))
+    by_queue: dict[str, list[TaskInfo]] = {}
+    for task in tasks:
+        for queue in (task.queue, *task.also_queues):
+            by_queue.setdefault(queue, []).append(task)
+    queues: list[QueueAdvice] = []
+    for old in advice.queues:
+        reasons = [changed[t] for t in old.tasks if t in changed]
+        if not reasons or old.name not in by_queue:
+            queues.append(old)
+            continue
+        new = decide(
+            old.name,
+            by_queue[old.name],
+            app=advice.app,
+            cores=cores,
+            override=config.override(old.name) if config else None,
+            current=old.current_pool,
+        )
+        queues.append(replace(new, reasons=(*reasons, *new.reasons)))
+    return replace(
+        advice,
+        queues=tuple(queues),
+        tasks=tuple(tasks),
+        findings=advice.findings + tuple(findings),
+    )

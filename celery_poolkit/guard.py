@@ -1,0 +1,251 @@
+"""The start-up guard: does this worker's pool agree with its process and its tasks?
+
+It checks, once, before the worker consumes anything:
+
+* the pool in use against the monkey-patch state (a gevent pool in an unpatched process
+  runs tasks one at a time or deadlocks: refused under ``--poolkit-strict``);
+* the hazards the bootstrap found before patching (modules imported too early);
+* whether the installed database drivers are green in this process;
+* the advisor's view of the queues this worker consumes, from the live task registry
+  and the tasks' source (a CPU-bound task on a gevent queue, time limits the pool
+  ignores, ...), each with its evidence.
+
+:func:`check` returns values; :func:`run` logs them and is the one place that stops a
+worker. Any failure of a check itself is logged and never stops a non-strict worker.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from celery_poolkit.bootstrap.doctor import Level  # doctor's levels: one vocabulary
+from celery_poolkit.model import Pool, Severity
+
+logger = logging.getLogger("celery_poolkit")
+
+
+@dataclass(frozen=True, slots=True)
+class GuardFinding:
+    """One thing the guard found. ``refuse`` findings stop a strict worker."""
+
+    level: Level
+    topic: str
+    message: str
+    fix: str = ""
+    evidence: tuple[str, ...] = ()
+    refuse: bool = False
+
+    def render(self) -> str:
+        lines = [f"poolkit guard [{self.topic}]: {self.message}"]
+        lines += [f"    evidence: {e}" for e in self.evidence]
+        if self.fix:
+            lines.append(f"    fix: {self.fix}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerFacts:
+    """What the guard needs to know about the worker, read once from Celery."""
+
+    pool: Pool | None  # None: a custom pool poolkit does not know
+    pool_name: str
+    queues: tuple[str, ...]
+    argv: tuple[str, ...]
+
+
+def worker_pool(pool_cls: object) -> tuple[Pool | None, str]:
+    """The :class:`Pool` of Celery's pool class (``celery.concurrency.gevent:TaskPool``)."""
+    module = pool_cls if isinstance(pool_cls, str) else getattr(pool_cls, "__module__", "")
+    name = f"{module}:{getattr(pool_cls, '__name__', '')}".rstrip(":")
+    try:
+        return Pool.parse(name), name
+    except ValueError:  # a custom pool: nothing poolkit can check
+        return None, name
+
+
+def facts_of(worker: Any) -> WorkerFacts:
+    pool, name = worker_pool(worker.pool_cls)
+    queues = tuple(sorted(worker.app.amqp.queues.consume_from))
+    return WorkerFacts(pool=pool, pool_name=name, queues=queues, argv=tuple(sys.argv))
+
+
+def patch_state(facts: WorkerFacts) -> Iterator[GuardFinding]:
+    from celery_poolkit.bootstrap import current_pool
+
+    patched = current_pool()
+    if facts.pool is not None and facts.pool.is_green and patched is not facts.pool:
+        argv = " ".join(facts.argv)
+        yield GuardFinding(
+            Level.ERROR,
+            "patch-state",
+            f"the {facts.pool.value} pool is in use but this process is not monkey patched "
+            f"for {facts.pool.value} (argv: {argv}): tasks will run one at a time or hang",
+            fix=f"start the worker with `poolkit worker ... -P {facts.pool.value}` (same "
+            "options as celery worker), or call `celery_poolkit.patch()` as the first line "
+            f"of the worker's entry point; `celery worker -P {facts.pool.value}` with a "
+            "space patches too, `-Pgevent`, CELERY_WORKER_POOL and worker_pool do not",
+            refuse=True,
+        )
+    elif patched is not None and facts.pool is not None and not facts.pool.is_green:
+        yield GuardFinding(
+            Level.WARNING,
+            "patch-state",
+            f"this process is monkey patched for {patched.value} but runs the "
+            f"{facts.pool.value} pool: blocking calls become greenlet switches nobody runs",
+            fix=f"use -P {patched.value}, or stop patching in this worker's entry point",
+        )
+
+
+def hazards(facts: WorkerFacts) -> Iterator[GuardFinding]:
+    from celery_poolkit.bootstrap import _state, last_report
+
+    report = last_report()
+    found = report.hazards if report is not None else (_state.early_hazards or ())
+    for hazard in found:
+        yield GuardFinding(
+            Level.WARNING, f"hazard:{hazard.kind}", f"{hazard.module}: {hazard.problem}",
+            fix=hazard.fix,
+        )  # fmt: skip
+
+
+def drivers(facts: WorkerFacts) -> Iterator[GuardFinding]:
+    from celery_poolkit.bootstrap import current_pool
+    from celery_poolkit.bootstrap.doctor import driver_states, installed_versions
+
+    # Unpatched, every driver blocks and patch_state already says so; importing the
+    # drivers to ask would only add noise.
+    if facts.pool is None or not facts.pool.is_green or current_pool() is not facts.pool:
+        return
+    for state in driver_states(facts.pool, installed_versions()):
+        if not state.green:
+            yield GuardFinding(
+                Level.WARNING,
+                f"driver:{state.name}",
+                f"{state.name} is not green under {facts.pool.value}: {state.detail}",
+                fix="install celery-poolkit's extras for it (pip install "
+                "'celery-poolkit[gevent,postgres]') and patch before importing the driver",
+            )
+
+
+def task_sources(app: Any, queues: tuple[str, ...]) -> tuple[dict[str, str], list[Path]]:
+    """The live registry's tasks routed to ``queues`` (name -> queue) and their files."""
+    router = app.amqp.router
+    routes: dict[str, str] = {}
+    files: set[Path] = set()
+    for name, task in sorted(app.tasks.items()):
+        if name.startswith("celery."):
+            continue
+        own = getattr(task, "queue", None)
+        queue = router.route({"queue": own} if own else {}, name).get("queue")
+        qname = getattr(queue, "name", None) or str(queue or app.conf.task_default_queue)
+        if qname not in queues:
+            continue
+        routes[name] = qname
+        try:
+            source = inspect.getsourcefile(getattr(task, "run", task))
+        except TypeError:
+            source = None
+        if source:
+            files.add(Path(source).resolve())
+    return routes, sorted(files)
+
+
+def advisor_view(facts: WorkerFacts, app: Any) -> Iterator[GuardFinding]:
+    from celery_poolkit.advisor.config import AdvisorConfig
+    from celery_poolkit.advisor.engine import LiveConfig
+    from celery_poolkit.advisor.engine import analyze as analyze_live  # takes live routes
+    from celery_poolkit.advisor.knowledge import plugin_calls
+
+    routes, files = task_sources(app, facts.queues)
+    if not files or facts.pool is None:
+        return
+    calls, _errors = plugin_calls()
+    started = time.monotonic()
+    advice = analyze_live(
+        files,
+        AdvisorConfig(),
+        plugin_calls=calls,
+        cache_dir=None,
+        live=LiveConfig(routes=routes, pool=facts.pool.value),
+    )
+    logger.debug("poolkit guard: advisor read %d file(s) in %.2fs", len(files),
+                 time.monotonic() - started)  # fmt: skip
+    mine = set(facts.queues)
+    for queue in advice.queues:
+        if queue.name not in mine or queue.pool is facts.pool:
+            continue
+        yield GuardFinding(
+            Level.WARNING,
+            "advisor:pool",
+            f"queue {queue.name!r} runs on {facts.pool.value}; poolkit advise recommends "
+            f"{queue.pool.value}: {'; '.join(queue.reasons)}",
+            fix=queue.command,
+            evidence=tuple(
+                f"{e.kind}: {e.call} at {e.location.path}:{e.location.line}"
+                + (f" via {' -> '.join(e.via)}" if e.via else "")
+                for e in queue.evidence[:5]
+            ),
+        )
+    for finding in advice.findings:
+        if finding.queue is not None and finding.queue not in mine:
+            continue
+        level = Level.ERROR if finding.severity is Severity.ERROR else Level.WARNING
+        where = finding.location
+        yield GuardFinding(
+            level,
+            f"advisor:{finding.rule}",
+            finding.message,
+            evidence=(f"{where.path}:{where.line}",) if where is not None else (),
+        )
+
+
+Check = Callable[[WorkerFacts], Iterator[GuardFinding]]
+
+
+def check(worker: Any, *, advise: bool = True) -> tuple[GuardFinding, ...]:
+    """Every finding about ``worker``; a check that fails is logged and skipped."""
+    facts = facts_of(worker)
+    checks: list[tuple[str, Check]] = [
+        ("patch-state", patch_state), ("hazards", hazards), ("drivers", drivers),
+    ]  # fmt: skip
+    if advise:
+        checks.append(("advisor", lambda f: advisor_view(f, worker.app)))
+    found: list[GuardFinding] = []
+    for name, one in checks:
+        try:
+            found.extend(one(facts))
+        except Exception as exc:  # the guard's own failure must not stop the worker
+            logger.warning("poolkit guard: the %s check failed (%s: %s); skipped", name,
+                           type(exc).__name__, exc, exc_info=True)  # fmt: skip
+    return tuple(found)
+
+
+def run(worker: Any, options: Any) -> tuple[GuardFinding, ...]:
+    """Log the guard's findings; under ``strict``, stop before the worker consumes."""
+    try:
+        found = check(worker, advise=options.advise)
+    except Exception:
+        logger.exception("poolkit guard failed; continuing without it")
+        return ()
+    for finding in found:
+        log = logger.error if finding.level is Level.ERROR else logger.warning
+        log("%s", finding.render())
+    refusals = [f for f in found if f.refuse]
+    if refusals and options.strict:
+        logger.critical(
+            "poolkit: refusing to start (--poolkit-strict / poolkit_strict): %s",
+            "; ".join(f.message for f in refusals),
+        )
+        # A clean exit, not a traceback: the message above says what to do.
+        raise SystemExit(os.EX_CONFIG)
+    if not found:
+        logger.info("poolkit guard: pool, patch state and drivers agree")
+    return found
