@@ -27,8 +27,15 @@ from poolbench.spec import PoolConfig
 from poolbench.stats import Ranked, Repeats, best_of, within_noise
 
 MIN_RATIO = 0.95
-POOL_ALIASES = {"processes": "prefork", "thread": "threads", "threads": "threads",
-                "prefork": "prefork", "gevent": "gevent", "eventlet": "eventlet", "solo": "solo"}  # fmt: skip
+POOL_ALIASES = {
+    "processes": "prefork",
+    "thread": "threads",
+    "threads": "threads",
+    "prefork": "prefork",
+    "gevent": "gevent",
+    "eventlet": "eventlet",
+    "solo": "solo",
+}
 DEPRECATED_POOLS = frozenset({"eventlet"})
 
 
@@ -92,11 +99,11 @@ def parse_advice(
         )
     if not isinstance(doc, dict) or doc.get("schema") != 1:
         return AdvisorUnavailable(
-            "advisor unavailable: JSON without \"schema\": 1 (not the advisor's JSON contract)"
+            'advisor unavailable: JSON without "schema": 1 (not the advisor\'s JSON contract)'
         )
     queues = doc.get("queues")
     if not isinstance(queues, list) or not all(isinstance(q, dict) for q in queues):
-        return AdvisorUnavailable("advisor unavailable: \"queues\" is not a list of objects")
+        return AdvisorUnavailable('advisor unavailable: "queues" is not a list of objects')
     named = [q for q in queues if q.get("name") == queue]
     if not named and len(queues) == 1:
         named = queues
@@ -157,15 +164,20 @@ def check(
     wanted = advice.config(grid)
     base = {"recommended": wanted.name, "command": advice.command or None}
     if advice.pool in DEPRECATED_POOLS:
-        return CheckResult(workload, passed=False,
-                           reason=f"recommends {advice.pool}, which is deprecated", **base)  # fmt: skip
+        return CheckResult(
+            workload, passed=False, reason=f"recommends {advice.pool}, which is deprecated", **base
+        )
     mine = next((m for m in measured if m.config.key == wanted.key), None)
     if mine is None or mine.repeats is None:
         why = mine.unavailable if mine is not None and mine.unavailable else "not measured"
-        return CheckResult(workload, passed=False,
-                           reason=f"recommended configuration {wanted.name}: {why}", **base)  # fmt: skip
-    ranked = [Ranked(m.config.name, m.repeats) for m in measured
-              if m.repeats is not None and not m.config.deprecated]  # fmt: skip
+        return CheckResult(
+            workload, passed=False, reason=f"recommended configuration {wanted.name}: {why}", **base
+        )
+    ranked = [
+        Ranked(m.config.name, m.repeats)
+        for m in measured
+        if m.repeats is not None and not m.config.deprecated
+    ]
     best = best_of(ranked)
     assert best is not None  # ``mine`` itself is a candidate
     ratio = mine.repeats.median / best.winner.repeats.median
@@ -177,8 +189,10 @@ def check(
         how = f"{ratio:.2f}x of the best" + (", within noise" if tied else "")
         reason = f"{how} ({best.winner.name})"
     else:
-        reason = (f"reaches {ratio:.2f}x of {best.winner.name} (< {MIN_RATIO}x) "
-                  "and is outside the measured noise")  # fmt: skip
+        reason = (
+            f"reaches {ratio:.2f}x of {best.winner.name} (< {MIN_RATIO}x) "
+            "and is outside the measured noise"
+        )
     return CheckResult(
         workload,
         passed=passed,

@@ -15,8 +15,9 @@ def advise(workload: Workload, app_root: Path) -> tuple[Recommendation | Advisor
     argv = [script("poolkit"), "advise", "--format", "json", workload.module_dir]
     shown = " ".join(["poolkit", *argv[1:]])
     try:
-        proc = subprocess.run(argv, cwd=app_root, capture_output=True, text=True, timeout=120,
-                              check=False)  # fmt: skip
+        proc = subprocess.run(
+            argv, cwd=app_root, capture_output=True, text=True, timeout=120, check=False
+        )
     except FileNotFoundError:
         return AdvisorUnavailable("advisor unavailable: no `poolkit` command installed"), shown
     except subprocess.TimeoutExpired:
@@ -27,13 +28,19 @@ def advise(workload: Workload, app_root: Path) -> tuple[Recommendation | Advisor
 def launcher_unavailable() -> str | None:
     """Why ``poolkit worker`` cannot be used here, or None when it can."""
     try:
-        proc = subprocess.run([script("poolkit"), "worker", "--help"], capture_output=True,
-                              text=True, timeout=60, check=False)  # fmt: skip
+        proc = subprocess.run(
+            [script("poolkit"), "worker", "--help"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
     except FileNotFoundError:
         return "unavailable: no `poolkit` command installed"
     except subprocess.TimeoutExpired:
         return "unavailable: `poolkit worker --help` did not answer within 60 s"
     if proc.returncode != 0:
         said = (proc.stderr or proc.stdout).strip().splitlines()
-        return f"unavailable: `poolkit worker` is not in this poolkit ({said[-1] if said else proc.returncode})"
+        why = said[-1] if said else f"exit code {proc.returncode}"
+        return f"unavailable: `poolkit worker` is not in this poolkit ({why})"
     return None

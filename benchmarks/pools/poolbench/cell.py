@@ -43,8 +43,16 @@ class Plan:
     batch_timeout: float = 60.0
 
 
-QUICK = Plan(repeats=2, batch_seconds=0.6, min_tasks=10, max_tasks=300, warmup_seconds=0.3,
-             quiet_wait=2.0, attempts=2, batch_timeout=30.0)  # fmt: skip
+QUICK = Plan(
+    repeats=2,
+    batch_seconds=0.6,
+    min_tasks=10,
+    max_tasks=300,
+    warmup_seconds=0.3,
+    quiet_wait=2.0,
+    attempts=2,
+    batch_timeout=30.0,
+)
 
 
 class BatchFailed(RuntimeError):
@@ -86,10 +94,18 @@ class Cell:
     def result(self, status: str, reason: str = "", **more: Any) -> CellResult:
         c = self.config
         return CellResult(
-            config=c.name, pool=c.pool, concurrency=c.concurrency, launcher=c.launcher,
-            deprecated=c.deprecated, advised=c.advised, workload=self.workload.name,
-            limit=self.limit, status=status, reason=reason, **more,
-        )  # fmt: skip
+            config=c.name,
+            pool=c.pool,
+            concurrency=c.concurrency,
+            launcher=c.launcher,
+            deprecated=c.deprecated,
+            advised=c.advised,
+            workload=self.workload.name,
+            limit=self.limit,
+            status=status,
+            reason=reason,
+            **more,
+        )
 
     def run(self) -> CellResult:
         import redis
@@ -102,8 +118,9 @@ class Cell:
         argv = self.config.argv("benchapp", self.workload.queue, hostname)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         try:
-            worker = start_worker(argv, cwd=self.app_root, env=dict(self.env), timeout=90,
-                                  log_dir=self.log_dir)  # fmt: skip
+            worker = start_worker(
+                argv, cwd=self.app_root, env=dict(self.env), timeout=90, log_dir=self.log_dir
+            )
         except HarnessError as exc:
             reason = f"worker did not start: {str(exc)[-600:]}"
             return self.result("failed", reason, argv=tuple(argv))
@@ -120,25 +137,32 @@ class Cell:
             warm_n = warmup_size(self.limit, self.config.concurrency, self.plan, self._multiple())
             warm = self._batch(client, db, warm_n, self.plan.batch_timeout)
             rate = min(warm["n"] / warm["wall"], self.limit)
-            batches = self._repeats(client, db, sampler, batch_size(rate, self.plan,
-                                                                    self._multiple()))  # fmt: skip
+            batches = self._repeats(
+                client, db, sampler, batch_size(rate, self.plan, self._multiple())
+            )
         except BatchFailed as exc:
             return self.result(
-                "failed", f"{exc}\n--- worker log ---\n{worker.tail(15)}", argv=tuple(argv),
-                worker=facts, peaks=sampler.stop() if sampler else None,
+                "failed",
+                f"{exc}\n--- worker log ---\n{worker.tail(15)}",
+                argv=tuple(argv),
+                worker=facts,
+                peaks=sampler.stop() if sampler else None,
                 seconds=time.monotonic() - started,
-            )  # fmt: skip
+            )
         finally:
             client.close()
             if sampler is not None:
                 sampler.stop()
             worker.stop(timeout=20)
         return self.result(
-            "ok", argv=tuple(worker.argv), worker=facts, batches=tuple(batches),
+            "ok",
+            argv=tuple(worker.argv),
+            worker=facts,
+            batches=tuple(batches),
             peaks=sampler.stop(),
             warmup={"n": warm_n, "seconds": warm["wall"], "tasks_per_s": warm_n / warm["wall"]},
             seconds=time.monotonic() - started,
-        )  # fmt: skip
+        )
 
     def _multiple(self) -> int:
         return len(self.workload.tasks)
@@ -155,13 +179,23 @@ class Cell:
                 sampler.window()
                 done = self._batch(client, db, n, self.plan.batch_timeout)
                 load = self.guard.load_since(before)
-                tries.append(Batch(n=n, wall_s=done["wall"], median_task_ms=done["task_ms"],
-                                   pg_connections=sampler.window(), load=load, used=False))  # fmt: skip
+                tries.append(
+                    Batch(
+                        n=n,
+                        wall_s=done["wall"],
+                        median_task_ms=done["task_ms"],
+                        pg_connections=sampler.window(),
+                        load=load,
+                        used=False,
+                    )
+                )
                 if not load.disturbed:
                     break
             # Keep the least disturbed attempt; the others stay in the record, unused.
-            keep = min(range(len(tries)), key=lambda i: (tries[i].load.disturbed,
-                                                         tries[i].load.foreign_cores))  # fmt: skip
+            keep = min(
+                range(len(tries)),
+                key=lambda i: (tries[i].load.disturbed, tries[i].load.foreign_cores),
+            )
             batches += [_with_used(b, i == keep) for i, b in enumerate(tries)]
         return batches
 
@@ -181,7 +215,9 @@ class Cell:
         limit = time.monotonic() + timeout
         while db.llen(DONE_KEY) < n:
             if time.monotonic() > limit:
-                raise BatchFailed(f"only {db.llen(DONE_KEY)} of {n} tasks finished in {timeout:.0f} s")
+                raise BatchFailed(
+                    f"only {db.llen(DONE_KEY)} of {n} tasks finished in {timeout:.0f} s"
+                )
             time.sleep(0.02)
         rows = [r.decode().split() for r in db.lrange(DONE_KEY, 0, -1)]
         failed = [r for r in rows if r[3] != "SUCCESS"]
@@ -201,11 +237,17 @@ def _with_used(batch: Batch, used: bool) -> Batch:
 def unavailable(config: PoolConfig, workload: Workload, reason: str, cores: int) -> CellResult:
     c = config
     return CellResult(
-        config=c.name, pool=c.pool, concurrency=c.concurrency, launcher=c.launcher,
-        deprecated=c.deprecated, advised=c.advised, workload=workload.name,
-        limit=theoretical_limit(workload, c.concurrency, cores), status="unavailable",
+        config=c.name,
+        pool=c.pool,
+        concurrency=c.concurrency,
+        launcher=c.launcher,
+        deprecated=c.deprecated,
+        advised=c.advised,
+        workload=workload.name,
+        limit=theoretical_limit(workload, c.concurrency, cores),
+        status="unavailable",
         reason=reason,
-    )  # fmt: skip
+    )
 
 
 __all__ = ["QUICK", "Cell", "Peaks", "Plan", "batch_size", "unavailable", "warmup_size"]

@@ -27,8 +27,12 @@ def series(doc: Doc, field: str, ws: list[str] | None = None) -> dict[str, list[
     return out
 
 
-def _bars(ax: Any, ws: list[str], data: dict[str, list[float | None]],
-          errors: dict[str, list[tuple[float, float]]] | None = None) -> None:  # fmt: skip
+def _bars(
+    ax: Any,
+    ws: list[str],
+    data: dict[str, list[float | None]],
+    errors: dict[str, list[tuple[float, float]]] | None = None,
+) -> None:
     n = max(len(data), 1)
     width = 0.8 / n
     for i, (name, values) in enumerate(data.items()):
@@ -37,8 +41,10 @@ def _bars(ax: Any, ws: list[str], data: dict[str, list[float | None]],
         err = None
         if errors is not None:
             lo_hi = errors[name]
-            err = [[y - lo for y, (lo, _) in zip(ys, lo_hi)],
-                   [hi - y for y, (_, hi) in zip(ys, lo_hi)]]  # fmt: skip
+            err = [
+                [y - lo for y, (lo, _) in zip(ys, lo_hi, strict=True)],
+                [hi - y for y, (_, hi) in zip(ys, lo_hi, strict=True)],
+            ]
         ax.bar(xs, ys, width, label=name, yerr=err, capsize=2)
     ax.set_xticks(range(len(ws)), ws)
     ax.grid(axis="y", alpha=0.3)
@@ -75,13 +81,16 @@ def draw_all(doc: Doc, out_dir: Path) -> list[Path]:
     fig, ax = plt.subplots(figsize=(10, 4.5))
     _bars(ax, ws, rates, ranges)
     ax.set_yscale("log")
+    ax.set_ylim(bottom=5)
     ax.set_ylabel("tasks/s (log; bars: median, whiskers: min-max)")
     ax.set_title(f"Throughput per pool and workload ({label}, {doc['started_utc']})")
     ax.legend(fontsize=8, ncol=3)
     save(fig, "throughput.png")
 
-    shares = {k: [None if v is None else v * 100 for v in vs]
-              for k, vs in series(doc, "share_of_limit", ws).items()}  # fmt: skip
+    shares = {
+        k: [None if v is None else v * 100 for v in vs]
+        for k, vs in series(doc, "share_of_limit", ws).items()
+    }
     fig, ax = plt.subplots(figsize=(10, 4))
     _bars(ax, ws, shares)
     ax.set_ylim(0, 105)
@@ -100,7 +109,9 @@ def draw_all(doc: Doc, out_dir: Path) -> list[Path]:
     if "db_io" in ws:
         names = [c["config"] for c in configs(doc)]
         db = [cell(doc, n, "db_io") for n in names]
-        ok = [(n, x) for n, x in zip(names, db) if x is not None and x["status"] == "ok"]
+        ok = [
+            (n, x) for n, x in zip(names, db, strict=True) if x is not None and x["status"] == "ok"
+        ]
         fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
         left.barh([n for n, _ in ok], [x["tasks_per_s"] for _, x in ok])
         left.set_xlabel("db_io tasks/s")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import importlib.util
 import json
 import os
 import platform
@@ -47,19 +48,40 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description="Measure every Celery pool on every workload with real workers, and "
         "check `poolkit advise` against the measurements.",
     )
-    parser.add_argument("--quick", action="store_true",
-                        help="short batches, 2 repeats: for development, not for the docs")
-    parser.add_argument("--only", action="append", default=[], metavar="SPEC",
-                        help="pool=NAME[,NAME…][,workload=NAME[,NAME…]] (repeatable)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="short batches, 2 repeats: for development, not for the docs",
+    )
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="SPEC",
+        help="pool=NAME[,NAME…][,workload=NAME[,NAME…]] (repeatable)",
+    )
     parser.add_argument("--repeats", type=int, help="timed batches per cell (default 3)")
-    parser.add_argument("--budget-minutes", type=float, default=19.0,
-                        help="stop starting cells after this long (default 19)")
-    parser.add_argument("--out", type=Path, help="output directory "
-                        "(default benchmarks/results/<UTC time>)")
-    parser.add_argument("--publish", type=Path, metavar="DIR",
-                        help="also copy the charts and reST tables to DIR (docs/_static/bench)")
-    parser.add_argument("--render", type=Path, metavar="RESULTS_JSON",
-                        help="only re-render the report and charts of a saved results.json")
+    parser.add_argument(
+        "--budget-minutes",
+        type=float,
+        default=19.0,
+        help="stop starting cells after this long (default 19)",
+    )
+    parser.add_argument(
+        "--out", type=Path, help="output directory (default benchmarks/results/<UTC time>)"
+    )
+    parser.add_argument(
+        "--publish",
+        type=Path,
+        metavar="DIR",
+        help="also copy the charts and reST tables to DIR (docs/_static/bench)",
+    )
+    parser.add_argument(
+        "--render",
+        type=Path,
+        metavar="RESULTS_JSON",
+        help="only re-render the report and charts of a saved results.json",
+    )
     args = parser.parse_args(argv)
     if args.repeats is not None and not 1 <= args.repeats <= 20:
         parser.error("--repeats must be between 1 and 20")
@@ -92,12 +114,9 @@ def render_saved(path: Path, publish: Path | None) -> int:
 
 
 def preflight() -> None:
-    missing = []
-    for name in NEEDED:
-        try:
-            __import__(name)
-        except ImportError:
-            missing.append(name)
+    # find_spec, not import: importing eventlet or gevent here would patch nothing but
+    # would print eventlet's deprecation banner into every run.
+    missing = [name for name in NEEDED if importlib.util.find_spec(name) is None]
     if missing:
         raise UsageError(
             f"missing Python packages: {', '.join(missing)}; "
@@ -107,14 +126,25 @@ def preflight() -> None:
 
 def versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
-    for dist in ("celery", "kombu", "gevent", "greenlet", "eventlet", "psycopg2-binary",
-                 "psycogreen", "requests", "redis", "celery-poolkit"):  # fmt: skip
+    for dist in (
+        "celery",
+        "kombu",
+        "gevent",
+        "greenlet",
+        "eventlet",
+        "psycopg2-binary",
+        "psycogreen",
+        "requests",
+        "redis",
+        "celery-poolkit",
+    ):
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             out[dist] = "not installed"
-    redis_v = subprocess.run(["redis-server", "--version"], capture_output=True, text=True,
-                             check=False).stdout.split()  # fmt: skip
+    redis_v = subprocess.run(
+        ["redis-server", "--version"], capture_output=True, text=True, check=False
+    ).stdout.split()
     out["redis-server"] = next((w[2:] for w in redis_v if w.startswith("v=")), "?")
     return out
 
@@ -150,14 +180,19 @@ def run(args: argparse.Namespace) -> int:
     say(f"output: {out}")
     say("calibrating the CPU tasks to ~50 ms")
     calibration = calibrate()
-    say(f"  cpu_py: {calibration['cpu_py_rounds']} rounds = {calibration['cpu_py_ms']:.1f} ms; "
-        f"pbkdf2: {calibration['pbkdf2_iterations']} iterations = {calibration['pbkdf2_ms']:.1f} ms")
+    say(
+        f"  cpu_py: {calibration['cpu_py_rounds']} rounds = {calibration['cpu_py_ms']:.1f} ms; "
+        f"pbkdf2: {calibration['pbkdf2_iterations']} iterations = {calibration['pbkdf2_ms']:.1f} ms"
+    )
     workloads = [w for w in WORKLOADS if w.name in selection.workloads]
     launcher_problem = launcher_unavailable()
     cells: list[CellResult] = []
     advice: dict[str, tuple[Recommendation | AdvisorUnavailable, str]] = {}
-    with redis_server() as rsrv, postgres_server(max_connections=300) as pg, \
-            upstream_server(LATENCY_S) as upstream_url:  # fmt: skip
+    with (
+        redis_server() as rsrv,
+        postgres_server(max_connections=300) as pg,
+        upstream_server(LATENCY_S) as upstream_url,
+    ):
         for w in workloads:
             advice[w.name] = advise(w, APP_ROOT)
             say(f"advisor, {w.name}: {describe(advice[w.name][0])}")
@@ -170,13 +205,28 @@ def run(args: argparse.Namespace) -> int:
         for i, (config, w) in enumerate(todo, 1):
             db_url = rsrv.url_for(i % 15 + 1)
             say(f"[{i}/{len(todo)}] {w.name:9} {config.name:16} -c {config.concurrency}", end=" ")
-            result = measure(config, w, launcher_problem=launcher_problem, deadline=deadline,
-                             budget=args.budget_minutes, cores=cores, cell=Cell(
-                config, w, app_root=APP_ROOT, env={**base_env, "BENCH_BROKER_URL": db_url,
-                                                   "BENCH_REDIS_URL": db_url},
-                redis_url=db_url, pg_dsn=pg.dsn, task_args=calibration, plan=plan,
-                guard=guard, log_dir=out / "logs" / f"{i:02d}-{w.name}-{config.pool}",
-                cores=cores, deadline=deadline))  # fmt: skip
+            result = measure(
+                config,
+                w,
+                launcher_problem=launcher_problem,
+                deadline=deadline,
+                budget=args.budget_minutes,
+                cores=cores,
+                cell=Cell(
+                    config,
+                    w,
+                    app_root=APP_ROOT,
+                    env={**base_env, "BENCH_BROKER_URL": db_url, "BENCH_REDIS_URL": db_url},
+                    redis_url=db_url,
+                    pg_dsn=pg.dsn,
+                    task_args=calibration,
+                    plan=plan,
+                    guard=guard,
+                    log_dir=out / "logs" / f"{i:02d}-{w.name}-{config.pool}",
+                    cores=cores,
+                    deadline=deadline,
+                ),
+            )
             cells.append(result)
             print(status_line(result), flush=True)
     checks = [
@@ -192,8 +242,13 @@ def run(args: argparse.Namespace) -> int:
         "argv": sys.argv,
         "machine": machine(),
         "versions": versions(),
-        "settings": {"latency_s": LATENCY_S, "cores": cores, "plan": plan.__dict__,
-                     "only": args.only, "budget_minutes": args.budget_minutes},  # fmt: skip
+        "settings": {
+            "latency_s": LATENCY_S,
+            "cores": cores,
+            "plan": plan.__dict__,
+            "only": args.only,
+            "budget_minutes": args.budget_minutes,
+        },
         "calibration": calibration,
         "noise": noise.__dict__ if noise else None,
         "guard": guard_summary(cells),
@@ -207,9 +262,11 @@ def run(args: argparse.Namespace) -> int:
     print(report.markdown(doc))
     failed_cells = [c for c in cells if c.status == "failed"]
     failed_checks = [c for c in checks if not c.passed]
-    say(f"done in {(time.monotonic() - started) / 60:.1f} min: {len(cells)} cells "
+    say(
+        f"done in {(time.monotonic() - started) / 60:.1f} min: {len(cells)} cells "
         f"({len(failed_cells)} failed), advisor checks {len(checks) - len(failed_checks)}/"
-        f"{len(checks)} passed; results in {out}")  # fmt: skip
+        f"{len(checks)} passed; results in {out}"
+    )
     return 1 if failed_cells or failed_checks else 0
 
 
@@ -235,14 +292,25 @@ def plan_cells(
 
 
 def measure(
-    config: PoolConfig, w: Any, *, launcher_problem: str | None, deadline: float,
-    budget: float, cores: int, cell: Cell,
-) -> CellResult:  # fmt: skip
+    config: PoolConfig,
+    w: Any,
+    *,
+    launcher_problem: str | None,
+    deadline: float,
+    budget: float,
+    cores: int,
+    cell: Cell,
+) -> CellResult:
     if config.launcher == "poolkit" and launcher_problem:
         return unavailable(config, w, launcher_problem, cores)
     if config.concurrency > MAX_ADVISED_CONCURRENCY:
-        return unavailable(config, w, f"unavailable: concurrency {config.concurrency} is above "
-                           f"the suite's limit of {MAX_ADVISED_CONCURRENCY}", cores)  # fmt: skip
+        return unavailable(
+            config,
+            w,
+            f"unavailable: concurrency {config.concurrency} is above "
+            f"the suite's limit of {MAX_ADVISED_CONCURRENCY}",
+            cores,
+        )
     if time.monotonic() > deadline:
         return unavailable(config, w, f"not run: the {budget:g}-minute budget was used up", cores)
     return cell.run()
@@ -293,8 +361,10 @@ def status_line(c: CellResult) -> str:
     d = c.as_dict()
     if c.status != "ok":
         return f"{c.status}: {c.reason.splitlines()[0]}"
-    return (f"{d['tasks_per_s']:8.1f}/s ({d['share_of_limit']:.0%} of {c.limit:g}), "
-            f"spread {d['spread']:.0%}, {c.seconds:.0f}s" + (" [disturbed]" if d["disturbed"] else ""))  # fmt: skip
+    return (
+        f"{d['tasks_per_s']:8.1f}/s ({d['share_of_limit']:.0%} of {c.limit:g}), "
+        f"spread {d['spread']:.0%}, {c.seconds:.0f}s" + (" [disturbed]" if d["disturbed"] else "")
+    )
 
 
 def say(text: str, end: str = "\n") -> None:

@@ -54,13 +54,13 @@ def ranking(doc: Doc, workload: str, *, include_deprecated: bool = True) -> Any:
 
 def fmt_rate(value: float | None) -> str:
     if value is None:
-        return "–"
+        return "-"
     return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
 
 
 def throughput_cell(c: Cell | None, *, marks: bool = True) -> str:
     if c is None:
-        return "–"
+        return "-"
     if c["status"] != "ok":
         return "unavailable" if c["status"] == "unavailable" else c["status"]
     text = (
@@ -106,7 +106,7 @@ def _noise_lines(doc: Doc) -> list[str]:
     lines = []
     if noise:
         lines.append(
-            f"Run-to-run noise (spread = (max − min) / median of the repeats of one "
+            f"Run-to-run noise (spread = (max - min) / median of the repeats of one "
             f"configuration): median {noise['median_spread']:.0%}, max "
             f"{noise['max_spread']:.0%} over {noise['configurations']} configurations. "
             "± in the tables is half the spread."
@@ -143,31 +143,44 @@ def _best_lines(doc: Doc) -> list[str]:
 def _advisor_lines(doc: Doc) -> list[str]:
     rows = []
     for a in doc["advisor"]:
-        rows.append([
-            a["workload"],
-            a["recommended"] or "–",
-            fmt_rate(a["recommended_tps"]),
-            f"{a['best'] or '–'} {fmt_rate(a['best_tps'])}",
-            "–" if a["ratio"] is None else f"{a['ratio']:.2f}",
-            "PASS" if a["passed"] else "**FAIL**",
-            a["reason"].replace("|", "/"),
-        ])  # fmt: skip
+        rows.append(
+            [
+                a["workload"],
+                a["recommended"] or "-",
+                fmt_rate(a["recommended_tps"]),
+                f"{a['best'] or '-'} {fmt_rate(a['best_tps'])}",
+                "-" if a["ratio"] is None else f"{a['ratio']:.2f}",
+                "PASS" if a["passed"] else "**FAIL**",
+                a["reason"].replace("|", "/"),
+            ]
+        )
     passed = sum(a["passed"] for a in doc["advisor"])
     return [
         f"## Advisor check: {passed}/{len(doc['advisor'])} passed",
         "",
         "`poolkit advise --format json benchapp/<workload>` against the measurements: the "
-        "recommended configuration must reach ≥ 0.95× the best non-deprecated pool, or be "
+        "recommended configuration must reach >= 0.95x the best non-deprecated pool, or be "
         "within its measured noise.",
         "",
-        *_table(["workload", "recommended", "tasks/s", "best (non-deprecated)", "ratio",
-                 "verdict", "why"], rows, "---|---|---:|---|---:|---|---"),  # fmt: skip
+        *_table(
+            [
+                "workload",
+                "recommended",
+                "tasks/s",
+                "best (non-deprecated)",
+                "ratio",
+                "verdict",
+                "why",
+            ],
+            rows,
+            "---|---|---:|---|---:|---|---",
+        ),
         "",
     ]
 
 
 def _mib(value: float | None) -> str:
-    return "–" if value is None else f"{value:.0f}"
+    return "-" if value is None else f"{value:.0f}"
 
 
 def _memory_lines(doc: Doc) -> list[str]:
@@ -176,11 +189,15 @@ def _memory_lines(doc: Doc) -> list[str]:
     for c in configs(doc):
         cells = [cell(doc, c["config"], w) for w in ws]
         procs = max((x["processes"] or 0 for x in cells if x and x["processes"]), default=0)
-        rows.append([c["config"], str(procs or "–")] + [
-            f"{_mib(x['peak_rss_mib'])} / {_mib(x['peak_pss_mib'])}"
-            if x and x["status"] == "ok" else "–"
-            for x in cells
-        ])  # fmt: skip
+        rows.append(
+            [c["config"], str(procs or "-")]
+            + [
+                f"{_mib(x['peak_rss_mib'])} / {_mib(x['peak_pss_mib'])}"
+                if x and x["status"] == "ok"
+                else "-"
+                for x in cells
+            ]
+        )
     return [
         "## Peak worker memory, MiB (RSS / PSS, summed over the worker's processes)",
         "",
@@ -196,18 +213,33 @@ def _db_lines(doc: Doc) -> list[str]:
         if x is None or x["status"] != "ok":
             continue
         per = [b["pg_connections"] for b in x["batches"] if b["used"]]
-        rows.append([
-            x["config"], str(x["concurrency"]), str(x["peak_pg_connections"]), str(per),
-            f"`{x['worker'].get('psycopg2_wait_callback')}`", fmt_rate(x["tasks_per_s"]),
-        ])  # fmt: skip
+        rows.append(
+            [
+                x["config"],
+                str(x["concurrency"]),
+                str(x["peak_pg_connections"]),
+                str(per),
+                f"`{x['worker'].get('psycopg2_wait_callback')}`",
+                fmt_rate(x["tasks_per_s"]),
+            ]
+        )
     if not rows:
         return []
     return [
         "## db_io: PostgreSQL connections and the psycopg2 wait callback",
         "",
-        *_table(["configuration", "-c", "peak connections", "per timed batch",
-                 "wait callback in the worker", "tasks/s"], rows,
-                "---|---:|---:|---|---|---:"),  # fmt: skip
+        *_table(
+            [
+                "configuration",
+                "-c",
+                "peak connections",
+                "per timed batch",
+                "wait callback in the worker",
+                "tasks/s",
+            ],
+            rows,
+            "---|---:|---:|---|---|---:",
+        ),
         "",
     ]
 
@@ -268,24 +300,26 @@ def rst_tables(doc: Doc) -> str:
         for c in configs(doc)
     ]
     checks = [
-        [a["workload"], a["recommended"] or "–", "pass" if a["passed"] else "**FAIL**",
-         a["reason"]]
+        [a["workload"], a["recommended"] or "-", "pass" if a["passed"] else "**FAIL**", a["reason"]]
         for a in doc["advisor"]
-    ]  # fmt: skip
+    ]
     mem = [
-        [c["config"]] + [
+        [c["config"]]
+        + [
             f"{_mib(x['peak_rss_mib'])} / {_mib(x['peak_pss_mib'])}"
-            if (x := cell(doc, c["config"], w)) and x["status"] == "ok" else "–"
+            if (x := cell(doc, c["config"], w)) and x["status"] == "ok"
+            else "-"
             for w in ws
         ]
         for c in configs(doc)
-    ]  # fmt: skip
+    ]
     lines = [
         ".. This file is generated by benchmarks/pools/run.py --publish; do not edit.",
         "",
         *_rst_list_table(
             "Median tasks/s (share of the theoretical limit) ± half the run-to-run spread",
-            ["configuration", "-c", *ws], rows,
+            ["configuration", "-c", *ws],
+            rows,
         ),
         *_rst_list_table("Advisor check", ["workload", "recommended", "verdict", "why"], checks),
         *_rst_list_table("Peak worker memory, MiB (RSS / PSS)", ["configuration", *ws], mem),
@@ -310,15 +344,13 @@ def rst_substitutions(doc: Doc) -> str:
     for w in WORKLOADS:
         for p in POOLS:
             c = cell(doc, p.name, w.name)
-            ok = c is not None and c["status"] == "ok"
+            ok = c if c is not None and c["status"] == "ok" else None
             key = _subst_name(w.name, p.name)
-            subs[key] = fmt_rate(c["tasks_per_s"]) if ok else "n/a"  # type: ignore[index]
-            subs[key + "_share"] = f"{c['share_of_limit']:.0%}" if ok else "n/a"  # type: ignore[index]
-            subs[_subst_name(p.name, w.name, "rss")] = (
-                _mib(c["peak_rss_mib"]) if ok else "n/a"  # type: ignore[index]
-            )
+            subs[key] = fmt_rate(ok["tasks_per_s"]) if ok else "n/a"
+            subs[key + "_share"] = f"{ok['share_of_limit']:.0%}" if ok else "n/a"
+            subs[_subst_name(p.name, w.name, "rss")] = _mib(ok["peak_rss_mib"]) if ok else "n/a"
             if w.name == "db_io":
-                subs[key + "_conns"] = str(c["peak_pg_connections"]) if ok else "n/a"  # type: ignore[index]
+                subs[key + "_conns"] = str(ok["peak_pg_connections"]) if ok else "n/a"
     noise = doc.get("noise") or {}
     subs["noise_median"] = f"{noise['median_spread']:.0%}" if noise else "n/a"
     subs["noise_max"] = f"{noise['max_spread']:.0%}" if noise else "n/a"

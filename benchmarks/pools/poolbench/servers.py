@@ -22,11 +22,12 @@ def upstream_server(delay: float) -> Iterator[str]:
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, str(script), "--port", str(port), "--delay", str(delay)],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
-        wait_until(lambda: port_open(port), proc=proc, what="upstream server", log=log,
-                   timeout=20)  # fmt: skip
+        wait_until(lambda: port_open(port), proc=proc, what="upstream server", log=log, timeout=20)
         yield f"http://127.0.0.1:{port}/"
     finally:
         stop_process(proc)

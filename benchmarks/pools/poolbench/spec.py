@@ -28,10 +28,22 @@ class PoolConfig:
         head = ["poolkit", "worker"] if self.launcher == "poolkit" else ["celery"]
         tail = ["worker"] if self.launcher == "celery" else []
         return [
-            *head, "-A", app, *tail,
-            "-P", self.pool, "-c", str(self.concurrency), "-Q", queue, "-n", hostname,
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
-        ]  # fmt: skip
+            *head,
+            "-A",
+            app,
+            *tail,
+            "-P",
+            self.pool,
+            "-c",
+            str(self.concurrency),
+            "-Q",
+            queue,
+            "-n",
+            hostname,
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ]
 
     @property
     def key(self) -> tuple[str, int, str]:
@@ -82,15 +94,27 @@ def _cpu(name: str, arg: str) -> TaskMix:
 
 
 WORKLOADS: tuple[Workload, ...] = (
-    Workload("http_io", (_wait("benchapp.http_io.tasks.fetch_quote", "item"),),
-             "requests.get to a local server that answers after 50 ms"),
-    Workload("db_io", (_wait("benchapp.db_io.tasks.monthly_report"),),
-             "psycopg2 SELECT pg_sleep(0.05) on reused connections"),
+    Workload(
+        "http_io",
+        (_wait("benchapp.http_io.tasks.fetch_quote", "item"),),
+        "requests.get to a local server that answers after 50 ms",
+    ),
+    Workload(
+        "db_io",
+        (_wait("benchapp.db_io.tasks.monthly_report"),),
+        "psycopg2 SELECT pg_sleep(0.05) on reused connections",
+    ),
     Workload("sleep", (_wait("benchapp.sleep.tasks.back_off"),), "time.sleep(0.05)"),
-    Workload("cpu_py", (_cpu("benchapp.cpu_py.tasks.checksum", "cpu_py_rounds"),),
-             "a pure-Python loop of ~50 ms"),
-    Workload("cpu_nogil", (_cpu("benchapp.cpu_nogil.tasks.hash_password", "pbkdf2_iterations"),),
-             "hashlib.pbkdf2_hmac of ~50 ms (releases the GIL)"),
+    Workload(
+        "cpu_py",
+        (_cpu("benchapp.cpu_py.tasks.checksum", "cpu_py_rounds"),),
+        "a pure-Python loop of ~50 ms",
+    ),
+    Workload(
+        "cpu_nogil",
+        (_cpu("benchapp.cpu_nogil.tasks.hash_password", "pbkdf2_iterations"),),
+        "hashlib.pbkdf2_hmac of ~50 ms (releases the GIL)",
+    ),
     Workload(
         "mixed",
         (
@@ -102,7 +126,7 @@ WORKLOADS: tuple[Workload, ...] = (
         ),
         "the five kinds above in turn on one queue",
     ),
-)  # fmt: skip
+)
 
 #: The grid: concurrency is one process per core for prefork, one for solo, and 50 for
 #: the pools that run tasks side by side in one process.
