@@ -26,7 +26,7 @@ def make_cell(config: str, workload: str, repeats: list[float], **over: Any) -> 
         "launcher": "poolkit" if "+poolkit" in config else "celery",
         "deprecated": pool == "eventlet", "advised": False, "workload": workload,
         "status": "ok" if repeats else "unavailable",
-        "reason": "" if repeats else "unavailable: `poolkit worker` is not in this poolkit",
+        "reason": "" if repeats else "`poolkit worker` is not in this poolkit",
         "argv": [], "limit": limit, "tasks_per_s": median, "repeats": repeats,
         "spread": (max(repeats) - min(repeats)) / median if repeats and median else None,
         "share_of_limit": median / limit if median else None, "disturbed": False,

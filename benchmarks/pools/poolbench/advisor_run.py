@@ -36,11 +36,11 @@ def launcher_unavailable() -> str | None:
             check=False,
         )
     except FileNotFoundError:
-        return "unavailable: no `poolkit` command installed"
+        return "no `poolkit` command installed"
     except subprocess.TimeoutExpired:
-        return "unavailable: `poolkit worker --help` did not answer within 60 s"
+        return "`poolkit worker --help` did not answer within 60 s"
     if proc.returncode != 0:
         said = (proc.stderr or proc.stdout).strip().splitlines()
         why = said[-1] if said else f"exit code {proc.returncode}"
-        return f"unavailable: `poolkit worker` is not in this poolkit ({why})"
+        return f"`poolkit worker` is not in this poolkit ({why})"
     return None
