@@ -76,11 +76,27 @@ def test_pass_at_or_above_095_of_the_best() -> None:
 
 
 def test_fail_below_095_and_outside_the_noise() -> None:
-    result = run(advice_json("gevent", 50))  # plain celery: psycopg2 blocks the hub
+    advice = parse_advice(advice_json("gevent", 50), 0, "db_io")
+    assert isinstance(advice, Recommendation)
+    # Plain `celery … -P gevent` is run as advised, poolkit left on: not the control row.
+    wanted = advice.config([m.config for m in DB_IO])
+    assert wanted.name == "gevent -c 50 (advised)"
+    assert not wanted.poolkit_disabled
+    slow = Measured(wanted, Repeats((19.0, 19.2, 19.4)))  # psycopg2 blocks the hub
+    result = check("db_io", advice, [*DB_IO, slow])
     assert not result.passed
-    assert result.recommended == "gevent"
-    assert result.ratio == pytest.approx(19.1 / 640)
+    assert result.recommended == "gevent -c 50 (advised)"
+    assert result.ratio == pytest.approx(19.2 / 640)
     assert "outside the measured noise" in result.reason
+
+
+def test_plain_gevent_advice_is_never_judged_by_the_poolkit_disabled_control() -> None:
+    control = GRID["gevent"]
+    assert control.poolkit_disabled
+    assert control.env == {"POOLKIT_DISABLE": "1"}
+    result = run(advice_json("gevent", 50))
+    assert not result.passed
+    assert "gevent -c 50 (advised): not measured" in result.reason
 
 
 def test_within_noise_counts_as_best_even_below_095() -> None:
@@ -157,10 +173,10 @@ def test_recommendation_off_the_grid_needs_its_own_measurement() -> None:
     advice = parse_advice(advice_json("threads", 20), 0, "db_io")
     assert isinstance(advice, Recommendation)
     wanted = advice.config(list(GRID.values()))
-    assert (wanted.name, wanted.advised) == ("threads -c 20", True)
+    assert (wanted.name, wanted.advised) == ("threads -c 20 (advised)", True)
     not_measured = check("db_io", advice, DB_IO)
     assert not not_measured.passed
-    assert "threads -c 20: not measured" in not_measured.reason
+    assert "threads -c 20 (advised): not measured" in not_measured.reason
     extra = Measured(wanted, Repeats((300.0, 310.0, 320.0)))
     result = check("db_io", advice, [*DB_IO, extra])
     assert result.recommended_tps == 310.0

@@ -49,12 +49,14 @@ class Recommendation:
 
     def config(self, grid: Sequence[PoolConfig]) -> PoolConfig:
         """The configuration to measure: a grid row if one matches, else a new row."""
+        # The advice is run as given, with whatever poolkit is installed active: a grid row
+        # that disables poolkit (the plain gevent control) is not what the advice says.
         for row in grid:
-            if row.key == (self.pool, self.concurrency, self.launcher):
+            if row.key == (self.pool, self.concurrency, self.launcher, False):
                 return row
         base = self.pool + ("+poolkit" if self.launcher == "poolkit" else "")
         return PoolConfig(
-            name=f"{base} -c {self.concurrency}",
+            name=f"{base} -c {self.concurrency} (advised)",
             pool=self.pool,
             concurrency=self.concurrency,
             launcher=self.launcher,

@@ -93,20 +93,7 @@ class Cell:
         self.limit = theoretical_limit(workload, config.concurrency, cores)
 
     def result(self, status: str, reason: str = "", **more: Any) -> CellResult:
-        c = self.config
-        return CellResult(
-            config=c.name,
-            pool=c.pool,
-            concurrency=c.concurrency,
-            launcher=c.launcher,
-            deprecated=c.deprecated,
-            advised=c.advised,
-            workload=self.workload.name,
-            limit=self.limit,
-            status=status,
-            reason=reason,
-            **more,
-        )
+        return record(self.config, self.workload, self.limit, status, reason, **more)
 
     def run(self) -> CellResult:
         import redis
@@ -120,7 +107,11 @@ class Cell:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         try:
             worker = start_worker(
-                argv, cwd=self.app_root, env=dict(self.env), timeout=90, log_dir=self.log_dir
+                argv,
+                cwd=self.app_root,
+                env={**self.env, **self.config.env},
+                timeout=90,
+                log_dir=self.log_dir,
             )
         except HarnessError as exc:
             reason = f"worker did not start: {str(exc)[-600:]}"
@@ -239,7 +230,9 @@ def _with_used(batch: Batch, used: bool) -> Batch:
     return replace(batch, used=used)
 
 
-def unavailable(config: PoolConfig, workload: Workload, reason: str, cores: int) -> CellResult:
+def record(
+    config: PoolConfig, workload: Workload, limit: float, status: str, reason: str, **more: Any
+) -> CellResult:
     c = config
     return CellResult(
         config=c.name,
@@ -248,11 +241,18 @@ def unavailable(config: PoolConfig, workload: Workload, reason: str, cores: int)
         launcher=c.launcher,
         deprecated=c.deprecated,
         advised=c.advised,
+        env=c.env,
         workload=workload.name,
-        limit=theoretical_limit(workload, c.concurrency, cores),
-        status="unavailable",
+        limit=limit,
+        status=status,
         reason=reason,
+        **more,
     )
+
+
+def unavailable(config: PoolConfig, workload: Workload, reason: str, cores: int) -> CellResult:
+    limit = theoretical_limit(workload, config.concurrency, cores)
+    return record(config, workload, limit, "unavailable", reason)
 
 
 __all__ = ["QUICK", "Cell", "Peaks", "Plan", "batch_size", "unavailable", "warmup_size"]

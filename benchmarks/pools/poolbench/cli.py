@@ -186,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
     )
     workloads = [w for w in WORKLOADS if w.name in selection.workloads]
     launcher_problem = launcher_unavailable()
-    cells: list[CellResult] = []
+    runs: list[tuple[PoolConfig, CellResult]] = []
     advice: dict[str, tuple[Recommendation | AdvisorUnavailable, str]] = {}
     with (
         redis_server() as rsrv,
@@ -230,12 +230,13 @@ def run(args: argparse.Namespace) -> int:
                     patience_until=patience_until,
                 ),
             )
-            cells.append(result)
+            runs.append((config, result))
             print(status_line(result), flush=True)
     checks = [
-        check(w.name, advice[w.name][0], [measured(c) for c in cells if c.workload == w.name])
+        check(w.name, advice[w.name][0], [measured(p, c) for p, c in runs if c.workload == w.name])
         for w in workloads
     ]
+    cells = [c for _, c in runs]
     noise = run_noise([r for c in cells if (r := c.repeats) is not None])
     doc = {
         "schema": 1,
@@ -319,10 +320,7 @@ def measure(
     return cell.run()
 
 
-def measured(c: CellResult) -> Measured:
-    from poolbench.spec import PoolConfig as Config
-
-    config = Config(c.config, c.pool, c.concurrency, c.launcher, c.deprecated, c.advised)
+def measured(config: PoolConfig, c: CellResult) -> Measured:
     return Measured(config, c.repeats, None if c.status == "ok" else c.reason.splitlines()[0])
 
 

@@ -36,6 +36,7 @@ class CellResult:
     launcher: str
     deprecated: bool
     advised: bool
+    env: dict[str, str]
     workload: str
     limit: float
     status: str  # "ok", "unavailable" or "failed"
@@ -62,6 +63,7 @@ class CellResult:
             "launcher": self.launcher,
             "deprecated": self.deprecated,
             "advised": self.advised,
+            "env": self.env,
             "workload": self.workload,
             "status": self.status,
             "reason": self.reason,

@@ -23,6 +23,9 @@ class PoolConfig:
     launcher: str = "celery"  # or "poolkit": ``poolkit worker …`` instead of ``celery …``
     deprecated: bool = False
     advised: bool = False  # added because the advisor recommended this exact configuration
+    # POOLKIT_DISABLE=1: an installed poolkit stays out of the worker (no adapters from
+    # gevent's plugin events), so the plain gevent row is a true "without poolkit" control.
+    poolkit_disabled: bool = False
 
     def argv(self, app: str, queue: str, hostname: str) -> list[str]:
         head = ["poolkit", "worker"] if self.launcher == "poolkit" else ["celery"]
@@ -46,8 +49,12 @@ class PoolConfig:
         ]
 
     @property
-    def key(self) -> tuple[str, int, str]:
-        return (self.pool, self.concurrency, self.launcher)
+    def env(self) -> dict[str, str]:
+        return {"POOLKIT_DISABLE": "1"} if self.poolkit_disabled else {}
+
+    @property
+    def key(self) -> tuple[str, int, str, bool]:
+        return (self.pool, self.concurrency, self.launcher, self.poolkit_disabled)
 
 
 @dataclass(frozen=True)
@@ -129,11 +136,12 @@ WORKLOADS: tuple[Workload, ...] = (
 )
 
 #: The grid: concurrency is one process per core for prefork, one for solo, and 50 for
-#: the pools that run tasks side by side in one process.
+#: the pools that run tasks side by side in one process. gevent runs twice: without
+#: poolkit (Celery's own patching only) and through poolkit's launcher.
 POOLS: tuple[PoolConfig, ...] = (
     PoolConfig("prefork", "prefork", 2),
     PoolConfig("threads", "threads", 50),
-    PoolConfig("gevent", "gevent", 50),
+    PoolConfig("gevent", "gevent", 50, poolkit_disabled=True),
     PoolConfig("gevent+poolkit", "gevent", 50, launcher="poolkit"),
     PoolConfig("eventlet", "eventlet", 50, deprecated=True),
     PoolConfig("solo", "solo", 1),
