@@ -69,18 +69,16 @@ def test_solo_runs_one_task_at_a_time(
     assert solo.as_dict()["median_task_ms"] >= 50.0
 
 
-def test_gevent_psycopg2_throughput_matches_the_reported_wait_callback(
+def test_plain_gevent_control_blocks_on_psycopg2(
     redis_srv: RedisServer, postgres_srv: PostgresServer, tmp_path: Path
 ) -> None:
-    gevent = run_cell(PoolConfig("gevent", "gevent", 10), "db_io", redis_srv, postgres_srv,
-                      tmp_path)  # fmt: skip
+    """The grid's plain gevent row (POOLKIT_DISABLE=1) has no psycopg2 wait callback, so
+    libpq blocks the hub: one query at a time, on one connection, whatever -c says."""
+    control = PoolConfig("gevent", "gevent", 10, poolkit_disabled=True)
+    gevent = run_cell(control, "db_io", redis_srv, postgres_srv, tmp_path)
     facts, d = gevent.worker, gevent.as_dict()
     assert facts["socket_module"].startswith("gevent")
-    assert "psycopg2_wait_callback" in facts
-    if facts["psycopg2_wait_callback"] is None:
-        # libpq blocks the hub: one query at a time, on one connection.
-        assert d["tasks_per_s"] <= 20.0 * 1.1, d
-        assert d["peak_pg_connections"] == 1, d
-    else:
-        assert d["tasks_per_s"] > 60.0, d
-        assert d["peak_pg_connections"] > 1, d
+    assert facts["psycopg2_wait_callback"] is None
+    assert d["env"] == {"POOLKIT_DISABLE": "1"}
+    assert d["tasks_per_s"] <= 20.0 * 1.1, d
+    assert d["peak_pg_connections"] == 1, d
