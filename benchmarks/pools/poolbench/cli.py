@@ -176,6 +176,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     deadline = started + args.budget_minutes * 60
     cores = len(os.sched_getaffinity(0))
+    host = machine()  # before the run: its load average is the machine's state at start
     guard = Guard()
     say(f"output: {out}")
     say("calibrating the CPU tasks to ~50 ms")
@@ -237,14 +238,45 @@ def run(args: argparse.Namespace) -> int:
         for w in workloads
     ]
     cells = [c for _, c in runs]
+    doc = document(
+        args, stamp=stamp, started=started, host=host, plan=plan, cores=cores,
+        calibration=calibration, cells=cells,
+        advisor=[{**c.__dict__, "advisor_command": advice[c.workload][1]} for c in checks],
+    )  # fmt: skip
+    (out / "results.json").write_text(json.dumps(doc, indent=2) + "\n")
+    write_outputs(doc, out, args.publish)
+    print(report.markdown(doc))
+    failed_cells = [c for c in cells if c.status == "failed"]
+    failed_checks = [c for c in checks if not c.passed]
+    say(
+        f"done in {(time.monotonic() - started) / 60:.1f} min: {len(cells)} cells "
+        f"({len(failed_cells)} failed), advisor checks {len(checks) - len(failed_checks)}/"
+        f"{len(checks)} passed; results in {out}"
+    )
+    return 1 if failed_cells or failed_checks else 0
+
+
+def document(
+    args: argparse.Namespace,
+    *,
+    stamp: str,
+    started: float,
+    host: dict[str, Any],
+    plan: Plan,
+    cores: int,
+    calibration: dict[str, float],
+    cells: list[CellResult],
+    advisor: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The results.json document: everything the report and charts are made from."""
     noise = run_noise([r for c in cells if (r := c.repeats) is not None])
-    doc = {
+    return {
         "schema": 1,
         "mode": "quick" if args.quick else "full",
         "started_utc": stamp,
         "duration_s": time.monotonic() - started,
         "argv": sys.argv,
-        "machine": machine(),
+        "machine": host,
         "versions": versions(),
         "settings": {
             "latency_s": LATENCY_S,
@@ -257,21 +289,8 @@ def run(args: argparse.Namespace) -> int:
         "noise": noise.__dict__ if noise else None,
         "guard": guard_summary(cells),
         "cells": [c.as_dict() for c in cells],
-        "advisor": [
-            {**check_.__dict__, "advisor_command": advice[check_.workload][1]} for check_ in checks
-        ],
+        "advisor": advisor,
     }
-    (out / "results.json").write_text(json.dumps(doc, indent=2) + "\n")
-    write_outputs(doc, out, args.publish)
-    print(report.markdown(doc))
-    failed_cells = [c for c in cells if c.status == "failed"]
-    failed_checks = [c for c in checks if not c.passed]
-    say(
-        f"done in {(time.monotonic() - started) / 60:.1f} min: {len(cells)} cells "
-        f"({len(failed_cells)} failed), advisor checks {len(checks) - len(failed_checks)}/"
-        f"{len(checks)} passed; results in {out}"
-    )
-    return 1 if failed_cells or failed_checks else 0
 
 
 def plan_cells(
