@@ -208,7 +208,8 @@ def run(args: argparse.Namespace) -> int:
             # This cell's fair share of what is left of the budget, with some slack.
             share = (deadline - time.monotonic()) / (len(todo) - i + 1)
             patience_until = time.monotonic() + max(share * 1.5, 0.0)
-            say(f"[{i}/{len(todo)}] {w.name:9} {config.name:16} -c {config.concurrency}", end=" ")
+            shown = config.name if config.advised else f"{config.name} -c {config.concurrency}"
+            say(f"[{i}/{len(todo)}] {w.name:9} {shown:24}", end=" ")
             result = measure(
                 config,
                 w,
