@@ -109,6 +109,8 @@ def render_saved(path: Path, publish: Path | None) -> int:
         doc = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise UsageError(f"cannot read {path}: {exc}") from None
+    if not isinstance(doc, dict) or doc.get("schema") != 1 or "cells" not in doc:
+        raise UsageError(f"{path} is not a results.json written by this suite (schema 1)")
     write_outputs(doc, path.parent, publish)
     return 0
 
@@ -165,8 +167,8 @@ def run(args: argparse.Namespace) -> int:
     from poolbench.calibrate import calibrate
     from poolbench.servers import upstream_server
 
+    selection = parse_only(args.only)  # bad input first, before anything is started
     preflight()
-    selection = parse_only(args.only)
     plan = QUICK if args.quick else Plan()
     if args.repeats:
         plan = Plan(**{**plan.__dict__, "repeats": args.repeats})
