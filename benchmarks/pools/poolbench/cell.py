@@ -38,7 +38,7 @@ class Plan:
     min_tasks: int = 40
     max_tasks: int = 800
     warmup_seconds: float = 0.5  # warm-up size: this long at the theoretical limit
-    quiet_wait: float = 6.0  # at most this long for foreign load to calm before a batch
+    quiet_wait: float = 4.0  # at most this long for foreign load to calm before a batch
     attempts: int = 3  # per repeat, when the machine was disturbed
     batch_timeout: float = 60.0
 
