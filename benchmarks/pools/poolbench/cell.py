@@ -13,7 +13,7 @@ import math
 import statistics
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +119,9 @@ class Cell:
         client = Celery("poolbench-driver", broker=self.redis_url)
         client.conf.task_ignore_result = True
         sampler: Sampler | None = None
+        peaks: Peaks | None = None
         facts: dict[str, Any] = {}
+        failure = ""
         try:
             marker = db.blpop([READY_KEY], timeout=30)
             if marker is None:
@@ -129,31 +131,27 @@ class Cell:
             warm_n = warmup_size(self.limit, self.config.concurrency, self.plan, self._multiple())
             warm = self._batch(client, db, warm_n, self.plan.batch_timeout)
             rate = min(warm["n"] / warm["wall"], self.limit)
-            batches = self._repeats(
-                client, db, sampler, batch_size(rate, self.plan, self._multiple())
-            )
+            n = batch_size(rate, self.plan, self._multiple())
+            batches = self._repeats(client, db, sampler, n)
         except BatchFailed as exc:
-            return self.result(
-                "failed",
-                f"{exc}\n--- worker log ---\n{worker.tail(15)}",
-                argv=tuple(argv),
-                worker=facts,
-                peaks=sampler.stop() if sampler else None,
-                seconds=time.monotonic() - started,
-            )
+            failure = str(exc)
         finally:
             client.close()
-            if sampler is not None:
-                sampler.stop()
+            peaks = sampler.stop() if sampler is not None else None
             worker.stop(timeout=20)
+        seconds = time.monotonic() - started
+        if failure:
+            reason = f"{failure}\n--- worker log ---\n{worker.tail(15)}"
+            return self.result("failed", reason, argv=tuple(argv), worker=facts, peaks=peaks,
+                               seconds=seconds)  # fmt: skip
         return self.result(
             "ok",
             argv=tuple(worker.argv),
             worker=facts,
             batches=tuple(batches),
-            peaks=sampler.stop(),
+            peaks=peaks,
             warmup={"n": warm_n, "seconds": warm["wall"], "tasks_per_s": warm_n / warm["wall"]},
-            seconds=time.monotonic() - started,
+            seconds=seconds,
         )
 
     def _multiple(self) -> int:
@@ -225,8 +223,6 @@ class Cell:
 
 
 def _with_used(batch: Batch, used: bool) -> Batch:
-    from dataclasses import replace
-
     return replace(batch, used=used)
 
 
@@ -255,4 +251,4 @@ def unavailable(config: PoolConfig, workload: Workload, reason: str, cores: int)
     return record(config, workload, limit, "unavailable", reason)
 
 
-__all__ = ["QUICK", "Cell", "Peaks", "Plan", "batch_size", "unavailable", "warmup_size"]
+__all__ = ["QUICK", "Cell", "Plan", "batch_size", "record", "unavailable", "warmup_size"]

@@ -25,7 +25,7 @@ from typing import Any
 
 from poolbench import report
 from poolbench.advisor_check import AdvisorUnavailable, Measured, Recommendation, check
-from poolbench.cell import QUICK, Cell, Plan, unavailable
+from poolbench.cell import QUICK, Cell, Plan, record, unavailable
 from poolbench.guard import Guard
 from poolbench.results import CellResult
 from poolbench.spec import LATENCY_S, WORKLOADS, PoolConfig, SpecError, grid, parse_only
@@ -339,7 +339,10 @@ def measure(
         )
     if time.monotonic() > deadline:
         return unavailable(config, w, f"not run: the {budget:g}-minute budget was used up", cores)
-    return cell.run()
+    try:
+        return cell.run()
+    except Exception as exc:  # one broken cell must not lose the rest of the run
+        return record(config, w, cell.limit, "failed", f"{type(exc).__name__}: {exc}")
 
 
 def measured(config: PoolConfig, c: CellResult) -> Measured:
