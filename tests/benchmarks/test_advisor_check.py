@@ -117,11 +117,14 @@ def test_within_noise_counts_as_best_even_below_095() -> None:
     ],
 )
 def test_advisor_missing_is_a_failed_check(stdout: str, returncode: int) -> None:
-    advice = parse_advice(stdout, returncode, "db_io", stderr="Error: No such option: --format")
+    stderr = "Usage: poolkit advise [OPTIONS]\nError: No such option: --format\n"
+    advice = parse_advice(stdout, returncode, "db_io", stderr=stderr)
     assert isinstance(advice, AdvisorUnavailable)
     result = check("db_io", advice, DB_IO)
     assert not result.passed
-    assert result.reason.startswith("advisor unavailable")
+    assert result.reason.startswith("advisor unavailable: output is not JSON")
+    if not stdout:
+        assert result.reason.endswith("Error: No such option: --format")
 
 
 @pytest.mark.parametrize(

@@ -83,8 +83,9 @@ def _launcher(command: str) -> str:
     return "celery"
 
 
-def _first_line(text: str) -> str:
-    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+def _line(text: str, *, last: bool = False) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    line = (lines[-1] if last else lines[0]) if lines else ""
     return line[:120] or "(no output)"
 
 
@@ -95,7 +96,8 @@ def parse_advice(
     try:
         doc: Any = json.loads(stdout)
     except ValueError:
-        said = _first_line(stdout) if stdout.strip() else _first_line(stderr)
+        # click prints "Usage: …" first and the actual error last.
+        said = _line(stdout) if stdout.strip() else _line(stderr, last=True)
         return AdvisorUnavailable(
             f"advisor unavailable: output is not JSON (exit code {returncode}): {said}"
         )
