@@ -56,8 +56,10 @@ def test_rst_substitutions_cover_every_grid_cell(doc: dict[str, Any]) -> None:
 
 def test_rst_tables_are_list_tables(doc: dict[str, Any]) -> None:
     text = report.rst_tables(doc)
-    assert ".. list-table:: Advisor check" in text
-    assert "   * - cpu_py\n     - -\n     - **FAIL**" in text
+    assert ".. list-table:: Advisor check: 1/2 passed" in text
+    assert "   * - cpu_py\n     - -\n     - -\n     - - -\n     - -\n     - **FAIL**" in text
+    assert "     - ``None``" in text  # the db_io wait-callback column
+    assert "- cpu_py / gevent+poolkit: unavailable:" in text
 
 
 def test_chart_series_have_a_value_per_workload(doc: dict[str, Any]) -> None:

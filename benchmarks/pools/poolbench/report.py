@@ -111,6 +111,7 @@ def _noise_lines(doc: Doc) -> list[str]:
             f"{noise['max_spread']:.0%} over {noise['configurations']} configurations. "
             "± in the tables is half the spread."
         )
+        lines.append("")
     fc = guard.get("foreign_cores_median")
     lines.append(
         f"Shared-machine guard: {guard['batches']} timed batches, {guard['retried']} retried "
@@ -123,7 +124,7 @@ def _noise_lines(doc: Doc) -> list[str]:
 
 
 def _best_lines(doc: Doc) -> list[str]:
-    lines = ["## Best pool per workload", ""]
+    lines = []
     for w in workloads(doc):
         best = ranking(doc, w)
         if best is None:
@@ -137,54 +138,43 @@ def _best_lines(doc: Doc) -> list[str]:
             + (f", within noise: {tie}" if tie else "")
             + f". Order: {order}."
         )
-    return [*lines, ""]
+    return lines
 
 
-def _advisor_lines(doc: Doc) -> list[str]:
-    rows = []
-    for a in doc["advisor"]:
-        rows.append(
-            [
-                a["workload"],
-                a["recommended"] or "-",
-                fmt_rate(a["recommended_tps"]),
-                f"{a['best'] or '-'} {fmt_rate(a['best_tps'])}",
-                "-" if a["ratio"] is None else f"{a['ratio']:.2f}",
-                "PASS" if a["passed"] else "**FAIL**",
-                a["reason"].replace("|", "/"),
-            ]
-        )
-    passed = sum(a["passed"] for a in doc["advisor"])
-    return [
-        f"## Advisor check: {passed}/{len(doc['advisor'])} passed",
-        "",
-        "`poolkit advise --format json benchapp/<workload>` against the measurements: the "
-        "recommended configuration must reach >= 0.95x the best non-deprecated pool, or be "
-        "within its measured noise.",
-        "",
-        *_table(
-            [
-                "workload",
-                "recommended",
-                "tasks/s",
-                "best (non-deprecated)",
-                "ratio",
-                "verdict",
-                "why",
-            ],
-            rows,
-            "---|---|---:|---|---:|---|---",
-        ),
-        "",
-    ]
+ADVISOR_HEADER = ["workload", "recommended", "tasks/s", "best (non-deprecated)", "ratio",
+                  "verdict", "why"]  # fmt: skip
+DB_HEADER = ["configuration", "-c", "peak connections", "per timed batch",
+             "wait callback in the worker", "tasks/s"]  # fmt: skip
 
 
 def _mib(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f}"
 
 
-def _memory_lines(doc: Doc) -> list[str]:
-    ws = workloads(doc)
+def throughput_rows(doc: Doc, ws: list[str]) -> list[list[str]]:
+    return [
+        [c["config"], str(c["concurrency"])]
+        + [throughput_cell(cell(doc, c["config"], w)) for w in ws]
+        for c in configs(doc)
+    ]
+
+
+def advisor_rows(doc: Doc) -> list[list[str]]:
+    return [
+        [
+            a["workload"],
+            a["recommended"] or "-",
+            fmt_rate(a["recommended_tps"]),
+            f"{a['best'] or '-'} {fmt_rate(a['best_tps'])}",
+            "-" if a["ratio"] is None else f"{a['ratio']:.2f}",
+            "PASS" if a["passed"] else "**FAIL**",
+            a["reason"].replace("|", "/"),
+        ]
+        for a in doc["advisor"]
+    ]
+
+
+def memory_rows(doc: Doc, ws: list[str]) -> list[list[str]]:
     rows = []
     for c in configs(doc):
         cells = [cell(doc, c["config"], w) for w in ws]
@@ -198,15 +188,10 @@ def _memory_lines(doc: Doc) -> list[str]:
                 for x in cells
             ]
         )
-    return [
-        "## Peak worker memory, MiB (RSS / PSS, summed over the worker's processes)",
-        "",
-        *_table(["configuration", "procs", *ws], rows),
-        "",
-    ]
+    return rows
 
 
-def _db_lines(doc: Doc) -> list[str]:
+def db_rows(doc: Doc) -> list[list[str]]:
     rows = []
     for c in configs(doc):
         x = cell(doc, c["config"], "db_io")
@@ -219,67 +204,72 @@ def _db_lines(doc: Doc) -> list[str]:
                 str(x["concurrency"]),
                 str(x["peak_pg_connections"]),
                 str(per),
-                f"`{x['worker'].get('psycopg2_wait_callback')}`",
+                f"``{x['worker'].get('psycopg2_wait_callback')}``",
                 fmt_rate(x["tasks_per_s"]),
             ]
         )
-    if not rows:
-        return []
-    return [
-        "## db_io: PostgreSQL connections and the psycopg2 wait callback",
-        "",
-        *_table(
-            [
-                "configuration",
-                "-c",
-                "peak connections",
-                "per timed batch",
-                "wait callback in the worker",
-                "tasks/s",
-            ],
-            rows,
-            "---|---:|---:|---|---|---:",
-        ),
-        "",
-    ]
+    return rows
+
+
+def _advisor_title(doc: Doc) -> str:
+    passed = sum(a["passed"] for a in doc["advisor"])
+    return f"Advisor check: {passed}/{len(doc['advisor'])} passed"
+
+
+ADVISOR_RULE = (
+    "`poolkit advise --format json benchapp/<workload>` against the measurements: the "
+    "recommended configuration must reach >= 0.95x the best non-deprecated pool, or be "
+    "within its measured noise."
+)
+THROUGHPUT_TITLE = "Median tasks/s (share of the theoretical limit) ± half the spread"
+THROUGHPUT_NOTE = (
+    "Limit: concurrency / 0.05 s for waits (http_io, db_io, sleep); cores / 0.05 s for "
+    "CPU (cpu_py, cpu_nogil), for every pool; mixed: both bounds for the mean task. "
+    "⚠ = kept a batch the shared-machine guard flagged."
+)
+MEMORY_TITLE = "Peak worker memory, MiB (RSS / PSS, summed over the worker's processes)"
+DB_TITLE = "db_io: PostgreSQL connections and the psycopg2 wait callback"
 
 
 def _problem_lines(doc: Doc) -> list[str]:
     rows = [c for c in doc["cells"] if c["status"] != "ok"]
-    if not rows:
-        return []
-    lines = ["## Not measured", ""]
-    lines += [
+    return [
         f"- {c['workload']} / {c['config']}: {c['status']}: {c['reason'].splitlines()[0]}"
         for c in rows
     ]
-    return [*lines, ""]
 
 
 def markdown(doc: Doc) -> str:
     ws = workloads(doc)
-    rows = [
-        [c["config"], str(c["concurrency"])]
-        + [throughput_cell(cell(doc, c["config"], w)) for w in ws]
-        for c in configs(doc)
-    ]
+    db = db_rows(doc)
+    problems = _problem_lines(doc)
     lines = [
         *_header(doc),
-        "## Throughput: median tasks/s (share of the theoretical limit) ± half the spread",
+        f"## Throughput: {THROUGHPUT_TITLE}",
         "",
-        "Limit: concurrency / 0.05 s for waits (http_io, db_io, sleep); cores / 0.05 s for "
-        "CPU (cpu_py, cpu_nogil), for every pool; mixed: both bounds for the mean task. "
-        "⚠ = kept a batch the shared-machine guard flagged.",
+        THROUGHPUT_NOTE,
         "",
-        *_table(["configuration", "-c", *ws], rows),
+        *_table(["configuration", "-c", *ws], throughput_rows(doc, ws)),
         "",
         *_noise_lines(doc),
+        "## Best pool per workload",
+        "",
         *_best_lines(doc),
-        *_advisor_lines(doc),
-        *_db_lines(doc),
-        *_memory_lines(doc),
-        *_problem_lines(doc),
-    ]
+        "",
+        f"## {_advisor_title(doc)}",
+        "",
+        ADVISOR_RULE,
+        "",
+        *_table(ADVISOR_HEADER, advisor_rows(doc), "---|---|---:|---|---:|---|---"),
+        "",
+        *([f"## {DB_TITLE}", "", *_table(DB_HEADER, db, "---|---:|---:|---|---|---:"), ""]
+          if db else []),
+        f"## {MEMORY_TITLE}",
+        "",
+        *_table(["configuration", "procs", *ws], memory_rows(doc, ws)),
+        "",
+        *(["## Not measured", "", *problems, ""] if problems else []),
+    ]  # fmt: skip
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -292,37 +282,28 @@ def _rst_list_table(title: str, header: list[str], rows: list[list[str]]) -> lis
 
 
 def rst_tables(doc: Doc) -> str:
-    """The throughput and advisor tables, for ``.. include::`` in docs/benchmarks.rst."""
+    """The same tables as :func:`markdown`, as reST, for ``.. include::`` in the docs."""
     ws = workloads(doc)
-    rows = [
-        [c["config"], str(c["concurrency"])]
-        + [throughput_cell(cell(doc, c["config"], w)).replace("⚠", "(!)") for w in ws]
-        for c in configs(doc)
-    ]
-    checks = [
-        [a["workload"], a["recommended"] or "-", "pass" if a["passed"] else "**FAIL**", a["reason"]]
-        for a in doc["advisor"]
-    ]
-    mem = [
-        [c["config"]]
-        + [
-            f"{_mib(x['peak_rss_mib'])} / {_mib(x['peak_pss_mib'])}"
-            if (x := cell(doc, c["config"], w)) and x["status"] == "ok"
-            else "-"
-            for w in ws
-        ]
-        for c in configs(doc)
-    ]
+    db = db_rows(doc)
+    problems = _problem_lines(doc)
+    rows = [[v.replace("⚠", "(!)") for v in row] for row in throughput_rows(doc, ws)]
     lines = [
         ".. This file is generated by benchmarks/pools/run.py --publish; do not edit.",
         "",
-        *_rst_list_table(
-            "Median tasks/s (share of the theoretical limit) ± half the run-to-run spread",
-            ["configuration", "-c", *ws],
-            rows,
-        ),
-        *_rst_list_table("Advisor check", ["workload", "recommended", "verdict", "why"], checks),
-        *_rst_list_table("Peak worker memory, MiB (RSS / PSS)", ["configuration", *ws], mem),
+        *_rst_list_table(THROUGHPUT_TITLE, ["configuration", "-c", *ws], rows),
+        THROUGHPUT_NOTE.replace("⚠", "(!)"),
+        "",
+        *[line.replace("⚠", "(!)") for line in _noise_lines(doc)],
+        "Best pool per workload:",
+        "",
+        *_best_lines(doc),
+        "",
+        ADVISOR_RULE.replace("`", "``"),
+        "",
+        *_rst_list_table(_advisor_title(doc), ADVISOR_HEADER, advisor_rows(doc)),
+        *(_rst_list_table(DB_TITLE, DB_HEADER, db) if db else []),
+        *_rst_list_table(MEMORY_TITLE, ["configuration", "procs", *ws], memory_rows(doc, ws)),
+        *(["Not measured:", "", *problems, ""] if problems else []),
     ]
     return "\n".join(lines)
 
