@@ -11,7 +11,7 @@ def test_markdown_table_rows_and_marks(doc: dict[str, Any]) -> None:
     text = report.markdown(doc)
     assert text.startswith("# Pool benchmark: full run, 20261121T083000Z")
     assert "| configuration | -c | db_io | cpu_py |" in text
-    assert "| threads | 50 | **640** (64% of 1,000) ±4% | **18.5** (46% of 40.0) ±3% |" in text
+    assert "| threads | 50 | **640** (64% of 1,000) ±4% | **18.5** (46% of 40) ±3% |" in text
     assert "| gevent+poolkit | 50 | unavailable | unavailable |" in text
     assert "- db_io / gevent+poolkit: unavailable: `poolkit worker`" in text
     assert "median 4%, max 8% over 8 configurations" in text

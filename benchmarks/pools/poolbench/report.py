@@ -65,7 +65,7 @@ def throughput_cell(c: Cell | None, *, marks: bool = True) -> str:
         return "unavailable" if c["status"] == "unavailable" else c["status"]
     text = (
         f"**{fmt_rate(c['tasks_per_s'])}** ({c['share_of_limit']:.0%} of "
-        f"{fmt_rate(c['limit'])}) ±{c['spread'] / 2:.0%}"
+        f"{c['limit']:,.0f}) ±{c['spread'] / 2:.0%}"
     )
     return text + (" ⚠" if marks and c["disturbed"] else "")
 
