@@ -133,9 +133,12 @@ def _best_lines(doc: Doc) -> list[str]:
         head = best.winner
         tie = ", ".join(t.name for t in best.ties)
         order = " > ".join(f"{r.name} {fmt_rate(r.repeats.median)}" for r in best.order)
+        slowest = best.order[-1]
+        ratio = head.repeats.median / slowest.repeats.median if slowest.repeats.median else 0
         lines.append(
             f"- **{w}**: **{head.name}** {fmt_rate(head.repeats.median)}/s"
             + (f", within noise: {tie}" if tie else "")
+            + (f"; {ratio:.1f}x {slowest.name}" if len(best.order) > 1 else "")
             + f". Order: {order}."
         )
     return lines
