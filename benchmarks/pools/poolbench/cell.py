@@ -39,7 +39,7 @@ class Plan:
     max_tasks: int = 800
     warmup_seconds: float = 0.5  # warm-up size: this long at the theoretical limit
     quiet_wait: float = 4.0  # at most this long for foreign load to calm before a batch
-    attempts: int = 3  # per repeat, when the machine was disturbed
+    attempts: int = 2  # per repeat, when the machine was disturbed
     batch_timeout: float = 60.0
 
 

@@ -207,9 +207,9 @@ def run(args: argparse.Namespace) -> int:
         todo = plan_cells(workloads, selection, advice, cores, bool(args.only))
         for i, (config, w) in enumerate(todo, 1):
             db_url = rsrv.url_for(i % 15 + 1)
-            # This cell's fair share of what is left of the budget, with some slack.
+            # This cell's fair share of what is left of the budget.
             share = (deadline - time.monotonic()) / (len(todo) - i + 1)
-            patience_until = time.monotonic() + max(share * 1.5, 0.0)
+            patience_until = time.monotonic() + max(share, 0.0)
             shown = config.name if config.advised else f"{config.name} -c {config.concurrency}"
             say(f"[{i}/{len(todo)}] {w.name:9} {shown:24}", end=" ")
             result = measure(
