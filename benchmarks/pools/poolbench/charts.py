@@ -46,6 +46,11 @@ def _bars(
                 [hi - y for y, (_, hi) in zip(ys, lo_hi, strict=True)],
             ]
         ax.bar(xs, ys, width, label=name, yerr=err, capsize=2)
+        for x, v in zip(xs, values, strict=True):
+            if v is None:  # not measured: say so where the bar would be
+                ax.annotate("n/a", (x, 0), xytext=(0, 3), textcoords="offset points",
+                            xycoords=("data", "axes fraction"), ha="center", fontsize=6,
+                            rotation=90)  # fmt: skip
     ax.set_xticks(range(len(ws)), ws)
     ax.grid(axis="y", alpha=0.3)
 
@@ -113,14 +118,23 @@ def draw_all(doc: Doc, out_dir: Path) -> list[Path]:
             (n, x) for n, x in zip(names, db, strict=True) if x is not None and x["status"] == "ok"
         ]
         fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
-        left.barh([n for n, _ in ok], [x["tasks_per_s"] for _, x in ok])
-        left.set_xlabel("db_io tasks/s")
+        from matplotlib.ticker import NullFormatter
+
+        rates_db = [x["tasks_per_s"] for _, x in ok]
+        conns = [x["peak_pg_connections"] for _, x in ok]
+        left.barh([n for n, _ in ok], rates_db)
+        left.set_xlabel("db_io tasks/s (log)")
         left.set_xscale("log")
-        right.barh([n for n, _ in ok], [x["peak_pg_connections"] for _, x in ok])
+        left.xaxis.set_minor_formatter(NullFormatter())
+        right.barh([n for n, _ in ok], conns)
         right.set_xlabel("peak PostgreSQL connections")
-        for axis in (left, right):
+        for axis, values in ((left, rates_db), (right, conns)):
             axis.invert_yaxis()
             axis.grid(axis="x", alpha=0.3)
+            for y, v in enumerate(values):
+                axis.annotate(f"{v:,.0f}", (v, y), xytext=(3, 0), textcoords="offset points",
+                              va="center", fontsize=7)  # fmt: skip
+            axis.margins(x=0.15)
         fig.suptitle("psycopg2 queries (pg_sleep 50 ms): throughput and connections held")
         save(fig, "db_io.png")
     return written
