@@ -39,3 +39,15 @@ def test_out_of_range_options_are_usage_errors(
         main(argv)
     assert exit_.value.code == 2
     assert "must be" in capsys.readouterr().err
+
+
+def test_cells_that_cannot_run_here_say_why() -> None:
+    from poolbench.cli import skip_reason
+    from poolbench.spec import PoolConfig
+
+    launcher = PoolConfig("gevent+poolkit", "gevent", 50, launcher="poolkit")
+    assert skip_reason(launcher, "`poolkit worker` is not in this poolkit") is not None
+    assert skip_reason(launcher, None) is None
+    huge = PoolConfig("gevent -c 1000 (advised)", "gevent", 1000, advised=True)
+    assert "above the suite's limit of 250" in (skip_reason(huge, None) or "")
+    assert skip_reason(PoolConfig("threads", "threads", 50), "no poolkit") is None

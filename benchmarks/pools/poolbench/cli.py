@@ -207,8 +207,10 @@ def run(args: argparse.Namespace) -> int:
         todo = plan_cells(workloads, selection, advice, cores, bool(args.only))
         for i, (config, w) in enumerate(todo, 1):
             db_url = rsrv.url_for(i % 15 + 1)
-            # This cell's fair share of what is left of the budget.
-            share = (deadline - time.monotonic()) / (len(todo) - i + 1)
+            # This cell's fair share of what is left of the budget (cells that cannot run
+            # take no time, so they get no share).
+            left = sum(1 for c, _ in todo[i - 1 :] if not skip_reason(c, launcher_problem))
+            share = (deadline - time.monotonic()) / max(left, 1)
             patience_until = time.monotonic() + max(share, 0.0)
             shown = config.name if config.advised else f"{config.name} -c {config.concurrency}"
             say(f"[{i}/{len(todo)}] {w.name:9} {shown:24}", end=" ")
@@ -327,22 +329,27 @@ def measure(
     cores: int,
     cell: Cell,
 ) -> CellResult:
-    if config.launcher == "poolkit" and launcher_problem:
-        return unavailable(config, w, launcher_problem, cores)
-    if config.concurrency > MAX_ADVISED_CONCURRENCY:
-        return unavailable(
-            config,
-            w,
-            f"concurrency {config.concurrency} is above "
-            f"the suite's limit of {MAX_ADVISED_CONCURRENCY}",
-            cores,
-        )
+    reason = skip_reason(config, launcher_problem)
+    if reason:
+        return unavailable(config, w, reason, cores)
     if time.monotonic() > deadline:
         return unavailable(config, w, f"not run: the {budget:g}-minute budget was used up", cores)
     try:
         return cell.run()
     except Exception as exc:  # one broken cell must not lose the rest of the run
         return record(config, w, cell.limit, "failed", f"{type(exc).__name__}: {exc}")
+
+
+def skip_reason(config: PoolConfig, launcher_problem: str | None) -> str | None:
+    """Why this configuration cannot be measured here at all, or None."""
+    if config.launcher == "poolkit" and launcher_problem:
+        return launcher_problem
+    if config.concurrency > MAX_ADVISED_CONCURRENCY:
+        return (
+            f"concurrency {config.concurrency} is above the suite's limit of "
+            f"{MAX_ADVISED_CONCURRENCY} (PostgreSQL runs with max_connections=300)"
+        )
+    return None
 
 
 def measured(config: PoolConfig, c: CellResult) -> Measured:
