@@ -40,3 +40,22 @@ def test_tree_follows_children_only() -> None:
     assert tree(10, parents) == {10, 11, 12, 13}
     assert tree(20, parents) == {20, 21}
     assert tree(99, parents) == set()
+
+
+def test_guard_counts_cpu_outside_the_benchmark_tree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Foreign CPU = machine busy time minus the benchmark tree's, per second."""
+    from poolbench import guard, procfs
+
+    clock = iter([100.0, 102.0])  # two seconds between the snapshots
+    machine = iter([procfs.MachineCpu(busy=1000, total=2000),
+                    procfs.MachineCpu(busy=1000 + 360, total=2000 + 400)])  # fmt: skip
+    ours = iter([{1: 50, 2: 10}, {1: 90, 2: 20, 3: 30}])  # pid 3 appeared: counted in full
+    monkeypatch.setattr(procfs, "CLOCK_TICKS", 100)
+    g = guard.Guard(root=1)
+    monkeypatch.setattr(g, "snapshot", lambda: guard._Snapshot(
+        at=next(clock), machine=next(machine), ours=next(ours)))  # fmt: skip
+    load = g.load_since(g.snapshot())
+    # busy 360 ticks, ours 40 + 10 + 30 = 80 ticks: 280 ticks / 100 Hz / 2 s = 1.4 cores
+    assert load.foreign_cores == pytest.approx(1.4)
+    assert load.machine_busy == pytest.approx(0.9)
+    assert load.disturbed
