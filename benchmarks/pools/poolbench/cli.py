@@ -379,6 +379,7 @@ def write_outputs(doc: dict[str, Any], out: Path, publish: Path | None) -> None:
         publish.mkdir(parents=True, exist_ok=True)
         for png in pngs:
             shutil.copy2(png, publish / png.name)
+        (publish / "results.json").write_text(json.dumps(doc, indent=2) + "\n")
         (publish / "results.inc").write_text(report.rst_tables(doc))
         (publish / "numbers.inc").write_text(report.rst_substitutions(doc))
         say(f"published charts and tables to {publish}")

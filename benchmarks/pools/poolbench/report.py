@@ -248,7 +248,7 @@ def markdown(doc: Doc) -> str:
     problems = _problem_lines(doc)
     lines = [
         *_header(doc),
-        f"## Throughput: {THROUGHPUT_TITLE}",
+        f"## Throughput: {THROUGHPUT_TITLE[0].lower()}{THROUGHPUT_TITLE[1:]}",
         "",
         THROUGHPUT_NOTE,
         "",
