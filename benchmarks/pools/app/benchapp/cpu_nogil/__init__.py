@@ -1,0 +1,1 @@
+"""The cpu_nogil workload's tasks (see tasks.py)."""

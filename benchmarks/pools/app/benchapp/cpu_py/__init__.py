@@ -1,0 +1,1 @@
+"""The cpu_py workload's tasks (see tasks.py)."""

@@ -1,0 +1,1 @@
+"""The db_io workload's tasks (see tasks.py)."""

@@ -1,0 +1,1 @@
+"""The http_io workload's tasks (see tasks.py)."""

@@ -1,0 +1,1 @@
+"""The mixed workload's tasks (see tasks.py)."""

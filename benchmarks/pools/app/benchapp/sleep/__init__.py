@@ -1,0 +1,1 @@
+"""The sleep workload's tasks (see tasks.py)."""
