@@ -11,6 +11,7 @@ cache".
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pickle
@@ -20,6 +21,25 @@ from pathlib import Path
 
 #: Bump when ModuleFacts or the visitor change meaning, so old entries are not reused.
 FORMAT = 7
+
+
+@functools.cache
+def code_fingerprint() -> str:
+    """A hash of the advisor's own source and the shared model.
+
+    Part of every cache file's name: advice cached by one poolkit must not be served by
+    another (an upgrade, or a development checkout), even when FORMAT was not bumped.
+    About twenty small files; read once per process.
+    """
+    digest = hashlib.blake2b(digest_size=8)
+    here = Path(__file__).resolve().parent
+    sources = [*sorted(here.rglob("*.py")), here.parent / "model.py"]
+    for path in sources:
+        try:
+            digest.update(path.read_bytes())
+        except OSError:
+            digest.update(str(path).encode())
+    return digest.hexdigest()
 
 
 def default_dir() -> Path:
@@ -36,7 +56,8 @@ class Cache:
     def __init__(self, folder: Path, root: Path, kind: str = "facts") -> None:
         tag = hashlib.blake2b(str(root).encode(), digest_size=8).hexdigest()
         version = f"{sys.version_info[0]}{sys.version_info[1]}"
-        self.file = folder / f"advise-{tag}-{kind}-f{FORMAT}-py{version}.pickle"
+        code = code_fingerprint()
+        self.file = folder / f"advise-{tag}-{kind}-f{FORMAT}-{code}-py{version}.pickle"
         self.old: dict[str, object] = {}
         self.new: dict[str, object] = {}
         try:

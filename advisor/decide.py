@@ -101,21 +101,48 @@ def decide(
                 else "fork-unsafe state created at import rules prefork out"
             )
             reasons.append(f"CPU-bound work, but {why}: run {cores} solo worker processes")
+        elif _mostly_waiting(tasks) and Hazard.THREAD_UNSAFE not in hazards:
+            # Measured (benchmarks/pools, workload "mixed": 3 IO, 1 pure-Python and 1
+            # GIL-releasing task): threads -c 50 ran 67 tasks/s, prefork -c 2 33/s. Prefork
+            # holds a process through every wait; threads overlap the waits and give the
+            # GIL-bound slices the same cores once there is one process per core.
+            pool, concurrency, processes = Pool.THREADS, IO_CONCURRENCY, cores
+            cpu_bound = [t for t in tasks if t.kind == "cpu"]
+            reasons.append(
+                "most tasks here wait (IO or GIL-releasing C work) and a few hold the GIL: "
+                f"-c {IO_CONCURRENCY} threads overlap the waits, and {cores} worker processes "
+                "per host give the pure-Python work every core (measured on a mixed queue: "
+                "threads 67 tasks/s vs prefork -c 2 33/s)"
+            )
+            split = _split(
+                queue, cpu_bound, app, suffix="cpu", pool=Pool.PREFORK, concurrency=cores
+            )
+            reasons.append(
+                f"{len(cpu_bound)} CPU-bound task(s) share this queue: they slow every "
+                f"thread of their process; move them to {split.new_queue!r} (see split)"
+            )
         else:
             pool, concurrency = Pool.PREFORK, cores
             reasons.append(
                 f"pure-Python CPU work holds the GIL: only separate processes scale it "
                 f"(prefork 32 tasks/s vs 17-19 on one-process pools), -c = {cores} cores"
             )
-        alternatives += [
-            Alternative(Pool.THREADS, "threads share one GIL: CPU work runs one at a time"),
+        if pool is not Pool.THREADS:
+            alternatives.append(
+                Alternative(Pool.THREADS, "threads share one GIL: CPU work runs one at a time")
+            )
+        else:
+            alternatives.append(
+                Alternative(Pool.PREFORK, "a process per task holds it through every wait")
+            )
+        alternatives.append(
             Alternative(
                 Pool.GEVENT,
                 "CPU work never yields: it starves every other greenlet, heartbeats included",
-            ),
-        ]
-        if light:
-            split = _split(queue, light, app, cores, hazards)
+            )
+        )
+        if light and split is None:
+            split = _split_io(queue, light, app)
             reasons.append(
                 f"{len(light)} IO-bound task(s) share this queue: they wait behind CPU work; "
                 f"move them to {split.new_queue!r} (see split)"
@@ -243,18 +270,32 @@ def _io_pool(
     return Pool.GEVENT, IO_CONCURRENCY, cores
 
 
-def _split(queue: str, light: list[TaskInfo], app: str, cores: int, hazards: set[Hazard]) -> Split:
-    new = f"{queue}_io"
+def _mostly_waiting(tasks: list[TaskInfo]) -> bool:
+    """More tasks wait (IO, GIL-releasing C work) than hold the GIL with pure Python."""
+    holding = sum(t.kind == "cpu" for t in tasks)
+    waiting = sum(t.kind in ("io", "cpu_releases_gil") for t in tasks)
+    return waiting > holding
+
+
+def _split_io(queue: str, light: list[TaskInfo], app: str) -> Split:
+    """Move a CPU queue's IO-bound tasks to ``<queue>_io`` on a green or threads pool."""
     blockers = any(e.kind == "blocks_hub" for t in light for e in t.evidence)
     nogil = any(t.kind == "cpu_releases_gil" for t in light)
     pool = Pool.THREADS if blockers or nogil else Pool.GEVENT
+    return _split(queue, light, app, suffix="io", pool=pool, concurrency=IO_CONCURRENCY)
+
+
+def _split(
+    queue: str, moved: list[TaskInfo], app: str, *, suffix: str, pool: Pool, concurrency: int
+) -> Split:
+    new = f"{queue}_{suffix}"
     return Split(
         new_queue=new,
         pool=pool,
-        concurrency=IO_CONCURRENCY,
-        tasks=tuple(t.name for t in light),
-        routes=tuple((t.name, new) for t in light),
-        command=command(app, new, pool, IO_CONCURRENCY),
+        concurrency=concurrency,
+        tasks=tuple(t.name for t in moved),
+        routes=tuple((t.name, new) for t in moved),
+        command=command(app, new, pool, concurrency),
     )
 
 

@@ -211,7 +211,8 @@ def _advise(
                 rule(
                     "PK103",
                     f"queue {name!r} mixes CPU-bound and IO-bound tasks; move "
-                    f"{len(advice.split.tasks)} IO-bound task(s) to {advice.split.new_queue!r}",
+                    f"{len(advice.split.tasks)} task(s) to {advice.split.new_queue!r} "
+                    f"({advice.split.pool.value})",
                     members[0].location,
                     queue=name,
                 )

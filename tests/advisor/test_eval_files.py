@@ -72,3 +72,14 @@ def test_eval_file(path: Path, tmp_path: Path) -> None:
         }
         assert {k: got[k] for k in want} == want, q.reasons
     assert not advice.skipped
+
+
+def test_a_mostly_waiting_queue_moves_its_cpu_task_to_prefork(tmp_path: Path) -> None:
+    """The split goes the other way when most tasks wait: the GIL-bound task leaves."""
+    text = (EVAL / "pk103_mixed_mostly_waiting.py").read_text()
+    advice = advise_files(tmp_path, {"proj/__init__.py": "", "proj/tasks.py": text})
+    (queue,) = advice.queues
+    assert queue.split is not None
+    assert queue.split.new_queue == "reports_cpu"
+    assert queue.split.pool.value == "prefork"
+    assert [t.rsplit(".", 1)[1] for t in queue.split.tasks] == ["score"]
