@@ -28,6 +28,7 @@ from typing import Any
 
 from celery_poolkit.bootstrap.doctor import Level  # doctor's levels: one vocabulary
 from celery_poolkit.model import Pool, Severity
+from celery_poolkit.routes import live_routes
 
 logger = logging.getLogger("celery_poolkit")
 
@@ -137,15 +138,9 @@ def drivers(facts: WorkerFacts) -> Iterator[GuardFinding]:
 
 def task_sources(app: Any, queues: tuple[str, ...]) -> tuple[dict[str, str], list[Path]]:
     """The live registry's tasks routed to ``queues`` (name -> queue) and their files."""
-    router = app.amqp.router
     routes: dict[str, str] = {}
     files: set[Path] = set()
-    for name, task in sorted(app.tasks.items()):
-        if name.startswith("celery."):
-            continue
-        own = getattr(task, "queue", None)
-        queue = router.route({"queue": own} if own else {}, name).get("queue")
-        qname = getattr(queue, "name", None) or str(queue or app.conf.task_default_queue)
+    for name, (qname, task) in live_routes(app).items():
         if qname not in queues:
             continue
         routes[name] = qname

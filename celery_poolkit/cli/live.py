@@ -12,6 +12,7 @@ from pathlib import Path
 
 from celery_poolkit.advisor.engine import LiveConfig
 from celery_poolkit.errors import ConfigError
+from celery_poolkit.routes import live_routes
 
 
 def read_app(spec: str, path: Path) -> LiveConfig:
@@ -23,15 +24,7 @@ def read_app(spec: str, path: Path) -> LiveConfig:
 
         app = find_app(spec)
         app.loader.import_default_modules()
-        router = app.amqp.router
-        routes: dict[str, str] = {}
-        for name, task in sorted(app.tasks.items()):
-            if name.startswith("celery."):
-                continue
-            own = getattr(task, "queue", None)
-            options = router.route({"queue": own} if own else {}, name)
-            queue = options.get("queue")
-            routes[name] = getattr(queue, "name", None) or str(queue or app.conf.task_default_queue)
+        routes = {name: queue for name, (queue, _task) in live_routes(app).items()}
         pool = app.conf.worker_pool
     except Exception as exc:  # the user's code can raise anything while importing
         raise ConfigError(
