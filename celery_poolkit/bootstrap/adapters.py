@@ -54,10 +54,6 @@ def run_adapters(pool: Pool) -> tuple[AdapterResult, ...]:
     """Every built-in plugin's adapter for ``pool``, in ``BUILTIN`` order."""
     if _state.disabled():
         return ()
-    from celery_poolkit.plugins import builtin_plugins
+    from celery_poolkit.plugins import adapter_plugins
 
-    return tuple(
-        run_adapter(plugin.name, plugin.adapter, pool)
-        for plugin in builtin_plugins()
-        if plugin.adapter
-    )
+    return tuple(run_adapter(plugin.name, plugin.adapter, pool) for plugin in adapter_plugins())

@@ -200,3 +200,12 @@ def test_importing_the_registry_loads_no_table(tmp_path: Path) -> None:
     )  # fmt: skip
     loaded = set(json.loads(proc.stdout))
     assert loaded & set(BUILTIN) == set()
+
+
+def test_with_adapters_lists_exactly_the_plugins_that_have_an_adapter() -> None:
+    """Patching imports only WITH_ADAPTERS; a plugin with an adapter left out of it would
+    never run, and one listed without an adapter would be imported for nothing."""
+    from celery_poolkit.plugins import adapter_plugins
+
+    having = [p.name for p in builtin_plugins() if p.adapter]
+    assert [p.name for p in adapter_plugins()] == having
