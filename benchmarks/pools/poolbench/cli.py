@@ -82,6 +82,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="RESULTS_JSON",
         help="only re-render the report and charts of a saved results.json",
     )
+    parser.add_argument(
+        "--plan",
+        action="store_true",
+        help="check the arguments and print what would run (cells, batches, outputs); "
+        "start nothing",
+    )
     args = parser.parse_args(argv)
     if args.repeats is not None and not 1 <= args.repeats <= 20:
         parser.error("--repeats must be between 1 and 20")
@@ -93,6 +99,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
+        if args.plan:
+            return show_plan(args)
         if args.render:
             return render_saved(args.render, args.publish)
         return run(args)
@@ -104,14 +112,51 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def render_saved(path: Path, publish: Path | None) -> int:
+def load_results(path: Path) -> dict[str, Any]:
     try:
         doc = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
         raise UsageError(f"cannot read {path}: {exc}") from None
     if not isinstance(doc, dict) or doc.get("schema") != 1 or "cells" not in doc:
         raise UsageError(f"{path} is not a results.json written by this suite (schema 1)")
-    write_outputs(doc, path.parent, publish)
+    return doc
+
+
+def render_saved(path: Path, publish: Path | None) -> int:
+    write_outputs(load_results(path), path.parent, publish)
+    return 0
+
+
+def show_plan(args: argparse.Namespace) -> int:
+    """``--plan``: the same argument checks as a run, then what it would do; nothing starts.
+
+    The cells listed are the grid; an unfiltered run adds the advisor's own configuration
+    for a workload when it is not on the grid (known only once the advisor has run).
+    """
+    if args.publish is not None and args.publish.exists() and not args.publish.is_dir():
+        raise UsageError(f"--publish {args.publish}: not a directory")
+    if args.render:
+        doc = load_results(args.render)
+        print(f"would re-render {len(doc['cells'])} cells of {args.render} into {args.render.parent}")
+        if args.publish:
+            print(f"and copy the charts and tables to {args.publish}")
+        return 0
+    selection = parse_only(args.only)
+    plan = QUICK if args.quick else Plan()
+    if args.repeats:
+        plan = Plan(**{**plan.__dict__, "repeats": args.repeats})
+    cores = len(os.sched_getaffinity(0))
+    cells = [
+        (p.name, w.name) for w in WORKLOADS for p in grid(cores) if selection.wants(p.name, w.name)
+    ]
+    print(f"plan: {'quick' if args.quick else 'full'}, {plan.repeats} timed batches per cell, "
+          f"budget {args.budget_minutes:g} min, {cores} cores")  # fmt: skip
+    for pool, workload in cells:
+        print(f"  {workload:10} {pool}")
+    extra = "" if args.only else " (plus the advisor's configuration where it is off the grid)"
+    print(f"{len(cells)} cells{extra}")
+    if args.publish:
+        print(f"charts and tables copied to {args.publish}")
     return 0
 
 
