@@ -54,6 +54,10 @@ class SwitchClock:
         self.threshold = float("inf")
         self.hub: Any = None  # the hub's own slices are its idle waits, never blocks
         self.tasks: dict[Any, tuple[str, str]] = {}  # greenlet -> (task name, task id)
+        # Tasks that ended in the slice still running: a task that never yields (no
+        # result backend to write to, say) has its task_postrun before the switch that
+        # measures its block. Cleared at that greenlet's next switch.
+        self.finished: dict[Any, tuple[str, str]] = {}
         # (greenlet, since, stack) attached by the monitor thread while a block lasts;
         # (greenlet, seconds, stack, task) once it ended, for the drain greenlet.
         self.stuck: tuple[Any, float, tuple[str, ...]] | None = None
@@ -71,6 +75,7 @@ class SwitchClock:
         held, held_cpu = now - self.since, now_cpu - self.since_cpu
         if origin in self.cpu:
             self.cpu[origin] += held_cpu
+        finished = self.finished.pop(origin, None) if self.finished else None
         if held >= self.threshold and origin is not self.hub:
             stuck = self.stuck
             seen = stuck is not None and stuck[0] is origin and stuck[1] == self.since
@@ -78,15 +83,20 @@ class SwitchClock:
             # monitor saw stuck (a blocking call uses no CPU). A long slice with neither
             # is this process being descheduled on a busy machine, not a block.
             if held_cpu >= self.threshold or seen:
-                # The task is looked up now, before task_postrun forgets the greenlet.
+                # The task is looked up now: the greenlet may run another task next.
                 stack = stuck[2] if seen and stuck is not None else ()
-                self.ended.append((origin, held, stack, self.tasks.get(origin)))
+                self.ended.append((origin, held, stack, self.tasks.get(origin) or finished))
         self.stuck = None
         self.current, self.since, self.since_cpu = target, now, now_cpu
 
     def track(self, glet: Any) -> None:
         """Start counting ``glet``'s CPU from now (it must be the running greenlet)."""
         self.cpu[glet] = self.since_cpu - time.thread_time()
+
+    def task_ended(self, glet: Any, task: tuple[str, str]) -> None:
+        """``glet`` (the running greenlet) finished ``task``: a block measured at its
+        next switch still belongs to that task."""
+        self.finished[glet] = task
 
     def untrack(self, glet: Any) -> float:
         """Stop counting ``glet`` (the running greenlet); its CPU seconds since track()."""

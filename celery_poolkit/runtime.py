@@ -148,7 +148,9 @@ class Runtime:
         name, wall_start, marker = entry
         wall = time.perf_counter() - wall_start
         if self.pool is Pool.GEVENT and self.clock is not None:
-            self.greenlets.pop(marker, None)
+            task = self.greenlets.pop(marker, None)
+            if task is not None:
+                self.clock.task_ended(marker, task)
             cpu = self.clock.untrack(marker)
         elif self.pool is Pool.THREADS:
             cpu = time.thread_time() - marker

@@ -31,6 +31,13 @@ def release_task_connections(sender: Any = None, **kwargs: Any) -> None:
     """
     if getattr(getattr(sender, "request", None), "is_eager", False):
         return
+    from django.conf import settings
+
+    # Django installed but not set up (a worker of a project that does not use Django):
+    # there are no connections, and touching them would raise ImproperlyConfigured
+    # after every task.
+    if not settings.configured:
+        return
     from django.db import connections
 
     for conn in connections.all(initialized_only=True):

@@ -101,6 +101,31 @@ def test_switch_clock_gives_each_greenlet_its_own_cpu_and_block_length() -> None
     assert all(0.04 <= e[1] < 2.0 for e in clock.ended)  # wall time held
 
 
+def test_a_task_that_ends_before_its_greenlet_switches_still_owns_the_block() -> None:
+    """No yield between the task body and task_postrun (no result backend): the block is
+    measured at the switch after the task ended, and is still the task's."""
+    clock = SwitchClock()
+    previous = greenlet.settrace(clock)
+    try:
+
+        def task() -> None:
+            me = greenlet.getcurrent()
+            clock.tasks[me] = ("proj.render", "id-9")  # task_prerun
+            _burn(0.05)
+            clock.task_ended(me, clock.tasks.pop(me))  # task_postrun, same slice
+
+        hub = greenlet.getcurrent()
+        clock.threshold, clock.hub = 0.03, hub
+        glet = greenlet.greenlet(task)
+        glet.switch()
+        glet2 = greenlet.greenlet(lambda: _burn(0.05))  # no task: a greenlet's block
+        glet2.switch()
+    finally:
+        greenlet.settrace(previous)
+    assert [e[3] for e in clock.ended] == [("proj.render", "id-9"), None]
+    assert clock.finished == {}  # cleared at the switch
+
+
 def test_worker_pool_names_celerys_pool_classes() -> None:
     from celery.concurrency import get_implementation
 

@@ -104,6 +104,16 @@ def all_examples() -> Iterator[Any]:
             yield pytest.param(example, id=f"{name}:{example.line}")
 
 
+_pages: list[Page] = []
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_background_workers() -> Iterator[None]:
+    yield
+    for page in _pages:
+        page.stop_all()
+
+
 @pytest.fixture(autouse=True)
 def _page(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
     example = request.node.callspec.params.get("example") if hasattr(request.node, "callspec") else None
@@ -112,8 +122,9 @@ def _page(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     ns = example.namespace
     if "page" not in ns:
         name = Path(example.path).stem
+        _pages.append(Page(name=name, scratch=tmp_path_factory.mktemp(f"docs-{name}")))
         ns.update(
-            page=Page(name=name, scratch=tmp_path_factory.mktemp(f"docs-{name}")),
+            page=_pages[-1],
             json=json, re=re, yaml=yaml, tomllib=tomllib, Path=Path, REPO=REPO,
             matches=matches, assert_matches=assert_matches,
         )  # fmt: skip

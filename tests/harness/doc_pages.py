@@ -34,6 +34,7 @@ other benchmark commands run with smaller counts given by ``page.substitute``.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
@@ -43,6 +44,7 @@ import stat
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -161,6 +163,29 @@ class Result:
 
 
 @dataclass
+class Worker:
+    command: str
+    proc: subprocess.Popen[bytes]
+    log: Path
+    returncode: int | None = None
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_for(self, text: str, count: int = 1, timeout: float = 60.0) -> str:
+        """The log once ``text`` is in it ``count`` times."""
+        wait_until(
+            lambda: self.output().count(text) >= count, proc=self.proc,
+            what=f"{count} x {text!r} in the log", log=self.log, timeout=timeout,
+        )  # fmt: skip
+        return self.output()
+
+    def stop(self) -> None:
+        if self.returncode is None:
+            self.returncode = stop_process(self.proc, sig=signal.SIGTERM, timeout=30, group=True)
+
+
+@dataclass
 class Page:
     """One documentation page's state while its examples run in order."""
 
@@ -172,11 +197,13 @@ class Page:
     substitutions: dict[str, str] = field(default_factory=dict)
     prelude: str = ""
     epilogue: str = ""
-    expect_exit: int = 0
+    expect_exit: int | list[int] = 0  # one code for every command, or one per command
     run_as_worker: bool = False
     files_dir: Path | None = None
     block: str = ""
     results: list[Result] = field(default_factory=list)
+    written: set[Path] = field(default_factory=set)
+    _background: list[Any] = field(default_factory=list)
     _serial: int = 0
 
     def __post_init__(self) -> None:
@@ -224,12 +251,16 @@ class Page:
     def substitute(self, old: str, new: str) -> None:
         self.substitutions[old] = new
 
-    def files(self) -> Path:
-        """From now on, python/text blocks are files of a project (first line ``# path``)."""
-        self._serial += 1
-        self.files_dir = self.scratch / f"files-{self._serial}"
-        self.files_dir.mkdir()
-        return self.files_dir
+    def files(self, into: Path | None = None) -> Path:
+        """From now on, python/text blocks are files of a project (first line ``# path``),
+        in a new empty directory or ``into`` (files there are replaced); ``None`` ends it."""
+        if into is None:
+            self._serial += 1
+            into = self.scratch / f"files-{self._serial}"
+            into.mkdir()
+        self.files_dir = into
+        self.written = set()
+        return into
 
     def advise(self, *args: str, expect_exit: int | None = None) -> Result:
         """``poolkit advise`` on the files the blocks since ``files()`` wrote."""
@@ -263,8 +294,9 @@ class Page:
         )
         return Result(argv if shell else shlex.join(argv), proc.returncode, proc.stdout)
 
-    def start_worker(self, command: str, *, argv: list[str] | None = None) -> Result:
-        """Start a worker command, wait for ``ready.``, stop it by pid; its output."""
+    @contextlib.contextmanager
+    def worker(self, command: str, *, argv: list[str] | None = None) -> Iterator[Worker]:
+        """A worker command running until the block ends (ready first, stopped by pid)."""
         self._serial += 1
         log = self.scratch / f"worker-{self._serial}.log"
         if argv is None:
@@ -278,14 +310,41 @@ class Page:
                 argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL, stdout=out,
                 stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
+        handle = Worker(command, proc, log)
         try:
             wait_until(
                 lambda: self._worker_ready(log), proc=proc, what=command, log=log,
                 timeout=WORKER_READY_TIMEOUT,
             )  # fmt: skip
+            yield handle
         finally:
-            code = stop_process(proc, sig=signal.SIGTERM, timeout=30, group=True)
-        return Result(command, code, log.read_text(errors="replace"))
+            handle.stop()
+
+    def start_worker(self, command: str, *, argv: list[str] | None = None) -> Result:
+        """Start a worker command, wait until it is ready, stop it; its output."""
+        with self.worker(command, argv=argv) as w:
+            pass
+        return Result(command, w.returncode, w.output())
+
+    def background(self, command: str) -> Worker:
+        """A worker that keeps running for the examples after this one (``stop_all``)."""
+        context = self.worker(command)
+        handle = context.__enter__()
+        self._background.append(context)
+        return handle
+
+    def stop_all(self) -> None:
+        while self._background:
+            self._background.pop().__exit__(None, None, None)
+
+    def send(self, name: str, *args: Any, count: int = 1) -> None:
+        """Send ``count`` tasks by name over the page's broker (the worker's log says when
+        they ran: ``Worker.wait_for``)."""
+        from celery import Celery
+
+        with Celery("doc-pages", broker=self.env["CELERY_BROKER_URL"], set_as_current=False) as app:
+            for _ in range(count):
+                app.send_task(name, args=args)
 
     def _worker_ready(self, log: Path) -> bool:
         """``ready.`` in the log (INFO); a worker that logs at WARNING (``worker_main``
@@ -301,7 +360,7 @@ class Page:
         with Celery("doc-pages-ping", broker=broker, set_as_current=False) as app:
             return bool(app.control.ping(timeout=1.0))
 
-    def take(self) -> tuple[str, str, int, bool]:
+    def take(self) -> tuple[str, str, Any, bool]:
         """The one-shot settings for the next example, reset for the one after."""
         taken = (self.prelude, self.epilogue, self.expect_exit, self.run_as_worker)
         self.prelude, self.epilogue, self.expect_exit, self.run_as_worker = "", "", 0, False
@@ -342,9 +401,13 @@ def plan_bench(page: Page, words: list[str]) -> Result:
 
 
 def run_console(page: Page, source: str) -> None:
-    _, _, expect_exit, _ = page.take()
+    _, _, expected_exits, _ = page.take()
     page.results = []
-    for cmd in parse_console(page.apply(source)):
+    commands = parse_console(page.apply(source))
+    if isinstance(expected_exits, int):
+        expected_exits = [expected_exits] * len(commands)
+    assert len(expected_exits) == len(commands), "page.expect_exit: one code per command"
+    for cmd, expect_exit in zip(commands, expected_exits):
         line = cmd.line
         result: Result
         if re.fullmatch(r"cd \S+", line):
@@ -405,7 +468,9 @@ def write_file(page: Page, source: str) -> None:
     assert m, f"a project file block starts with '# path', not {first!r}"
     dest = page.files_dir / m[1]
     dest.parent.mkdir(parents=True, exist_ok=True)
-    with open(dest, "a") as f:  # two blocks may add to one file (shown apart on the page)
+    # Two blocks may add to one file (shown apart on the page); the first replaces it.
+    with open(dest, "a" if dest in page.written else "w") as f:
         f.write(body if body.endswith("\n") else body + "\n")
+    page.written.add(dest)
 
 

@@ -62,12 +62,32 @@ def test_release_closes_pooled_connections_only(monkeypatch: pytest.MonkeyPatch)
     native = FakeWrapper(pooled=False)
     native.settings_dict = {"OPTIONS": {"pool": True}}  # Django's own pool
     wrappers.append(native)
+    import django.conf
     import django.db
 
     monkeypatch.setattr(
         django.db, "connections", SimpleNamespace(all=lambda initialized_only: wrappers)
     )
+    # A Django project's worker: settings are configured.
+    monkeypatch.setattr(type(django.conf.settings), "configured", property(lambda _: True))
     release_task_connections(sender=SimpleNamespace(request=SimpleNamespace(is_eager=True)))
     assert [w.closed for w in wrappers] == [0, 0, 0, 0, 0]  # eager: the caller's connections
     release_task_connections(sender=SimpleNamespace(request=SimpleNamespace(is_eager=False)))
     assert [w.closed for w in wrappers] == [1, 0, 0, 1, 1]
+
+
+def test_release_is_silent_in_a_worker_whose_project_does_not_use_django() -> None:
+    """Django installed, never configured: the task_postrun receiver must not raise
+    ImproperlyConfigured after every task (found by the docs' bootstep example)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import os; os.environ.pop('DJANGO_SETTINGS_MODULE', None)\n"
+        "from types import SimpleNamespace\n"
+        "from celery_poolkit.plugins.django import release_task_connections\n"
+        "release_task_connections(sender=SimpleNamespace(request=SimpleNamespace(is_eager=False)))\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
