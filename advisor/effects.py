@@ -83,11 +83,16 @@ def _direct(project: Project, fid: str) -> tuple[Summary, set[str]]:
         if kind not in own:
             own[kind] = Evidence(kind, call, Location(facts.path, line, col), (fid,), note)
 
-    for site in fn.calls:
+    # A library decorator with an effect runs around every call (@transaction.atomic).
+    # The project's own decorators are not followed: their bodies run at import time.
+    wrapped = [(CallSite(d.ref, d.line), True) for d in fn.decorators]
+    for site, decorator in (*wrapped, *((c, False) for c in fn.calls)):
         if site.line in ignored:
             continue
         for target in project.targets(site):
             if target.kind == "func":
+                if decorator:
+                    continue
                 if target.name != fid:
                     callees.add(target.name)
                 continue

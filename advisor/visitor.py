@@ -174,11 +174,16 @@ class _ModuleVisitor:
         attrs: list[tuple[str, Value]] = []
         self_attrs: dict[str, str] = {}
         methods: list[str] = []
+        # objects = OrderManager(), session = requests.Session(): what the attribute is.
+        made: dict[str, str] = {}
         for stmt in node.body:
             if isinstance(stmt, ast.Assign) and stmt.value is not None:
+                produced = scope.callee(stmt.value) if isinstance(stmt.value, ast.Call) else None
                 for target in stmt.targets:
                     if isinstance(target, ast.Name) and _class_attr_wanted(target.id):
                         attrs.append((target.id, scope.value(stmt.value)))
+                    if isinstance(target, ast.Name) and produced:
+                        made[target.id] = produced
             elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
                 if stmt.value is not None and _class_attr_wanted(stmt.target.id):
                     attrs.append((stmt.target.id, scope.value(stmt.value)))
@@ -190,6 +195,8 @@ class _ModuleVisitor:
                 self._function(stmt, prefix=f"{qual}.", cls=qual, self_attrs=self_attrs)
             elif isinstance(stmt, ast.ClassDef):
                 self._class(stmt, prefix=f"{qual}.")
+        for name, produced in made.items():  # self.x = ... in a method wins
+            self_attrs.setdefault(name, produced)
         self.classes.append(
             ClassFacts(
                 qualname=qual,
@@ -284,13 +291,16 @@ class _Scope:
                     target, recv, kind = attrs[0], binding[1], binding[0]
                 elif len(attrs) == 2 and binding == ("instance", "<self>"):
                     target, recv, kind = attrs[1], f"{self.self_class}#{attrs[0]}", "selfattr"
+                elif binding[0] in ("result", "instance"):
+                    # user_model.objects.get(...): a chain of attributes on a known value.
+                    target, recv, kind = ".".join(attrs), binding[1], binding[0]
                 else:
                     return None
-            elif isinstance(base, ast.Call) and len(attrs) == 1:
+            elif isinstance(base, ast.Call):
                 inner = self.callee(base)
                 if inner is None:
                     return None
-                target, recv, kind = attrs[0], inner, "result"
+                target, recv, kind = ".".join(attrs), inner, "result"
             else:
                 return None
         else:
