@@ -9,6 +9,7 @@ be decided statically yields nothing; it never guesses.
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -16,9 +17,11 @@ from celery_poolkit.advisor.facts import (
     CallSite,
     CallV,
     ClassFacts,
+    DictV,
     FunctionFacts,
     ModuleFacts,
     Ref,
+    SeqV,
     Value,
 )
 from celery_poolkit.advisor.knowledge import Knowledge
@@ -66,6 +69,10 @@ class Project:
             for cls in facts.classes:
                 self.classes[f"{facts.module}.{cls.qualname}"] = (facts, cls)
         self._mro: dict[str, tuple[str, ...]] = {}
+        #: Dispatch points (``HANDLERS[kind](...)``, ``getattr(mod, f"on_{x}")(...)``) made
+        #: into functions that call every candidate: id -> (table, candidates), or
+        #: ("", 0) when the candidates are not all statically known.
+        self.dispatch: dict[str, tuple[str, int]] = {}
         #: Functions defined inside other functions (not methods), by enclosing function.
         self.nested: dict[str, list[str]] = {}
         for fid, (_, fn) in self.functions.items():
@@ -241,6 +248,16 @@ class Project:
         if not site.recv_kind:
             yield from self._dotted_targets(site.target)
             return
+        if site.recv_kind in ("dispatch", "getattr"):
+            yield from self._dispatch_targets(site.recv_kind, site.recv, site.target)
+            return
+        if site.recv_kind == "result" and site.recv.endswith(".get"):
+            table = site.recv[: -len(".get")]
+            if self._table_items(table) is not None:  # HANDLERS.get(kind)(...)
+                yield from self._dispatch_targets("dispatch", table, site.target)
+                return
+        if not site.target:
+            return  # calling a value the advisor cannot name
         if site.recv_kind == "result":
             kind = self.type_of_result(site.recv)
             if kind is None and site.target in TASK_METHODS:
@@ -253,6 +270,103 @@ class Project:
             kind = self._self_attr_type(site.recv)
         if kind is not None:
             yield from self._method_targets(kind, site.target)
+
+    # -- dynamic dispatch -------------------------------------------------------------
+    def _dispatch_targets(self, how: str, recv: str, method: str) -> Iterator[Target]:
+        """A call through a table or ``getattr``: one made-up function that calls every
+        candidate, so its summary is the union of theirs. Nothing when any candidate is
+        not statically known (a lambda, a computed value): unknown stays unknown."""
+        if how == "dispatch":
+            fid = f"{recv}[*]"
+        else:
+            owner, _, pattern = recv.partition("#")
+            fid = f"{owner}.getattr({pattern})"
+        if method:
+            fid = f"{fid}.{method}"
+        if fid not in self.dispatch:
+            self.dispatch[fid] = ("", 0)  # guards against a table that lists itself
+            made = self._make_dispatch(fid, how, recv, method)
+            if made is not None:
+                facts, fn, table, count = made
+                self.functions[fid] = (facts, fn)
+                self.dispatch[fid] = (table, count)
+        if self.dispatch[fid][1]:
+            yield Target("func", fid)
+
+    def _table_items(self, table: str) -> tuple[Value, ...] | None:
+        symbol = self.resolve(table)
+        if symbol.kind != "value" or symbol.rest:
+            return None
+        if isinstance(symbol.value, DictV):
+            return tuple(v for _, v in symbol.value.items)
+        if isinstance(symbol.value, SeqV):
+            return symbol.value.items
+        return None
+
+    def _make_dispatch(
+        self, fid: str, how: str, recv: str, method: str
+    ) -> tuple[ModuleFacts, FunctionFacts, str, int] | None:
+        sites: list[CallSite] = []
+        if how == "dispatch":
+            items = self._table_items(recv)
+            symbol = self.resolve(recv)
+            if not items or symbol.module not in self.modules:
+                return None
+            facts = self.modules[symbol.module]
+            line = dict(facts.tables).get(symbol.name.rpartition(".")[2], 1)
+            for item in items:
+                site = self._candidate(item, method, line)
+                if site is None:
+                    return None
+                sites.append(site)
+            table = symbol.name
+        else:
+            owner, _, pattern = recv.partition("#")
+            names = self._getattr_candidates(owner, pattern)
+            if not names:
+                return None
+            facts, first = self.functions[names[0]]
+            line = first.line
+            sites = [CallSite(f"{n}.{method}" if method else n, line) for n in names]
+            table = f"getattr({owner}, {pattern!r})"
+        module = facts.module
+        qualname = fid[len(module) + 1 :] if fid.startswith(f"{module}.") else fid
+        fn = FunctionFacts(qualname=qualname, line=line, calls=tuple(sites))
+        return facts, fn, table, len(sites)
+
+    def _candidate(self, item: Value, method: str, line: int) -> CallSite | None:
+        """The call one table entry stands for; None when it cannot be named."""
+        if isinstance(item, Ref):
+            name = f"{item.name}.{method}" if method else item.name
+            site = CallSite(name, line)
+        elif isinstance(item, CallV):  # an instance: HomeStream()
+            if self.type_of_result(item.func) is None:
+                return None
+            site = CallSite(method or "__call__", line, recv=item.func, recv_kind="result")
+        else:
+            return None
+        if any(True for _ in self.targets(site)):
+            return site
+        # A project class with no __init__ of its own: constructing it is known, and quiet.
+        return site if not method and self.resolve(site.target).kind == "class" else None
+
+    def _getattr_candidates(self, owner: str, pattern: str) -> list[str]:
+        symbol = self.resolve(owner)
+        if symbol.kind == "module":
+            return sorted(
+                f"{owner}.{fn.qualname}"
+                for fn in self.modules[owner].functions
+                if "." not in fn.qualname and fnmatch.fnmatchcase(fn.qualname, pattern)
+            )
+        if symbol.kind != "class":
+            return []
+        found: dict[str, str] = {}
+        for base in self.mro(symbol.name):
+            if base in self.classes:
+                for name in self.classes[base][1].methods:
+                    if fnmatch.fnmatchcase(name, pattern):
+                        found.setdefault(name, f"{base}.{name}")
+        return sorted(found.values())
 
     def _self_attr_type(self, recv: str) -> tuple[str, str] | None:
         cid, _, attr = recv.partition("#")
