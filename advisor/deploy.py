@@ -1,9 +1,12 @@
 """How the project launches its workers today: ``celery … worker`` command lines.
 
 Read from the deployment files real projects keep next to their code (Procfiles, shell
-entrypoints, docker-compose, supervisord, systemd units, helm values, Makefiles), with
-``${VAR:-default}`` replaced by its default. The advisor compares these with its advice
-(PK6xx) and checks them for pool feature conflicts (PK3xx).
+entrypoints, docker-compose, supervisord, systemd units, helm values, Kubernetes
+manifests, Makefiles), with ``${VAR:-default}`` replaced by its default. Scripts without
+an extension (s6/runit ``run``, ``docker-entrypoint``) are read when they start with a
+shebang; YAML ``command:`` / ``args:`` lists are joined into one command line. The
+advisor compares these with its advice (PK6xx) and checks them for pool feature
+conflicts (PK3xx).
 """
 
 from __future__ import annotations
@@ -39,6 +42,9 @@ _FILES = (
     "*.env",
 )
 _DEPLOY_FILE = re.compile("|".join(f"(?:{fnmatch.translate(p)})" for p in _FILES))
+#: Other YAML files are read only when they are Kubernetes manifests (``kind:``).
+_YAML = (".yml", ".yaml")
+_MAX_SCRIPT_BYTES = 64 * 1024  # an extensionless file larger than this is not a script
 # Not deployments: tooling, environments, and docs/tests, whose command lines are examples.
 _SKIP_DIRS = frozenset(
     {".git", "node_modules", ".tox", ".venv", "venv", "__pycache__", "docs", "tests", "test",
@@ -85,11 +91,26 @@ def find_commands(root: Path) -> list[WorkerCommand]:
                 if entry.name not in _SKIP_DIRS:
                     stack.append(entry)
                 continue
-            if not _DEPLOY_FILE.match(entry.name):
+            if not (
+                _DEPLOY_FILE.match(entry.name)
+                or entry.name.endswith(_YAML)
+                or ("." not in entry.name and _is_script(entry))
+            ):
                 continue
             seen += 1
             found.extend(_commands_in(entry, root))
     return found
+
+
+def _is_script(path: Path) -> bool:
+    """An extensionless file that starts with a shebang (``run``, ``entrypoint``)."""
+    try:
+        if path.stat().st_size > _MAX_SCRIPT_BYTES:
+            return False
+        with path.open("rb") as handle:
+            return handle.read(2) == b"#!"
+    except OSError:
+        return False
 
 
 def _commands_in(path: Path, root: Path) -> list[WorkerCommand]:
@@ -102,14 +123,66 @@ def _commands_in(path: Path, root: Path) -> list[WorkerCommand]:
     if "celery" not in text or "worker" not in text:
         return []
     rel = path.relative_to(root).as_posix()
+    yaml = path.name.endswith(_YAML)
+    if yaml and not _DEPLOY_FILE.match(path.name) and not re.search(r"^kind:", text, re.M):
+        return []  # a YAML file that is neither compose, helm values nor a manifest
+    lines: dict[int, str] = {}
+    if yaml:  # command:/args: lists first: they hold the whole command line
+        lines.update(_yaml_command_lines(text.splitlines()))
     text = re.sub(r"\\\r?\n", " ", text)  # join shell line continuations
-    out = []
     for number, line in enumerate(text.splitlines(), start=1):
+        lines.setdefault(number, line)
+    out = []
+    for number, line in sorted(lines.items()):
         if "celery" in line and "worker" in line and not line.lstrip().startswith("#"):
             command = parse_command(line, Location(rel, number), windows=rel.endswith(_WINDOWS))
             if command is not None:
                 out.append(command)
     return out
+
+
+_YAML_KEY = re.compile(r"^(\s*)(?:-\s+)?(command|args|entrypoint)\s*:\s*(.*)$")
+
+
+def _yaml_command_lines(lines: list[str]) -> dict[int, str]:
+    """``command:`` / ``args:`` values as one line each, by the key's line number.
+
+    Block lists (``- celery`` / ``- -A`` …), flow lists and folded scalars are joined; a
+    Kubernetes ``args:`` right after a ``command:`` is appended to it (``command:
+    ["celery"]``, ``args: ["-A", "proj", "worker"]``). Without a YAML parser: only these
+    keys' shapes are read, and the result goes through the same command-line parser.
+    """
+    found: dict[int, str] = {}
+    pending: tuple[int, str] | None = None  # the last command:, waiting for its args:
+    i = 0
+    while i < len(lines):
+        match = _YAML_KEY.match(lines[i])
+        if not match:
+            i += 1
+            continue
+        indent, key, value = len(match.group(1)), match.group(2), match.group(3).strip()
+        number, j = i + 1, i + 1
+        if value in ("", "|", ">", "|-", ">-"):
+            items = []
+            while j < len(lines) and (
+                not lines[j].strip() or len(lines[j]) - len(lines[j].lstrip()) > indent
+            ):
+                item = lines[j].strip()
+                item = item[1:].strip() if item.startswith("-") else item
+                if item and not item.startswith("#"):
+                    items.append(item.strip("\"'"))
+                j += 1
+            value = " ".join(items)
+        elif value.startswith("["):  # a flow list: ["celery", "-A", "proj", "worker"]
+            value = " ".join(w.strip("\"' ") for w in value.strip("[]").split(","))
+        for consumed in range(i + 1, j + 1):
+            found[consumed] = ""  # read here: the line-by-line scan must not read it again
+        if key == "args" and pending is not None:
+            number, value = pending[0], f"{pending[1]} {value}"
+        pending = (number, value) if key != "args" else None
+        found[number] = value
+        i = j
+    return found
 
 
 def parse_command(line: str, location: Location, *, windows: bool = False) -> WorkerCommand | None:

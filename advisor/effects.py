@@ -65,12 +65,22 @@ def summarize(project: Project, roots: Iterable[str]) -> dict[str, Summary]:
                 # Shortest chain first, then the smallest one: the same evidence whatever
                 # order the work list (which follows set order, hence the hash seed) took.
                 if current is None or (len(chain), chain) < (len(current.via), current.via):
-                    target[kind] = Evidence(kind, ev.call, ev.location, chain, ev.note)
+                    note = union_note(project, caller, ev.note)
+                    target[kind] = Evidence(kind, ev.call, ev.location, chain, note)
                     changed = True
             if changed and caller not in queued:
                 work.append(caller)
                 queued.add(caller)
     return summaries
+
+
+def union_note(project: Project, fid: str, note: str) -> str:
+    """Evidence that passed through a dispatch point says it is a union over candidates."""
+    table, count = project.dispatch.get(fid, ("", 0))
+    if not count:
+        return note
+    union = f"dynamic dispatch: the union over the {count} candidates of {table}"
+    return f"{union}; {note}" if note else union
 
 
 def _direct(project: Project, fid: str) -> tuple[Summary, set[str]]:
@@ -81,13 +91,19 @@ def _direct(project: Project, fid: str) -> tuple[Summary, set[str]]:
 
     def add(kind: str, call: str, line: int, col: int, note: str) -> None:
         if kind not in own:
+            note = union_note(project, fid, note)
             own[kind] = Evidence(kind, call, Location(facts.path, line, col), (fid,), note)
 
-    for site in fn.calls:
+    # A library decorator with an effect runs around every call (@transaction.atomic).
+    # The project's own decorators are not followed: their bodies run at import time.
+    wrapped = [(CallSite(d.ref, d.line), True) for d in fn.decorators]
+    for site, decorator in (*wrapped, *((c, False) for c in fn.calls)):
         if site.line in ignored:
             continue
         for target in project.targets(site):
             if target.kind == "func":
+                if decorator:
+                    continue
                 if target.name != fid:
                     callees.add(target.name)
                 continue

@@ -155,6 +155,7 @@ class ModuleFacts:
     imports: tuple[tuple[str, str], ...] = ()  # module-level local name -> canonical
     assigns: tuple[tuple[str, Value], ...] = ()  # module-level NAME = value
     attr_assigns: tuple[tuple[str, Value, int], ...] = ()  # app.conf.x = value
+    tables: tuple[tuple[str, int], ...] = ()  # NAME = {...} / [...]: its line, for dispatch
     calls: tuple[CallSite, ...] = ()  # module-level calls, with their arguments
     functions: tuple[FunctionFacts, ...] = ()
     classes: tuple[ClassFacts, ...] = ()

@@ -56,6 +56,31 @@ class Knowledge:
         self._memo[qualname] = found
         return found
 
+    def lookup_below(self, owner: str, attrs: str) -> Call | None:
+        """The row for ``owner.attrs`` only if it is about ``owner``'s attributes: a
+        ``owner.*`` pattern does not cover ``owner.field.save``, ``owner.objects.*`` covers
+        ``owner.objects.get``. For attribute chains, where the first name may be anything."""
+        name = f"{owner}.{attrs}"
+        found = self.exact.get(name)
+        while found is None and "." in name:
+            name = name.rpartition(".")[0]
+            if name == owner:
+                return None
+            found = self.prefix.get(name)
+        return found
+
+    def alias(self, qualname: str) -> str:
+        """The library class whose instances ``qualname``'s instances are, or "".
+
+        A constructor row of a class that returns another class says so (``ctor(
+        "redis.StrictRedis", "redis.Redis")``, ``AbstractUser`` -> ``Model``): subclasses
+        in the project, and attributes reached through the class, use the other's rows.
+        """
+        row = self.exact.get(qualname)
+        if row is None or row.effect is not None or row.returns in ("", qualname):
+            return ""
+        return row.returns if qualname.rpartition(".")[2][:1].isupper() else ""
+
     def fingerprint(self) -> str:
         """Changes whenever the knowledge does, for the result cache's key."""
         rows = sorted(repr(c) for c in (*self.exact.values(), *self.prefix.values()))

@@ -9,6 +9,7 @@ be decided statically yields nothing; it never guesses.
 
 from __future__ import annotations
 
+import fnmatch
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
@@ -16,9 +17,11 @@ from celery_poolkit.advisor.facts import (
     CallSite,
     CallV,
     ClassFacts,
+    DictV,
     FunctionFacts,
     ModuleFacts,
     Ref,
+    SeqV,
     Value,
 )
 from celery_poolkit.advisor.knowledge import Knowledge
@@ -66,6 +69,10 @@ class Project:
             for cls in facts.classes:
                 self.classes[f"{facts.module}.{cls.qualname}"] = (facts, cls)
         self._mro: dict[str, tuple[str, ...]] = {}
+        #: Dispatch points (``HANDLERS[kind](...)``, ``getattr(mod, f"on_{x}")(...)``) made
+        #: into functions that call every candidate: id -> (table, candidates), or
+        #: ("", 0) when the candidates are not all statically known.
+        self.dispatch: dict[str, tuple[str, int]] = {}
         #: Functions defined inside other functions (not methods), by enclosing function.
         self.nested: dict[str, list[str]] = {}
         for fid, (_, fn) in self.functions.items():
@@ -134,11 +141,38 @@ class Project:
             for base in cls.bases:
                 symbol = self.resolve(base)
                 resolved = symbol.name if symbol.kind == "class" else base
-                for name in self.mro(resolved) if symbol.kind == "class" else (resolved,):
+                names = self.mro(resolved) if symbol.kind == "class" else self._lib_mro(base)
+                for name in names:
                     if name not in order:
                         order.append(name)
         self._mro[cid] = tuple(order)
         return self._mro[cid]
+
+    def _lib_mro(self, name: str) -> tuple[str, ...]:
+        """A library base and the library classes the knowledge says it is (``AbstractUser``,
+        then ``django.db.models.Model``), so a project model's ``save`` is the ORM's."""
+        order = [name]
+        while len(order) < 8 and (alias := self.knowledge.alias(order[-1])) and alias not in order:
+            order.append(alias)
+        return tuple(order)
+
+    def lookup(self, name: str) -> Call | None:
+        """The knowledge row for a library name, through class aliases when it has none
+        itself: ``django.contrib.auth.models.User.objects.get`` is ``Model.objects.get``.
+        A chain of attributes (``Cls.objects.get``) is only covered by rows about that
+        attribute, never by a bare ``Cls.*``."""
+        row = self.knowledge.lookup(name)
+        if row is not None:
+            return row
+        parts = name.split(".")
+        for cut in range(len(parts) - 1, 0, -1):
+            alias = self.knowledge.alias(".".join(parts[:cut]))
+            if alias:
+                rest = ".".join(parts[cut:])
+                if cut == len(parts) - 1:
+                    return self.lookup(f"{alias}.{rest}")
+                return self.knowledge.lookup_below(alias, rest)
+        return None
 
     # -- types of values -------------------------------------------------------------
     def type_of_result(self, callee: str, hops: int = 0) -> tuple[str, str] | None:
@@ -153,30 +187,56 @@ class Project:
             _, fn = self.functions[symbol.name]
             return self.type_of_result(fn.returns, hops + 1) if fn.returns else None
         if symbol.kind == "external":
-            row = self.knowledge.lookup(callee)
+            row = self.lookup(callee)
             if row is not None and row.returns:
                 return ("ext", row.returns)
             if callee.rpartition(".")[2][:1].isupper():
                 return ("ext", callee)  # a library class: its instance's methods are Class.m
-        if symbol.kind == "instance" and len(symbol.rest) == 1:
+        if symbol.kind == "instance" and symbol.rest:
             # r = redis.from_url(...) at module level; r.pipeline() -> what pipeline returns.
             owner = self.type_of_result(symbol.name, hops + 1)
-            if owner is not None and owner[0] == "ext":
-                row = self.knowledge.lookup(f"{owner[1]}.{symbol.rest[0]}")
-                if row is not None and row.returns:
-                    return ("ext", row.returns)
-            elif owner is not None:
-                method = self._class_member(owner[1], symbol.rest, 0)
-                if method.kind == "func":
-                    _, fn = self.functions[method.name]
-                    return self.type_of_result(fn.returns, hops + 1) if fn.returns else None
+            if owner is not None:
+                return self._returned_by(owner, symbol.rest, hops + 1)
         if symbol.kind == "classattr":
-            # Order.objects -> the manager of a library base: look up Base.objects.
-            for base in self.mro(symbol.name):
-                if base not in self.classes:
-                    row = self.knowledge.lookup(".".join([base, *symbol.rest]))
-                    if row is not None and row.returns:
-                        return ("ext", row.returns)
+            return self._returned_by(("class", symbol.name), symbol.rest, hops + 1)
+        return None
+
+    def _returned_by(
+        self, owner: tuple[str, str], rest: tuple[str, ...], hops: int
+    ) -> tuple[str, str] | None:
+        """What calling ``owner.<rest>`` returns (``Order.objects.get`` -> an Order)."""
+        if hops > 8:
+            return None
+        if owner[0] == "ext":
+            row = self._lib_row(owner[1], rest)
+            return ("ext", row.returns) if row is not None and row.returns else None
+        cid = owner[1]
+        symbol = self._class_member(cid, rest, 0)
+        if symbol.kind == "func":
+            _, fn = self.functions[symbol.name]
+            return self.type_of_result(fn.returns, hops + 1) if fn.returns else None
+        if len(rest) > 1 and (attr := self._self_attr_type(f"{cid}#{rest[0]}")) is not None:
+            found = self._returned_by(attr, rest[1:], hops + 1)
+            if found is not None:
+                return found
+        for base in self.mro(cid):
+            if base not in self.classes:
+                row = self._lib_row(base, rest)
+                if row is not None and row.returns:
+                    # A factory that returns an instance of one of the class's own bases
+                    # returns the class's own instances: Order.objects.get() is an Order.
+                    if row.returns in self.mro(cid):
+                        return ("class", cid)
+                    return ("ext", row.returns)
+        return None
+
+    def _lib_row(self, owner: str, rest: tuple[str, ...]) -> Call | None:
+        if len(rest) == 1:
+            return self.lookup(f"{owner}.{rest[0]}")
+        for name in self._lib_mro(owner):
+            row = self.knowledge.lookup_below(name, ".".join(rest))
+            if row is not None:
+                return row
         return None
 
     def type_of_instance(self, name: str) -> tuple[str, str]:
@@ -188,6 +248,16 @@ class Project:
         if not site.recv_kind:
             yield from self._dotted_targets(site.target)
             return
+        if site.recv_kind in ("dispatch", "getattr"):
+            yield from self._dispatch_targets(site.recv_kind, site.recv, site.target)
+            return
+        if site.recv_kind == "result" and site.recv.endswith(".get"):
+            table = site.recv[: -len(".get")]
+            if self._table_items(table) is not None:  # HANDLERS.get(kind)(...)
+                yield from self._dispatch_targets("dispatch", table, site.target)
+                return
+        if not site.target:
+            return  # calling a value the advisor cannot name
         if site.recv_kind == "result":
             kind = self.type_of_result(site.recv)
             if kind is None and site.target in TASK_METHODS:
@@ -201,6 +271,103 @@ class Project:
         if kind is not None:
             yield from self._method_targets(kind, site.target)
 
+    # -- dynamic dispatch -------------------------------------------------------------
+    def _dispatch_targets(self, how: str, recv: str, method: str) -> Iterator[Target]:
+        """A call through a table or ``getattr``: one made-up function that calls every
+        candidate, so its summary is the union of theirs. Nothing when any candidate is
+        not statically known (a lambda, a computed value): unknown stays unknown."""
+        if how == "dispatch":
+            fid = f"{recv}[*]"
+        else:
+            owner, _, pattern = recv.partition("#")
+            fid = f"{owner}.getattr({pattern})"
+        if method:
+            fid = f"{fid}.{method}"
+        if fid not in self.dispatch:
+            self.dispatch[fid] = ("", 0)  # guards against a table that lists itself
+            made = self._make_dispatch(fid, how, recv, method)
+            if made is not None:
+                facts, fn, table, count = made
+                self.functions[fid] = (facts, fn)
+                self.dispatch[fid] = (table, count)
+        if self.dispatch[fid][1]:
+            yield Target("func", fid)
+
+    def _table_items(self, table: str) -> tuple[Value, ...] | None:
+        symbol = self.resolve(table)
+        if symbol.kind != "value" or symbol.rest:
+            return None
+        if isinstance(symbol.value, DictV):
+            return tuple(v for _, v in symbol.value.items)
+        if isinstance(symbol.value, SeqV):
+            return symbol.value.items
+        return None
+
+    def _make_dispatch(
+        self, fid: str, how: str, recv: str, method: str
+    ) -> tuple[ModuleFacts, FunctionFacts, str, int] | None:
+        sites: list[CallSite] = []
+        if how == "dispatch":
+            items = self._table_items(recv)
+            symbol = self.resolve(recv)
+            if not items or symbol.module not in self.modules:
+                return None
+            facts = self.modules[symbol.module]
+            line = dict(facts.tables).get(symbol.name.rpartition(".")[2], 1)
+            for item in items:
+                site = self._candidate(item, method, line)
+                if site is None:
+                    return None
+                sites.append(site)
+            table = symbol.name
+        else:
+            owner, _, pattern = recv.partition("#")
+            names = self._getattr_candidates(owner, pattern)
+            if not names:
+                return None
+            facts, first = self.functions[names[0]]
+            line = first.line
+            sites = [CallSite(f"{n}.{method}" if method else n, line) for n in names]
+            table = f"getattr({owner}, {pattern!r})"
+        module = facts.module
+        qualname = fid[len(module) + 1 :] if fid.startswith(f"{module}.") else fid
+        fn = FunctionFacts(qualname=qualname, line=line, calls=tuple(sites))
+        return facts, fn, table, len(sites)
+
+    def _candidate(self, item: Value, method: str, line: int) -> CallSite | None:
+        """The call one table entry stands for; None when it cannot be named."""
+        if isinstance(item, Ref):
+            name = f"{item.name}.{method}" if method else item.name
+            site = CallSite(name, line)
+        elif isinstance(item, CallV):  # an instance: HomeStream()
+            if self.type_of_result(item.func) is None:
+                return None
+            site = CallSite(method or "__call__", line, recv=item.func, recv_kind="result")
+        else:
+            return None
+        if any(True for _ in self.targets(site)):
+            return site
+        # A project class with no __init__ of its own: constructing it is known, and quiet.
+        return site if not method and self.resolve(site.target).kind == "class" else None
+
+    def _getattr_candidates(self, owner: str, pattern: str) -> list[str]:
+        symbol = self.resolve(owner)
+        if symbol.kind == "module":
+            return sorted(
+                f"{owner}.{fn.qualname}"
+                for fn in self.modules[owner].functions
+                if "." not in fn.qualname and fnmatch.fnmatchcase(fn.qualname, pattern)
+            )
+        if symbol.kind != "class":
+            return []
+        found: dict[str, str] = {}
+        for base in self.mro(symbol.name):
+            if base in self.classes:
+                for name in self.classes[base][1].methods:
+                    if fnmatch.fnmatchcase(name, pattern):
+                        found.setdefault(name, f"{base}.{name}")
+        return sorted(found.values())
+
     def _self_attr_type(self, recv: str) -> tuple[str, str] | None:
         cid, _, attr = recv.partition("#")
         for base in self.mro(cid):
@@ -212,21 +379,33 @@ class Project:
         return None
 
     def _method_targets(self, kind: tuple[str, str], method: str) -> Iterator[Target]:
+        """``method`` may be a chain of attributes: ``objects.filter`` on a model class."""
+        parts = tuple(method.split("."))
         if kind[0] == "class":
-            symbol = self._class_member(kind[1], (method,), 0)
+            symbol = self._class_member(kind[1], parts, 0)
             if symbol.kind == "func":
                 yield Target("func", symbol.name)
                 return
+            if len(parts) > 1:  # Doc.deleted_objects.filter: the manager's own class
+                attr = self._self_attr_type(f"{kind[1]}#{parts[0]}")
+                rest = ".".join(parts[1:])
+                found = [] if attr is None else list(self._method_targets(attr, rest))
+                if any(t.kind == "func" or t.call is not None for t in found):
+                    yield from found
+                    return
             for base in self.mro(kind[1]):
                 if base not in self.classes:
-                    row = self.knowledge.lookup(f"{base}.{method}")
+                    row = self._lib_row(base, parts)
                     if row is not None:
                         yield Target("lib", f"{base}.{method}", row)
                         return
             if method in TASK_METHODS:
                 yield self._lib(f"celery.app.task.Task.{method}")
             return
-        yield self._lib(f"{kind[1]}.{method}")
+        if len(parts) == 1:
+            yield self._lib(f"{kind[1]}.{method}")
+        elif (row := self._lib_row(kind[1], parts)) is not None:
+            yield Target("lib", f"{kind[1]}.{method}", row)
 
     def _dotted_targets(self, dotted: str) -> Iterator[Target]:
         symbol = self.resolve(dotted)
@@ -245,19 +424,13 @@ class Project:
             if symbol.rest[-1] in TASK_METHODS:
                 yield self._lib(f"celery.app.task.Task.{symbol.rest[-1]}")
         elif symbol.kind == "classattr":
-            for base in self.mro(symbol.name):
-                if base not in self.classes:
-                    name = ".".join([base, *symbol.rest])
-                    row = self.knowledge.lookup(name)
-                    if row is not None:
-                        yield Target("lib", name, row)
-                        return
-        elif symbol.kind == "instance" and len(symbol.rest) == 1:
+            yield from self._method_targets(("class", symbol.name), ".".join(symbol.rest))
+        elif symbol.kind == "instance" and symbol.rest:
             kind = self.type_of_result(symbol.name)
             if kind is not None:
-                yield from self._method_targets(kind, symbol.rest[0])
+                yield from self._method_targets(kind, ".".join(symbol.rest))
         elif symbol.kind == "external":
             yield self._lib(dotted)
 
     def _lib(self, name: str) -> Target:
-        return Target("lib", name, self.knowledge.lookup(name))
+        return Target("lib", name, self.lookup(name))

@@ -57,6 +57,24 @@ _SIZE_CALLS = frozenset({"len", "int", "round", "min", "math.floor", "math.ceil"
 _IGNORE = re.compile(r"#\s*poolkit:\s*ignore(?:\[([A-Za-z0-9_,\s]+)\])?")
 
 Binding = tuple[str, str]  # (kind, dotted): kind is "alias", "result" or "instance"
+#: Binding kinds for a value picked from candidates: ("dispatch", "pkg.mod.TABLE") for an
+#: item of a module-level table, ("getattr", "pkg.mod#on_*") for getattr(obj, f"on_{x}").
+DISPATCH = ("dispatch", "getattr")
+
+
+def _name_pattern(node: ast.expr) -> str:
+    """The attribute names ``getattr`` may read: a literal, or an f-string's literal parts
+    with ``*`` between them; "" when nothing literal is left (any name at all)."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if not isinstance(node, ast.JoinedStr):
+        return ""
+    parts = [
+        v.value if isinstance(v, ast.Constant) and isinstance(v.value, str) else "*"
+        for v in node.values
+    ]
+    pattern = re.sub(r"\*+", "*", "".join(parts))
+    return pattern if pattern.strip("*") else ""
 
 
 def module_facts(
@@ -97,6 +115,7 @@ class _ModuleVisitor:
         self.defined: set[str] = set()
         self.assigns: dict[str, Value] = {}
         self.attr_assigns: list[tuple[str, Value, int]] = []
+        self.tables: list[tuple[str, int]] = []
         self.calls: list[CallSite] = []
         self.functions: list[FunctionFacts] = []
         self.classes: list[ClassFacts] = []
@@ -116,6 +135,7 @@ class _ModuleVisitor:
             imports=tuple(self.imports.items()),
             assigns=tuple(self.assigns.items()),
             attr_assigns=tuple(self.attr_assigns),
+            tables=tuple(self.tables),
             calls=tuple(self.calls),
             functions=tuple(self.functions),
             classes=tuple(self.classes),
@@ -158,6 +178,8 @@ class _ModuleVisitor:
             for target in targets:
                 if isinstance(target, ast.Name):
                     self.assigns[target.id] = value
+                    if isinstance(value, DictV | SeqV):
+                        self.tables.append((target.id, stmt.lineno))
                 elif isinstance(target, ast.Attribute):
                     dotted = scope.dotted(target)
                     if dotted:
@@ -174,11 +196,16 @@ class _ModuleVisitor:
         attrs: list[tuple[str, Value]] = []
         self_attrs: dict[str, str] = {}
         methods: list[str] = []
+        # objects = OrderManager(), session = requests.Session(): what the attribute is.
+        made: dict[str, str] = {}
         for stmt in node.body:
             if isinstance(stmt, ast.Assign) and stmt.value is not None:
+                produced = scope.callee(stmt.value) if isinstance(stmt.value, ast.Call) else None
                 for target in stmt.targets:
                     if isinstance(target, ast.Name) and _class_attr_wanted(target.id):
                         attrs.append((target.id, scope.value(stmt.value)))
+                    if isinstance(target, ast.Name) and produced:
+                        made[target.id] = produced
             elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
                 if stmt.value is not None and _class_attr_wanted(stmt.target.id):
                     attrs.append((stmt.target.id, scope.value(stmt.value)))
@@ -190,6 +217,8 @@ class _ModuleVisitor:
                 self._function(stmt, prefix=f"{qual}.", cls=qual, self_attrs=self_attrs)
             elif isinstance(stmt, ast.ClassDef):
                 self._class(stmt, prefix=f"{qual}.")
+        for name, produced in made.items():  # self.x = ... in a method wins
+            self_attrs.setdefault(name, produced)
         self.classes.append(
             ClassFacts(
                 qualname=qual,
@@ -264,9 +293,17 @@ class _Scope:
         target, recv, kind = "", "", ""
         if isinstance(func, ast.Name):
             binding = self.resolve(func.id)
-            if binding is None or binding[0] != "alias":
+            if binding is None or binding[0] not in ("alias", "result", *DISPATCH):
                 return None
-            target = binding[1]
+            if binding[0] == "alias":
+                target = binding[1]
+            else:  # handler = HANDLERS[kind] (or HANDLERS.get(kind)); handler(...)
+                recv, kind = binding[1], binding[0]
+        elif (picked := self.picked(func)) is not None:  # HANDLERS[kind](...)
+            kind, recv = picked
+        elif isinstance(func, ast.Attribute) and (picked := self.picked(func.value)) is not None:
+            kind, recv = picked  # streams[name].populate(...)
+            target = func.attr
         elif isinstance(func, ast.Attribute):
             attrs: list[str] = [func.attr]
             base = func.value
@@ -284,13 +321,16 @@ class _Scope:
                     target, recv, kind = attrs[0], binding[1], binding[0]
                 elif len(attrs) == 2 and binding == ("instance", "<self>"):
                     target, recv, kind = attrs[1], f"{self.self_class}#{attrs[0]}", "selfattr"
+                elif binding[0] in ("result", "instance"):
+                    # user_model.objects.get(...): a chain of attributes on a known value.
+                    target, recv, kind = ".".join(attrs), binding[1], binding[0]
                 else:
                     return None
-            elif isinstance(base, ast.Call) and len(attrs) == 1:
+            elif isinstance(base, ast.Call):
                 inner = self.callee(base)
                 if inner is None:
                     return None
-                target, recv, kind = attrs[0], inner, "result"
+                target, recv, kind = ".".join(attrs), inner, "result"
             else:
                 return None
         else:
@@ -311,6 +351,32 @@ class _Scope:
         )
 
     self_class = ""
+
+    def picked(self, node: ast.expr) -> Binding | None:
+        """``TABLE[key]`` or ``getattr(obj, name)``: one of statically listed candidates.
+
+        A table is a module-level name (the project decides whether it holds a literal
+        dict or list); ``getattr`` needs an object that is a module, a class or ``self``
+        and a name that is a literal or an f-string with literal parts (``f"on_{kind}"``
+        becomes the pattern ``on_*``).
+        """
+        if isinstance(node, ast.Subscript):
+            table = self.dotted(node.value)
+            return ("dispatch", table) if table else None
+        if not (isinstance(node, ast.Call) and len(node.args) in (2, 3) and not node.keywords):
+            return None
+        if not isinstance(node.func, ast.Name) or self.resolve(node.func.id) != (
+            "alias",
+            "getattr",
+        ):
+            return None
+        obj, name = node.args[0], node.args[1]
+        if isinstance(obj, ast.Name) and self.bindings.get(obj.id) == ("instance", "<self>"):
+            owner = self.self_class
+        else:
+            owner = self.dotted(obj) or ""
+        pattern = _name_pattern(name)
+        return ("getattr", f"{owner}#{pattern}") if owner and pattern else None
 
     def callee(self, call: ast.Call) -> str | None:
         """The canonical callee of a plain ``a.b.c(...)`` call (what its result comes from)."""
@@ -450,6 +516,7 @@ class _FunctionBody:
             self.returns = self._produced_by(stmt.value) or ""
         if isinstance(stmt, ast.For | ast.AsyncFor):
             self._loop_hint(stmt, loop_depth)
+            self._loop_binding(stmt)
         for child_body in _child_bodies(stmt):
             depth = loop_depth + 1 if isinstance(stmt, ast.For | ast.While) else loop_depth
             self.statements(child_body, depth)
@@ -478,6 +545,10 @@ class _FunctionBody:
                     self.scope.bindings.pop(name, None)
 
     def _bind(self, name: str, value: ast.expr) -> None:
+        picked = self.scope.picked(value)
+        if picked is not None:
+            self.scope.bindings[name] = picked
+            return
         produced = self._produced_by(value)
         if produced:
             self.scope.bindings[name] = ("result", produced)
@@ -496,6 +567,23 @@ class _FunctionBody:
             if binding and binding[0] == "result":
                 return binding[1]
         return None
+
+    def _loop_binding(self, stmt: ast.For | ast.AsyncFor) -> None:
+        """``for step in PIPELINE`` (or ``TABLE.values()``, ``TABLE.items()``): the loop
+        variable is each of a module-level table's items in turn."""
+        target, it = stmt.target, stmt.iter
+        method = ""
+        if isinstance(it, ast.Call) and isinstance(it.func, ast.Attribute) and not it.args:
+            method, it = it.func.attr, it.func.value
+        table = self.scope.dotted(it) if isinstance(it, ast.Name | ast.Attribute) else None
+        if method == "items" and isinstance(target, ast.Tuple) and len(target.elts) == 2:
+            target = target.elts[1]
+        elif method not in ("", "values"):
+            table = None
+        for name in _target_names(stmt.target):
+            self.scope.bindings.pop(name, None)  # the loop rebinds it, whatever it was
+        if table and isinstance(target, ast.Name):
+            self.scope.bindings[target.id] = ("dispatch", table)
 
     def _loop_hint(self, stmt: ast.For | ast.AsyncFor, loop_depth: int) -> None:
         """A counted loop over a large or computed range: pure-Python CPU work.

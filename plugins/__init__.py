@@ -44,6 +44,7 @@ BUILTIN: tuple[str, ...] = (
     "celery_poolkit.plugins.confluent_kafka",
     "celery_poolkit.plugins.cryptography",
     "celery_poolkit.plugins.django",
+    "celery_poolkit.plugins.django_apps",
     "celery_poolkit.plugins.elasticsearch",
     "celery_poolkit.plugins.firebase_admin",
     "celery_poolkit.plugins.google_cloud",

@@ -2,11 +2,18 @@
 
 **Knows:**
 
-- ORM: ``Model.objects.*`` and every ``Manager`` / ``QuerySet`` method (``filter``,
-  ``get``, ``create``, ``update``, ``bulk_create``, ``count``, ``exists`` …; the chainable
-  ones are lazy, but a queryset built in a task is evaluated there, so they count),
-  ``Model.save`` / ``delete`` / ``refresh_from_db`` / ``full_clean``, raw cursors
-  (``connection.cursor()``) and ``transaction.atomic``.
+- ORM: ``Model.objects.*``, ``_default_manager`` / ``_base_manager`` and every
+  ``Manager`` / ``QuerySet`` method (``filter``, ``get``, ``create``, ``update``,
+  ``bulk_create``, ``count``, ``exists`` …; the chainable ones are lazy, but a queryset
+  built in a task is evaluated there, so they count), ``Model.save`` / ``delete`` /
+  ``refresh_from_db`` / ``full_clean``, raw cursors (``connection.cursor()``),
+  ``transaction.atomic`` (called, in ``with`` or as a decorator) and
+  ``get_object_or_404``. ``get`` / ``first`` / ``last`` / ``create`` / ``earliest`` /
+  ``latest`` return an instance of the model they were called through, so its own methods
+  are followed.
+- Models Django ships are models: ``AbstractUser``, ``AbstractBaseUser``, ``User``,
+  ``Group``, ``Permission``, ``ContentType``, ``Site``, ``Session`` …, and so are
+  ``get_user_model()`` and ``apps.get_model(...)``; ``UserManager`` is a manager.
 - ``django.core.cache.cache.*`` (a round trip to the configured cache backend).
 - ``django.core.mail``: ``send_mail``, ``send_mass_mail``, ``mail_admins``,
   ``mail_managers``, ``EmailMessage`` / ``EmailMultiAlternatives`` ``.send()`` and
@@ -74,6 +81,35 @@ def _orm(qualname: str, returns: str = "") -> Call:
     return Call(qualname, Effect.DB_IO, Green.NEEDS_ADAPTER, returns=returns, note=_ORM)
 
 
+_MODEL = "django.db.models.Model"
+_MANAGER = "django.db.models.Manager"
+#: The ORM calls that return one model instance, not a queryset: what they return is an
+#: instance of the model they were called through (``Order.objects.get()`` is an Order).
+_ONE = ("get", "first", "last", "create", "earliest", "latest")
+#: Model classes Django ships: a project model or a queryset reached through them is the ORM.
+_CONTRIB_MODELS = (
+    "django.contrib.auth.models.AbstractUser",
+    "django.contrib.auth.models.AbstractBaseUser",
+    "django.contrib.auth.base_user.AbstractBaseUser",
+    "django.contrib.auth.models.PermissionsMixin",
+    "django.contrib.auth.models.User",
+    "django.contrib.auth.models.Group",
+    "django.contrib.auth.models.Permission",
+    "django.contrib.contenttypes.models.ContentType",
+    "django.contrib.sites.models.Site",
+    "django.contrib.sessions.models.Session",
+    "django.contrib.admin.models.LogEntry",
+    "django.contrib.flatpages.models.FlatPage",
+    "django.contrib.redirects.models.Redirect",
+    "django.db.models.base.Model",
+)
+_CONTRIB_MANAGERS = (
+    "django.contrib.auth.models.UserManager",
+    "django.contrib.auth.base_user.BaseUserManager",
+    "django.db.models.manager.Manager",
+)
+
+
 PLUGIN = Plugin(
     name="django",
     modules=("django",),
@@ -81,9 +117,23 @@ PLUGIN = Plugin(
     summary="Django ORM (driver-dependent), cache, e-mail and templates.",
     calls=(
         _orm("django.db.models.Model.objects.*", _QS),
-        _orm("django.db.models.Manager.*", _QS),
+        _orm("django.db.models.Model._default_manager.*", _QS),
+        _orm("django.db.models.Model._base_manager.*", _QS),
+        _orm(f"{_MANAGER}.*", _QS),
         _orm(f"{_QS}.*", _QS),
         _orm("django.db.models.query.QuerySet.*", _QS),
+        *(
+            _orm(f"{owner}.{name}", _MODEL)
+            for owner in (f"{_MODEL}.objects", f"{_MODEL}._default_manager", _MANAGER, _QS)
+            for name in _ONE
+        ),
+        _orm("django.shortcuts.get_object_or_404", _MODEL),
+        _orm("django.shortcuts.get_list_or_404"),
+        # The user model and models looked up by name are models, whichever they are.
+        ctor("django.contrib.auth.get_user_model", _MODEL),
+        ctor("django.apps.apps.get_model", _MODEL),
+        *(ctor(name, _MODEL) for name in _CONTRIB_MODELS),
+        *(ctor(name, _MANAGER) for name in _CONTRIB_MANAGERS),
         *(
             _orm(f"django.db.models.Model.{name}")
             for name in ("save", "delete", "refresh_from_db", "full_clean", "validate_unique")

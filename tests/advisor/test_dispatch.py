@@ -1,0 +1,132 @@
+"""Dynamic dispatch: calls through tables of callables and ``getattr``.
+
+When every candidate is statically known, the call's effects are the union of theirs,
+and the evidence says so; when any is not, the call stays unknown.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from advisor_helpers import APP, advise_files
+
+from celery_poolkit.model import TaskInfo
+
+HANDLERS = """
+import time
+
+import requests
+
+
+def on_create(data):
+    requests.post("http://example.com", json=data)
+
+
+def on_delete(data):
+    time.sleep(1)
+
+
+def on_other(data):
+    pass
+
+
+class Stream:
+    def populate(self, user):
+        requests.get("http://example.com")
+
+
+HANDLERS = {"create": on_create, "delete": on_delete}
+PIPELINE = [on_create, on_other]
+STREAMS = {"home": Stream(), "local": Stream()}
+MIXED = {"create": on_create, "lambda": lambda data: None}
+"""
+
+
+def _task(tmp_path: Path, body: str) -> TaskInfo:
+    advice = advise_files(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            "proj/handlers.py": HANDLERS,
+            "proj/tasks.py": APP
+            + "from proj import handlers\nfrom proj.handlers import HANDLERS, PIPELINE\n"
+            + f"\n\n@app.task\ndef run(kind, data):\n{body}\n",
+        },
+    )
+    (task,) = advice.tasks
+    return task
+
+
+@pytest.mark.parametrize(
+    ("body", "kinds", "table"),
+    [
+        ("    HANDLERS[kind](data)", {"net_io", "sleep"}, "proj.handlers.HANDLERS"),
+        ("    handler = HANDLERS[kind]\n    handler(data)", {"net_io", "sleep"}, "HANDLERS"),
+        ("    handler = HANDLERS.get(kind)\n    handler(data)", {"net_io", "sleep"}, "HANDLERS"),
+        ("    for step in PIPELINE:\n        step(data)", {"net_io"}, "PIPELINE"),
+        (
+            "    for name, fn in handlers.HANDLERS.items():\n        fn(data)",
+            {"net_io", "sleep"},
+            "HANDLERS",
+        ),
+        ("    handlers.STREAMS[kind].populate(data)", {"net_io"}, "STREAMS"),
+        (
+            "    for stream in handlers.STREAMS.values():\n        stream.populate(data)",
+            {"net_io"},
+            "STREAMS",
+        ),
+        ('    getattr(handlers, f"on_{kind}")(data)', {"net_io", "sleep"}, "getattr"),
+        ('    getattr(handlers, "on_delete")(data)', {"sleep"}, "getattr"),
+    ],
+)
+def test_every_known_candidate_adds_its_effects(
+    tmp_path: Path, body: str, kinds: set[str], table: str
+) -> None:
+    task = _task(tmp_path, body)
+    assert {e.kind for e in task.evidence} == kinds, task.evidence
+    for ev in task.evidence:
+        assert ev.note.startswith("dynamic dispatch: the union over"), ev
+        assert table in ev.note, ev
+
+
+def test_getattr_on_self_picks_the_classes_methods(tmp_path: Path) -> None:
+    advice = advise_files(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            "proj/tasks.py": APP
+            + """
+import time
+
+class Importer:
+    def handle_book(self):
+        time.sleep(1)
+
+    def run(self, kind):
+        return getattr(self, f"handle_{kind}")()
+
+@app.task
+def run(kind):
+    Importer().run(kind)
+""",
+        },
+    )
+    (task,) = advice.tasks
+    assert [e.kind for e in task.evidence] == ["sleep"], task.evidence
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "    handlers.MIXED[kind](data)",  # a lambda: not statically known
+        "    getattr(handlers, kind)(data)",  # any name at all
+        "    getattr(data, f'on_{kind}')(data)",  # an object of unknown class
+        "    table = {}\n    table[kind](data)",  # a local table
+        "    import os\n    os.environ[kind](data)",  # not a table of the project
+    ],
+)
+def test_dispatch_that_is_not_static_stays_unknown(tmp_path: Path, body: str) -> None:
+    task = _task(tmp_path, body)
+    assert task.kind == "unknown", task.evidence
+    assert task.evidence == ()
