@@ -32,17 +32,27 @@ def invalidate_on_interrupt(session: S) -> Iterator[S]:
     interrupted by anything that is not an ``Exception`` (``gevent.Timeout``,
     ``GreenletExit``, ``KeyboardInterrupt``), the session's connections are invalidated:
     closed and dropped from the pool, never handed to the next task half-used. Ordinary
-    exceptions propagate untouched (roll back as usual)."""
+    exceptions propagate untouched (roll back as usual).
+
+    Like ``with Session(engine) as session:``, the session is closed when the block ends,
+    so its connection goes back to the pool (without this, the connection stayed checked
+    out until the session was garbage-collected).
+    """
+    interrupted = False
     try:
         yield session
     except Exception:
         raise
     except BaseException:
+        interrupted = True
         # invalidate() itself may talk to the driver; an error there must not replace
         # the interruption that is propagating.
         with contextlib.suppress(Exception):
             session.invalidate()  # type: ignore[attr-defined]
         raise
+    finally:
+        if not interrupted:
+            session.close()  # type: ignore[attr-defined]
 
 
 def engine_is_green(engine: Any) -> bool:

@@ -204,6 +204,7 @@ class Page:
     results: list[Result] = field(default_factory=list)
     written: set[Path] = field(default_factory=set)
     _background: list[Any] = field(default_factory=list)
+    _database: Any = None
     _serial: int = 0
 
     def __post_init__(self) -> None:
@@ -230,6 +231,26 @@ class Page:
         shutil.copytree(source, dest, ignore=shutil.ignore_patterns("__pycache__"))
         self.cwd = dest
         return dest
+
+    def postgres(self) -> Any:
+        """A database of its own on the suite's PostgreSQL 15, kept until the page ends."""
+        if self._database is None:
+            import psycopg2
+
+            from harness.servers import PostgresServer
+
+            server = self.fixture("postgres_srv")
+            name = f"docs_{re.sub(r'[^a-z0-9]', '_', self.name.lower())}"
+            admin = psycopg2.connect(server.dsn)
+            admin.autocommit = True
+            with admin.cursor() as cur:
+                cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                cur.execute(f'CREATE DATABASE "{name}"')
+            admin.close()
+            self._database = PostgresServer(
+                port=server.port, pid=server.pid, workdir=server.workdir, dbname=name
+            )
+        return self._database
 
     def checkout(self) -> Path:
         """A scratch copy of the repository's ``examples/`` as the cwd (for ``cd examples/shop``)."""

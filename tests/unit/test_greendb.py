@@ -171,10 +171,14 @@ def test_psycopg3_install_refuses_eventlet() -> None:
 def test_invalidate_on_interrupt_only_for_base_exceptions() -> None:
     class Session:
         invalidated = 0
+        closed = 0
 
         def invalidate(self) -> None:
             self.invalidated += 1
             raise RuntimeError("driver error while invalidating")
+
+        def close(self) -> None:
+            self.closed += 1
 
     session = Session()
     with (
@@ -182,10 +186,13 @@ def test_invalidate_on_interrupt_only_for_base_exceptions() -> None:
         green_sqlalchemy.invalidate_on_interrupt(session),
     ):
         raise ValueError("ordinary")
-    assert session.invalidated == 0
+    assert (session.invalidated, session.closed) == (0, 1)
     with pytest.raises(KeyboardInterrupt), green_sqlalchemy.invalidate_on_interrupt(session):
         raise KeyboardInterrupt  # not replaced by the RuntimeError from invalidate()
-    assert session.invalidated == 1
+    assert (session.invalidated, session.closed) == (1, 1)  # invalidate() closed it
+    with green_sqlalchemy.invalidate_on_interrupt(session):
+        pass
+    assert session.closed == 2  # like `with Session(engine)`: back to the pool at the end
 
 
 def test_engine_is_green_false_before_patching() -> None:
