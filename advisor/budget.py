@@ -19,7 +19,7 @@ unless ``result_backend_thread_safe`` shares it; shared on threads ``-c 50`` wit
 ``store_result``).
 
 PK308. Django opens one database connection per thread, and after patching per greenlet;
-psycopg2/psycopg ``connect()`` in a task does the same. ``-c 50`` × 2 processes × hosts
+psycopg2/psycopg ``connect()`` in a task does the same. ``-c 50`` times 2 processes times hosts
 passes PostgreSQL's default ``max_connections = 100``. A bounded pool (poolkit's pooled
 Django backend, Django 5.1's ``"pool"`` option, ``pg_pool``) caps it at ``max_size`` per
 process, so the rule stays quiet when the project configures one.
@@ -55,7 +55,12 @@ POOLED_BACKEND = "celery_poolkit.plugins.django.backends.postgresql"
 _PER_CONNECTION = ("django.db.", "psycopg2.", "psycopg.")
 _DB_KINDS = frozenset({"db_io", "needs_adapter", "blocks_hub"})
 #: Imports that mean the project pools its own psycopg connections.
-_POOL_MODULES = ("psycopg_pool", "psycopg2.pool", "celery_poolkit.greendb", "celery_poolkit.greenpool")
+_POOL_MODULES = (
+    "psycopg_pool",
+    "psycopg2.pool",
+    "celery_poolkit.greendb",
+    "celery_poolkit.greenpool",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,9 +102,7 @@ def runs(
         found.append(Run(cmd.pool or Pool.PREFORK, concurrency, 1, "deployed", cmd.location))
     if not deployed and configured is not None:
         where = settings.get("worker_concurrency") or settings.get("worker_pool")
-        found.append(
-            Run(configured, default_c, 1, "configured", where.location if where else None)
-        )
+        found.append(Run(configured, default_c, 1, "configured", where.location if where else None))
     # The advice the project already follows is reported once, as what runs.
     if any((r.pool, r.concurrency) == (advice.pool, advice.concurrency) for r in found[1:]):
         found.pop(0)

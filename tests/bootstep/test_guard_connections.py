@@ -50,7 +50,11 @@ def test_one_late_task_on_the_consumed_queue_is_enough() -> None:
 @pytest.mark.parametrize(
     ("pool", "concurrency", "conf"),
     [
-        ("gevent", 50, {"task_acks_late": True, "broker_transport_options": {"max_connections": 51}}),
+        (
+            "gevent",
+            50,
+            {"task_acks_late": True, "broker_transport_options": {"max_connections": 51}},
+        ),
         ("gevent", 9, {"task_acks_late": True}),  # 9 greenlets + the consumer fit in 10
         ("threads", 50, {"task_acks_late": True}),  # acks go through the consumer's hub
         ("gevent", 50, {"task_acks_late": True, "broker": "amqp://127.0.0.1:1//"}),
