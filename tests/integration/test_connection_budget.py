@@ -22,7 +22,7 @@ from harness.workers import WorkerProcess, script
 
 APPS = Path(__file__).resolve().parents[1] / "bootstep" / "apps"
 QUIET = ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-TASKS = 200  # of 0.2 s each at -c 50: about a second of work
+TASKS = 50  # one per greenlet, all finishing at the same moment
 GUARD = "poolkit guard [connections:redis-broker]"
 
 pytestmark = pytest.mark.skipif(
@@ -34,15 +34,17 @@ def _run(factory: Callable[..., WorkerProcess], env: dict[str, str], redis_url: 
     worker = factory(["celery", "-A", "capapp", "worker", "-P", "gevent", "-c", "50", *QUIET],
                      cwd=APPS, env=env)  # fmt: skip
     client = Celery("client", broker=redis_url)
+    wake = time.time() + 2.0  # every task is running (sleeping) by then
     try:
         for _ in range(TASKS):
-            client.send_task("cap.pause", (0.2,))
+            client.send_task("cap.until", (wake,))
     finally:
         client.close()
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 15
     while worker.output().count(" succeeded in ") < TASKS and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert worker.output().count(" succeeded in ") == TASKS, worker.tail()
+    # >=: a message whose ack failed can be delivered, and run, again.
+    assert worker.output().count(" succeeded in ") >= TASKS, worker.tail()
     time.sleep(0.5)  # the last acks
     return worker.output()
 

@@ -19,7 +19,8 @@ if os.environ.get("POOLKIT_TEST_MAX_CONNECTIONS"):
 celery_poolkit.install(app, advise=False)
 
 
-@app.task(name="cap.pause")
-def pause(seconds: float) -> float:
-    time.sleep(seconds)  # green: 50 greenlets wake and ack at the same moment
-    return seconds
+@app.task(name="cap.until")
+def until(wall_time: float) -> float:
+    # Green sleep to a shared deadline: every greenlet wakes, returns and acks at once.
+    time.sleep(max(0.0, wall_time - time.time()))
+    return wall_time
