@@ -33,6 +33,7 @@ _KEYS = frozenset(
         "cores",
         "app",
         "fail-on",
+        "db-max-connections",
     }
 )
 _CALL_KEYS = frozenset({"qualname", "effect", "green", "hazards", "returns", "note"})
@@ -49,6 +50,8 @@ class AdvisorConfig:
     cores: int | None = None
     app: str | None = None
     fail_on: Severity | None = Severity.ERROR
+    #: PK308: PostgreSQL connections one host's workers may open (its max_connections).
+    db_max_connections: int = 100
     source: str = ""  # the file the settings came from, for messages
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -99,6 +102,12 @@ def parse(section: Any, source: str = "[tool.poolkit]") -> AdvisorConfig:
     cores = section.get("cores")
     if cores is not None and (not isinstance(cores, int) or isinstance(cores, bool) or cores < 1):
         raise ConfigError(f"{where}: cores must be a whole number >= 1, not {cores!r}")
+    db_max = section.get("db-max-connections", 100)
+    if not isinstance(db_max, int) or isinstance(db_max, bool) or db_max < 1:
+        raise ConfigError(
+            f"{where}: db-max-connections must be a whole number >= 1 (the PostgreSQL "
+            f"connections one host's workers may open), not {db_max!r}"
+        )
     app = section.get("app")
     if app is not None and not isinstance(app, str):
         raise ConfigError(f"{where}: app must be a string like 'proj' or 'proj.celery:app'")
@@ -111,6 +120,7 @@ def parse(section: Any, source: str = "[tool.poolkit]") -> AdvisorConfig:
         cores=cores,
         app=app,
         fail_on=parse_fail_on(section.get("fail-on", "error"), where),
+        db_max_connections=db_max,
         source=source,
     )
 

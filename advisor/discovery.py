@@ -50,6 +50,11 @@ _OLD_NAMES = {
     "CELERYD_TASK_TIME_LIMIT": "task_time_limit",
     "CELERYD_TASK_SOFT_TIME_LIMIT": "task_soft_time_limit",
     "CELERY_CREATE_MISSING_QUEUES": "task_create_missing_queues",
+    "BROKER_URL": "broker_url",
+    "BROKER_TRANSPORT_OPTIONS": "broker_transport_options",
+    "CELERY_ACKS_LATE": "task_acks_late",
+    "CELERY_RESULT_BACKEND": "result_backend",
+    "CELERY_REDIS_MAX_CONNECTIONS": "redis_max_connections",
 }
 #: The settings the advisor reads; everything else in a config module is ignored.
 SETTINGS = frozenset(
@@ -64,8 +69,17 @@ SETTINGS = frozenset(
         "task_time_limit",
         "task_soft_time_limit",
         "task_create_missing_queues",
+        # Connection budgets (PK307): the broker, its pool, late acks, the result backend.
+        "broker_url",
+        "broker_transport_options",
+        "task_acks_late",
+        "result_backend",
+        "redis_max_connections",
+        "result_backend_thread_safe",
     }
 )
+#: ``Celery(broker=..., backend=...)``: constructor arguments that are settings.
+_APP_KWARGS = {"broker": "broker_url", "backend": "result_backend"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +137,12 @@ def find_settings(project: Project, apps: list[AppInfo]) -> dict[str, Setting]:
     namespaces: set[str] = set()
     sources: list[tuple[str, str]] = []  # (module or class id, namespace)
     django_settings = ""
+    for app in apps:
+        created = project.assigns.get(app.module, {}).get(app.var)
+        if isinstance(created, CallV):  # Celery's preconf wins over config_from_object
+            for keyword, item in created.kwargs:
+                if keyword in _APP_KWARGS:
+                    _put(found, _APP_KWARGS[keyword], item, app.location)
     for facts in project.modules.values():
         for site in facts.calls:
             last = site.target.rpartition(".")[2]

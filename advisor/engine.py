@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from celery_poolkit.advisor import conflicts, deploy, discovery, effects, routing
+from celery_poolkit.advisor import budget, conflicts, deploy, discovery, effects, routing
 from celery_poolkit.advisor.cache import Cache
 from celery_poolkit.advisor.config import AdvisorConfig
 from celery_poolkit.advisor.decide import classify, decide
@@ -38,7 +38,7 @@ from celery_poolkit.model import (
     TaskInfo,
 )
 
-_RESULT_FORMAT = 2  # bump when Advice or the decision logic changes meaning
+_RESULT_FORMAT = 3  # bump when Advice or the decision logic changes meaning
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +219,27 @@ def _advise(
             )
         findings += conflicts.queue_findings(
             advice, members, defs=tdefs, commands=commands, rule=rule
+        )
+        queue_runs = budget.runs(
+            advice, commands, settings, evaluator, configured=configured_pool, cores=cores
+        )
+        findings += budget.redis_pool(
+            advice,
+            members,
+            defs=tdefs,
+            settings=settings,
+            evaluator=evaluator,
+            queue_runs=queue_runs,
+            rule=rule,
+        )
+        findings += budget.postgres_connections(
+            advice,
+            members,
+            project=project,
+            evaluator=evaluator,
+            queue_runs=queue_runs,
+            budget=config.db_max_connections,
+            rule=rule,
         )
     findings += conflicts.app_wide_limits(queues, limits, rule)
     findings += _settings_findings(settings, configured_pool, rule)

@@ -82,6 +82,18 @@ RULES: dict[str, Rule] = {
             "a worker launched on Windows, where prefork is unsupported",
         ),
         Rule(
+            "PK307",
+            "redis-pool-below-concurrency",
+            _W,
+            "a Redis connection pool is capped below what a green or threads worker uses at once",
+        ),
+        Rule(
+            "PK308",
+            "db-connections-over-budget",
+            _W,
+            "one PostgreSQL connection per greenlet or thread adds up past the connection budget",
+        ),
+        Rule(
             "PK401",
             "thread-unsafe-on-threads",
             _W,

@@ -6,6 +6,8 @@ It checks, once, before the worker consumes anything:
   runs tasks one at a time or deadlocks: refused under ``--poolkit-strict``);
 * the hazards the bootstrap found before patching (modules imported too early);
 * whether the installed database drivers are green in this process;
+* the connection budget of the live configuration: a Redis broker pool capped below what
+  a gevent worker that acks late uses at once (PK307, refused under ``--poolkit-strict``);
 * the advisor's view of the queues this worker consumes, from the live task registry
   and the tasks' source (a CPU-bound task on a gevent queue, time limits the pool
   ignores, ...), each with its evidence.
@@ -60,6 +62,7 @@ class WorkerFacts:
     pool_name: str
     queues: tuple[str, ...]
     argv: tuple[str, ...]
+    concurrency: int | None = None  # -c / worker_concurrency, as the worker resolved it
 
 
 def worker_pool(pool_cls: object) -> tuple[Pool | None, str]:
@@ -75,7 +78,14 @@ def worker_pool(pool_cls: object) -> tuple[Pool | None, str]:
 def facts_of(worker: Any) -> WorkerFacts:
     pool, name = worker_pool(worker.pool_cls)
     queues = tuple(sorted(worker.app.amqp.queues.consume_from))
-    return WorkerFacts(pool=pool, pool_name=name, queues=queues, argv=tuple(sys.argv))
+    concurrency = getattr(worker, "concurrency", None)
+    return WorkerFacts(
+        pool=pool,
+        pool_name=name,
+        queues=queues,
+        argv=tuple(sys.argv),
+        concurrency=concurrency if isinstance(concurrency, int) else None,
+    )
 
 
 def patch_state(facts: WorkerFacts) -> Iterator[GuardFinding]:
@@ -136,6 +146,83 @@ def drivers(facts: WorkerFacts) -> Iterator[GuardFinding]:
             )
 
 
+def connections(facts: WorkerFacts, app: Any) -> Iterator[GuardFinding]:
+    """PK307 on the live configuration: the Redis pools the worker's tasks share.
+
+    On gevent, Celery 5.7+ (``Consumer.call_soon_ack``) runs a late ack in the task's
+    greenlet, through the consumer channel's one redis-py pool, capped at
+    ``max_connections`` (kombu's default 10); past the cap redis-py raises
+    ``MaxConnectionsError`` and the ack is lost. See :mod:`celery_poolkit.advisor.budget`.
+    """
+    from celery_poolkit.advisor.budget import KOMBU_REDIS_MAX_CONNECTIONS, REDIS_SCHEMES
+
+    c, conf = facts.concurrency, app.conf
+    if c is None or facts.pool not in (Pool.GEVENT, Pool.THREADS):
+        return
+    broker = str(conf.broker_read_url or conf.broker_url or "")
+    if facts.pool is Pool.GEVENT and broker.startswith(REDIS_SCHEMES) and _acks_in_greenlets():
+        late = _late_acking(app, facts.queues)
+        cap = (conf.broker_transport_options or {}).get("max_connections")
+        cap = cap if isinstance(cap, int) else _kombu_cap(KOMBU_REDIS_MAX_CONNECTIONS)
+        if late and cap < c + 1:
+            yield GuardFinding(
+                Level.ERROR,
+                "connections:redis-broker",
+                f"-P gevent -c {c} acks late ({late}) on a Redis broker whose connection "
+                f"pool holds {cap} connections: every greenlet acks through it, so past "
+                f"{cap} acks at once they fail with MaxConnectionsError and the messages are "
+                "redelivered (poolkit advise: PK307)",
+                fix=f"set broker_transport_options={{'max_connections': {c + 1}}} "
+                "(at least -c + 1, for the consumer), or lower -c",
+                refuse=True,
+            )
+    backend = str(conf.result_backend or "")
+    cap = conf.get("redis_max_connections")
+    if (
+        facts.pool is Pool.THREADS
+        and conf.get("result_backend_thread_safe", False)
+        and backend.startswith(REDIS_SCHEMES)
+        and isinstance(cap, int)
+        and cap < c
+    ):
+        yield GuardFinding(
+            Level.ERROR,
+            "connections:redis-backend",
+            f"-P threads -c {c} stores results through one shared Redis backend "
+            f"(result_backend_thread_safe) capped at redis_max_connections={cap}: past "
+            f"{cap} threads at once, store_result fails with MaxConnectionsError and "
+            "results are lost (poolkit advise: PK307)",
+            fix=f"set redis_max_connections={c} (or leave it unset)",
+            refuse=True,
+        )
+
+
+def _acks_in_greenlets() -> bool:
+    """Celery acks late in the task's greenlet (5.7+), not in the consumer's loop."""
+    from celery.worker.consumer.consumer import Consumer
+
+    return hasattr(Consumer, "call_soon_ack")
+
+
+def _kombu_cap(default: int) -> int:
+    try:
+        from kombu.transport.redis import Channel
+    except ImportError:  # redis-py missing: the worker could not start on Redis anyway
+        return default
+    return int(Channel.max_connections)
+
+
+def _late_acking(app: Any, queues: tuple[str, ...]) -> str:
+    if app.conf.task_acks_late:
+        return "task_acks_late"
+    late = sorted(
+        name
+        for name, (qname, task) in live_routes(app).items()
+        if qname in queues and getattr(task, "acks_late", False) is True
+    )
+    return ("acks_late on " + ", ".join(late[:3]) + (" …" if len(late) > 3 else "")) if late else ""
+
+
 def task_sources(app: Any, queues: tuple[str, ...]) -> tuple[dict[str, str], list[Path]]:
     """The live registry's tasks routed to ``queues`` (name -> queue) and their files."""
     routes: dict[str, str] = {}
@@ -192,6 +279,9 @@ def advisor_view(facts: WorkerFacts, app: Any) -> Iterator[GuardFinding]:
     for finding in advice.findings:
         if finding.queue is not None and finding.queue not in mine:
             continue
+        if finding.rule == "PK307":
+            continue  # the connections check reads the live values instead
+
         level = Level.ERROR if finding.severity is Severity.ERROR else Level.WARNING
         where = finding.location
         yield GuardFinding(
@@ -210,6 +300,7 @@ def check(worker: Any, *, advise: bool = True) -> tuple[GuardFinding, ...]:
     facts = facts_of(worker)
     checks: list[tuple[str, Check]] = [
         ("patch-state", patch_state), ("hazards", hazards), ("drivers", drivers),
+        ("connections", lambda f: connections(f, worker.app)),
     ]  # fmt: skip
     if advise:
         checks.append(("advisor", lambda f: advisor_view(f, worker.app)))

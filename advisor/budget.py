@@ -1,0 +1,303 @@
+"""Connection budgets: PK307 (the Redis broker's connection pool) and PK308 (PostgreSQL).
+
+A green or threads worker runs ``-c`` tasks at once in one process, and whatever each task
+holds a connection for, the process holds ``-c`` of them at once.
+
+PK307. kombu's Redis transport gives each channel one redis-py ``ConnectionPool`` capped
+at ``max_connections`` (``Channel.max_connections = 10`` in ``kombu/transport/redis.py``;
+``broker_transport_options={"max_connections": N}`` changes it), and redis-py raises
+``MaxConnectionsError("Too many connections")`` past the cap instead of waiting. Since
+Celery 5.7 (celery #10263, ``Consumer.call_soon_ack``) a gevent worker, which has no event
+loop hub, runs a late ack right away in the task's own greenlet: with ``acks_late`` every
+greenlet acks through the consumer channel's one pool, and so does the consumer itself
+(``QoS.append`` on delivery). Measured on gevent ``-c 50``, 200 tasks of 0.2 s: 60 acks
+failed (``Couldn't ack … MaxConnectionsError``, the messages are redelivered later); 0
+with ``max_connections`` 50, 0 without ``acks_late``, 0 on threads and eventlet (their acks
+go through the consumer's hub). The Redis *result backend* is one backend per thread
+unless ``result_backend_thread_safe`` shares it; shared on threads ``-c 50`` with
+``redis_max_connections=10``, 26 of 200 results were lost (``MaxConnectionsError`` in
+``store_result``).
+
+PK308. Django opens one database connection per thread, and after patching per greenlet;
+psycopg2/psycopg ``connect()`` in a task does the same. ``-c 50`` times 2 processes times hosts
+passes PostgreSQL's default ``max_connections = 100``. A bounded pool (poolkit's pooled
+Django backend, Django 5.1's ``"pool"`` option, ``pg_pool``) caps it at ``max_size`` per
+process, so the rule stays quiet when the project configures one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from celery_poolkit.advisor.deploy import WorkerCommand
+from celery_poolkit.advisor.discovery import Setting, TaskDef
+from celery_poolkit.advisor.project import Project
+from celery_poolkit.advisor.routing import RuleFactory
+from celery_poolkit.advisor.values import Evaluator, FromEnv
+from celery_poolkit.model import Evidence, Finding, Location, Pool, QueueAdvice, TaskInfo
+
+#: kombu's ``Channel.max_connections`` for the Redis transport (``kombu/transport/redis.py``).
+KOMBU_REDIS_MAX_CONNECTIONS = 10
+#: PostgreSQL's default ``max_connections``; ``[tool.poolkit] db-max-connections``.
+DEFAULT_DB_BUDGET = 100
+REDIS_SCHEMES = ("redis://", "rediss://", "redis+socket://", "sentinel://")
+_POSTGRES_ENGINES = frozenset(
+    {
+        "django.db.backends.postgresql",
+        "django.db.backends.postgresql_psycopg2",
+        "django.contrib.gis.db.backends.postgis",
+        "celery_poolkit.plugins.django.backends.postgresql",
+    }
+)
+POOLED_BACKEND = "celery_poolkit.plugins.django.backends.postgresql"
+#: Calls that open (or use) one PostgreSQL connection per thread or greenlet.
+_PER_CONNECTION = ("django.db.", "psycopg2.", "psycopg.")
+_DB_KINDS = frozenset({"db_io", "needs_adapter", "blocks_hub"})
+#: Imports that mean the project pools its own psycopg connections.
+_POOL_MODULES = (
+    "psycopg_pool",
+    "psycopg2.pool",
+    "celery_poolkit.greendb",
+    "celery_poolkit.greenpool",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """A pool and concurrency a queue runs on (deployed, configured) or would (advised)."""
+
+    pool: Pool
+    concurrency: int
+    processes: int  # worker processes per host
+    which: str  # advised | deployed | configured
+    location: Location | None = None
+
+    def describe(self) -> str:
+        procs = f" x {self.processes} processes per host" if self.processes > 1 else ""
+        return f"{self.which} -P {self.pool.value} -c {self.concurrency}{procs}"
+
+
+def runs(
+    advice: QueueAdvice,
+    commands: list[WorkerCommand],
+    settings: dict[str, Setting],
+    evaluator: Evaluator,
+    *,
+    configured: Pool | None,
+    cores: int,
+) -> list[Run]:
+    """How ``advice``'s queue runs: the advice, then each deployment command consuming it,
+    else ``worker_pool`` / ``worker_concurrency`` from the app's configuration."""
+    found = [Run(advice.pool, advice.concurrency, advice.processes, "advised")]
+    default_c = _int(_value(evaluator, settings.get("worker_concurrency"))) or cores
+    deployed = False
+    for cmd in commands:
+        if cmd.queues and advice.name not in cmd.queues:
+            continue
+        if not cmd.queues and advice.name not in ("celery", "default"):
+            continue
+        deployed = True
+        concurrency = int(cmd.concurrency) if cmd.concurrency.isdigit() else default_c
+        found.append(Run(cmd.pool or Pool.PREFORK, concurrency, 1, "deployed", cmd.location))
+    if not deployed and configured is not None:
+        where = settings.get("worker_concurrency") or settings.get("worker_pool")
+        found.append(Run(configured, default_c, 1, "configured", where.location if where else None))
+    # The advice the project already follows is reported once, as what runs.
+    if any((r.pool, r.concurrency) == (advice.pool, advice.concurrency) for r in found[1:]):
+        found.pop(0)
+    return found
+
+
+def redis_pool(
+    advice: QueueAdvice,
+    tasks: list[TaskInfo],
+    *,
+    defs: dict[str, TaskDef],
+    settings: dict[str, Setting],
+    evaluator: Evaluator,
+    queue_runs: list[Run],
+    rule: RuleFactory,
+) -> Iterator[Finding]:
+    """PK307: a Redis connection cap below what the queue's greenlets or threads use."""
+    q = advice.name
+    if _is_redis(_value(evaluator, settings.get("broker_url"))):
+        late = _acks_late(tasks, defs, settings, evaluator)
+        cap = _cap(evaluator, settings.get("broker_transport_options"), "max_connections")
+        if late and cap is not None:
+            where = (
+                settings.get("broker_transport_options")
+                or settings.get("task_acks_late")
+                or settings.get("broker_url")
+            )
+            for run in queue_runs:
+                need = run.concurrency + 1  # each greenlet's ack, and the consumer's own
+                if run.pool is not Pool.GEVENT or cap >= need:
+                    continue
+                yield rule(
+                    "PK307",
+                    f"queue {q!r} ({run.describe()}) acks late ({late}) on a Redis broker: "
+                    f"every greenlet acks through one connection pool of max_connections="
+                    f"{cap}, so past {cap} acks at once they fail with MaxConnectionsError "
+                    f"(Celery 5.7+) and the messages are redelivered; set "
+                    f"broker_transport_options={{'max_connections': {need}}} "
+                    f"(-c + 1, for the consumer)",
+                    where.location if where else (run.location or tasks[0].location),
+                    queue=q,
+                )
+    backend = settings.get("result_backend")
+    shared = _value(evaluator, settings.get("result_backend_thread_safe")) is True
+    if shared and _is_redis(_value(evaluator, backend)):
+        setting = settings.get("redis_max_connections")
+        cap = _int(_value(evaluator, setting))
+        for run in queue_runs:
+            if setting is None or cap is None or run.pool is not Pool.THREADS:
+                continue
+            if cap >= run.concurrency:
+                continue
+            yield rule(
+                "PK307",
+                f"queue {q!r} ({run.describe()}) stores results through one shared Redis "
+                f"backend (result_backend_thread_safe) capped at redis_max_connections={cap}: "
+                f"past {cap} threads finishing at once, store_result fails with "
+                f"MaxConnectionsError and results are lost; set redis_max_connections="
+                f"{run.concurrency} (or leave it unset)",
+                setting.location,
+                queue=q,
+            )
+
+
+def postgres_connections(
+    advice: QueueAdvice,
+    tasks: list[TaskInfo],
+    *,
+    project: Project,
+    evaluator: Evaluator,
+    queue_runs: list[Run],
+    budget: int,
+    rule: RuleFactory,
+) -> Iterator[Finding]:
+    """PK308: one PostgreSQL connection per greenlet/thread, more than the budget."""
+    found = _per_connection_evidence(tasks, project, evaluator)
+    if found is None:
+        return
+    task, ev = found
+    django = ev.call.startswith("django.")
+    for run in queue_runs:
+        if run.pool not in (Pool.GEVENT, Pool.EVENTLET, Pool.THREADS):
+            continue
+        total = run.concurrency * run.processes
+        if total <= budget:
+            continue
+        each = "thread" if run.pool is Pool.THREADS else "greenlet"
+        size = max(1, budget // run.processes)
+        fix = (
+            f"DATABASES ENGINE {POOLED_BACKEND!r} with OPTIONS {{'pool': {{'max_size': {size}}}}}"
+            if django
+            else f"celery_poolkit.greendb.pool.pg_pool(connect, max_size={size})"
+        )
+        yield rule(
+            "PK308",
+            f"queue {advice.name!r} ({run.describe()}) opens one PostgreSQL connection per "
+            f"{each} ({ev.call} via {' -> '.join(ev.via)}): up to {total} connections per "
+            f"host, above the budget of {budget} (PostgreSQL's default max_connections; "
+            f"[tool.poolkit] db-max-connections); bound it with {fix}, or lower -c to {size}",
+            ev.location,
+            queue=advice.name,
+            task=task.name,
+        )
+
+
+def _per_connection_evidence(
+    tasks: list[TaskInfo], project: Project, evaluator: Evaluator
+) -> tuple[TaskInfo, Evidence] | None:
+    django_ok: bool | None = None
+    pools = _imports_pool(project)
+    for task in tasks:
+        for ev in task.evidence:
+            if ev.kind not in _DB_KINDS or not ev.call.startswith(_PER_CONNECTION):
+                continue
+            if ev.call.startswith("django."):
+                if django_ok is None:
+                    django_ok = _django_unpooled_postgres(evaluator)
+                if django_ok:
+                    return task, ev
+            elif not pools:
+                return task, ev
+    return None
+
+
+def _django_unpooled_postgres(evaluator: Evaluator) -> bool:
+    """DATABASES is readable and an alias is PostgreSQL without a bounded pool."""
+    value = evaluator.django.get("DATABASES")
+    databases = evaluator.eval(value) if value is not None else None
+    if not isinstance(databases, dict):
+        return False  # unreadable (dj_database_url, env): don't guess
+    for alias in databases.values():
+        if not isinstance(alias, dict):
+            continue
+        engine = alias.get("ENGINE")
+        if engine not in _POSTGRES_ENGINES:
+            continue
+        options = alias.get("OPTIONS")
+        pool = options.get("pool") if isinstance(options, dict) else None
+        if pool is None or pool is False:
+            return True
+    return False
+
+
+def _imports_pool(project: Project) -> bool:
+    return any(
+        target.startswith(_POOL_MODULES)
+        for imports in project.imports.values()
+        for target in imports.values()
+    )
+
+
+def _acks_late(
+    tasks: list[TaskInfo],
+    defs: dict[str, TaskDef],
+    settings: dict[str, Setting],
+    evaluator: Evaluator,
+) -> str:
+    """Why the queue acks late: ``task_acks_late`` or the tasks that set ``acks_late``."""
+    app_wide = _value(evaluator, settings.get("task_acks_late")) is True
+    late: list[str] = []
+    for task in tasks:
+        tdef = defs.get(task.name)
+        own = tdef.options.get("acks_late") if tdef else None
+        value = evaluator.eval(own) if own is not None else app_wide
+        if value is True:
+            late.append(task.name)
+    if not late:
+        return ""
+    if app_wide and len(late) == len(tasks):
+        return "task_acks_late"
+    return "acks_late on " + ", ".join(late[:3]) + (" …" if len(late) > 3 else "")
+
+
+def _value(evaluator: Evaluator, setting: Setting | None) -> object:
+    if setting is None:
+        return None
+    value = evaluator.eval(setting.value)
+    return value.default if isinstance(value, FromEnv) else value
+
+
+def _is_redis(url: object) -> bool:
+    return isinstance(url, str) and url.startswith(REDIS_SCHEMES)
+
+
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _cap(evaluator: Evaluator, setting: Setting | None, key: str) -> int | None:
+    """``key`` of a transport-options dict; kombu's default when unset; None if unreadable."""
+    if setting is None:
+        return KOMBU_REDIS_MAX_CONNECTIONS
+    options = _value(evaluator, setting)
+    if not isinstance(options, dict):
+        return None
+    if key not in options:
+        return KOMBU_REDIS_MAX_CONNECTIONS
+    return _int(options[key])
