@@ -91,6 +91,7 @@ def main() -> None:
     parser.add_argument("project", type=Path)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
+    args.project = args.project.resolve()  # the advise runs below use another cwd
     files = python_files(args.project)
     lines = sum(p.read_bytes().count(b"\n") for p in files)
     print(
