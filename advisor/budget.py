@@ -200,8 +200,9 @@ def postgres_connections(
             "PK308",
             f"queue {advice.name!r} ({run.describe()}) opens one PostgreSQL connection per "
             f"{each} ({ev.call} via {' -> '.join(ev.via)}): up to {total} connections per "
-            f"host, above the budget of {budget} (PostgreSQL's default max_connections; "
-            f"[tool.poolkit] db-max-connections); bound it with {fix}, or lower -c to {size}",
+            f"host, above the budget of {budget} (db-max-connections in [tool.poolkit]; the "
+            f"default, 100, is PostgreSQL's own max_connections); bound it with {fix}, or "
+            f"lower -c to {size}",
             ev.location,
             queue=advice.name,
             task=task.name,

@@ -185,9 +185,19 @@ def decide(
                 f"pool set to {override.pool.value} in [tool.poolkit] "
                 f"(the advisor would pick {pool.value})",
             )
+            # The alternatives were written against the advisor's pick: the pinned pool is
+            # no longer an alternative, the pick is.
+            alternatives = [a for a in alternatives if a.pool is not override.pool]
+            alternatives.insert(
+                0, Alternative(pool, "the advisor's pick; [tool.poolkit] keeps this queue off it")
+            )
             pool = override.pool
         concurrency = override.concurrency or concurrency
-        processes = override.processes or processes
+        if override.processes and override.processes != processes:
+            # Drop the advisor's own per-host count from the reasons: the team chose one.
+            reasons = [r for r in reasons if "worker processes per host" not in r]
+            reasons.append(f"{override.processes} worker processes per host, as [tool.poolkit] says")
+            processes = override.processes
     return QueueAdvice(
         name=queue,
         pool=pool,

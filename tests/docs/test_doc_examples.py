@@ -25,6 +25,7 @@ from harness.doc_pages import (
     REPO,
     Page,
     assert_matches,
+    check_pip_install,
     matches,
     run_console,
     run_python,
@@ -126,7 +127,7 @@ def _page(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
         ns.update(
             page=_pages[-1],
             json=json, re=re, yaml=yaml, tomllib=tomllib, Path=Path, REPO=REPO,
-            matches=matches, assert_matches=assert_matches,
+            matches=matches, assert_matches=assert_matches, check_pip_install=check_pip_install,
         )  # fmt: skip
     ns["page"].request = request
 
