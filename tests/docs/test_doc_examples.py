@@ -40,7 +40,7 @@ else:  # pragma: no cover - the examples env runs on 3.11
 pytestmark = pytest.mark.examples
 
 PAGES = [*sorted((REPO / "docs").glob("*.rst")), REPO / "README.md"]
-LANGUAGES = ("python", "console", "toml", "yaml", "text")
+LANGUAGES = ("python", "console", "toml", "yaml", "json", "text")
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def evaluate(example: Example) -> None:
         padding = "\n" * (example.line + 1)
         code = compile(padding + textwrap.dedent(snippet.source), example.path, "exec")
         exec(code, example.namespace)
-    elif page.files_dir is not None and snippet.language in ("python", "text", "toml", "yaml"):
+    elif page.files_dir is not None and snippet.language in ("python", "text", "toml", "yaml", "json"):
         write_file(page, snippet.source)
     elif snippet.language == "python":
         run_python(page, snippet.source, example.line)

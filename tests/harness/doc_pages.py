@@ -35,6 +35,7 @@ other benchmark commands run with smaller counts given by ``page.substitute``.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shlex
@@ -283,13 +284,18 @@ class Page:
         self.written = set()
         return into
 
-    def advise(self, *args: str, expect_exit: int | None = None) -> Result:
-        """``poolkit advise`` on the files the blocks since ``files()`` wrote."""
+    def expect(self, rule: str, *args: str) -> dict[str, Any]:
+        """``poolkit advise`` on the files the blocks since ``files()`` wrote reports
+        ``rule``; the next blocks start a new project."""
         assert self.files_dir is not None, "call page.files() before the example's blocks"
-        result = self.run(["poolkit", "advise", ".", *args], cwd=self.files_dir)
-        if expect_exit is not None:
-            assert result.returncode == expect_exit, result.output
-        return result
+        argv = ["poolkit", "advise", ".", "--format", "json", "--fail-on", "never", *args]
+        result = self.run(argv, cwd=self.files_dir)
+        assert result.returncode == 0, result.output
+        report: dict[str, Any] = json.loads(result.output)
+        found = sorted({f["rule"] for f in report["findings"]})
+        assert rule in found, f"the example does not report {rule}; it reports {found}:\n{result.output}"
+        self.files()
+        return report
 
     # -- running ----------------------------------------------------------------------------
 
@@ -449,6 +455,7 @@ def run_console(page: Page, source: str) -> None:
             continue
         if words and words[0] == "scripts/bench":
             result = plan_bench(page, words)
+            assert result.returncode == 0, result.output
         elif launches_worker(line) and expect_exit == 0:
             result = page.start_worker(line)
             assert not re.search(r"^Traceback", result.output, re.MULTILINE), result.output
@@ -485,10 +492,16 @@ def write_file(page: Page, source: str) -> None:
     """In files mode: a block whose first line is ``# path`` is that file of the project."""
     assert page.files_dir is not None
     first, _, body = textwrap.dedent(source).partition("\n")
-    m = re.fullmatch(r"#\s*(\S+)", first.strip())
+    m = re.fullmatch(r"#\s*(\S+)(?:\s.*)?", first.strip())
     assert m, f"a project file block starts with '# path', not {first!r}"
     dest = page.files_dir / m[1]
     dest.parent.mkdir(parents=True, exist_ok=True)
+    # The examples show modules of a package (proj/tasks.py): make it one, as it is in a
+    # real project, so task names are proj.tasks.*.
+    folder = dest.parent
+    while dest.suffix == ".py" and folder != page.files_dir:
+        (folder / "__init__.py").touch()
+        folder = folder.parent
     # Two blocks may add to one file (shown apart on the page); the first replaces it.
     with open(dest, "a" if dest in page.written else "w") as f:
         f.write(body if body.endswith("\n") else body + "\n")
