@@ -114,6 +114,12 @@ def _is_app_class(project: Project, func: str) -> bool:
     if func in _APP_CLASSES:
         return True
     symbol = project.resolve(func)
+    if symbol.kind == "func":
+        # app = create_application(), a project factory that returns Celery(...).
+        made = project.type_of_result(func)
+        return made is not None and (
+            made[1] in _APP_CLASSES or (made[0] == "class" and _is_app_class(project, made[1]))
+        )
     return symbol.kind == "class" and any(b in _APP_CLASSES for b in project.mro(symbol.name))
 
 

@@ -420,3 +420,32 @@ def test_look_alike_wrappers_make_no_tasks(tmp_path: Path) -> None:
         },
     )
     assert found == {"proj.deco.register.ping": "celery"}
+
+
+def test_an_app_made_by_a_project_factory_beside_a_script_named_celery(tmp_path: Path) -> None:
+    advice = advise_files(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            # readthedocs: a loose settings script named like the library does not hide it
+            "dockerfiles/settings/celery.py": "CELERY_ALWAYS_EAGER = False\n",
+            "proj/worker.py": """
+            from celery import Celery
+
+            def create_application():
+                application = Celery("proj")
+                application.config_from_object("django.conf:settings", namespace="CELERY")
+                return application
+
+            app = create_application()
+            """,
+            "proj/tasks.py": """
+            from proj.worker import app
+
+            @app.task(queue="web")
+            def a(): ...
+            """,
+        },
+    )
+    assert {t.name: t.queue for t in advice.tasks} == {"proj.tasks.a": "web"}
+    assert advice.app == "proj.worker"
