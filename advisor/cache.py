@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 #: Bump when ModuleFacts or the visitor change meaning, so old entries are not reused.
-FORMAT = 7
+FORMAT = 8
 
 
 @functools.cache

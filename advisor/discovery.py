@@ -128,6 +128,12 @@ def _is_app_class(project: Project, func: str) -> bool:
     if func in _APP_CLASSES:
         return True
     symbol = project.resolve(func)
+    if symbol.kind == "func":
+        # app = create_application(), a project factory that returns Celery(...).
+        made = project.type_of_result(func)
+        return made is not None and (
+            made[1] in _APP_CLASSES or (made[0] == "class" and _is_app_class(project, made[1]))
+        )
     return symbol.kind == "class" and any(b in _APP_CLASSES for b in project.mro(symbol.name))
 
 
@@ -231,11 +237,17 @@ def _put(found: dict[str, Setting], key: str, value: Value, location: Location) 
 
 def find_tasks(project: Project) -> list[TaskDef]:
     factories = _task_factories(project)
+    templates = _templates(project, factories)
     tasks: list[TaskDef] = []
     for fid, (facts, fn) in project.functions.items():
+        if fid in templates:
+            continue
         for dec in fn.decorators:
-            if _is_task_decorator(project, dec, factories):
-                tasks.append(_function_task(facts, fn.qualname, fid, fn.line, dec))
+            defaults = _task_decorator(project, dec, factories)
+            if defaults is not None:
+                tasks.append(
+                    _function_task(facts, fn.qualname, fid, fn.line, dec, defaults=defaults)
+                )
                 break
     for cid, (facts, cls) in project.classes.items():
         if cls.qualname.count(".") or not _is_task_class(project, cid):
@@ -257,8 +269,15 @@ def find_tasks(project: Project) -> list[TaskDef]:
     return sorted(tasks, key=lambda t: (t.location.path, t.location.line))
 
 
-def _function_task(facts: ModuleFacts, qual: str, fid: str, line: int, dec: Decorator) -> TaskDef:
-    options = dict(dec.kwargs)
+Options = tuple[tuple[str, Value], ...]
+
+
+def _function_task(
+    facts: ModuleFacts, qual: str, fid: str, line: int, dec: Decorator, *, defaults: Options
+) -> TaskDef:
+    # A wrapper's own options (``partial(shared_task, queue="io")``, a factory that calls
+    # ``app.task(queue="io", **kw)``) apply unless the decorator says otherwise.
+    options = {**dict(defaults), **dict(dec.kwargs)}
     name = options.pop("name", None)
     return TaskDef(
         name=_literal(name) or f"{facts.module}.{qual}",
@@ -273,43 +292,99 @@ def _literal(value: Value | None) -> str | None:
     return value.value if isinstance(value, Lit) and isinstance(value.value, str) else None
 
 
-def _is_task_decorator(project: Project, dec: Decorator, factories: set[str]) -> bool:
+def _is_task_decorator(project: Project, dec: Decorator, factories: dict[str, Options]) -> bool:
+    return _task_decorator(project, dec, factories) is not None
+
+
+def _task_decorator(
+    project: Project, dec: Decorator, factories: dict[str, Options], hops: int = 0
+) -> Options | None:
+    """The options a decorator gives the tasks it makes, or None if it makes no task.
+
+    Celery's own decorators and any app's ``.task``; a project name bound to one of them
+    (``task = app.task``, ``task = partial(shared_task, bind=True)``); a project function
+    or class whose body applies one (:func:`_task_factories`).
+    """
     ref = dec.ref
     if ref in _TASK_DECORATORS:
-        return True
+        return ()
     head, _, last = ref.rpartition(".")
     if last in ("task", "periodic_task") and head:
         if head.startswith("celery"):
-            return True  # celery.current_app.task and friends
+            return ()  # celery.current_app.task and friends
         symbol = project.resolve(head)
         if symbol.kind == "value" and isinstance(symbol.value, CallV):
             func = symbol.value.func
-            return _is_app_class(project, func) or "celery" in func.lower()
-        return symbol.kind == "unknown" and head.rpartition(".")[2] in ("app", "celery_app")
+            return () if _is_app_class(project, func) or "celery" in func.lower() else None
+        if symbol.kind == "unknown" and head.rpartition(".")[2] in ("app", "celery_app"):
+            return ()
+        if symbol.kind != "module":
+            return None
+        # else ``task`` is a name in a project module: what it is bound to decides.
     symbol = project.resolve(ref)
-    return symbol.kind == "func" and symbol.name in factories
+    if symbol.kind in ("func", "class"):
+        return factories.get(symbol.name)
+    if symbol.kind == "external":
+        return () if symbol.name in _TASK_DECORATORS else None
+    if symbol.kind == "instance" and symbol.rest in (("task",), ("periodic_task",)):
+        func = symbol.name  # task = app.task, with app = Celery(...)
+        return () if _is_app_class(project, func) or "celery" in func.lower() else None
+    value = symbol.value  # task = partial(shared_task, bind=True): what it partially applies
+    if not (isinstance(value, CallV) and value.func in _PARTIALS and value.args) or hops > 4:
+        return None
+    wrapped = value.args[0]
+    if not isinstance(wrapped, Ref):
+        return None
+    inner = _task_decorator(project, Decorator(wrapped.name, dec.line), factories, hops + 1)
+    return None if inner is None else (*inner, *value.kwargs)
 
 
-def _task_factories(project: Project) -> set[str]:
-    """Project functions that wrap Celery's task decorators (``instrumented_task``)."""
-    direct: set[str] = set()
+_PARTIALS = frozenset({"functools.partial", "functools.partialmethod"})
+#: Methods that, when they apply the task decorator, make their class a task factory
+#: (treeherder's ``class retryable_task: def __call__(self, f): ... shared_task(...)``).
+_FACTORY_METHODS = frozenset({"__call__", "__init__", "__new__"})
+#: Options a wrapper may fix for all its tasks; ``name`` never (it names one task).
+_WRAPPER_OPTIONS = frozenset({"queue", "routing_key", "time_limit", "soft_time_limit"})
+
+
+def _task_factories(project: Project) -> dict[str, Options]:
+    """Project functions and classes that wrap Celery's task decorators, with the options
+    they fix for every task they make.
+
+    A function is a factory when its body calls ``app.task``/``shared_task`` (sentry's
+    ``instrumented_task``), when a function nested in it does (``functools.wraps``
+    wrappers), or when a function nested in it is decorated with one (it returns the
+    decorated inner function). A class is one when its ``__call__``, ``__init__`` or
+    ``__new__`` is. Wrappers of wrappers follow, to a fixpoint.
+    """
+    direct: dict[str, Options] = {}
     for fid, (_, fn) in project.functions.items():
         for site in fn.calls:
             # Cheap name test first: resolving every call of a large project is not.
             if site.recv_kind or site.target.rpartition(".")[2] not in _TASK_NAMES:
                 continue
-            if _is_task_decorator(project, Decorator(site.target, site.line), set()):
-                direct.add(fid)
+            if _is_task_decorator(project, Decorator(site.target, site.line), {}):
+                direct[fid] = _fixed_options(site.kwargs)
                 break
-    # A nested function that calls app.task makes its enclosing decorator a factory too,
-    # and so does a wrapper of a wrapper: propagate to a fixpoint.
-    factories = set(direct)
-    for fid in direct:
+        else:
+            if "." in fn.qualname and not fn.cls:
+                for dec in fn.decorators:
+                    if _is_task_decorator(project, dec, {}):
+                        # The decorated inner function is the template it returns.
+                        direct[fid] = _fixed_options(dec.kwargs)
+                        break
+    factories = dict(direct)
+    for fid, options in direct.items():
         parts = fid.split(".")
         for cut in range(len(parts) - 1, 0, -1):
             outer = ".".join(parts[:cut])
             if outer in project.functions:
-                factories.add(outer)
+                factories.setdefault(outer, options)
+            elif outer in project.classes and parts[cut] in _FACTORY_METHODS:
+                factories.setdefault(outer, options)
+                break
+            else:
+                break
     changed = True
     rounds = 0
     while changed and rounds < 10:
@@ -322,11 +397,42 @@ def _task_factories(project: Project) -> set[str]:
                 if site.recv_kind or site.target.rpartition(".")[2] not in names:
                     continue
                 symbol = project.resolve(site.target)
-                if symbol is not None and symbol.kind == "func" and symbol.name in factories:
-                    factories.add(fid)
+                if symbol.kind in ("func", "class") and symbol.name in factories:
+                    options = (*factories[symbol.name], *_fixed_options(site.kwargs))
+                    factories[fid] = options
                     changed = True
                     break
     return factories
+
+
+def _fixed_options(kwargs: Options) -> Options:
+    return tuple((k, v) for k, v in kwargs if k in _WRAPPER_OPTIONS and isinstance(v, Lit))
+
+
+def _templates(project: Project, factories: dict[str, Options]) -> set[str]:
+    """Decorated functions nested in a factory: templates the factory applies to every
+    function it decorates, not tasks of their own. Only when the enclosing factory is
+    used as a decorator: ``def setup(): @app.task def ping(): ...`` still defines one."""
+    nested = {
+        fid
+        for fid in factories
+        if fid in project.functions
+        and "." in project.functions[fid][1].qualname
+        and project.functions[fid][1].decorators
+        and not project.functions[fid][1].cls
+    }
+    if not nested:
+        return set()
+    outers = {o for o in factories if any(n.startswith(f"{o}.") for n in nested)}
+    used: set[str] = set()
+    names = {o.rpartition(".")[2] for o in outers}
+    for _, fn in project.functions.values():
+        for dec in fn.decorators:
+            if dec.ref.rpartition(".")[2] in names:
+                symbol = project.resolve(dec.ref)
+                if symbol.name in outers:
+                    used.add(symbol.name)
+    return {n for n in nested if any(n.startswith(f"{o}.") for o in used)}
 
 
 def _is_task_class(project: Project, cid: str) -> bool:

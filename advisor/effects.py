@@ -116,6 +116,9 @@ def _direct(project: Project, fid: str) -> tuple[Summary, set[str]]:
                 add(row.green.value, target.name, site.line, site.col, row.note)
             for hazard in sorted(row.hazards, key=lambda h: h.value):
                 add(hazard.value, target.name, site.line, site.col, row.note)
+    for site in fn.calls:
+        if site.passed and site.line not in ignored:
+            _passed_effects(project, fid, site, own, callees)
     for hint in fn.hints:
         if hint.line in ignored:
             continue
@@ -125,6 +128,66 @@ def _direct(project: Project, fid: str) -> tuple[Summary, set[str]]:
     # Nested functions defined here usually run here (callbacks, retries): include them.
     callees.update(project.nested.get(fid, ()))
     return own, callees
+
+
+def _passed_effects(
+    project: Project, fid: str, site: CallSite, own: Summary, callees: set[str]
+) -> None:
+    """What a project callee does with the functions and classes ``site`` passes it.
+
+    ``process(queryset_func=get_logs, model=Log)`` where ``process`` calls
+    ``queryset_func()`` and ``model.objects.filter(...).delete()``: the task calls
+    ``get_logs`` and queries ``Log``. Only calls the callee makes on the parameter itself
+    count, so a function that is stored or handed on adds nothing; a parameter bound to
+    an unknown value stays unknown. A queryset passed as an argument needs none of this:
+    building it (``Log.objects.filter(...)``) is already the caller's db_io, because a
+    queryset built in a task is evaluated there.
+    """
+    for target in project.targets(site):
+        if target.kind != "func" or target.name not in project.functions:
+            continue
+        facts, callee = project.functions[target.name]
+        if not callee.param_calls:
+            continue
+        bound: dict[str, str] = {}
+        for slot, name in site.passed:
+            if slot.isdigit():
+                if int(slot) < len(callee.params):
+                    bound[callee.params[int(slot)]] = name
+            elif slot in callee.params:
+                bound[slot] = name
+        for use in callee.param_calls:
+            param, _, chain = use.recv.partition(":")
+            if param not in bound:
+                continue
+            passed = bound[param]
+            if use.recv_kind == "param":
+                made = CallSite(
+                    f"{passed}.{use.target}" if use.target else passed, use.line, use.col
+                )
+            else:
+                made = CallSite(use.target, use.line, use.col, f"{passed}.{chain}", "result")
+            for reached in project.targets(made):
+                if reached.kind == "func":
+                    if reached.name != fid:
+                        callees.add(reached.name)
+                    continue
+                row = reached.call
+                if row is None:
+                    continue
+                kinds = [row.effect.value] if row.effect is not None else []
+                if row.green in _GREEN_KINDS:
+                    kinds.append(row.green.value)
+                kinds += sorted(h.value for h in row.hazards)
+                note = (
+                    f"{passed} passed to {target.name}; {row.note}"
+                    if row.note
+                    else (f"{passed} passed to {target.name}")
+                )
+                for kind in kinds:
+                    if kind not in own:
+                        where = Location(facts.path, use.line, use.col)
+                        own[kind] = Evidence(kind, reached.name, where, (fid, target.name), note)
 
 
 _CPU_EFFECTS = frozenset({Effect.CPU, Effect.CPU_RELEASES_GIL, Effect.GPU})

@@ -94,6 +94,10 @@ class CallSite:
     recv_kind: str = ""
     args: tuple[Value, ...] = ()  # kept only for calls whose arguments matter (routing)
     kwargs: tuple[tuple[str, Value], ...] = ()
+    #: Arguments that name a module-level object (a function, a class): (slot, canonical
+    #: name), slot being the position ("0") or the keyword, so a callee that calls its
+    #: parameter can be given what was passed (``process(queryset_func=get_logs)``).
+    passed: tuple[tuple[str, str], ...] = ()
 
     def kw(self, name: str) -> Value | None:
         return lookup(self.kwargs, name)
@@ -130,6 +134,11 @@ class FunctionFacts:
     hints: tuple[Hint, ...] = ()
     returns: str = ""  # canonical callee when the function returns a call's result
     cls: str = ""  # the enclosing class's qualname for methods
+    params: tuple[str, ...] = ()  # parameter names in order, without self/cls
+    #: Calls on parameters: ``recv_kind`` "param" (``p()``: target "", ``p.objects.filter()``:
+    #: target "objects.filter"; ``recv`` is the parameter) or "paramresult" (``p.x.y().z()``:
+    #: ``recv`` "p:x.y", target "z"). Resolved per call site, with what the caller passed.
+    param_calls: tuple[CallSite, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

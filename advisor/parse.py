@@ -151,13 +151,89 @@ def analyse_one(  # noqa: PLR0917 - called with a packed work item
         facts = visit() if len(data) < _BIG_STACK_MIN else _on_big_stack(visit)
         return key, facts, None
     except SyntaxError as exc:
-        where = f" at line {exc.lineno}" if exc.lineno else ""
-        python = f"Python {sys.version_info[0]}.{sys.version_info[1]}"
-        return key, None, Skipped(rel, f"syntax error{where}: {exc.msg} (parsed as {python})")
+        # Only when the parse failed, and only for PEP 758's ``except A, B:``: read the
+        # file with those clauses parenthesized rather than lose every task in it.
+        rewritten = _parenthesize_excepts(source) if _is_pep758(exc) else None
+        if rewritten is not None:
+            try:
+
+                def visit_rewritten() -> ModuleFacts:
+                    return module_facts(rewritten, rel, module, is_package=is_package, full=full)
+
+                big = len(data) >= _BIG_STACK_MIN
+                return key, _on_big_stack(visit_rewritten) if big else visit_rewritten(), None
+            except (SyntaxError, RecursionError, MemoryError, ValueError):
+                pass  # something else is wrong too: report the first error
+        return key, None, Skipped(rel, _syntax_reason(exc))
     except (RecursionError, MemoryError):
         return key, None, Skipped(rel, "expressions nested too deeply to analyse")
     except ValueError as exc:  # e.g. a source the parser refuses outright
         return key, None, Skipped(rel, f"cannot parse: {_first_line(exc)}")
+
+
+def _syntax_reason(exc: SyntaxError) -> str:
+    where = f" at line {exc.lineno}" if exc.lineno else ""
+    running = sys.version_info[:2]
+    for needle, version in _NEWER_SYNTAX:
+        if needle in (exc.msg or "") and running < version:
+            wanted = ".".join(map(str, version))
+            return (
+                f"syntax error{where}: {exc.msg}: needs Python {wanted} syntax; "
+                f"run poolkit advise under Python >= {wanted} to read it"
+            )
+    python = f"Python {running[0]}.{running[1]}"
+    return f"syntax error{where}: {exc.msg} (parsed as {python})"
+
+
+#: Parser messages that mean "valid in a newer Python": (message part, version).
+_NEWER_SYNTAX = (("multiple exception types must be parenthesized", (3, 14)),)
+
+
+def _is_pep758(exc: SyntaxError) -> bool:
+    return sys.version_info < (3, 14) and "multiple exception types" in (exc.msg or "")
+
+
+def _parenthesize_excepts(source: str) -> str | None:
+    """``except A, B:`` (PEP 758, Python 3.14) rewritten as ``except (A, B):``, so older
+    parsers read the file; None when there is nothing to rewrite or the source does not
+    tokenize. Only that construct changes, and only by inserting two characters on its
+    own lines, so every line number (and every column outside those clauses) stays."""
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    edits: list[tuple[tuple[int, int], str]] = []
+    for index, token in enumerate(tokens):
+        if token.type != tokenize.NAME or token.string != "except":
+            continue
+        first = index + 1
+        if first < len(tokens) and tokens[first].string == "*":
+            first += 1  # except* A, B:
+        depth, comma, named = 0, False, False
+        for current in tokens[first:]:
+            if current.type not in (tokenize.OP, tokenize.NAME):
+                continue
+            text = current.string
+            if text in "([{":
+                depth += 1
+            elif text in ")]}":
+                depth -= 1
+            elif depth == 0 and text == ",":
+                comma = True
+            elif depth == 0 and text == "as":
+                named = True  # ``except A, B as e`` is an error in 3.14 too
+            elif depth == 0 and text == ":":
+                if comma and not named:
+                    edits.append((tokens[first].start, "("))
+                    edits.append((current.start, ")"))
+                break
+    if not edits:
+        return None
+    lines = source.splitlines(keepends=True)
+    for (row, col), text in sorted(edits, reverse=True):
+        line = lines[row - 1]
+        lines[row - 1] = line[:col] + text + line[col:]
+    return "".join(lines)
 
 
 #: Files this big are parsed on a thread with a large C stack. CPython 3.10's parser has

@@ -115,6 +115,11 @@ class Project:
             return Symbol("instance", value.func, tail, value=value, module=module)
         if value is not None:
             return Symbol("value", full, tail, value=value, module=module)
+        facts = self.modules[module]
+        if "." not in module and not facts.is_package:
+            # A loose top-level script named like a library (readthedocs'
+            # dockerfiles/settings/celery.py) that lacks the name: the library's.
+            return Symbol("external", f"{module}.{'.'.join(rest)}")
         return Symbol("unknown", full, tail)
 
     def _class_member(self, cid: str, tail: tuple[str, ...], hops: int) -> Symbol:

@@ -60,6 +60,10 @@ Binding = tuple[str, str]  # (kind, dotted): kind is "alias", "result" or "insta
 #: Binding kinds for a value picked from candidates: ("dispatch", "pkg.mod.TABLE") for an
 #: item of a module-level table, ("getattr", "pkg.mod#on_*") for getattr(obj, f"on_{x}").
 DISPATCH = ("dispatch", "getattr")
+#: Call sites on a parameter, kept apart from the body's calls (see FunctionFacts).
+PARAM_KINDS = ("param", "paramresult")
+#: Receivers whose methods are never project functions taking a passed object.
+_LIBRARY_KINDS = ("param", "paramresult", "dispatch", "getattr")
 
 
 def _name_pattern(node: ast.expr) -> str:
@@ -243,8 +247,9 @@ class _ModuleVisitor:
         bindings: dict[str, Binding] = dict(outer or {})
         scope = _Scope(self, bindings)
         body = _FunctionBody(scope, qual, cls, self_attrs)
+        params: tuple[str, ...] = ()
         if self.full:
-            _bind_parameters(node, scope, cls, f"{self.module}.{cls}" if cls else "")
+            params = _bind_parameters(node, scope, cls, f"{self.module}.{cls}" if cls else "")
             body.statements(node.body, loop_depth=0)
         self.functions.append(
             FunctionFacts(
@@ -256,6 +261,8 @@ class _ModuleVisitor:
                 hints=tuple(body.hints),
                 returns=body.returns,
                 cls=cls,
+                params=params,
+                param_calls=tuple(body.param_calls),
             )
         )
         for inner in body.nested:
@@ -293,9 +300,11 @@ class _Scope:
         target, recv, kind = "", "", ""
         if isinstance(func, ast.Name):
             binding = self.resolve(func.id)
-            if binding is None or binding[0] not in ("alias", "result", *DISPATCH):
+            if binding is None or binding[0] not in ("alias", "result", "param", *DISPATCH):
                 return None
-            if binding[0] == "alias":
+            if binding[0] == "param":
+                recv, kind = binding[1], "param"
+            elif binding[0] == "alias":
                 target = binding[1]
             else:  # handler = HANDLERS[kind] (or HANDLERS.get(kind)); handler(...)
                 recv, kind = binding[1], binding[0]
@@ -321,6 +330,8 @@ class _Scope:
                     target, recv, kind = attrs[0], binding[1], binding[0]
                 elif len(attrs) == 2 and binding == ("instance", "<self>"):
                     target, recv, kind = attrs[1], f"{self.self_class}#{attrs[0]}", "selfattr"
+                elif binding[0] == "param":
+                    target, recv, kind = ".".join(attrs), binding[1], "param"
                 elif binding[0] in ("result", "instance"):
                     # user_model.objects.get(...): a chain of attributes on a known value.
                     target, recv, kind = ".".join(attrs), binding[1], binding[0]
@@ -328,9 +339,12 @@ class _Scope:
                     return None
             elif isinstance(base, ast.Call):
                 inner = self.callee(base)
-                if inner is None:
+                if inner is not None:
+                    target, recv, kind = ".".join(attrs), inner, "result"
+                elif (on_param := self.param_chain(base.func)) is not None:
+                    target, recv, kind = ".".join(attrs), on_param, "paramresult"
+                else:
                     return None
-                target, recv, kind = ".".join(attrs), inner, "result"
             else:
                 return None
         else:
@@ -338,6 +352,18 @@ class _Scope:
         if kind == "instance" and recv == "<self>":
             recv = self.self_class
         wanted = keep_args or target.rpartition(".")[2] in _ARG_CALLS
+        passed: list[tuple[str, str]] = []
+        if kind not in _LIBRARY_KINDS:
+            for index, arg in enumerate(call.args):
+                if isinstance(arg, ast.Starred):
+                    break
+                if isinstance(arg, ast.Name | ast.Attribute) and (named := self.passed(arg)):
+                    passed.append((str(index), named))
+            for keyword in call.keywords:
+                value = keyword.value
+                named = self.passed(value) if isinstance(value, ast.Name | ast.Attribute) else ""
+                if keyword.arg and named:
+                    passed.append((keyword.arg, named))
         return CallSite(
             target=target,
             line=call.lineno,
@@ -348,9 +374,32 @@ class _Scope:
             kwargs=tuple((k.arg, self.value(k.value)) for k in call.keywords if k.arg)
             if wanted
             else (),
+            passed=tuple(passed),
         )
 
     self_class = ""
+
+    def passed(self, node: ast.Name | ast.Attribute) -> str:
+        """The canonical name of an argument worth handing to the callee: a function or a
+        class (``get_logs``, ``models.Log``), never a builtin or an UPPERCASE constant."""
+        dotted = self.dotted(node) or ""
+        last = dotted.rpartition(".")[2]
+        if not dotted or dotted in _BUILTINS or last.isupper() or "." not in dotted:
+            return ""
+        return dotted
+
+    def param_chain(self, node: ast.expr) -> str | None:
+        """``model.all_objects.filter`` on a parameter ``model``: "model:all_objects.filter"."""
+        attrs: list[str] = []
+        while isinstance(node, ast.Attribute):
+            attrs.append(node.attr)
+            node = node.value
+        if not attrs or not isinstance(node, ast.Name):
+            return None
+        binding = self.bindings.get(node.id)
+        if binding is None or binding[0] != "param":
+            return None
+        return f"{binding[1]}:{'.'.join(reversed(attrs))}"
 
     def picked(self, node: ast.expr) -> Binding | None:
         """``TABLE[key]`` or ``getattr(obj, name)``: one of statically listed candidates.
@@ -477,6 +526,7 @@ class _FunctionBody:
         self.self_attrs = self_attrs
         self.qual = qual
         self.calls: list[CallSite] = []
+        self.param_calls: list[CallSite] = []
         self.hints: list[Hint] = []
         self.nested: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
         self.returns = ""
@@ -505,7 +555,11 @@ class _FunctionBody:
             return
         # Calls in the statement's own expressions (not in nested bodies).
         for expr in _own_expressions(stmt):
-            self.calls.extend(scope.calls_in(expr))
+            for site in scope.calls_in(expr):
+                if site.recv_kind in PARAM_KINDS:
+                    self.param_calls.append(site)
+                else:
+                    self.calls.append(site)
         if isinstance(stmt, ast.Assign | ast.AnnAssign):
             self._assign(stmt)
         elif isinstance(stmt, ast.With | ast.AsyncWith):
@@ -608,7 +662,8 @@ class _FunctionBody:
         # wait: only loops whose every call is understood count as CPU work.
         for node in stmt.body:
             for sub in _calls_below(node):
-                if self.scope.call_site(sub, keep_args=False) is None:
+                site = self.scope.call_site(sub, keep_args=False)
+                if site is None or site.recv_kind in PARAM_KINDS:
                     return
         end = stmt.end_lineno or stmt.lineno
         self.hints.append(Hint("cpu", f"Python loop over {_source(it)}", stmt.lineno, end))
@@ -616,11 +671,13 @@ class _FunctionBody:
 
 def _bind_parameters(
     node: ast.FunctionDef | ast.AsyncFunctionDef, scope: _Scope, cls: str, cls_dotted: str
-) -> None:
+) -> tuple[str, ...]:
+    """Bind the parameters in ``scope``; their names in order, without self/cls."""
     args = node.args
     params = [*args.posonlyargs, *args.args, *args.kwonlyargs]
     decorators = {scope.dotted(d) for d in node.decorator_list}
     is_static = "staticmethod" in decorators
+    names: list[str] = []
     for index, arg in enumerate(params):
         if index == 0 and cls and not is_static:
             if "classmethod" in decorators:
@@ -628,15 +685,22 @@ def _bind_parameters(
             else:
                 scope.bindings[arg.arg] = ("instance", "<self>")
             continue
+        names.append(arg.arg)
         if arg.annotation is not None:
             annotated = scope.dotted(arg.annotation)
-            if annotated:
+            if annotated and annotated not in _CALLABLE_HINTS:
                 scope.bindings[arg.arg] = ("instance", annotated)
                 continue
-        scope.bindings.pop(arg.arg, None)  # a parameter shadows any global of that name
+        # Whatever the caller passes: a call on it is resolved per call site.
+        scope.bindings[arg.arg] = ("param", arg.arg)
     for extra in (args.vararg, args.kwarg):
         if extra is not None:
             scope.bindings.pop(extra.arg, None)
+    return tuple(names)
+
+
+#: Parameter annotations that say "a callable", not "an instance of this class".
+_CALLABLE_HINTS = frozenset({"typing.Callable", "collections.abc.Callable", "callable"})
 
 
 def _import_bindings(stmt: ast.Import | ast.ImportFrom, package: str) -> dict[str, str]:

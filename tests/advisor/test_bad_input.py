@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -58,3 +59,52 @@ def test_thousands_of_tasks_in_one_module(tmp_path: Path) -> None:
     advice = advise(root)
     assert len(advice.tasks) == 3000
     assert sorted(q.name for q in advice.queues) == ["q0", "q1", "q2"]
+
+
+PEP758 = (
+    APP
+    + """
+import requests
+
+@app.task
+def fetch():
+    try:
+        requests.get("https://example.com")
+    except ValueError, TypeError:
+        pass
+    return 1
+"""
+)
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 14), reason="3.14 parses PEP 758 natively")
+def test_python_314_except_without_parentheses_is_read_lines_kept(tmp_path: Path) -> None:
+    root = write(tmp_path, {"proj/__init__.py": "", "proj/fetch.py": PEP758})
+    advice = advise(root)
+    assert not advice.skipped
+    (task,) = advice.tasks
+    assert task.kind == "io"
+    written = (root / "proj/fetch.py").read_text().splitlines()
+    line = next(n for n, text in enumerate(written, 1) if "requests.get" in text)
+    assert [e.location.line for e in task.evidence if e.kind == "net_io"] == [line]
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 14), reason="3.14 parses PEP 758 natively")
+def test_newer_syntax_that_cannot_be_rewritten_says_which_python_reads_it(tmp_path: Path) -> None:
+    broken = "try:\n    pass\nexcept A, B:\n    pass\ndef f(:\n"
+    root = write(tmp_path, {"proj/__init__.py": "", "proj/tasks.py": GOOD, "proj/new.py": broken})
+    reason = _reasons(root)["proj/new.py"]
+    assert reason.startswith("syntax error at line 3: multiple exception types")
+    assert "needs Python 3.14 syntax; run poolkit advise under Python >= 3.14" in reason
+
+
+def test_the_rewrite_touches_only_unparenthesized_except_lists() -> None:
+    source = (
+        "try:\n    x()\nexcept A, B:\n    pass\nexcept (C, D) as e:\n    pass\n"
+        "except E, F as e:\n    pass\nexcept* G, H.I:\n    pass\nd = {'except': [1, 2]}\n"
+    )
+    rewritten = parse_module._parenthesize_excepts(source)
+    assert rewritten == source.replace("except A, B:", "except (A, B):").replace(
+        "except* G, H.I:", "except* (G, H.I):"
+    )
+    assert parse_module._parenthesize_excepts("try:\n    x()\nexcept A:\n    pass\n") is None

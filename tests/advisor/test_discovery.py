@@ -273,3 +273,179 @@ app.conf.task_routes = ["proj.routers.MyRouter", {"proj.tasks.t": {"queue": "a"}
     assert "PK101" in rules  # the router class named by a string
     assert "PK102" in rules  # the queue read from the environment with no default
     assert {t.name: t.queue for t in advice.tasks}["proj.tasks.t"] == "a"
+
+
+WRAPPERS = {
+    "proj/celery.py": APP,
+    "proj/deco.py": """
+    import functools
+    from functools import partial, wraps
+    from celery import shared_task
+    from proj.celery import app
+
+    class retryable_task:  # treeherder: a class whose __call__ applies shared_task
+        def __init__(self, *args, **kwargs):
+            self.task_args, self.task_kwargs = args, kwargs
+
+        def __call__(self, f):
+            @wraps(f)
+            def inner(*args, **kwargs):
+                return f(*args, **kwargs)
+
+            task_func = shared_task(*self.task_args, **self.task_kwargs)(inner)
+            return task_func
+
+    def instrumented_task(name, queue=None, **kwargs):  # sentry's shape
+        def wrapped(func):
+            @wraps(func)
+            def _wrapped(*args, **kw):
+                return func(*args, **kw)
+
+            return app.task(name=name, queue=queue, **kwargs)(_wrapped)
+
+        return wrapped
+
+    def io_task(**options):  # returns a decorated inner function
+        def decorate(func):
+            @app.task(queue="io", **options)
+            @wraps(func)
+            def run(*args, **kwargs):
+                return func(*args, **kwargs)
+
+            return run
+
+        return decorate
+
+    def ml_task(**options):  # fixes a queue for every task it makes
+        return app.task(queue="ml", **options)
+
+    def nightly(**options):  # a wrapper of a wrapper
+        return ml_task(soft_time_limit=60, **options)
+
+    task = app.task  # addons-server's olympia.amo.celery.task
+    bound = partial(shared_task, bind=True, queue="bound")
+    retried = functools.partial(retryable_task, max_retries=3)
+    """,
+}
+
+
+def test_project_wrappers_of_every_shape_make_tasks(tmp_path: Path) -> None:
+    found = queues(
+        tmp_path,
+        {
+            **WRAPPERS,
+            "proj/tasks.py": """
+            from proj.deco import (
+                bound, instrumented_task, io_task, ml_task, nightly, retried, retryable_task, task
+            )
+
+            @retryable_task(name="store-pulse-tasks", max_retries=10)
+            def a(): ...
+
+            @retryable_task()
+            def b(): ...
+
+            @instrumented_task(name="sentry.tasks.c", queue="sentry")
+            def c(): ...
+
+            @io_task()
+            def d(): ...
+
+            @ml_task(name="ml.e")
+            def e(): ...
+
+            @ml_task(queue="gpu")
+            def f(): ...
+
+            @nightly()
+            def g(): ...
+
+            @task
+            def h(): ...
+
+            @bound(max_retries=3)
+            def i(self): ...
+
+            @retried(name="retried.j")
+            def j(): ...
+            """,
+        },
+    )
+    assert found == {
+        "store-pulse-tasks": "celery",
+        "proj.tasks.b": "celery",
+        "sentry.tasks.c": "sentry",
+        "proj.tasks.d": "io",
+        "ml.e": "ml",
+        "proj.tasks.f": "gpu",
+        "proj.tasks.g": "ml",
+        "proj.tasks.h": "celery",
+        "proj.tasks.i": "bound",
+        "retried.j": "celery",
+    }
+
+
+def test_look_alike_wrappers_make_no_tasks(tmp_path: Path) -> None:
+    found = queues(
+        tmp_path,
+        {
+            "proj/celery.py": APP,
+            "proj/deco.py": """
+            from functools import partial, wraps
+            from proj.celery import app
+
+            class cached:  # a decorator class that never touches Celery
+                def __call__(self, f):
+                    @wraps(f)
+                    def inner(*a):
+                        return f(*a)
+                    return inner
+
+            timed = partial(print, "timing")
+
+            def register():  # not a decorator: its nested task is a real one
+                @app.task
+                def ping(): ...
+                return ping
+            """,
+            "proj/views.py": """
+            from proj.deco import cached, timed
+
+            @cached()
+            def a(): ...
+
+            @timed
+            def b(): ...
+            """,
+        },
+    )
+    assert found == {"proj.deco.register.ping": "celery"}
+
+
+def test_an_app_made_by_a_project_factory_beside_a_script_named_celery(tmp_path: Path) -> None:
+    advice = advise_files(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            # readthedocs: a loose settings script named like the library does not hide it
+            "dockerfiles/settings/celery.py": "CELERY_ALWAYS_EAGER = False\n",
+            "proj/worker.py": """
+            from celery import Celery
+
+            def create_application():
+                application = Celery("proj")
+                application.config_from_object("django.conf:settings", namespace="CELERY")
+                return application
+
+            app = create_application()
+            """,
+            "proj/tasks.py": """
+            from proj.worker import app
+
+            @app.task(queue="web")
+            def a(): ...
+            """,
+        },
+    )
+    assert {t.name: t.queue for t in advice.tasks} == {"proj.tasks.a": "web"}
+    assert advice.app == "proj.worker"

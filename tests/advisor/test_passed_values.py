@@ -1,0 +1,105 @@
+"""Functions and classes passed to a project helper that calls them (plane's cleanup
+tasks: ``process_cleanup_task(queryset_func=get_logs, model=Log)``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from advisor_helpers import APP, advise_files
+
+from celery_poolkit.model import TaskInfo
+
+HELPERS = """
+import time
+from typing import Callable
+
+import requests
+from django.db import models
+
+
+class Log(models.Model):
+    all_objects = models.Manager()
+
+
+def get_logs():
+    return requests.get("http://example.com/logs")
+
+
+def wait():
+    time.sleep(1)
+
+
+def process(queryset_func: Callable, model, name: str = ""):
+    rows = queryset_func()
+    model.objects.filter(id__in=rows).delete()
+
+
+def purge(model):
+    model.all_objects.filter(old=True).delete()
+
+
+def call_later(callback, registry):
+    registry.append(callback)  # stored, never called here
+
+
+def retry(fn, attempts=100_000):
+    for _ in range(attempts):
+        fn()
+"""
+
+
+def _task(tmp_path: Path, body: str) -> TaskInfo:
+    advice = advise_files(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            "proj/helpers.py": HELPERS,
+            "proj/tasks.py": APP
+            + "from proj import helpers\nfrom proj.helpers import Log, get_logs, wait\n"
+            + f"\n\n@app.task\ndef run():\n{body}\n",
+        },
+    )
+    (task,) = advice.tasks
+    return task
+
+
+def test_a_function_passed_by_keyword_and_called_is_the_tasks(tmp_path: Path) -> None:
+    task = _task(tmp_path, "    helpers.process(queryset_func=get_logs, model=None)")
+    (net,) = [e for e in task.evidence if e.kind == "net_io"]
+    assert net.via[-1] == "proj.helpers.get_logs"
+    assert "db_io" not in {e.kind for e in task.evidence}  # model=None: nothing known
+
+
+def test_a_model_class_passed_positionally_is_queried_by_the_callee(tmp_path: Path) -> None:
+    task = _task(tmp_path, "    helpers.process(wait, Log)")
+    kinds = {e.kind: e for e in task.evidence}
+    assert task.kind == "io"
+    assert kinds["db_io"].via == ("proj.tasks.run", "proj.helpers.process")
+    assert "proj.helpers.Log passed to proj.helpers.process" in kinds["db_io"].note
+    assert kinds["db_io"].location.path == "proj/helpers.py"
+    assert kinds["sleep"].via[-1] == "proj.helpers.wait"
+
+
+def test_a_call_on_the_result_of_a_call_on_the_parameter(tmp_path: Path) -> None:
+    task = _task(tmp_path, "    helpers.purge(model=Log)")
+    assert "db_io" in {e.kind for e in task.evidence}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "    helpers.call_later(wait, [])",  # stored, not called
+        "    helpers.process(queryset_func=len, model=None)",  # a builtin
+        "    helpers.purge(model=helpers.LOG_MODEL)",  # not a known object
+    ],
+)
+def test_what_the_callee_does_not_call_adds_nothing(tmp_path: Path, body: str) -> None:
+    task = _task(tmp_path, body)
+    assert task.kind == "unknown"
+    assert not task.evidence
+
+
+def test_a_loop_calling_a_parameter_is_not_cpu_work(tmp_path: Path) -> None:
+    task = _task(tmp_path, "    helpers.retry(wait)")
+    assert {e.kind for e in task.evidence} == {"sleep"}
