@@ -196,7 +196,9 @@ def decide(
         if override.processes and override.processes != processes:
             # Drop the advisor's own per-host count from the reasons: the team chose one.
             reasons = [r for r in reasons if "worker processes per host" not in r]
-            reasons.append(f"{override.processes} worker processes per host, as [tool.poolkit] says")
+            reasons.append(
+                f"{override.processes} worker processes per host, as [tool.poolkit] says"
+            )
             processes = override.processes
     return QueueAdvice(
         name=queue,

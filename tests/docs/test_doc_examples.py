@@ -81,7 +81,13 @@ def evaluate(example: Example) -> None:
         padding = "\n" * (example.line + 1)
         code = compile(padding + textwrap.dedent(snippet.source), example.path, "exec")
         exec(code, example.namespace)
-    elif page.files_dir is not None and snippet.language in ("python", "text", "toml", "yaml", "json"):
+    elif page.files_dir is not None and snippet.language in (
+        "python",
+        "text",
+        "toml",
+        "yaml",
+        "json",
+    ):
         write_file(page, snippet.source)
     elif snippet.language == "python":
         run_python(page, snippet.source, example.line)
@@ -117,7 +123,9 @@ def _stop_background_workers() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _page(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
-    example = request.node.callspec.params.get("example") if hasattr(request.node, "callspec") else None
+    example = (
+        request.node.callspec.params.get("example") if hasattr(request.node, "callspec") else None
+    )
     if example is None:
         return
     ns = example.namespace
@@ -149,10 +157,12 @@ def test_every_block_is_run() -> None:
             if snippet.hidden or snippet.language in ("python", "console"):
                 continue
             following = [r.parsed for r in regions[i + 1 :]]
-            checked = next((s for s in following if s.hidden or s.language in ("python", "console")), None)
-            assert checked is not None and checked.hidden, (
-                f"{where}: this {snippet.language} block is not checked by a hidden block after it"
+            checked = next(
+                (s for s in following if s.hidden or s.language in ("python", "console")), None
             )
+            unchecked = f"{where}: this {snippet.language} block has no hidden check after it"
+            assert checked is not None, unchecked
+            assert checked.hidden, unchecked
 
 
 def test_no_untested_literal_blocks() -> None:

@@ -148,7 +148,7 @@ def program_words(line: str) -> list[str]:
 
 
 def launches_worker(line: str) -> bool:
-    words = program_words(line.split("&&")[-1])
+    words = program_words(line.rsplit("&&", maxsplit=1)[-1])
     if not words:
         return False
     if words[0] in ("celery", "poolkit") or words[:3] == ["python", "-m", "celery_poolkit"]:
@@ -254,10 +254,12 @@ class Page:
         return self._database
 
     def checkout(self) -> Path:
-        """A scratch copy of the repository's ``examples/`` as the cwd (for ``cd examples/shop``)."""
+        """A scratch copy of the repository's ``examples/`` as the cwd (``cd examples/shop``)."""
         self._serial += 1
         dest = self.scratch / f"checkout-{self._serial}"
-        shutil.copytree(REPO / "examples", dest / "examples", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(
+            REPO / "examples", dest / "examples", ignore=shutil.ignore_patterns("__pycache__")
+        )
         self.cwd = dest
         return dest
 
@@ -293,7 +295,9 @@ class Page:
         assert result.returncode == 0, result.output
         report: dict[str, Any] = json.loads(result.output)
         found = sorted({f["rule"] for f in report["findings"]})
-        assert rule in found, f"the example does not report {rule}; it reports {found}:\n{result.output}"
+        assert rule in found, (
+            f"the example does not report {rule}; it reports {found}:\n{result.output}"
+        )
         self.files()
         return report
 
@@ -409,7 +413,9 @@ def check_pip_install(words: list[str]) -> str:
         assert m["name"] in ("celery-poolkit", "."), f"{req!r} is not this package"
         extras = {e.strip() for e in (m["extras"] or "").split(",") if e.strip()}
         missing = extras - declared
-        assert not missing, f"{req!r}: extras {sorted(missing)} are not declared ({sorted(declared)})"
+        assert not missing, (
+            f"{req!r}: extras {sorted(missing)} are not declared ({sorted(declared)})"
+        )
     return f"checked: {' '.join(requirements)} (extras declared by celery-poolkit {dist.version})"
 
 
@@ -434,7 +440,7 @@ def run_console(page: Page, source: str) -> None:
     if isinstance(expected_exits, int):
         expected_exits = [expected_exits] * len(commands)
     assert len(expected_exits) == len(commands), "page.expect_exit: one code per command"
-    for cmd, expect_exit in zip(commands, expected_exits):
+    for cmd, expect_exit in zip(commands, expected_exits, strict=True):
         line = cmd.line
         result: Result
         if re.fullmatch(r"cd \S+", line):
@@ -506,5 +512,3 @@ def write_file(page: Page, source: str) -> None:
     with open(dest, "a" if dest in page.written else "w") as f:
         f.write(body if body.endswith("\n") else body + "\n")
     page.written.add(dest)
-
-

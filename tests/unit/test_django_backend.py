@@ -90,4 +90,5 @@ def test_release_is_silent_in_a_worker_whose_project_does_not_use_django() -> No
         "print('ok')\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
-    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"

@@ -137,7 +137,9 @@ def show_plan(args: argparse.Namespace) -> int:
         raise UsageError(f"--publish {args.publish}: not a directory")
     if args.render:
         doc = load_results(args.render)
-        print(f"would re-render {len(doc['cells'])} cells of {args.render} into {args.render.parent}")
+        print(
+            f"would re-render {len(doc['cells'])} cells of {args.render} into {args.render.parent}"
+        )
         if args.publish:
             print(f"and copy the charts and tables to {args.publish}")
         return 0
