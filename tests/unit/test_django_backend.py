@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -76,7 +77,7 @@ def test_release_closes_pooled_connections_only(monkeypatch: pytest.MonkeyPatch)
     assert [w.closed for w in wrappers] == [1, 0, 0, 1, 1]
 
 
-def test_release_is_silent_in_a_worker_whose_project_does_not_use_django() -> None:
+def test_release_is_silent_in_a_worker_whose_project_does_not_use_django(tmp_path: Path) -> None:
     """Django installed, never configured: the task_postrun receiver must not raise
     ImproperlyConfigured after every task (found by the docs' bootstep example)."""
     import subprocess
@@ -89,6 +90,10 @@ def test_release_is_silent_in_a_worker_whose_project_does_not_use_django() -> No
         "release_task_connections(sender=SimpleNamespace(request=SimpleNamespace(is_eager=False)))\n"
         "print('ok')\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    # From a scratch cwd: the repository root would put the source tree's celery_poolkit
+    # (without its mapped plugins/ package) ahead of the installed one.
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=tmp_path
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
