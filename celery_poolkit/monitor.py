@@ -170,9 +170,12 @@ class HubMonitor:
         if stuck is not None and stuck[0] is glet and stuck[1] == since:
             return  # the same block, reported again one period later
         frame = sys._current_frames().get(self._hub.thread_ident)
+        # importlib's frozen frames say nothing about the task (a first call that imports
+        # a module would otherwise fill the kept frames with them).
         stack = tuple(
             f"{f.filename}:{f.lineno} in {f.name}"
             for f in (traceback.extract_stack(frame) if frame is not None else ())
+            if not f.filename.startswith("<frozen ")
         )[-STACK_FRAMES:]
         clock.stuck = (glet, since, stack)
 

@@ -481,12 +481,22 @@ def run_python(page: Page, source: str, line: int) -> None:
     page._serial += 1
     path = page.scratch / f"example_{page.name}_{line}.py"
     path.write_text(code)
-    # The script lives in the scratch dir; the page's cwd is where its imports come from.
-    page.env["PYTHONPATH"] = str(page.cwd)
-    if as_worker:
-        result = page.start_worker(f"python {path.name}", argv=[sys.executable, str(path)])
-    else:
-        result = page.run([sys.executable, str(path)])
+    # The script lives in the scratch dir; a project's cwd is where its imports come from.
+    # Never the repository root: its celery_poolkit/ (without the mapped advisor/ and
+    # plugins/) would shadow the installed package.
+    saved = page.env.get("PYTHONPATH")
+    if page.cwd != REPO:
+        page.env["PYTHONPATH"] = str(page.cwd)
+    try:
+        if as_worker:
+            result = page.start_worker(f"python {path.name}", argv=[sys.executable, str(path)])
+        else:
+            result = page.run([sys.executable, str(path)])
+    finally:
+        if saved is None:
+            page.env.pop("PYTHONPATH", None)
+        else:
+            page.env["PYTHONPATH"] = saved
         assert result.returncode == expect_exit, (
             f"example at line {line} exited {result.returncode}:\n{result.output}\n"
             f"--- code run ---\n{code}"

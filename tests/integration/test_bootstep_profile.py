@@ -95,7 +95,15 @@ def test_collect_from_two_workers_and_advise_with_the_profile(
                       "--profile", str(out), ".", env=env)  # fmt: skip
     assert merged.returncode == 0, merged.stderr
     advice = json.loads(merged.stdout)
-    assert _queue(advice, "celery")["pool"] == "prefork"
+    # Measured CPU-bound, bs.burn leaves gevent for processes: its queue goes to prefork,
+    # or (when the queue's other tasks mostly wait, as here with the other apps' tasks in
+    # this folder) the queue goes to threads and bs.burn is split out to prefork.
+    celery = _queue(advice, "celery")
+    assert celery["pool"] != "gevent", celery
+    split = celery["split"] or {}
+    assert celery["pool"] == "prefork" or (
+        split.get("pool") == "prefork" and "bs.burn" in split.get("tasks", [])
+    ), celery
     assert any(f["rule"] == "PK701" and f["task"] == "bs.burn" for f in advice["findings"])
 
 
