@@ -40,7 +40,6 @@ import os
 import re
 import shlex
 import shutil
-import signal
 import stat
 import subprocess
 import sys
@@ -51,14 +50,14 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from harness.procs import stop_process, wait_until
+from harness.procs import wait_until
+from harness.workers import READY, WorkerProcess
 
 REPO = Path(__file__).resolve().parents[2]
 PROJECTS = REPO / "tests" / "docs" / "projects"
 DOCUMENTED_BROKER = "redis://127.0.0.1:6379/0"
 COMMAND_TIMEOUT = 240.0
 WORKER_READY_TIMEOUT = 60.0
-_READY = re.compile(r"\bready\.\s*$", re.MULTILINE)
 
 
 # -- expected output ---------------------------------------------------------------------
@@ -161,29 +160,6 @@ class Result:
     command: str
     returncode: int | None
     output: str
-
-
-@dataclass
-class Worker:
-    command: str
-    proc: subprocess.Popen[bytes]
-    log: Path
-    returncode: int | None = None
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def wait_for(self, text: str, count: int = 1, timeout: float = 60.0) -> str:
-        """The log once ``text`` is in it ``count`` times."""
-        wait_until(
-            lambda: self.output().count(text) >= count, proc=self.proc,
-            what=f"{count} x {text!r} in the log", log=self.log, timeout=timeout,
-        )  # fmt: skip
-        return self.output()
-
-    def stop(self) -> None:
-        if self.returncode is None:
-            self.returncode = stop_process(self.proc, sig=signal.SIGTERM, timeout=30, group=True)
 
 
 @dataclass
@@ -326,7 +302,7 @@ class Page:
         return Result(argv if shell else shlex.join(argv), proc.returncode, proc.stdout)
 
     @contextlib.contextmanager
-    def worker(self, command: str, *, argv: list[str] | None = None) -> Iterator[Worker]:
+    def worker(self, command: str, *, argv: list[str] | None = None) -> Iterator[WorkerProcess]:
         """A worker command running until the block ends (ready first, stopped by pid)."""
         self._serial += 1
         log = self.scratch / f"worker-{self._serial}.log"
@@ -341,7 +317,7 @@ class Page:
                 argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL, stdout=out,
                 stderr=subprocess.STDOUT, start_new_session=True,
             )  # fmt: skip
-        handle = Worker(command, proc, log)
+        handle = WorkerProcess(argv=argv, proc=proc, log=log)
         try:
             wait_until(
                 lambda: self._worker_ready(log), proc=proc, what=command, log=log,
@@ -357,7 +333,7 @@ class Page:
             pass
         return Result(command, w.returncode, w.output())
 
-    def background(self, command: str) -> Worker:
+    def background(self, command: str) -> WorkerProcess:
         """A worker that keeps running for the examples after this one (``stop_all``)."""
         context = self.worker(command)
         handle = context.__enter__()
@@ -370,7 +346,7 @@ class Page:
 
     def send(self, name: str, *args: Any, count: int = 1) -> None:
         """Send ``count`` tasks by name over the page's broker (the worker's log says when
-        they ran: ``Worker.wait_for``)."""
+        they ran: ``WorkerProcess.wait_for``)."""
         from celery import Celery
 
         with Celery("doc-pages", broker=self.env["CELERY_BROKER_URL"], set_as_current=False) as app:
@@ -381,7 +357,7 @@ class Page:
         """``ready.`` in the log (INFO); a worker that logs at WARNING (``worker_main``
         with the documented argv) is ready when it answers a ping over the broker."""
         text = log.read_text(errors="replace")
-        if _READY.search(text):
+        if READY.search(text):
             return True
         broker = self.env.get("CELERY_BROKER_URL")
         if not broker or "[queues]" not in text:
@@ -419,7 +395,7 @@ def check_pip_install(words: list[str]) -> str:
     return f"checked: {' '.join(requirements)} (extras declared by celery-poolkit {dist.version})"
 
 
-def check_scripts_test(words: list[str]) -> str:
+def check_scripts_test() -> str:
     script = REPO / "scripts" / "test"
     assert script.stat().st_mode & stat.S_IXUSR, "scripts/test is not executable"
     subprocess.run(["bash", "-n", str(script)], check=True)
@@ -457,7 +433,7 @@ def run_console(page: Page, source: str) -> None:
             line = rest
             words = _words(line)
         if words and words[0] == "scripts/test":
-            page.results.append(Result(line, 0, check_scripts_test(words)))
+            page.results.append(Result(line, 0, check_scripts_test()))
             continue
         if words and words[0] == "scripts/bench":
             result = plan_bench(page, words)

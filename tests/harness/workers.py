@@ -20,7 +20,7 @@ from pathlib import Path
 
 from harness.procs import log_tail, stop_process, wait_until
 
-_READY = re.compile(r"\bready\.\s*$", re.MULTILINE)
+READY = re.compile(r"\bready\.\s*$", re.MULTILINE)  # "<hostname> ready." (INFO)
 
 
 def script(name: str) -> str:
@@ -42,6 +42,14 @@ class WorkerProcess:
 
     def output(self) -> str:
         return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def wait_for(self, text: str, count: int = 1, timeout: float = 60.0) -> str:
+        """The log once ``text`` is in it ``count`` times."""
+        wait_until(
+            lambda: self.output().count(text) >= count, proc=self.proc,
+            what=f"{count} x {text!r} in the log", log=self.log, timeout=timeout,
+        )  # fmt: skip
+        return self.output()
 
     def tail(self, lines: int = 60) -> str:
         return log_tail(self.log, lines)
@@ -84,7 +92,7 @@ def start_worker(
     worker = WorkerProcess(argv=args, proc=proc, log=log)
     try:
         wait_until(
-            lambda: bool(_READY.search(worker.output())),
+            lambda: bool(READY.search(worker.output())),
             proc=proc,
             what=" ".join(args),
             log=log,
