@@ -25,6 +25,10 @@ app.conf.update(
     task_default_queue="greendb",
     worker_hijack_root_logger=False,
     broker_connection_retry_on_startup=True,
+    # PK307: resilient_query acks late on -P gevent -c 50, and Celery 5.7 acks in each
+    # greenlet through kombu's Redis pool (10 connections by default). Unsized, a CI run
+    # lost 18 acks with MaxConnectionsError and the restart test timed out.
+    broker_transport_options={"max_connections": 100},
 )
 
 
