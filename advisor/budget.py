@@ -59,7 +59,7 @@ _POOL_MODULES = (
     "psycopg_pool",
     "psycopg2.pool",
     "celery_poolkit.greendb",
-    "celery_poolkit.greenpool",
+    "celery_poolkit.greendb.connection_pool",
 )
 
 
@@ -194,7 +194,7 @@ def postgres_connections(
         fix = (
             f"DATABASES ENGINE {POOLED_BACKEND!r} with OPTIONS {{'pool': {{'max_size': {size}}}}}"
             if django
-            else f"celery_poolkit.greendb.pool.pg_pool(connect, max_size={size})"
+            else f"celery_poolkit.greendb.pg_connection_pool.pg_pool(connect, max_size={size})"
         )
         yield rule(
             "PK308",

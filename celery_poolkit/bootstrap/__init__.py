@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 
 from celery_poolkit.bootstrap import _state
 from celery_poolkit.bootstrap.argv import PoolChoice, detect_pool
-from celery_poolkit.bootstrap.report import (
+from celery_poolkit.bootstrap.results import (
     AdapterResult,
     AdapterStatus,
     PatchHazard,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from celery_poolkit.bootstrap.report import AdapterResult, PatchHazard, PatchReport
+from celery_poolkit.bootstrap.results import AdapterResult, PatchHazard, PatchReport
 
 #: plugin name -> outcome of its adapter in this process.
 adapters: dict[str, AdapterResult] = {}

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import cast
 
 from celery_poolkit.bootstrap import _state
-from celery_poolkit.bootstrap.report import AdapterResult, AdapterStatus
+from celery_poolkit.bootstrap.results import AdapterResult, AdapterStatus
 from celery_poolkit.errors import DidNotEnable
 from celery_poolkit.model import Pool
 

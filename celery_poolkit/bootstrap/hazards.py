@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 
-from celery_poolkit.bootstrap.report import PatchHazard
+from celery_poolkit.bootstrap.results import PatchHazard
 from celery_poolkit.model import Pool
 
 _FIRST_LINE = (

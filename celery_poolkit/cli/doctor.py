@@ -17,7 +17,7 @@ import click
 from celery_poolkit.errors import PoolkitError
 
 if TYPE_CHECKING:  # the checks load lazily: this module is imported on every `celery` run
-    from celery_poolkit.bootstrap.doctor import Diagnosis, Finding
+    from celery_poolkit.bootstrap.diagnosis import Diagnosis, Finding
 
 _LEVEL_MARK = {"ok": "ok  ", "warning": "WARN", "error": "FAIL"}
 
@@ -50,7 +50,7 @@ def doctor(app: str | None, pool: str | None, fmt: str) -> None:
 def diagnose(app: str | None, pool: str | None) -> Diagnosis:
     """Run every check; patches this process when the pool is green."""
     from celery_poolkit.bootstrap import current_pool, patch
-    from celery_poolkit.bootstrap.doctor import (
+    from celery_poolkit.bootstrap.diagnosis import (
         Diagnosis,
         Finding,
         Level,
@@ -98,7 +98,7 @@ def diagnose(app: str | None, pool: str | None) -> Diagnosis:
 
 def _import_app(app: str, findings: list[Finding]) -> None:
     """Import the app after patching, as the worker will, so its drivers are loaded."""
-    from celery_poolkit.bootstrap.doctor import Finding, Level
+    from celery_poolkit.bootstrap.diagnosis import Finding, Level
 
     try:
         from celery.app.utils import find_app

@@ -27,8 +27,8 @@ from typing import Any, ClassVar
 from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.postgresql import base as django_pg
 
-from celery_poolkit.greendb.pool import pg_pool
-from celery_poolkit.greenpool import GreenPool
+from celery_poolkit.greendb.pg_connection_pool import pg_pool
+from celery_poolkit.greendb.connection_pool import GreenPool
 from celery_poolkit.plugins.django.tasks import connect_task_release
 
 __all__ = ["DatabaseWrapper"]

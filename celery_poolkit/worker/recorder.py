@@ -8,7 +8,7 @@ CPU time per task is measured where the task runs, with the clock that isolates 
   line and counts it rather than ever blocking a task;
 * solo: process CPU, in the worker process itself;
 * threads: thread CPU (``time.thread_time``) of the pool thread;
-* gevent: CPU per greenlet, by switch tracing (:class:`~celery_poolkit.monitor.SwitchClock`).
+* gevent: CPU per greenlet, by switch tracing (:class:`~celery_poolkit.worker.monitor.SwitchClock`).
 """
 
 from __future__ import annotations
@@ -25,11 +25,11 @@ from typing import Any
 
 from celery import signals
 
-from celery_poolkit.bootstep import StepOptions
-from celery_poolkit.guard import worker_pool
+from celery_poolkit.worker.step import StepOptions
+from celery_poolkit.worker.guard import worker_pool
 from celery_poolkit.model import Pool
-from celery_poolkit.monitor import HubMonitor, SwitchClock
-from celery_poolkit.profile import Profile, WorkerProfile
+from celery_poolkit.worker.monitor import HubMonitor, SwitchClock
+from celery_poolkit.worker.profile import Profile, WorkerProfile
 
 logger = logging.getLogger("celery_poolkit")
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from importlib import metadata
 
-from celery_poolkit.bootstrap.report import AdapterStatus, PatchReport
+from celery_poolkit.bootstrap.results import AdapterStatus, PatchReport
 from celery_poolkit.model import Pool
 
 #: What doctor reports, by distribution name; the first installed alias wins.

@@ -1,4 +1,4 @@
-"""A :class:`~celery_poolkit.greenpool.GreenPool` of PostgreSQL connections.
+"""A :class:`~celery_poolkit.greendb.connection_pool.GreenPool` of PostgreSQL connections.
 
 The pool is driver-agnostic; this module supplies the PostgreSQL parts, written against
 what psycopg2 (>= 2.8) and psycopg 3 connections have in common: ``closed``,
@@ -11,7 +11,7 @@ import select
 from collections.abc import Callable
 from typing import Any
 
-from celery_poolkit.greenpool import GreenPool
+from celery_poolkit.greendb.connection_pool import GreenPool
 
 __all__ = ["check_idle", "pg_pool", "reset_for_reuse"]
 

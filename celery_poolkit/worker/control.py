@@ -16,7 +16,7 @@ COMMAND = "poolkit_profile"
 
 @inspect_command(name=COMMAND)  # type: ignore[untyped-decorator,misc,unused-ignore]
 def poolkit_profile(state: Any, **kwargs: Any) -> dict[str, Any]:
-    """This worker's per-task profile (``celery_poolkit.profile.WorkerProfile``)."""
+    """This worker's per-task profile (``celery_poolkit.worker.profile.WorkerProfile``)."""
     runtime = getattr(state.consumer.controller, "poolkit", None)
     if runtime is None:
         return {"error": "poolkit's profile is off in this worker (--no-poolkit-profile, "

@@ -4,8 +4,8 @@ Celery has no entry point that registers bootsteps, so ``install(app)`` runs at 
 time (in the user's ``celery.py``) and adds two things to the app: the
 ``--poolkit-*`` options of ``celery worker`` (``app.user_options['worker']``) and
 :class:`PoolkitStep` (``app.steps['worker']``). The step is where poolkit's side effects
-in the worker live: the start-up guard (:mod:`celery_poolkit.guard`), the per-task profile
-(:mod:`celery_poolkit.profile`) and the gevent hub monitor (:mod:`celery_poolkit.monitor`).
+in the worker live: the start-up guard (:mod:`celery_poolkit.worker.guard`), the per-task profile
+(:mod:`celery_poolkit.worker.profile`) and the gevent hub monitor (:mod:`celery_poolkit.worker.monitor`).
 """
 
 from __future__ import annotations
@@ -145,8 +145,8 @@ class PoolkitStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery is u
 
     def create(self, parent: Any) -> None:
         # Returns None: StartStopStep would otherwise call obj.start() with no arguments.
-        from celery_poolkit import guard
-        from celery_poolkit.runtime import Runtime
+        from celery_poolkit.worker import guard
+        from celery_poolkit.worker.recorder import Runtime
 
         if self.options.guard:
             guard.run(parent, self.options)  # may raise SystemExit under --poolkit-strict
@@ -216,5 +216,5 @@ def install(app: Celery, **options: Any) -> Celery:
         app.user_options["worker"].update(WORKER_OPTIONS)
         app.steps["worker"].add(PoolkitStep)
         # Registers the `poolkit_profile` remote-control command (a module-level effect).
-        import celery_poolkit.control  # noqa: F401
+        import celery_poolkit.worker.control  # noqa: F401
     return app

@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from celery_poolkit.profile import Block, Profile
+from celery_poolkit.worker.profile import Block, Profile
 
 logger = logging.getLogger("celery_poolkit")
 

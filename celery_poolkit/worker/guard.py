@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from celery_poolkit.bootstrap.doctor import Level  # doctor's levels: one vocabulary
+from celery_poolkit.bootstrap.diagnosis import Level  # doctor's levels: one vocabulary
 from celery_poolkit.model import Pool, Severity
-from celery_poolkit.routes import live_routes
+from celery_poolkit.worker.routes import live_routes
 
 logger = logging.getLogger("celery_poolkit")
 
@@ -129,7 +129,7 @@ def hazards(facts: WorkerFacts) -> Iterator[GuardFinding]:
 
 def drivers(facts: WorkerFacts) -> Iterator[GuardFinding]:
     from celery_poolkit.bootstrap import current_pool
-    from celery_poolkit.bootstrap.doctor import driver_states, installed_versions
+    from celery_poolkit.bootstrap.diagnosis import driver_states, installed_versions
 
     # Unpatched, every driver blocks and patch_state already says so; importing the
     # drivers to ask would only add noise.
