@@ -12,7 +12,7 @@ import pytest
 
 import celery_poolkit
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - 3.10

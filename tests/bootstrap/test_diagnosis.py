@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from celery_poolkit.bootstrap.doctor import Level, known_bad, version_tuple
+from celery_poolkit.bootstrap.diagnosis import Level, known_bad, version_tuple
 from celery_poolkit.model import Pool
 from harness.workers import script
 

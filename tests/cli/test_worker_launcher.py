@@ -1,6 +1,6 @@
 """``poolkit worker``'s bad-input paths: a clear message, exit code 2, nothing started.
 
-(The launch forms themselves run real workers: tests/integration/test_launch_forms.py.)
+(The launch forms themselves run real workers: tests/cli/integration/test_launch_forms.py.)
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 
 from harness.workers import script
 
-APPS = Path(__file__).resolve().parents[1] / "apps"
+APPS = Path(__file__).resolve().parents[2] / "apps"
 
 
 def poolkit(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -51,7 +51,7 @@ def test_bad_input_exits_2_with_the_fix(argv: list[str], env: dict[str, str], me
 
 def test_missing_gevent_is_a_clear_error() -> None:
     # A sitecustomize that hides gevent, as if it were not installed.
-    hide = APPS.parent / "unit" / "_nogevent"
+    hide = Path(__file__).resolve().parent / "_nogevent"
     proc = poolkit("worker", "-P", "gevent", env={"PYTHONPATH": str(hide)})
     assert proc.returncode == 2, proc.stderr
     assert "the gevent pool needs gevent, which is not importable" in proc.stderr
@@ -89,7 +89,7 @@ def test_strict_launcher_refuses_to_patch_late() -> None:
     The hazard is made the only way one can exist before the launcher runs: a
     sitecustomize that imports Django's connection handler at interpreter start.
     """
-    early = APPS.parent / "unit" / "_earlydjango"
+    early = Path(__file__).resolve().parent / "_earlydjango"
     proc = poolkit("worker", "-P", "gevent", env={"POOLKIT_STRICT": "1",
                                                   "PYTHONPATH": str(early)})  # fmt: skip
     assert proc.returncode == 2, proc.stderr

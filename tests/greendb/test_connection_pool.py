@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from celery_poolkit.errors import PoolkitError
-from celery_poolkit.greenpool import GreenPool, PoolStats, PoolTimeout
+from celery_poolkit.greendb.connection_pool import GreenPool, PoolStats, PoolTimeout
 from harness.pyjson import run_json
 
 
@@ -254,7 +254,7 @@ GEVENT_RACE = textwrap.dedent(
     """
     from gevent import monkey; monkey.patch_all()
     import json, time, gevent
-    from celery_poolkit.greenpool import GreenPool, PoolTimeout
+    from celery_poolkit.greendb.connection_pool import GreenPool, PoolTimeout
     state = {"open": 0, "most": 0}
     def connect():
         state["open"] += 1
@@ -308,7 +308,7 @@ GEVENT_TIMEOUT_STORM = textwrap.dedent(
     from gevent import monkey; monkey.patch_all()
     import json, random, time, gevent
     from gevent.pool import Pool
-    from celery_poolkit.greenpool import GreenPool
+    from celery_poolkit.greendb.connection_pool import GreenPool
     random.seed(5)
     pool = GreenPool(lambda: time.sleep(0.003) or object(), close=lambda c: None,
                      max_size=5, timeout=30, name="storm")

@@ -16,7 +16,7 @@ import pytest
 from celery_poolkit.errors import DidNotEnable
 from celery_poolkit.greendb import psycopg2 as green_psycopg2
 from celery_poolkit.greendb import sqlalchemy as green_sqlalchemy
-from celery_poolkit.greendb.pool import check_idle, reset_for_reuse
+from celery_poolkit.greendb.pg_connection_pool import check_idle, reset_for_reuse
 from harness.pyjson import run_json
 
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from celery_poolkit import guard
-from celery_poolkit.bootstep import StepOptions
+from celery_poolkit.worker import guard
+from celery_poolkit.worker.step import StepOptions
 
 
 def _worker(pool: str, concurrency: int, **conf: Any) -> Any:

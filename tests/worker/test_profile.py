@@ -10,10 +10,10 @@ from typing import Any
 import greenlet
 import pytest
 
-from celery_poolkit import guard, profile
-from celery_poolkit.bootstep import StepOptions
+from celery_poolkit.worker import guard, profile
+from celery_poolkit.worker.step import StepOptions
 from celery_poolkit.model import Pool
-from celery_poolkit.monitor import SwitchClock
+from celery_poolkit.worker.monitor import SwitchClock
 
 
 def test_profile_is_bounded_and_computes_percentiles(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -173,7 +173,7 @@ def test_prefork_children_send_their_numbers_to_the_parent_through_the_pipe() ->
     import os
     import threading
 
-    from celery_poolkit.runtime import Runtime
+    from celery_poolkit.worker.recorder import Runtime
 
     read, write = os.pipe()
     os.set_blocking(read, False)

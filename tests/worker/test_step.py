@@ -12,8 +12,8 @@ import pytest
 from celery import Celery
 
 import celery_poolkit
-from celery_poolkit import bootstep
-from celery_poolkit.bootstep import PoolkitStep, StepOptions, install, resolve_options
+from celery_poolkit.worker import step as bootstep
+from celery_poolkit.worker.step import PoolkitStep, StepOptions, install, resolve_options
 
 
 @pytest.fixture
@@ -65,7 +65,7 @@ def test_bad_settings_name_the_setting(app: Celery, setting: str, value: object,
 def test_import_celery_poolkit_stays_light_and_install_is_lazy() -> None:
     code = (
         "import sys; import celery_poolkit; light = 'celery' not in sys.modules; "
-        "celery_poolkit.install; print(light, 'celery_poolkit.bootstep' in sys.modules)"
+        "celery_poolkit.install; print(light, 'celery_poolkit.worker.step' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=60, cwd=tempfile.gettempdir()).stdout  # fmt: skip

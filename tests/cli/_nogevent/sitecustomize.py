@@ -1,4 +1,4 @@
-"""Loaded via PYTHONPATH by test_launcher: makes ``import gevent`` fail like a missing
+"""Loaded via PYTHONPATH by test_worker_launcher: makes ``import gevent`` fail like a missing
 install (an entry in sys.modules set to None raises ImportError on import)."""
 
 import sys

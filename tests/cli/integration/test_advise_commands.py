@@ -21,7 +21,7 @@ from harness.tasks import run_task, run_tasks
 from harness.workers import WorkerProcess, script
 
 pytestmark = pytest.mark.integration
-EXAMPLE_ROOT = Path(__file__).resolve().parents[2] / "examples" / "shop"
+EXAMPLE_ROOT = Path(__file__).resolve().parents[3] / "examples" / "shop"
 
 
 @pytest.fixture

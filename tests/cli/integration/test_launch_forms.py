@@ -24,8 +24,8 @@ from harness.servers import PostgresServer
 from harness.tasks import run_task, run_tasks
 from harness.workers import WorkerProcess, script
 
-APPS = Path(__file__).resolve().parents[1] / "apps"
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "shop"
+APPS = Path(__file__).resolve().parents[2] / "apps"
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "shop"
 # The last item is Celery configuration given on the worker's command line (passed
 # through untouched by the launcher). kombu's Redis channel allows 10 connections; with
 # acks_late, 20 greenlets acking at once exceed it, and the ack (sometimes the result)

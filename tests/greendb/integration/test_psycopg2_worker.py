@@ -16,7 +16,7 @@ from harness.servers import PostgresServer
 from harness.tasks import run_task, run_tasks
 from harness.workers import WorkerProcess
 
-APPS = Path(__file__).resolve().parent / "apps"
+APPS = Path(__file__).resolve().parents[1] / "apps"
 GeventWorker = Callable[..., tuple[WorkerProcess, str]]
 
 

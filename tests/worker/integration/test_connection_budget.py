@@ -20,7 +20,7 @@ from celery.worker.consumer.consumer import Consumer
 
 from harness.workers import WorkerProcess, script
 
-APPS = Path(__file__).resolve().parents[1] / "bootstep" / "apps"
+APPS = Path(__file__).resolve().parents[1] / "apps"
 QUIET = ["--without-gossip", "--without-mingle", "--without-heartbeat"]
 TASKS = 50  # one per greenlet, all finishing at the same moment
 GUARD = "poolkit guard [connections:redis-broker]"

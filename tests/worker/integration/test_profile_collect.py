@@ -18,7 +18,7 @@ from celery import Celery
 from harness.tasks import run_tasks
 from harness.workers import WorkerProcess, script
 
-APPS = Path(__file__).resolve().parents[1] / "bootstep" / "apps"
+APPS = Path(__file__).resolve().parents[1] / "apps"
 QUIET = ["--without-gossip", "--without-mingle"]
 
 

@@ -1,6 +1,6 @@
 """The bootstep on real workers (issue 6): the guard, the hub monitor, the profile.
 
-Each test launches ``celery -A bsapp worker ...`` (tests/bootstep/apps/bsapp.py calls
+Each test launches ``celery -A bsapp worker ...`` (tests/worker/apps/bsapp.py calls
 ``celery_poolkit.install(app)``) against the session's real Redis, as a user would.
 """
 
@@ -18,7 +18,7 @@ from celery import Celery
 from harness.tasks import run_tasks
 from harness.workers import WorkerProcess, script
 
-APPS = Path(__file__).resolve().parents[1] / "bootstep" / "apps"
+APPS = Path(__file__).resolve().parents[1] / "apps"
 QUIET = ["--without-gossip", "--without-mingle"]
 BLOCK = re.compile(r"poolkit: task (\S+)\[([0-9a-f-]+)\] blocked the gevent hub for ([0-9.]+)s")
 

@@ -12,8 +12,8 @@ import psycopg2
 import psycopg2.extensions
 import redis
 
-from celery_poolkit.greendb.pool import pg_pool
-from celery_poolkit.greenpool import GreenPool, PoolTimeout
+from celery_poolkit.greendb.pg_connection_pool import pg_pool
+from celery_poolkit.greendb.connection_pool import GreenPool, PoolTimeout
 from pgapp.celery import app
 
 DSN = os.environ.get("GREENDB_DSN", "")
