@@ -8,10 +8,12 @@ when gevent's ``did_patch_builtins`` event fires. There is no eventlet support.
 from __future__ import annotations
 
 import importlib.util
+import sys
+from collections.abc import Iterator
 
 from celery_poolkit.errors import DidNotEnable
-from celery_poolkit.model import Call, Effect, Green, Hazard
-from celery_poolkit.plugins.base import Plugin
+from celery_poolkit.model import Adapted, Call, Effect, Green, Hazard, PatchHazard, Pool
+from celery_poolkit.plugins.base import PATCH_FIRST, Plugin
 
 _NET = Effect.NET_IO
 _ADAPT = Green.NEEDS_ADAPTER
@@ -22,6 +24,7 @@ PLUGIN = Plugin(
     modules=("grpc",),
     distributions=("grpcio",),
     adapter="celery_poolkit.plugins.grpc:init_gevent",
+    hazards="celery_poolkit.plugins.grpc:hazards",
     summary="gRPC: green under gevent once init_gevent() ran (poolkit calls it); channels "
     "do not survive fork.",
     calls=(
@@ -35,13 +38,34 @@ PLUGIN = Plugin(
 )
 
 
-def init_gevent(pool: str) -> str:
-    """Call ``grpc.experimental.gevent.init_gevent()`` under gevent."""
+def hazards(pool: Pool) -> Iterator[PatchHazard]:
+    """Before patching: grpc is imported already (and maybe has channels)."""
+    if sys.modules.get("grpc") is None:
+        return
+    channel_cls = getattr(sys.modules.get("grpc._channel"), "Channel", None)
+    live = 0
+    if channel_cls is not None:
+        import gc
+
+        live = sum(1 for o in gc.get_objects() if isinstance(o, channel_cls))
+    extra = f" and {live} channel(s) already exist" if live else ""
+    yield PatchHazard(
+        "grpc-early",
+        "grpc",
+        f"grpc was imported before patching{extra}; init_gevent() must run before any "
+        "grpc object is created, or calls hang (LoopExit).",
+        f"import grpc after patching; {PATCH_FIRST}",
+    )
+
+
+def init_gevent(pool: Pool) -> Adapted:
+    """Adapter: call ``grpc.experimental.gevent.init_gevent()`` under gevent (it swaps
+    grpc's C-core polling for gevent's)."""
     if importlib.util.find_spec("grpc") is None:
         raise DidNotEnable("grpcio is not installed")
-    if pool != "gevent":
-        raise DidNotEnable(f"grpc has no {pool} support; its calls block the hub")
+    if pool is not Pool.GEVENT:
+        raise DidNotEnable(f"grpc has no {pool.value} support; its calls block the hub")
     from grpc.experimental import gevent as grpc_gevent
 
     grpc_gevent.init_gevent()
-    return "grpc.experimental.gevent.init_gevent() called"
+    return Adapted.applied("grpc.experimental.gevent.init_gevent() called")

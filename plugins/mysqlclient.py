@@ -20,7 +20,9 @@ block gevent"), mysqlclient #464; Celery eventlet docs (C extensions); eventlet'
 
 from __future__ import annotations
 
-from celery_poolkit.model import Green
+import importlib.util
+
+from celery_poolkit.model import DriverState, Green, Pool
 from celery_poolkit.plugins._rows import dbapi_driver
 from celery_poolkit.plugins.base import Plugin
 
@@ -33,6 +35,7 @@ PLUGIN = Plugin(
     modules=("MySQLdb",),
     distributions=("mysqlclient",),
     summary="C MySQL driver: blocks the gevent hub (use PyMySQL there).",
+    driver_state="celery_poolkit.plugins.mysqlclient:driver_state",
     calls=dbapi_driver(
         "MySQLdb",
         _CONN,
@@ -43,3 +46,10 @@ PLUGIN = Plugin(
         note=_NOTE,
     ),
 )
+
+
+def driver_state(pool: Pool) -> DriverState | None:
+    """Installed, it is never green: libmysqlclient waits in C."""
+    if importlib.util.find_spec("MySQLdb") is None:
+        return None
+    return DriverState("mysqlclient", False, "C driver: blocks the hub")

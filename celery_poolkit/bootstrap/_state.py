@@ -2,6 +2,8 @@
 
 Adapters run from gevent's plugin events as well as from ``patch()``, so their outcomes
 live here, keyed by plugin name: the first outcome wins and re-running is a no-op.
+Private: the rest of poolkit reads it through ``celery_poolkit.bootstrap``
+(``adapter_results()``, ``hazards_before_patching()``, ``last_report()``).
 """
 
 from __future__ import annotations

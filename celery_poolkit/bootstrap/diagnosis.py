@@ -1,21 +1,45 @@
-"""``poolkit doctor``'s checks: versions, known-bad combinations, patch state, green drivers.
+"""The checks of a worker process: versions, known-bad combinations, patch results, drivers.
 
-Versions come from installed distributions' metadata (nothing is imported to learn a
-version). The known-bad combinations are a table: each row is one upstream bug or
-limitation with its reference, so adding one is adding a row.
+``poolkit doctor`` runs them all; the start-up guard reuses the ones about the patch
+(hazards, adapter results) and the drivers, so each is written once. Versions come from
+installed distributions' metadata (nothing is imported to learn a version). The known-bad
+combinations are a table: each row is one upstream bug or limitation with its reference
+and rule ID, so adding one is adding a row; a library's minimum version is its plugin's
+``min_version``. Driver states come from the plugins' ``driver_state`` hooks.
 """
 
 from __future__ import annotations
 
-import enum
-import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from importlib import metadata
 
-from celery_poolkit.bootstrap.results import AdapterStatus, PatchReport
-from celery_poolkit.model import Pool
+from celery_poolkit.bootstrap.results import PatchReport
+from celery_poolkit.model import (
+    AdapterResult,
+    AdapterStatus,
+    DriverState,
+    Finding,
+    PatchHazard,
+    Pool,
+    Severity,
+)
+from celery_poolkit.plugins.base import Plugin
+from celery_poolkit.rules import severity
+from celery_poolkit.versions import installed_version, version_tuple
+
+__all__ = [
+    "Diagnosis",
+    "DriverState",
+    "adapter_findings",
+    "below_minimum",
+    "driver_findings",
+    "driver_states",
+    "hazard_findings",
+    "installed_versions",
+    "known_bad",
+    "version_tuple",
+]
 
 #: What doctor reports, by distribution name; the first installed alias wins.
 DISTRIBUTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -34,29 +58,6 @@ DISTRIBUTIONS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-class Level(str, enum.Enum):
-    OK = "ok"
-    WARNING = "warning"
-    ERROR = "error"
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    level: Level
-    topic: str
-    message: str
-    fix: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class DriverState:
-    """Whether one installed driver cooperates with the green pool in this process."""
-
-    name: str
-    green: bool
-    detail: str
-
-
 @dataclass(frozen=True, slots=True)
 class Diagnosis:
     python: str
@@ -70,7 +71,7 @@ class Diagnosis:
 
     @property
     def broken(self) -> bool:
-        return any(f.level is Level.ERROR for f in self.findings)
+        return any(f.severity is Severity.ERROR for f in self.findings)
 
     def as_dict(self) -> dict[str, object]:
         patch = self.patch
@@ -99,49 +100,28 @@ class Diagnosis:
                 {"name": d.name, "green": d.green, "detail": d.detail} for d in self.drivers
             ],
             "findings": [
-                {"level": f.level.value, "topic": f.topic, "message": f.message, "fix": f.fix}
+                {"rule": f.rule, "severity": f.severity.value, "subject": f.subject,
+                 "message": f.message, "fix": f.fix}
                 for f in self.findings
-            ],
+            ],  # fmt: skip
             "broken": self.broken,
         }
 
 
 def installed_versions() -> dict[str, str | None]:
-    found: dict[str, str | None] = {}
-    for name, aliases in DISTRIBUTIONS:
-        found[name] = None
-        for alias in aliases:
-            try:
-                found[name] = metadata.version(alias)
-                break
-            except metadata.PackageNotFoundError:
-                continue
-    return found
-
-
-def version_tuple(text: str | None) -> tuple[int, ...]:
-    """``"3.1.14"`` -> ``(3, 1, 14)``; pre-release tails are dropped. ``None`` -> ``()``."""
-    if not text:
-        return ()
-    parts = []
-    for piece in text.split(".")[:3]:
-        digits = re.match(r"\d+", piece)
-        if digits is None:
-            break
-        parts.append(int(digits.group()))
-    return tuple(parts)
+    return {name: installed_version(aliases) for name, aliases in DISTRIBUTIONS}
 
 
 Versions = Mapping[str, tuple[int, ...]]
 
 
 @dataclass(frozen=True, slots=True)
-class Rule:
-    """A known-bad combination: ``applies(versions, python, pool)`` -> a finding."""
+class Combination:
+    """A known-bad combination: ``applies(versions, python, pool)`` -> finding ``rule``."""
 
-    topic: str
+    rule: str
+    subject: str
     applies: Callable[[Versions, tuple[int, ...], Pool | None], bool]
-    level: Level
     message: str
     fix: str
 
@@ -155,64 +135,48 @@ def _gevent_in_play(v: Versions, pool: Pool | None) -> bool:
     return pool is Pool.GEVENT or (pool is None and _has(v, "gevent"))
 
 
-RULES: tuple[Rule, ...] = (
-    Rule(
+KNOWN_BAD: tuple[Combination, ...] = (
+    Combination(
+        "PK807",
         "greenlet",
         lambda v, py, pool: py >= (3, 11) and _has(v, "gevent") and v.get("greenlet", ()) < (3,),
-        Level.ERROR,
         "gevent on Python 3.11+ needs greenlet >= 3.0 (celery #8425, gevent #1985)",
         "pip install -U 'greenlet>=3'",
     ),
-    Rule(
+    Combination(
+        "PK808",
         "gevent-queue",
         lambda v, py, pool: (25, 4) <= v.get("gevent", ()) < (25, 4, 2) and _has(v, "psycopg-pool"),
-        Level.ERROR,
         "gevent 25.4.1 breaks psycopg_pool (queue.Queue[T] subclass: TypeError, gevent #2107)",
         "pip install -U 'gevent>=25.4.2'",
     ),
-    Rule(
+    Combination(
+        "PK809",
         "psycogreen",
         lambda v, py, pool: (
             _gevent_in_play(v, pool) and _has(v, "psycopg2") and not _has(v, "psycogreen")
         ),
-        Level.ERROR,
         "psycopg2 without psycogreen: under gevent every query blocks the hub",
         "pip install 'celery-poolkit[gevent]'",
     ),
-    Rule(
-        "psycopg-gevent",
-        lambda v, py, pool: (
-            _gevent_in_play(v, pool) and _has(v, "psycopg") and v.get("psycopg", ()) < (3, 1, 14)
-        ),
-        Level.ERROR,
-        "psycopg < 3.1.14 blocks the gevent hub (psycopg #527)",
-        "pip install -U 'psycopg>=3.1.14'",
-    ),
-    Rule(
+    Combination(
+        "PK305",
         "eventlet",
         lambda v, py, pool: pool is Pool.EVENTLET,
-        Level.WARNING,
         "eventlet is deprecated upstream (maintenance only; celery #9257)",
         "move to gevent: poolkit worker -P gevent ...",
     ),
-    Rule(
+    Combination(
+        "PK810",
         "psycopg-eventlet",
         lambda v, py, pool: pool is Pool.EVENTLET and _has(v, "psycopg"),
-        Level.ERROR,
         "psycopg 3 does not support eventlet: its queries block the hub",
         "use gevent, or psycopg2 (which eventlet greens)",
     ),
-    Rule(
-        "mysqlclient",
-        lambda v, py, pool: pool in (Pool.GEVENT, Pool.EVENTLET) and _has(v, "mysqlclient"),
-        Level.WARNING,
-        "mysqlclient (MySQLdb) blocks the hub under green pools (mysqlclient PR #285)",
-        "use PyMySQL on green queues",
-    ),
-    Rule(
+    Combination(
+        "PK811",
         "gevent-missing",
         lambda v, py, pool: pool is Pool.GEVENT and not _has(v, "gevent"),
-        Level.ERROR,
         "the gevent pool is selected but gevent is not installed",
         "pip install 'celery-poolkit[gevent]'",
     ),
@@ -223,58 +187,82 @@ def known_bad(
     versions: Mapping[str, str | None], python: tuple[int, ...], pool: Pool | None
 ) -> list[Finding]:
     parsed = {name: version_tuple(text) for name, text in versions.items()}
-    return [
-        Finding(rule.level, rule.topic, rule.message, rule.fix)
-        for rule in RULES
-        if rule.applies(parsed, python, pool)
+    found = [
+        Finding(row.rule, severity(row.rule), row.message, subject=row.subject, fix=row.fix)
+        for row in KNOWN_BAD
+        if row.applies(parsed, python, pool)
     ]
+    if _gevent_in_play(parsed, pool):
+        found += below_minimum(
+            lambda p: versions[p.name] if p.name in versions else installed_version(p.distributions)
+        )
+    return found
 
 
-def driver_states(pool: Pool, versions: Mapping[str, str | None]) -> list[DriverState]:
-    """Check, in this (patched) process, that each installed driver is green.
+def below_minimum(installed: Callable[[Plugin], str | None]) -> list[Finding]:
+    """PK806 for every runtime plugin whose installed library (``installed(plugin)``) is
+    older than its ``min_version``: the first version that works under gevent."""
+    from celery_poolkit.plugins import runtime_plugins
 
-    Importing a driver here is safe: doctor has already patched, as a worker would.
+    found = []
+    for plugin in runtime_plugins():
+        version = installed(plugin) if plugin.min_version else None
+        if version and version_tuple(version) < plugin.min_version:
+            minimum = ".".join(map(str, plugin.min_version))
+            found.append(Finding(
+                "PK806", severity("PK806"), f"{plugin.name} {version}: {plugin.min_version_why}",
+                subject=plugin.name, fix=f"pip install -U '{plugin.distributions[0]}>={minimum}'",
+            ))  # fmt: skip
+    return found
+
+
+def driver_states(pool: Pool) -> list[DriverState]:
+    """Ask every runtime plugin's ``driver_state`` hook, in this (patched) process.
+
+    Importing a driver here is safe: the process has already patched, as a worker would.
+    A hook that fails says so as a state that is not green.
     """
+    from celery_poolkit.plugins import runtime_plugins
+
     states = []
-    if versions.get("psycopg2"):
-        import psycopg2.extensions
-
-        callback = psycopg2.extensions.get_wait_callback()
-        states.append(DriverState(
-            "psycopg2", callback is not None,
-            f"wait callback {callback.__module__}.{callback.__qualname__}" if callback
-            else "no wait callback: queries block the hub",
-        ))  # fmt: skip
-    if versions.get("psycopg"):
-        import psycopg.waiting
-
-        name = getattr(psycopg.waiting.wait, "__name__", "?")
-        green = pool is Pool.GEVENT and name != "wait_c"
-        states.append(DriverState("psycopg", green, f"wait function {name}"))
-    if versions.get("urllib3") and pool is Pool.GEVENT:
-        import urllib3.connectionpool
-
-        queue = urllib3.connectionpool.ConnectionPool.QueueCls
-        states.append(DriverState(
-            "urllib3", queue.__module__.startswith("gevent"),
-            f"ConnectionPool.QueueCls is {queue.__module__}.{queue.__qualname__}",
-        ))  # fmt: skip
-    if versions.get("mysqlclient"):
-        states.append(DriverState("mysqlclient", False, "C driver: blocks the hub"))
+    for plugin in runtime_plugins():
+        try:
+            hook = plugin.hook("driver_state")
+            state = hook(pool) if hook is not None else None
+        except Exception as exc:
+            state = DriverState(plugin.name, False, f"check failed: {type(exc).__name__}: {exc}")
+        if state is not None:
+            states.append(state)
     return states
 
 
-def patch_findings(report: PatchReport) -> list[Finding]:
-    findings = [
-        Finding(Level.WARNING, f"hazard:{h.kind}", f"{h.module}: {h.problem}", h.fix)
-        for h in report.hazards
-    ]
-    findings += [
-        Finding(Level.ERROR, f"adapter:{a.plugin}", a.detail, "see the message")
-        for a in report.adapters
+def hazard_findings(hazards: Iterable[PatchHazard]) -> list[Finding]:
+    return [h.as_finding() for h in hazards]
+
+
+def adapter_findings(results: Iterable[AdapterResult]) -> list[Finding]:
+    """PK805 for every adapter that failed: the library it adapts blocks the hub."""
+    return [
+        Finding("PK805", severity("PK805"), f"the {a.plugin} adapter failed: {a.detail}",
+                subject=a.plugin, fix="see the message; `poolkit doctor` shows every adapter")
+        for a in results
         if a.status is AdapterStatus.FAILED
-    ]
-    return findings
+    ]  # fmt: skip
+
+
+def driver_findings(states: Iterable[DriverState], pool: Pool) -> list[Finding]:
+    return [
+        Finding("PK804", severity("PK804"), f"{d.name} is not green under {pool.value}: {d.detail}",
+                subject=d.name,
+                fix="install celery-poolkit's extras for it (pip install "
+                "'celery-poolkit[gevent,postgres]') and patch before importing the driver")
+        for d in states
+        if not d.green
+    ]  # fmt: skip
+
+
+def patch_findings(report: PatchReport) -> list[Finding]:
+    return hazard_findings(report.hazards) + adapter_findings(report.adapters)
 
 
 def python_version() -> tuple[int, ...]:

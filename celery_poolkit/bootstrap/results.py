@@ -1,44 +1,16 @@
-"""What patching found and did, as frozen values the CLI, doctor and bootstep render."""
+"""What patching found and did, as frozen values the CLI, doctor and the guard render.
+
+The hazards and adapter results themselves are shared types (:mod:`celery_poolkit.model`):
+the plugins' runtime hooks return them.
+"""
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 
-from celery_poolkit.model import Pool
+from celery_poolkit.model import AdapterResult, AdapterStatus, PatchHazard, Pool
 
-
-@dataclass(frozen=True, slots=True)
-class PatchHazard:
-    """A module imported before patching that kept an unpatched object.
-
-    ``kind`` is a stable identifier (``late-ssl``, ``urllib3-queue``, …), ``module`` the
-    module that holds the object, ``problem`` what goes wrong and ``fix`` what to do.
-    """
-
-    kind: str
-    module: str
-    problem: str
-    fix: str
-
-    def __str__(self) -> str:
-        return f"[{self.kind}] {self.module}: {self.problem} Fix: {self.fix}"
-
-
-class AdapterStatus(str, enum.Enum):
-    APPLIED = "applied"  # the adapter changed something (installed a wait callback, …)
-    NOTHING_TO_DO = "nothing_to_do"  # library present and already green
-    SKIPPED = "skipped"  # library absent or not applicable to this pool (DidNotEnable)
-    FAILED = "failed"  # the adapter raised; the host process was left running
-
-
-@dataclass(frozen=True, slots=True)
-class AdapterResult:
-    """The outcome of one plugin's runtime adapter in this process."""
-
-    plugin: str
-    status: AdapterStatus
-    detail: str = ""
+__all__ = ["AdapterResult", "AdapterStatus", "PatchHazard", "PatchReport"]
 
 
 @dataclass(frozen=True, slots=True)

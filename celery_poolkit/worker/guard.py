@@ -5,15 +5,20 @@ It checks, once, before the worker consumes anything:
 * the pool in use against the monkey-patch state (a gevent pool in an unpatched process
   runs tasks one at a time or deadlocks: refused under ``--poolkit-strict``);
 * the hazards the bootstrap found before patching (modules imported too early);
-* whether the installed database drivers are green in this process;
+* the plugins' adapter results recorded when the process was patched, by ``patch()`` or
+  by Celery's own ``-P gevent`` (a failed adapter is an error, refused under strict);
+* whether the installed database drivers are green in this process (the plugins'
+  ``driver_state`` hooks);
 * the connection budget of the live configuration: a Redis broker pool capped below what
   a gevent worker that acks late uses at once (PK307, refused under ``--poolkit-strict``);
 * the advisor's view of the queues this worker consumes, from the live task registry
   and the tasks' source (a CPU-bound task on a gevent queue, time limits the pool
   ignores, ...), each with its evidence.
 
-:func:`check` returns values; :func:`run` logs them and is the one place that stops a
-worker. Any failure of a check itself is logged and never stops a non-strict worker.
+:func:`check` returns :class:`~celery_poolkit.model.Finding` values (the advisor's and
+doctor's type, with rule IDs from docs/rules.rst); :func:`run` logs them and is the one
+place that stops a worker. Any failure of a check itself is logged and never stops a
+non-strict worker.
 """
 
 from __future__ import annotations
@@ -24,34 +29,29 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from celery_poolkit.bootstrap.diagnosis import Level  # doctor's levels: one vocabulary
-from celery_poolkit.model import Pool, Severity
+from celery_poolkit.model import Finding, Pool, Severity
+from celery_poolkit.rules import severity
 from celery_poolkit.worker.routes import live_routes
 
 logger = logging.getLogger("celery_poolkit")
 
+#: The findings that stop a worker started with ``--poolkit-strict``: a green pool in an
+#: unpatched process, a failed adapter, and a Redis pool capped below the concurrency.
+REFUSE = frozenset({"PK801", "PK805", "PK307"})
 
-@dataclass(frozen=True, slots=True)
-class GuardFinding:
-    """One thing the guard found. ``refuse`` findings stop a strict worker."""
 
-    level: Level
-    topic: str
-    message: str
-    fix: str = ""
-    evidence: tuple[str, ...] = ()
-    refuse: bool = False
-
-    def render(self) -> str:
-        lines = [f"poolkit guard [{self.topic}]: {self.message}"]
-        lines += [f"    evidence: {e}" for e in self.evidence]
-        if self.fix:
-            lines.append(f"    fix: {self.fix}")
-        return "\n".join(lines)
+def render(finding: Finding) -> str:
+    """The guard's log lines for one finding: ``poolkit guard PK801 [patch-state]: …``."""
+    subject = f" [{finding.subject}]" if finding.subject else ""
+    lines = [f"poolkit guard {finding.rule}{subject}: {finding.message}"]
+    lines += [f"    evidence: {e}" for e in finding.evidence]
+    if finding.fix:
+        lines.append(f"    fix: {finding.fix}")
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,65 +88,68 @@ def facts_of(worker: Any) -> WorkerFacts:
     )
 
 
-def patch_state(facts: WorkerFacts) -> Iterator[GuardFinding]:
+def patch_state(facts: WorkerFacts) -> Iterator[Finding]:
     from celery_poolkit.bootstrap import current_pool
 
     patched = current_pool()
     if facts.pool is not None and facts.pool.is_green and patched is not facts.pool:
         argv = " ".join(facts.argv)
-        yield GuardFinding(
-            Level.ERROR,
-            "patch-state",
+        yield Finding(
+            "PK801",
+            severity("PK801"),
             f"the {facts.pool.value} pool is in use but this process is not monkey patched "
             f"for {facts.pool.value} (argv: {argv}): tasks will run one at a time or hang",
             fix=f"start the worker with `poolkit worker ... -P {facts.pool.value}` (same "
             "options as celery worker), or call `celery_poolkit.patch()` as the first line "
             f"of the worker's entry point; `celery worker -P {facts.pool.value}` with a "
             "space patches too, `-Pgevent`, CELERY_WORKER_POOL and worker_pool do not",
-            refuse=True,
+            subject="patch-state",
         )
     elif patched is not None and facts.pool is not None and not facts.pool.is_green:
-        yield GuardFinding(
-            Level.WARNING,
-            "patch-state",
+        yield Finding(
+            "PK802",
+            severity("PK802"),
             f"this process is monkey patched for {patched.value} but runs the "
             f"{facts.pool.value} pool: blocking calls become greenlet switches nobody runs",
             fix=f"use -P {patched.value}, or stop patching in this worker's entry point",
+            subject="patch-state",
         )
 
 
-def hazards(facts: WorkerFacts) -> Iterator[GuardFinding]:
-    from celery_poolkit.bootstrap import _state, last_report
+def hazards(facts: WorkerFacts) -> Iterator[Finding]:
+    """PK803: what the bootstrap found just before this process was patched."""
+    from celery_poolkit.bootstrap import hazards_before_patching
+    from celery_poolkit.bootstrap.diagnosis import hazard_findings
 
-    report = last_report()
-    found = report.hazards if report is not None else (_state.early_hazards or ())
-    for hazard in found:
-        yield GuardFinding(
-            Level.WARNING, f"hazard:{hazard.kind}", f"{hazard.module}: {hazard.problem}",
-            fix=hazard.fix,
-        )  # fmt: skip
+    yield from hazard_findings(hazards_before_patching())
 
 
-def drivers(facts: WorkerFacts) -> Iterator[GuardFinding]:
-    from celery_poolkit.bootstrap import current_pool
-    from celery_poolkit.bootstrap.diagnosis import driver_states, installed_versions
+def adapters(facts: WorkerFacts) -> Iterator[Finding]:
+    """PK805: the adapter results recorded when the process was patched, whoever patched
+    it (``patch()``, or gevent's plugin events under Celery's own ``-P gevent``)."""
+    from celery_poolkit.bootstrap import adapter_results
+    from celery_poolkit.bootstrap.diagnosis import adapter_findings
+
+    yield from adapter_findings(adapter_results())
+
+
+def drivers(facts: WorkerFacts) -> Iterator[Finding]:
+    """PK804: the plugins' driver states, but not for a plugin whose adapter failed
+    (PK805 already says so)."""
+    from celery_poolkit.bootstrap import adapter_results, current_pool
+    from celery_poolkit.bootstrap.diagnosis import driver_findings, driver_states
+    from celery_poolkit.model import AdapterStatus
 
     # Unpatched, every driver blocks and patch_state already says so; importing the
     # drivers to ask would only add noise.
     if facts.pool is None or not facts.pool.is_green or current_pool() is not facts.pool:
         return
-    for state in driver_states(facts.pool, installed_versions()):
-        if not state.green:
-            yield GuardFinding(
-                Level.WARNING,
-                f"driver:{state.name}",
-                f"{state.name} is not green under {facts.pool.value}: {state.detail}",
-                fix="install celery-poolkit's extras for it (pip install "
-                "'celery-poolkit[gevent,postgres]') and patch before importing the driver",
-            )
+    failed = {a.plugin for a in adapter_results() if a.status is AdapterStatus.FAILED}
+    states = [s for s in driver_states(facts.pool) if s.name not in failed]
+    yield from driver_findings(states, facts.pool)
 
 
-def connections(facts: WorkerFacts, app: Any) -> Iterator[GuardFinding]:
+def connections(facts: WorkerFacts, app: Any) -> Iterator[Finding]:
     """PK307 on the live configuration: the Redis pools the worker's tasks share.
 
     On gevent, Celery 5.7+ (``Consumer.call_soon_ack``) runs a late ack in the task's
@@ -165,16 +168,16 @@ def connections(facts: WorkerFacts, app: Any) -> Iterator[GuardFinding]:
         cap = (conf.broker_transport_options or {}).get("max_connections")
         cap = cap if isinstance(cap, int) else _kombu_cap(KOMBU_REDIS_MAX_CONNECTIONS)
         if late and cap < c + 1:
-            yield GuardFinding(
-                Level.ERROR,
-                "connections:redis-broker",
+            yield Finding(
+                "PK307",
+                Severity.ERROR,
                 f"-P gevent -c {c} acks late ({late}) on a Redis broker whose connection "
                 f"pool holds {cap} connections: every greenlet acks through it, so past "
                 f"{cap} acks at once they fail with MaxConnectionsError and the messages are "
                 "redelivered (poolkit advise: PK307)",
                 fix=f"set broker_transport_options={{'max_connections': {c + 1}}} "
                 "(at least -c + 1, for the consumer), or lower -c",
-                refuse=True,
+                subject="redis-broker",
             )
     backend = str(conf.result_backend or "")
     cap = conf.get("redis_max_connections")
@@ -185,15 +188,15 @@ def connections(facts: WorkerFacts, app: Any) -> Iterator[GuardFinding]:
         and isinstance(cap, int)
         and cap < c
     ):
-        yield GuardFinding(
-            Level.ERROR,
-            "connections:redis-backend",
+        yield Finding(
+            "PK307",
+            Severity.ERROR,
             f"-P threads -c {c} stores results through one shared Redis backend "
             f"(result_backend_thread_safe) capped at redis_max_connections={cap}: past "
             f"{cap} threads at once, store_result fails with MaxConnectionsError and "
             "results are lost (poolkit advise: PK307)",
             fix=f"set redis_max_connections={c} (or leave it unset)",
-            refuse=True,
+            subject="redis-backend",
         )
 
 
@@ -240,7 +243,7 @@ def task_sources(app: Any, queues: tuple[str, ...]) -> tuple[dict[str, str], lis
     return routes, sorted(files)
 
 
-def advisor_view(facts: WorkerFacts, app: Any) -> Iterator[GuardFinding]:
+def advisor_view(facts: WorkerFacts, app: Any) -> Iterator[Finding]:
     from celery_poolkit.advisor.config import AdvisorConfig
     from celery_poolkit.advisor.engine import LiveConfig
     from celery_poolkit.advisor.engine import analyze as analyze_live  # takes live routes
@@ -264,9 +267,9 @@ def advisor_view(facts: WorkerFacts, app: Any) -> Iterator[GuardFinding]:
     for queue in advice.queues:
         if queue.name not in mine or queue.pool is facts.pool:
             continue
-        yield GuardFinding(
-            Level.WARNING,
-            "advisor:pool",
+        yield Finding(
+            "PK601",
+            severity("PK601"),
             f"queue {queue.name!r} runs on {facts.pool.value}; poolkit advise recommends "
             f"{queue.pool.value}: {'; '.join(queue.reasons)}",
             fix=queue.command,
@@ -275,36 +278,32 @@ def advisor_view(facts: WorkerFacts, app: Any) -> Iterator[GuardFinding]:
                 + (f" via {' -> '.join(e.via)}" if e.via else "")
                 for e in queue.evidence[:5]
             ),
+            queue=queue.name,
+            subject="advisor",
         )
     for finding in advice.findings:
         if finding.queue is not None and finding.queue not in mine:
             continue
         if finding.rule == "PK307":
             continue  # the connections check reads the live values instead
-
-        level = Level.ERROR if finding.severity is Severity.ERROR else Level.WARNING
         where = finding.location
-        yield GuardFinding(
-            level,
-            f"advisor:{finding.rule}",
-            finding.message,
-            evidence=(f"{where.path}:{where.line}",) if where is not None else (),
-        )
+        evidence = (f"{where.path}:{where.line}",) if where is not None else ()
+        yield replace(finding, subject="advisor", evidence=finding.evidence or evidence)
 
 
-Check = Callable[[WorkerFacts], Iterator[GuardFinding]]
+Check = Callable[[WorkerFacts], Iterator[Finding]]
 
 
-def check(worker: Any, *, advise: bool = True) -> tuple[GuardFinding, ...]:
+def check(worker: Any, *, advise: bool = True) -> tuple[Finding, ...]:
     """Every finding about ``worker``; a check that fails is logged and skipped."""
     facts = facts_of(worker)
     checks: list[tuple[str, Check]] = [
-        ("patch-state", patch_state), ("hazards", hazards), ("drivers", drivers),
-        ("connections", lambda f: connections(f, worker.app)),
+        ("patch-state", patch_state), ("hazards", hazards), ("adapters", adapters),
+        ("drivers", drivers), ("connections", lambda f: connections(f, worker.app)),
     ]  # fmt: skip
     if advise:
         checks.append(("advisor", lambda f: advisor_view(f, worker.app)))
-    found: list[GuardFinding] = []
+    found: list[Finding] = []
     for name, one in checks:
         try:
             found.extend(one(facts))
@@ -314,7 +313,7 @@ def check(worker: Any, *, advise: bool = True) -> tuple[GuardFinding, ...]:
     return tuple(found)
 
 
-def run(worker: Any, options: Any) -> tuple[GuardFinding, ...]:
+def run(worker: Any, options: Any) -> tuple[Finding, ...]:
     """Log the guard's findings; under ``strict``, stop before the worker consumes."""
     try:
         found = check(worker, advise=options.advise)
@@ -322,9 +321,9 @@ def run(worker: Any, options: Any) -> tuple[GuardFinding, ...]:
         logger.exception("poolkit guard failed; continuing without it")
         return ()
     for finding in found:
-        log = logger.error if finding.level is Level.ERROR else logger.warning
-        log("%s", finding.render())
-    refusals = [f for f in found if f.refuse]
+        log = logger.error if finding.severity is Severity.ERROR else logger.warning
+        log("%s", render(finding))
+    refusals = [f for f in found if f.rule in REFUSE and f.severity is Severity.ERROR]
     if refusals and options.strict:
         logger.critical(
             "poolkit: refusing to start (--poolkit-strict / poolkit_strict): %s",

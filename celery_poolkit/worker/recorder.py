@@ -1,4 +1,10 @@
-"""What the bootstep runs in a worker: the task clock, the profile and the hub monitor.
+"""The task recorder: the task clock that feeds the per-task profile and the hub monitor.
+
+:meth:`TaskRecorder.create` only reads the worker; the step then calls the methods whose
+names say what they change: :meth:`~TaskRecorder.open_prefork_pipe` (a pipe the prefork
+children inherit), :meth:`~TaskRecorder.connect_task_signals` (Celery's ``task_prerun`` /
+``task_postrun``), :meth:`~TaskRecorder.start` (greenlet trace function, monitor and
+reader threads) and :meth:`~TaskRecorder.stop`, which undoes them.
 
 CPU time per task is measured where the task runs, with the clock that isolates it:
 
@@ -40,7 +46,7 @@ _NAME_MAX = 200  # keeps a pipe line far below PIPE_BUF, so a write is atomic
 
 
 @dataclass
-class Runtime:
+class TaskRecorder:
     hostname: str
     pool: Pool | None
     pool_name: str
@@ -59,9 +65,10 @@ class Runtime:
     stopping: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
-    def create(cls, worker: Any, options: StepOptions) -> Runtime:
+    def create(cls, worker: Any, options: StepOptions) -> TaskRecorder:
+        """A recorder for ``worker``; reads the worker, changes nothing."""
         pool, name = worker_pool(worker.pool_cls)
-        runtime = cls(
+        return cls(
             hostname=worker.hostname,
             pool=pool,
             pool_name=name,
@@ -69,20 +76,30 @@ class Runtime:
             queues=tuple(sorted(worker.app.amqp.queues.consume_from)),
             options=options,
         )
-        if options.profile:
-            if pool is Pool.PREFORK:
-                # Opened before the pool forks, so every child inherits the write end.
-                read, write = os.pipe()
-                os.set_blocking(write, False)
-                os.set_blocking(read, False)
-                with contextlib.suppress(OSError, AttributeError):  # Linux: room for bursts
-                    fcntl.fcntl(write, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
-                runtime.pipe = (read, write)
-            signals.task_prerun.connect(runtime.on_prerun, weak=False,
-                                        dispatch_uid=f"poolkit-prerun-{id(runtime)}")  # fmt: skip
-            signals.task_postrun.connect(runtime.on_postrun, weak=False,
-                                         dispatch_uid=f"poolkit-postrun-{id(runtime)}")  # fmt: skip
-        return runtime
+
+    def open_prefork_pipe(self) -> None:
+        """Side effect: open the pipe prefork children send their measurements through.
+
+        Must run before the pool forks, so every child inherits the write end.
+        """
+        if not self.options.profile or self.pool is not Pool.PREFORK:
+            return
+        read, write = os.pipe()
+        os.set_blocking(write, False)
+        os.set_blocking(read, False)
+        with contextlib.suppress(OSError, AttributeError):  # Linux: room for bursts
+            fcntl.fcntl(write, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+        self.pipe = (read, write)
+
+    def connect_task_signals(self) -> None:
+        """Side effect: connect Celery's ``task_prerun``/``task_postrun`` to the recorder
+        (disconnected by :meth:`stop`)."""
+        if not self.options.profile:
+            return
+        signals.task_prerun.connect(self.on_prerun, weak=False,
+                                    dispatch_uid=f"poolkit-prerun-{id(self)}")  # fmt: skip
+        signals.task_postrun.connect(self.on_postrun, weak=False,
+                                     dispatch_uid=f"poolkit-postrun-{id(self)}")  # fmt: skip
 
     @property
     def cpu_clock(self) -> str:

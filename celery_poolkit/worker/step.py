@@ -4,8 +4,11 @@ Celery has no entry point that registers bootsteps, so ``install(app)`` runs at 
 time (in the user's ``celery.py``) and adds two things to the app: the
 ``--poolkit-*`` options of ``celery worker`` (``app.user_options['worker']``) and
 :class:`PoolkitStep` (``app.steps['worker']``). The step is where poolkit's side effects
-in the worker live: the start-up guard (:mod:`celery_poolkit.worker.guard`), the per-task profile
-(:mod:`celery_poolkit.worker.profile`) and the gevent hub monitor (:mod:`celery_poolkit.worker.monitor`).
+in the worker live: the start-up guard (:mod:`celery_poolkit.worker.guard`), the task
+recorder (:mod:`celery_poolkit.worker.recorder`) that feeds the per-task profile
+(:mod:`celery_poolkit.worker.profile`) and the gevent hub monitor
+(:mod:`celery_poolkit.worker.monitor`), and the per-task release of Django's pooled
+connections.
 """
 
 from __future__ import annotations
@@ -146,12 +149,14 @@ class PoolkitStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery is u
     def create(self, parent: Any) -> None:
         # Returns None: StartStopStep would otherwise call obj.start() with no arguments.
         from celery_poolkit.worker import guard
-        from celery_poolkit.worker.recorder import Runtime
+        from celery_poolkit.worker.recorder import TaskRecorder
 
         if self.options.guard:
             guard.run(parent, self.options)  # may raise SystemExit under --poolkit-strict
         try:
-            self.runtime = Runtime.create(parent, self.options)
+            self.runtime = TaskRecorder.create(parent, self.options)
+            self.runtime.open_prefork_pipe()  # before the pool forks its children
+            self.runtime.connect_task_signals()
             parent.poolkit = self.runtime  # the remote-control command finds it here
         except Exception:  # never stop a worker over its instrumentation
             logger.exception("poolkit: the profile/monitor could not be set up; continuing")

@@ -51,9 +51,12 @@ connections back to the pool when the task ends. Neither imports Django until us
 
 from __future__ import annotations
 
-from celery_poolkit.model import Call, Effect, Green
+import sys
+from collections.abc import Iterator
+
+from celery_poolkit.model import Call, Effect, Green, PatchHazard, Pool
 from celery_poolkit.plugins._rows import DBAPI_CURSOR, cpu, ctor, each
-from celery_poolkit.plugins.base import Plugin
+from celery_poolkit.plugins.base import PATCH_FIRST, Plugin
 
 __all__ = ["PLUGIN", "release_task_connections"]
 
@@ -115,6 +118,7 @@ PLUGIN = Plugin(
     modules=("django",),
     distributions=("Django",),
     summary="Django ORM (driver-dependent), cache, e-mail and templates.",
+    hazards="celery_poolkit.plugins.django:hazards",
     calls=(
         _orm("django.db.models.Model.objects.*", _QS),
         _orm("django.db.models.Model._default_manager.*", _QS),
@@ -171,3 +175,18 @@ PLUGIN = Plugin(
         ),
     ),
 )
+
+
+def hazards(pool: Pool) -> Iterator[PatchHazard]:
+    """Before patching: ``django.db.connections`` keeps a native thread-local."""
+    db = sys.modules.get("django.db")
+    storage = getattr(getattr(getattr(db, "connections", None), "_connections", None),
+                      "_storage", None)  # fmt: skip
+    if storage is not None and type(storage).__module__ in ("_thread", "_threading_local"):
+        yield PatchHazard(
+            "django-connections",
+            "django.db",
+            "django.db.connections keeps its connections in a native thread-local made "
+            "at import: every greenlet shares ONE connection and transaction.",
+            f"import Django (django.setup()) after patching; {PATCH_FIRST}",
+        )

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from celery_poolkit.bootstrap.diagnosis import Level, known_bad, version_tuple
-from celery_poolkit.model import Pool
+from celery_poolkit.bootstrap.diagnosis import known_bad, version_tuple
+from celery_poolkit.model import Pool, Severity
+from celery_poolkit.rules import all_rules
 from harness.workers import script
 
 GOOD = {"celery": "5.7.0", "kombu": "5.7.0", "gevent": "26.9.0", "greenlet": "3.5.6",
@@ -32,29 +33,38 @@ def test_a_good_gevent_setup_has_no_findings() -> None:
 
 
 @pytest.mark.parametrize(
-    ("changes", "python", "pool", "topic", "level"),
+    ("changes", "python", "pool", "rule", "subject"),
     [
-        ({"greenlet": "2.0.2"}, (3, 11, 0), Pool.GEVENT, "greenlet", Level.ERROR),
-        ({"gevent": "25.4.1"}, (3, 11, 0), Pool.GEVENT, "gevent-queue", Level.ERROR),
-        ({"psycogreen": None}, (3, 12, 0), Pool.GEVENT, "psycogreen", Level.ERROR),
-        ({"psycopg": "3.1.13"}, (3, 12, 0), None, "psycopg-gevent", Level.ERROR),
-        ({"eventlet": "0.41.3"}, (3, 12, 0), Pool.EVENTLET, "psycopg-eventlet", Level.ERROR),
-        ({"eventlet": "0.41.3"}, (3, 12, 0), Pool.EVENTLET, "eventlet", Level.WARNING),
-        ({"mysqlclient": "2.2.0"}, (3, 12, 0), Pool.GEVENT, "mysqlclient", Level.WARNING),
-        ({"gevent": None, "greenlet": None}, (3, 12, 0), Pool.GEVENT, "gevent-missing",
-         Level.ERROR),
+        ({"greenlet": "2.0.2"}, (3, 11, 0), Pool.GEVENT, "PK807", "greenlet"),
+        ({"gevent": "25.4.1"}, (3, 11, 0), Pool.GEVENT, "PK808", "gevent-queue"),
+        ({"psycogreen": None}, (3, 12, 0), Pool.GEVENT, "PK809", "psycogreen"),
+        # a library below its plugin's min_version (data, not a row of the table)
+        ({"psycopg": "3.1.13"}, (3, 12, 0), None, "PK806", "psycopg"),
+        ({"eventlet": "0.41.3"}, (3, 12, 0), Pool.EVENTLET, "PK810", "psycopg-eventlet"),
+        ({"eventlet": "0.41.3"}, (3, 12, 0), Pool.EVENTLET, "PK305", "eventlet"),
+        ({"gevent": None, "greenlet": None}, (3, 12, 0), Pool.GEVENT, "PK811",
+         "gevent-missing"),
     ],
 )  # fmt: skip
 def test_known_bad_combinations(
     changes: dict[str, str | None],
     python: tuple[int, ...],
     pool: Pool | None,
-    topic: str,
-    level: Level,
+    rule: str,
+    subject: str,
 ) -> None:
     findings = known_bad({**GOOD, **changes}, python, pool)
-    assert (topic, level) in {(f.topic, f.level) for f in findings}
+    assert (rule, subject) in {(f.rule, f.subject) for f in findings}
     assert all(f.fix for f in findings)
+    # one severity per rule, whoever reports it
+    assert all(f.severity is all_rules()[f.rule].severity for f in findings)
+
+
+def test_a_psycopg_below_its_minimum_is_fine_off_gevent() -> None:
+    assert known_bad({**GOOD, "psycopg": "3.1.13"}, (3, 12, 0), Pool.PREFORK) == []
+    (finding,) = known_bad({**GOOD, "psycopg": "3.1.13"}, (3, 12, 0), Pool.GEVENT)
+    assert finding.severity is Severity.ERROR
+    assert "pip install -U 'psycopg>=3.1.14'" == finding.fix
 
 
 def test_greenlet_2_is_fine_before_python_3_11() -> None:
@@ -90,7 +100,7 @@ def test_doctor_exits_1_when_a_driver_blocks() -> None:
         timeout=120, env={**clean, "POOLKIT_DISABLE": "1"}, check=False,
     )  # fmt: skip
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "FAIL driver:psycopg2: psycopg2 is not green" in proc.stdout
+    assert "FAIL PK804 [psycopg2]: psycopg2 is not green" in proc.stdout
     assert "Broken: yes" in proc.stdout
 
 
@@ -105,3 +115,25 @@ def test_doctor_bad_pool_is_a_usage_error() -> None:
     proc = _doctor("-P", "greenlet")
     assert proc.returncode == 2
     assert "unknown pool 'greenlet'" in proc.stderr
+
+
+def test_doctor_reports_an_app_it_cannot_import_as_pk813() -> None:
+    proc = _doctor("-A", "poolkit_no_such_app", "-P", "gevent")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "FAIL PK813 [app]: cannot import 'poolkit_no_such_app'" in proc.stdout
+
+
+def test_doctor_reports_a_patch_it_could_not_do_as_pk812(monkeypatch: pytest.MonkeyPatch) -> None:
+    from celery_poolkit import bootstrap
+    from celery_poolkit.cli.doctor import diagnose
+    from celery_poolkit.errors import PatchError
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PatchError("already patched by eventlet")
+
+    monkeypatch.setattr(bootstrap, "patch", refuse)  # never patch the test process
+    diagnosis = diagnose(None, "gevent")
+    assert ("PK812", "already patched by eventlet") in {
+        (f.rule, f.message) for f in diagnosis.findings
+    }
+    assert diagnosis.broken

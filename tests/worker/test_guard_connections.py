@@ -29,13 +29,13 @@ def _worker(pool: str, concurrency: int, **conf: Any) -> Any:
 
 def _topics(worker: Any) -> list[str]:
     facts = guard.facts_of(worker)
-    return [f.topic for f in guard.connections(facts, worker.app)]
+    return [f"{f.rule}:{f.subject}" for f in guard.connections(facts, worker.app)]
 
 
 def test_a_gevent_worker_acking_late_past_kombus_cap_is_refused() -> None:
     worker = _worker("gevent", 50, task_acks_late=True)
     (finding,) = guard.connections(guard.facts_of(worker), worker.app)
-    assert finding.refuse
+    assert finding.rule in guard.REFUSE
     assert "holds 10 connections" in finding.message
     assert "'max_connections': 51" in finding.fix
 
@@ -69,7 +69,7 @@ def test_quiet_when_the_pool_fits_or_is_not_shared(
 def test_shared_redis_result_backend_on_threads() -> None:
     conf = {"result_backend": "redis://127.0.0.1:1/1", "result_backend_thread_safe": True,
             "redis_max_connections": 10}  # fmt: skip
-    assert _topics(_worker("threads", 50, **conf)) == ["connections:redis-backend"]
+    assert _topics(_worker("threads", 50, **conf)) == ["PK307:redis-backend"]
     assert _topics(_worker("threads", 10, **conf)) == []
 
 

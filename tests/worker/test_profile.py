@@ -147,7 +147,9 @@ def test_strict_guard_refuses_an_unpatched_gevent_pool_with_the_fix(
 ) -> None:
     worker = _fake_worker("gevent")  # this test process is not monkey patched
     found = guard.run(worker, StepOptions(advise=False))  # not strict: logged only
-    assert [f.topic for f in found if f.refuse] == ["patch-state"]
+    assert [(f.rule, f.subject) for f in found if f.rule in guard.REFUSE] == [
+        ("PK801", "patch-state")
+    ]
     with pytest.raises(SystemExit) as exit_info:
         guard.run(worker, StepOptions(strict=True, advise=False))
     assert exit_info.value.code == 78
@@ -173,14 +175,14 @@ def test_prefork_children_send_their_numbers_to_the_parent_through_the_pipe() ->
     import os
     import threading
 
-    from celery_poolkit.worker.recorder import Runtime
+    from celery_poolkit.worker.recorder import TaskRecorder
 
     read, write = os.pipe()
     os.set_blocking(read, False)
     os.set_blocking(write, False)
-    runtime = Runtime(hostname="w@h", pool=Pool.PREFORK, pool_name="prefork", concurrency=2,
-                      queues=("q",), options=StepOptions(), parent_pid=-1,  # "in a child"
-                      pipe=(read, write))  # fmt: skip
+    runtime = TaskRecorder(hostname="w@h", pool=Pool.PREFORK, pool_name="prefork",
+                           concurrency=2, queues=("q",), options=StepOptions(),
+                           parent_pid=-1, pipe=(read, write))  # "in a child"; fmt: skip
     runtime.profile.dropped = 3  # the child could not send three earlier samples
     task = types.SimpleNamespace(name="t")
     runtime.on_prerun(task_id="1", task=task)

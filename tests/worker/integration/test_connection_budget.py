@@ -23,7 +23,7 @@ from harness.workers import WorkerProcess, script
 APPS = Path(__file__).resolve().parents[1] / "apps"
 QUIET = ["--without-gossip", "--without-mingle", "--without-heartbeat"]
 TASKS = 50  # one per greenlet, all finishing at the same moment
-GUARD = "poolkit guard [connections:redis-broker]"
+GUARD = "poolkit guard PK307 [redis-broker]"
 
 pytestmark = pytest.mark.skipif(
     not hasattr(Consumer, "call_soon_ack"), reason="Celery < 5.7 acks in the consumer"

@@ -74,7 +74,7 @@ def test_non_strict_unpatched_gevent_worker_is_warned_about_but_started(
     # the failure the warning is about.)
     worker = _start(worker_factory, env, "-Pgevent", "-c", "5")
     out = worker.output()
-    assert "poolkit guard [patch-state]" in out
+    assert "poolkit guard PK801 [patch-state]" in out
     assert "poolkit worker" in out
 
 
@@ -120,7 +120,7 @@ def test_guard_reports_the_advisors_view_of_the_consumed_queue_with_evidence(
     # bs.crunch (a pure-Python loop) is routed to "cpu"; consuming it on gevent is wrong.
     worker = _start(worker_factory, env, "-P", "gevent", "-c", "5", "-Q", "cpu")
     out = worker.output()
-    assert "poolkit guard [advisor:pool]: queue 'cpu' runs on gevent" in out, out
+    assert "poolkit guard PK601 [advisor]: queue 'cpu' runs on gevent" in out, out
     assert "recommends prefork" in out
     assert re.search(r"evidence: cpu: .* at .*bsapp\.py:\d+", out), out
     # A worker on the queue the advisor agrees with hears nothing from it.
