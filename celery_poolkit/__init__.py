@@ -15,8 +15,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # at run time __getattr__ loads these lazily
     from typing import Any
 
-    from celery_poolkit.worker.step import install as install
     from celery_poolkit.bootstrap import patch as patch
+    from celery_poolkit.worker.step import install as install
 
 __all__ = ["__version__", "install", "patch"]
 

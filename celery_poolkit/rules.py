@@ -17,28 +17,60 @@ _W, _E = Severity.WARNING, Severity.ERROR
 RUNTIME_RULES: dict[str, Rule] = {
     r.id: r
     for r in (
-        Rule("PK801", "green-pool-not-patched", _E,
-             "a gevent/eventlet worker whose process is not monkey patched"),
-        Rule("PK802", "patched-for-another-pool", _W,
-             "a process patched for a green library runs a pool that is not green"),
-        Rule("PK803", "imported-before-patching", _W,
-             "a module imported before patching kept an unpatched object"),
-        Rule("PK804", "driver-not-green", _E,
-             "an installed database or HTTP driver blocks the hub in this process"),
-        Rule("PK805", "adapter-failed", _E,
-             "a plugin's runtime adapter failed, or a third-party plugin could not load"),
-        Rule("PK806", "version-below-minimum", _E,
-             "a library older than the first version that works under gevent"),
+        Rule(
+            "PK801",
+            "green-pool-not-patched",
+            _E,
+            "a gevent/eventlet worker whose process is not monkey patched",
+        ),
+        Rule(
+            "PK802",
+            "patched-for-another-pool",
+            _W,
+            "a process patched for a green library runs a pool that is not green",
+        ),
+        Rule(
+            "PK803",
+            "imported-before-patching",
+            _W,
+            "a module imported before patching kept an unpatched object",
+        ),
+        Rule(
+            "PK804",
+            "driver-not-green",
+            _E,
+            "an installed database or HTTP driver blocks the hub in this process",
+        ),
+        Rule(
+            "PK805",
+            "adapter-failed",
+            _E,
+            "a plugin's runtime adapter failed, or a third-party plugin could not load",
+        ),
+        Rule(
+            "PK806",
+            "version-below-minimum",
+            _E,
+            "a library older than the first version that works under gevent",
+        ),
         Rule("PK807", "greenlet-too-old", _E, "gevent on Python 3.11+ with greenlet < 3"),
-        Rule("PK808", "gevent-breaks-psycopg-pool", _E,
-             "gevent 25.4.0-25.4.1 with psycopg_pool installed"),
+        Rule(
+            "PK808",
+            "gevent-breaks-psycopg-pool",
+            _E,
+            "gevent 25.4.0-25.4.1 with psycopg_pool installed",
+        ),
         Rule("PK809", "psycogreen-missing", _E, "psycopg2 under gevent without psycogreen"),
         Rule("PK810", "psycopg-on-eventlet", _E, "psycopg 3 under eventlet"),
-        Rule("PK811", "pool-library-missing", _E,
-             "the gevent pool is selected but gevent is not installed"),
+        Rule(
+            "PK811",
+            "pool-library-missing",
+            _E,
+            "the gevent pool is selected but gevent is not installed",
+        ),
         Rule("PK812", "patch-failed", _E, "poolkit doctor could not patch the process"),
         Rule("PK813", "app-import-failed", _E, "poolkit doctor could not import the app"),
-    )  # fmt: skip
+    )
 }
 
 

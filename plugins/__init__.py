@@ -37,6 +37,7 @@ ENTRY_POINT_GROUP = "celery_poolkit.plugins"
 #: advisor's, and importing all of them would add ~12 ms to every gevent worker's start.
 #: tests/plugins/test_registry.py checks that every plugin with a hook is listed here.
 RUNTIME: tuple[str, ...] = (
+    "celery_poolkit.plugins.cassandra",
     "celery_poolkit.plugins.django",
     "celery_poolkit.plugins.grpc",
     "celery_poolkit.plugins.mysqlclient",
@@ -78,6 +79,7 @@ BUILTIN: tuple[str, ...] = (
     "celery_poolkit.plugins.joblib",
     "celery_poolkit.plugins.kafka_python",
     "celery_poolkit.plugins.kombu",
+    "celery_poolkit.plugins.ldap3",
     "celery_poolkit.plugins.lightgbm",
     "celery_poolkit.plugins.lxml",
     "celery_poolkit.plugins.minio",

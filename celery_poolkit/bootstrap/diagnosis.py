@@ -100,10 +100,15 @@ class Diagnosis:
                 {"name": d.name, "green": d.green, "detail": d.detail} for d in self.drivers
             ],
             "findings": [
-                {"rule": f.rule, "severity": f.severity.value, "subject": f.subject,
-                 "message": f.message, "fix": f.fix}
+                {
+                    "rule": f.rule,
+                    "severity": f.severity.value,
+                    "subject": f.subject,
+                    "message": f.message,
+                    "fix": f.fix,
+                }
                 for f in self.findings
-            ],  # fmt: skip
+            ],
             "broken": self.broken,
         }
 

@@ -129,4 +129,3 @@ def render_text(diagnosis: Diagnosis) -> str:
         lines.append(f"  {_SEVERITY_MARK[finding.severity.value]} {finding.one_line()}")
     lines.append("Broken: yes" if diagnosis.broken else "Nothing broken.")
     return "\n".join(lines)
-

@@ -10,7 +10,7 @@ This pool:
 
 * never holds more than ``max_size`` connections: a slot is *reserved* under the lock
   before the (yielding) connect starts, and given back if the connect fails;
-* waits at most ``timeout`` seconds for a slot, then raises :class:`PoolTimeout`
+* waits at most ``timeout`` seconds for a slot, then raises :class:`ConnectionPoolTimeout`
   naming the pool and its size;
 * treats every ``BaseException`` (``gevent.Timeout``, ``GreenletExit``,
   ``KeyboardInterrupt``) at checkout and check-in as "this slot is no longer ours":
@@ -36,12 +36,12 @@ from typing import Generic, TypeVar
 
 from celery_poolkit.errors import PoolkitError
 
-__all__ = ["GreenPool", "PoolStats", "PoolTimeout"]
+__all__ = ["ConnectionPool", "ConnectionPoolStats", "ConnectionPoolTimeout"]
 
 C = TypeVar("C")
 
 
-class PoolTimeout(PoolkitError):
+class ConnectionPoolTimeout(PoolkitError):
     """No connection became free within the checkout timeout."""
 
     def __init__(self, name: str, max_size: int, timeout: float, waiting: int) -> None:
@@ -58,7 +58,7 @@ class PoolTimeout(PoolkitError):
 
 
 @dataclass(frozen=True, slots=True)
-class PoolStats:
+class ConnectionPoolStats:
     """A snapshot of a pool's accounting; ``size`` is ``in_use + idle + connecting``."""
 
     name: str
@@ -76,7 +76,7 @@ class PoolStats:
         return self.in_use + self.idle + self.connecting
 
 
-class GreenPool(Generic[C]):
+class ConnectionPool(Generic[C]):
     """At most ``max_size`` connections made by ``connect``, shared by green (or real) threads.
 
     ``connect()`` opens a connection. ``close(conn)`` closes one and must not raise for a
@@ -134,7 +134,7 @@ class GreenPool(Generic[C]):
     def getconn(self, timeout: float | None = None) -> C:
         """A connection for the caller's exclusive use; give it back with :meth:`putconn`.
 
-        Raises :class:`PoolTimeout` when none is free within ``timeout`` (the pool's own
+        Raises :class:`ConnectionPoolTimeout` when none is free within ``timeout`` (the pool's own
         timeout when ``None``).
         """
         self._reap()
@@ -177,7 +177,7 @@ class GreenPool(Generic[C]):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     self._timeouts += 1
-                    raise PoolTimeout(self.name, self.max_size, limit, self._waiting)
+                    raise ConnectionPoolTimeout(self.name, self.max_size, limit, self._waiting)
                 self._waiting += 1
                 try:
                     self._cond.wait(remaining)
@@ -292,10 +292,10 @@ class GreenPool(Generic[C]):
 
     # -- the rest ----------------------------------------------------------------------
 
-    def stats(self) -> PoolStats:
+    def stats(self) -> ConnectionPoolStats:
         self._reap()
         with self._cond:
-            return PoolStats(
+            return ConnectionPoolStats(
                 name=self.name,
                 max_size=self.max_size,
                 in_use=self._in_use,
@@ -320,6 +320,6 @@ class GreenPool(Generic[C]):
     def __repr__(self) -> str:
         s = self.stats()
         return (
-            f"<GreenPool {self.name!r} max_size={s.max_size} in_use={s.in_use} "
+            f"<ConnectionPool {self.name!r} max_size={s.max_size} in_use={s.in_use} "
             f"idle={s.idle} waiting={s.waiting}>"
         )

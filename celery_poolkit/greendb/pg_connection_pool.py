@@ -1,4 +1,4 @@
-"""A :class:`~celery_poolkit.greendb.connection_pool.GreenPool` of PostgreSQL connections.
+"""A :class:`~celery_poolkit.greendb.connection_pool.ConnectionPool` of PostgreSQL connections.
 
 The pool is driver-agnostic; this module supplies the PostgreSQL parts, written against
 what psycopg2 (>= 2.8) and psycopg 3 connections have in common: ``closed``,
@@ -11,7 +11,7 @@ import select
 from collections.abc import Callable
 from typing import Any
 
-from celery_poolkit.greendb.connection_pool import GreenPool
+from celery_poolkit.greendb.connection_pool import ConnectionPool
 
 __all__ = ["check_idle", "pg_pool", "reset_for_reuse"]
 
@@ -59,10 +59,10 @@ def pg_pool(
     max_size: int = 10,
     timeout: float = 30.0,
     name: str = "postgresql",
-) -> GreenPool[Any]:
+) -> ConnectionPool[Any]:
     """A pool of the connections ``connect()`` makes, e.g.
     ``pg_pool(functools.partial(psycopg2.connect, dsn), max_size=10)``."""
-    return GreenPool(
+    return ConnectionPool(
         connect, close=_close, check=check_idle, reset=reset_for_reuse,
         max_size=max_size, timeout=timeout, name=name,
     )  # fmt: skip

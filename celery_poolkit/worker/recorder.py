@@ -27,15 +27,17 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import signals
 
-from celery_poolkit.worker.step import StepOptions
-from celery_poolkit.worker.guard import worker_pool
 from celery_poolkit.model import Pool
+from celery_poolkit.worker.guard import worker_pool
 from celery_poolkit.worker.monitor import HubMonitor, SwitchClock
 from celery_poolkit.worker.profile import Profile, WorkerProfile
+
+if TYPE_CHECKING:  # the step imports this module: no import cycle at run time
+    from celery_poolkit.worker.step import StepOptions
 
 logger = logging.getLogger("celery_poolkit")
 

@@ -50,7 +50,7 @@ def release_task_connections(sender: Any = None, **kwargs: Any) -> None:
 
 
 def _pooled(conn: Any) -> bool:
-    if getattr(conn, "green_pool", None) is not None:  # celery-poolkit's backend
+    if getattr(conn, "connection_pool", None) is not None:  # celery-poolkit's backend
         return True
     # Django's own pool (5.1+, psycopg 3): the same OPTIONS key.
     options = conn.settings_dict.get("OPTIONS") or {}

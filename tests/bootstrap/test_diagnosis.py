@@ -64,7 +64,7 @@ def test_a_psycopg_below_its_minimum_is_fine_off_gevent() -> None:
     assert known_bad({**GOOD, "psycopg": "3.1.13"}, (3, 12, 0), Pool.PREFORK) == []
     (finding,) = known_bad({**GOOD, "psycopg": "3.1.13"}, (3, 12, 0), Pool.GEVENT)
     assert finding.severity is Severity.ERROR
-    assert "pip install -U 'psycopg>=3.1.14'" == finding.fix
+    assert finding.fix == "pip install -U 'psycopg>=3.1.14'"
 
 
 def test_greenlet_2_is_fine_before_python_3_11() -> None:

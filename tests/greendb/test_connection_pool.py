@@ -1,4 +1,4 @@
-"""GreenPool: the cap, the timeout, BaseException safety, discards and stats.
+"""ConnectionPool: the cap, the timeout, BaseException safety, discards and stats.
 
 Plain threads run in this process; the gevent runs are subprocesses, because monkey
 patching is process-wide and cannot be undone.
@@ -15,7 +15,11 @@ from dataclasses import dataclass, field
 import pytest
 
 from celery_poolkit.errors import PoolkitError
-from celery_poolkit.greendb.connection_pool import GreenPool, PoolStats, PoolTimeout
+from celery_poolkit.greendb.connection_pool import (
+    ConnectionPool,
+    ConnectionPoolStats,
+    ConnectionPoolTimeout,
+)
 from harness.pyjson import run_json
 
 
@@ -57,10 +61,10 @@ class Factory:
             self.open_now -= 1
 
 
-def make(factory: Factory, **kwargs: object) -> GreenPool[Conn]:
+def make(factory: Factory, **kwargs: object) -> ConnectionPool[Conn]:
     options: dict[str, object] = {"max_size": 3, "timeout": 5.0, "name": "test"}
     options.update(kwargs)
-    return GreenPool(
+    return ConnectionPool(
         factory.connect, close=factory.close,
         check=lambda c: not c.broken, **options,  # type: ignore[arg-type]
     )  # fmt: skip
@@ -74,7 +78,7 @@ def test_reuses_idle_connections_lifo() -> None:
     pool.putconn(b)
     assert pool.getconn() is b  # most recently returned first
     assert factory.made == 2
-    assert pool.stats() == PoolStats(
+    assert pool.stats() == ConnectionPoolStats(
         name="test", max_size=3, in_use=1, idle=1, connecting=0, waiting=0,
         created=2, discarded=0, timeouts=0,
     )  # fmt: skip
@@ -83,14 +87,14 @@ def test_reuses_idle_connections_lifo() -> None:
 def test_checkout_timeout_names_pool_and_size() -> None:
     pool = make(Factory(), max_size=2, timeout=0.05)
     pool.getconn(), pool.getconn()
-    with pytest.raises(PoolTimeout) as caught:
+    with pytest.raises(ConnectionPoolTimeout) as caught:
         pool.getconn()
     message = str(caught.value)
     assert "pool 'test' (max_size=2)" in message
     assert "Raise max_size" in message
     assert isinstance(caught.value, PoolkitError)
     assert pool.stats().timeouts == 1
-    with pytest.raises(PoolTimeout):
+    with pytest.raises(ConnectionPoolTimeout):
         pool.getconn(timeout=0)  # a per-call timeout overrides the pool's
 
 
@@ -166,7 +170,7 @@ def test_check_that_raises_counts_as_broken() -> None:
     def check(conn: Conn) -> bool:
         raise OSError("bad fd")
 
-    pool = GreenPool(factory.connect, close=factory.close, check=check, max_size=1)
+    pool = ConnectionPool(factory.connect, close=factory.close, check=check, max_size=1)
     pool.putconn(pool.getconn())
     assert pool.getconn().n == 2
     assert pool.stats().discarded == 1
@@ -180,7 +184,7 @@ def test_reset_failure_discards_and_interruption_propagates() -> None:
         if calls[0] is not None:
             raise calls[0]
 
-    pool = GreenPool(factory.connect, close=factory.close, reset=reset, max_size=1)
+    pool = ConnectionPool(factory.connect, close=factory.close, reset=reset, max_size=1)
     a = pool.getconn()
     calls[0] = ValueError("rollback failed")
     pool.putconn(a)  # swallowed: a broken connection is simply not reused
@@ -219,7 +223,7 @@ def test_lost_connections_are_reaped_later() -> None:
     pool = make(factory, max_size=1, timeout=0.05)
     a = pool.getconn()
     pool.lost(a)
-    b = pool.getconn()  # no PoolTimeout: the lost one's slot came back
+    b = pool.getconn()  # no ConnectionPoolTimeout: the lost one's slot came back
     assert a.closed
     assert b is not a
     assert pool.stats().discarded == 1
@@ -254,7 +258,7 @@ GEVENT_RACE = textwrap.dedent(
     """
     from gevent import monkey; monkey.patch_all()
     import json, time, gevent
-    from celery_poolkit.greendb.connection_pool import GreenPool, PoolTimeout
+    from celery_poolkit.greendb.connection_pool import ConnectionPool, ConnectionPoolTimeout
     state = {"open": 0, "most": 0}
     def connect():
         state["open"] += 1
@@ -263,7 +267,7 @@ GEVENT_RACE = textwrap.dedent(
         return object()
     def close(conn):
         state["open"] -= 1
-    pool = GreenPool(connect, close=close, max_size=5, timeout=5, name="g")
+    pool = ConnectionPool(connect, close=close, max_size=5, timeout=5, name="g")
     def work(i):
         with pool.connection():
             time.sleep(0.002)
@@ -283,7 +287,7 @@ GEVENT_RACE = textwrap.dedent(
     gevent.joinall([gevent.spawn(interrupted) for _ in range(20)], timeout=30)
     try:
         [pool.getconn(timeout=0.05) for _ in range(6)]
-    except PoolTimeout as exc:
+    except ConnectionPoolTimeout as exc:
         timeout_message = str(exc)
     lock = pool._cond._lock
     lock = getattr(lock, "_block", lock)  # gevent's RLock wraps one of its locks
@@ -308,9 +312,9 @@ GEVENT_TIMEOUT_STORM = textwrap.dedent(
     from gevent import monkey; monkey.patch_all()
     import json, random, time, gevent
     from gevent.pool import Pool
-    from celery_poolkit.greendb.connection_pool import GreenPool
+    from celery_poolkit.greendb.connection_pool import ConnectionPool
     random.seed(5)
-    pool = GreenPool(lambda: time.sleep(0.003) or object(), close=lambda c: None,
+    pool = ConnectionPool(lambda: time.sleep(0.003) or object(), close=lambda c: None,
                      max_size=5, timeout=30, name="storm")
     outcomes = {}
     def task():

@@ -44,7 +44,7 @@ class FakeWrapper:
         self.alias = "default"
         self.connection: object | None = object()
         self.in_atomic_block = atomic
-        self.green_pool = object() if pooled else None
+        self.connection_pool = object() if pooled else None
         self.settings_dict: dict[str, Any] = {"OPTIONS": {}}
         self.fail = fail
         self.closed = 0

@@ -37,8 +37,9 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> dict[str, AdapterResult]:
 def test_an_adapter_that_failed_at_patch_time_is_an_error_at_start_up(
     recorded: dict[str, AdapterResult], caplog: pytest.LogCaptureFixture
 ) -> None:
-    recorded["psycopg"] = AdapterResult("psycopg", AdapterStatus.FAILED,
-                                        "PoolkitError: psycopg was imported before patching")
+    recorded["psycopg"] = AdapterResult(
+        "psycopg", AdapterStatus.FAILED, "PoolkitError: psycopg was imported before patching"
+    )
     recorded["grpc"] = AdapterResult("grpc", AdapterStatus.SKIPPED, "grpcio is not installed")
     worker = _worker("threads")  # no patch-state finding: only the adapter speaks
     found = guard.run(worker, StepOptions(advise=False))

@@ -10,10 +10,10 @@ from typing import Any
 import greenlet
 import pytest
 
-from celery_poolkit.worker import guard, profile
-from celery_poolkit.worker.step import StepOptions
 from celery_poolkit.model import Pool
+from celery_poolkit.worker import guard, profile
 from celery_poolkit.worker.monitor import SwitchClock
+from celery_poolkit.worker.step import StepOptions
 
 
 def test_profile_is_bounded_and_computes_percentiles(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -180,9 +180,16 @@ def test_prefork_children_send_their_numbers_to_the_parent_through_the_pipe() ->
     read, write = os.pipe()
     os.set_blocking(read, False)
     os.set_blocking(write, False)
-    runtime = TaskRecorder(hostname="w@h", pool=Pool.PREFORK, pool_name="prefork",
-                           concurrency=2, queues=("q",), options=StepOptions(),
-                           parent_pid=-1, pipe=(read, write))  # "in a child"; fmt: skip
+    runtime = TaskRecorder(
+        hostname="w@h",
+        pool=Pool.PREFORK,
+        pool_name="prefork",
+        concurrency=2,
+        queues=("q",),
+        options=StepOptions(),
+        parent_pid=-1,
+        pipe=(read, write),
+    )  # "in a child"; fmt: skip
     runtime.profile.dropped = 3  # the child could not send three earlier samples
     task = types.SimpleNamespace(name="t")
     runtime.on_prerun(task_id="1", task=task)
