@@ -46,7 +46,10 @@ green-runtime.md §5.3 and §6.
 
 **Runtime:** ``celery_poolkit.plugins.django.backends.postgresql`` is a green pooled
 database ``ENGINE`` for psycopg2; ``release_task_connections`` gives a task's
-connections back to the pool when the task ends. Neither imports Django until used.
+connections back to the pool when the task ends. Neither imports Django until used. The
+adapter connects ``release_task_connections`` to Celery's ``task_postrun`` in a patched
+worker (the bootstep does too, for every pool); the hazard hook finds ``django.db``
+imported before patching.
 """
 
 from __future__ import annotations
@@ -119,6 +122,7 @@ PLUGIN = Plugin(
     distributions=("Django",),
     summary="Django ORM (driver-dependent), cache, e-mail and templates.",
     hazards="celery_poolkit.plugins.django:hazards",
+    adapter="celery_poolkit.plugins.django.tasks:connect_task_release_when_patched",
     calls=(
         _orm("django.db.models.Model.objects.*", _QS),
         _orm("django.db.models.Model._default_manager.*", _QS),

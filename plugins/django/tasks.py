@@ -10,11 +10,15 @@ unconditional for pooled connections: a task that ends, however it ends, holds n
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import sys
 from typing import Any
 
-__all__ = ["connect_task_release", "release_task_connections"]
+from celery_poolkit.errors import DidNotEnable
+from celery_poolkit.model import Adapted, Pool
+
+__all__ = ["connect_task_release", "connect_task_release_when_patched", "release_task_connections"]
 
 log = logging.getLogger(__name__)
 
@@ -69,3 +73,16 @@ def connect_task_release() -> bool:
 
     signals.task_postrun.connect(release_task_connections, dispatch_uid=DISPATCH_UID, weak=False)
     return True
+
+
+def connect_task_release_when_patched(pool: Pool) -> Adapted:
+    """The Django plugin's adapter: connect :func:`release_task_connections` to Celery's
+    ``task_postrun`` in a green worker, where every task runs in a new greenlet with its
+    own connection wrapper. Runs after monkey patching (Celery's own ``-P gevent`` too);
+    the worker bootstep connects it as well, for every pool."""
+    if importlib.util.find_spec("django") is None:
+        raise DidNotEnable("Django is not installed")
+    from celery import signals
+
+    signals.task_postrun.connect(release_task_connections, dispatch_uid=DISPATCH_UID, weak=False)
+    return Adapted.applied("release_task_connections connected to Celery's task_postrun")

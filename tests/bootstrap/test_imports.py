@@ -50,7 +50,7 @@ def test_every_adapter_resolves_and_every_runtime_plugin_is_builtin() -> None:
     for name in ("psycopg2", "psycopg", "grpc", "urllib3", "cassandra"):
         assert f"celery_poolkit.plugins.{name}" in BUILTIN
     adapters = {p.name: p.adapter for p in builtin_plugins() if p.adapter}
-    assert set(adapters) == {"psycopg2", "psycopg", "grpc", "urllib3", "cassandra"}
+    assert set(adapters) == {"psycopg2", "psycopg", "grpc", "urllib3", "cassandra", "django"}
     for adapter in adapters.values():
         assert callable(resolve(adapter))
     for plugin in builtin_plugins():

@@ -14,7 +14,8 @@ same way::
 
 ``connection.close()`` gives the connection back to the pool (Celery's Django fixup calls
 it after every task, and so does :func:`~celery_poolkit.plugins.django.tasks.
-release_task_connections`, which this backend connects to ``task_postrun``). Without
+release_task_connections`, which the Django plugin's adapter, in a patched worker, and
+the worker bootstep connect to ``task_postrun``; this backend connects no signal). Without
 ``"pool"`` in OPTIONS it is exactly Django's backend.
 """
 
@@ -29,7 +30,6 @@ from django.db.backends.postgresql import base as django_pg
 
 from celery_poolkit.greendb.connection_pool import ConnectionPool
 from celery_poolkit.greendb.pg_connection_pool import pg_pool
-from celery_poolkit.plugins.django.tasks import connect_task_release
 
 __all__ = ["DatabaseWrapper"]
 
@@ -113,7 +113,6 @@ class DatabaseWrapper(django_pg.DatabaseWrapper):  # type: ignore[misc]
             # setdefault: two greenlets building at once keep the same (first) pool; a
             # pool opens no connection when built, so the loser costs nothing.
             pool = self._connection_pools.setdefault(self.alias, built)
-            connect_task_release()
         return pool
 
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
