@@ -79,6 +79,11 @@ _OPTION_FIELDS = {
 }
 
 
+#: The queue a worker without ``-Q`` consumes: Celery's default, and the name projects
+#: commonly give it in ``task_default_queue``.
+_DEFAULT_QUEUES = ("celery", "default")
+
+
 @dataclass(frozen=True, slots=True)
 class WorkerCommand:
     location: Location
@@ -94,6 +99,11 @@ class WorkerCommand:
     max_tasks_per_child: str = ""
     max_memory_per_child: str = ""
     windows: bool = False
+
+    def consumes(self, queue: str) -> bool:
+        """True when this worker consumes ``queue``: one of its ``-Q`` queues, or, with
+        no ``-Q``, the default queue (``celery``, or ``default`` as projects name it)."""
+        return queue in self.queues if self.queues else queue in _DEFAULT_QUEUES
 
 
 def find_commands(root: Path) -> list[WorkerCommand]:

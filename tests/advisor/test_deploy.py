@@ -47,6 +47,19 @@ def test_a_procfile_with_clustered_flags_reads_as_gevent(tmp_path: Path) -> None
     assert (cmd.pool, cmd.concurrency, cmd.app) == (Pool.GEVENT, "50", "shop")
 
 
+def test_which_queues_a_command_consumes() -> None:
+    named = parse_command("celery -A proj worker -Q a,b", HERE)
+    default = parse_command("celery -A proj worker", HERE)
+    assert named is not None
+    assert default is not None
+    assert (named.consumes("a"), named.consumes("celery")) == (True, False)
+    assert (default.consumes("celery"), default.consumes("default"), default.consumes("a")) == (
+        True,
+        True,
+        False,
+    )
+
+
 def test_not_a_worker_command() -> None:
     assert parse_command("celery -A proj beat", HERE) is None
     assert parse_command("echo worker", HERE) is None
