@@ -12,66 +12,30 @@ from __future__ import annotations
 
 from celery_poolkit.model import Rule, Severity
 
-_W, _E = Severity.WARNING, Severity.ERROR
+#: ID, name, severity, summary; docs/rules.rst has an entry per row.
+_RUNTIME_TABLE = """
+PK801 | green-pool-not-patched     | error   | a gevent/eventlet worker whose process is not patched
+PK802 | patched-for-another-pool   | warning | a patched process runs a pool that is not green
+PK803 | imported-before-patching   | warning | a module imported early kept unpatched objects
+PK804 | driver-not-green           | error   | an installed driver blocks the hub in this process
+PK805 | adapter-failed             | error   | an adapter failed, or a plugin did not load
+PK806 | version-below-minimum      | error   | a library older than its first green version
+PK807 | greenlet-too-old           | error   | gevent on Python 3.11+ with greenlet < 3
+PK808 | gevent-breaks-psycopg-pool | error   | gevent 25.4.0-25.4.1 with psycopg_pool installed
+PK809 | psycogreen-missing         | error   | psycopg2 under gevent without psycogreen
+PK810 | psycopg-on-eventlet        | error   | psycopg 3 under eventlet
+PK811 | pool-library-missing       | error   | the gevent pool is selected, gevent is not installed
+PK812 | patch-failed               | error   | poolkit doctor could not patch the process
+PK813 | app-import-failed          | error   | poolkit doctor could not import the app
+"""
 
-RUNTIME_RULES: dict[str, Rule] = {
-    r.id: r
-    for r in (
-        Rule(
-            "PK801",
-            "green-pool-not-patched",
-            _E,
-            "a gevent/eventlet worker whose process is not monkey patched",
-        ),
-        Rule(
-            "PK802",
-            "patched-for-another-pool",
-            _W,
-            "a process patched for a green library runs a pool that is not green",
-        ),
-        Rule(
-            "PK803",
-            "imported-before-patching",
-            _W,
-            "a module imported before patching kept an unpatched object",
-        ),
-        Rule(
-            "PK804",
-            "driver-not-green",
-            _E,
-            "an installed database or HTTP driver blocks the hub in this process",
-        ),
-        Rule(
-            "PK805",
-            "adapter-failed",
-            _E,
-            "a plugin's runtime adapter failed, or a third-party plugin could not load",
-        ),
-        Rule(
-            "PK806",
-            "version-below-minimum",
-            _E,
-            "a library older than the first version that works under gevent",
-        ),
-        Rule("PK807", "greenlet-too-old", _E, "gevent on Python 3.11+ with greenlet < 3"),
-        Rule(
-            "PK808",
-            "gevent-breaks-psycopg-pool",
-            _E,
-            "gevent 25.4.0-25.4.1 with psycopg_pool installed",
-        ),
-        Rule("PK809", "psycogreen-missing", _E, "psycopg2 under gevent without psycogreen"),
-        Rule("PK810", "psycopg-on-eventlet", _E, "psycopg 3 under eventlet"),
-        Rule(
-            "PK811",
-            "pool-library-missing",
-            _E,
-            "the gevent pool is selected but gevent is not installed",
-        ),
-        Rule("PK812", "patch-failed", _E, "poolkit doctor could not patch the process"),
-        Rule("PK813", "app-import-failed", _E, "poolkit doctor could not import the app"),
-    )
-}
+
+def _rules(table: str) -> dict[str, Rule]:
+    rows = (tuple(cell.strip() for cell in line.split("|")) for line in table.strip().splitlines())
+    return {rid: Rule(rid, name, Severity(sev), summary) for rid, name, sev, summary in rows}
+
+
+RUNTIME_RULES: dict[str, Rule] = _rules(_RUNTIME_TABLE)
 
 
 def all_rules() -> dict[str, Rule]:

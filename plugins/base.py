@@ -28,11 +28,13 @@ distribution) that works under a green pool, with ``min_version_why``.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from celery_poolkit.model import Call
+from celery_poolkit.errors import DidNotEnable
+from celery_poolkit.model import Call, Pool
 
 #: The fix of every "imported before patching" hazard.
 PATCH_FIRST = (
@@ -81,3 +83,20 @@ def resolve(ref: str) -> Callable[..., Any]:
     module, _, attr = ref.partition(":")
     function: Callable[..., Any] = getattr(importlib.import_module(module), attr)
     return function
+
+
+def require(
+    module: str,
+    pool: Pool,
+    *,
+    name: str = "",
+    pools: tuple[Pool, ...] = (Pool.GEVENT,),
+    otherwise: str = "",
+) -> None:
+    """An adapter's first line: raise ``DidNotEnable`` (the plugin stays off) unless
+    ``module`` is installed (``name`` is how the message calls it) and ``pool`` is one of
+    ``pools`` (``otherwise`` says why not). Finds the module without importing it."""
+    if importlib.util.find_spec(module) is None:
+        raise DidNotEnable(f"{name or module} is not installed")
+    if pool not in pools:
+        raise DidNotEnable(otherwise or f"not needed under {pool.value}")

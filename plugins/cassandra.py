@@ -29,13 +29,11 @@ reactor). Imported after patching, the driver picks it by itself: nothing to do.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 
-from celery_poolkit.errors import DidNotEnable
 from celery_poolkit.model import Adapted, Call, Effect, Green, Hazard, Pool
 from celery_poolkit.plugins._rows import ctor, each
-from celery_poolkit.plugins.base import Plugin
+from celery_poolkit.plugins.base import Plugin, require
 
 _CLUSTER = "cassandra.cluster.Cluster"
 _SESSION = "cassandra.cluster.Session"
@@ -46,7 +44,6 @@ PLUGIN = Plugin(
     modules=("cassandra",),
     distributions=("cassandra-driver", "scylla-driver"),
     summary="Cassandra driver: gevent reactor when imported after patching, else blocks.",
-    adapter="celery_poolkit.plugins.cassandra:use_gevent_reactor",
     calls=(
         ctor(_CLUSTER, _CLUSTER),
         Call(
@@ -71,16 +68,15 @@ PLUGIN = Plugin(
             note=_REACTOR,
         ),
     ),
+    adapter="celery_poolkit.plugins.cassandra:use_gevent_reactor",
 )
 
 
 def use_gevent_reactor(pool: Pool) -> Adapted:
     """Adapter: set ``cassandra.cluster.Cluster.connection_class`` to the gevent reactor
     when ``cassandra.cluster`` was imported before patching (it chose another one)."""
-    if importlib.util.find_spec("cassandra") is None:
-        raise DidNotEnable("cassandra-driver is not installed")
-    if pool is not Pool.GEVENT:
-        raise DidNotEnable(f"cassandra-driver has no {pool.value} reactor poolkit can set")
+    require("cassandra", pool, name="cassandra-driver",
+            otherwise=f"cassandra-driver has no {pool.value} reactor poolkit can set")  # fmt: skip
     cluster = sys.modules.get("cassandra.cluster")
     if cluster is None:
         return Adapted.nothing_to_do("cassandra.cluster is not imported yet and will pick "

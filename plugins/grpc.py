@@ -7,13 +7,11 @@ when gevent's ``did_patch_builtins`` event fires. There is no eventlet support.
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from collections.abc import Iterator
 
-from celery_poolkit.errors import DidNotEnable
 from celery_poolkit.model import Adapted, Call, Effect, Green, Hazard, PatchHazard, Pool
-from celery_poolkit.plugins.base import PATCH_FIRST, Plugin
+from celery_poolkit.plugins.base import PATCH_FIRST, Plugin, require
 
 _NET = Effect.NET_IO
 _ADAPT = Green.NEEDS_ADAPTER
@@ -23,8 +21,6 @@ PLUGIN = Plugin(
     name="grpc",
     modules=("grpc",),
     distributions=("grpcio",),
-    adapter="celery_poolkit.plugins.grpc:init_gevent",
-    hazards="celery_poolkit.plugins.grpc:hazards",
     summary="gRPC: green under gevent once init_gevent() ran (poolkit calls it); channels "
     "do not survive fork.",
     calls=(
@@ -35,6 +31,8 @@ PLUGIN = Plugin(
         Call("grpc.UnaryUnaryMultiCallable.future", _NET, _ADAPT),
         Call("grpc.channel_ready_future", _NET, _ADAPT),
     ),
+    adapter="celery_poolkit.plugins.grpc:init_gevent",
+    hazards="celery_poolkit.plugins.grpc:hazards",
 )
 
 
@@ -61,10 +59,8 @@ def hazards(pool: Pool) -> Iterator[PatchHazard]:
 def init_gevent(pool: Pool) -> Adapted:
     """Adapter: call ``grpc.experimental.gevent.init_gevent()`` under gevent (it swaps
     grpc's C-core polling for gevent's)."""
-    if importlib.util.find_spec("grpc") is None:
-        raise DidNotEnable("grpcio is not installed")
-    if pool is not Pool.GEVENT:
-        raise DidNotEnable(f"grpc has no {pool.value} support; its calls block the hub")
+    require("grpc", pool, name="grpcio",
+            otherwise=f"grpc has no {pool.value} support; its calls block the hub")  # fmt: skip
     from grpc.experimental import gevent as grpc_gevent
 
     grpc_gevent.init_gevent()

@@ -35,7 +35,6 @@ PLUGIN = Plugin(
     modules=("MySQLdb",),
     distributions=("mysqlclient",),
     summary="C MySQL driver: blocks the gevent hub (use PyMySQL there).",
-    driver_state="celery_poolkit.plugins.mysqlclient:driver_state",
     calls=dbapi_driver(
         "MySQLdb",
         _CONN,
@@ -45,6 +44,7 @@ PLUGIN = Plugin(
         connection_methods=("query", "commit", "rollback", "ping", "select_db"),
         note=_NOTE,
     ),
+    driver_state="celery_poolkit.plugins.mysqlclient:driver_state",
 )
 
 

@@ -24,11 +24,6 @@ PLUGIN = Plugin(
     name="psycopg",
     modules=("psycopg", "psycopg_pool"),
     distributions=("psycopg", "psycopg-binary", "psycopg-pool"),
-    adapter="celery_poolkit.plugins.psycopg:install_cancel_on_interrupt",
-    hazards="celery_poolkit.plugins.psycopg:hazards",
-    driver_state="celery_poolkit.plugins.psycopg:driver_state",
-    min_version=MIN_VERSION,
-    min_version_why="psycopg < 3.1.14 blocks the gevent hub (psycopg #527)",
     summary="PostgreSQL driver, green under gevent from 3.1.14 when imported after "
     "patching; not supported under eventlet.",
     calls=(
@@ -45,6 +40,11 @@ PLUGIN = Plugin(
         Call("psycopg_pool.ConnectionPool.connection", _DB),
         Call("psycopg_pool.ConnectionPool.getconn", _DB),
     ),
+    adapter="celery_poolkit.plugins.psycopg:install_cancel_on_interrupt",
+    hazards="celery_poolkit.plugins.psycopg:hazards",
+    driver_state="celery_poolkit.plugins.psycopg:driver_state",
+    min_version=MIN_VERSION,
+    min_version_why="psycopg < 3.1.14 blocks the gevent hub (psycopg #527)",
 )
 
 

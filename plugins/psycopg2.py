@@ -17,7 +17,7 @@ import importlib.util
 
 from celery_poolkit.errors import DidNotEnable, PoolkitError
 from celery_poolkit.model import Adapted, Call, DriverState, Effect, Green, Pool
-from celery_poolkit.plugins.base import Plugin
+from celery_poolkit.plugins.base import Plugin, require
 
 _DB = Effect.DB_IO
 _ADAPT = Green.NEEDS_ADAPTER
@@ -28,8 +28,6 @@ PLUGIN = Plugin(
     name="psycopg2",
     modules=("psycopg2",),
     distributions=("psycopg2", "psycopg2-binary"),
-    adapter="celery_poolkit.plugins.psycopg2:install_wait_callback",
-    driver_state="celery_poolkit.plugins.psycopg2:driver_state",
     summary="PostgreSQL driver in C: green under gevent only with a wait callback "
     "(poolkit installs psycogreen's).",
     calls=(
@@ -52,6 +50,8 @@ PLUGIN = Plugin(
         Call(f"{_CUR}.copy_to", _DB, Green.BLOCKS_HUB, note="COPY: see copy_expert"),
         Call(f"{_CONN}.lobject", _DB, Green.BLOCKS_HUB, note="large objects are not green"),
     ),
+    adapter="celery_poolkit.plugins.psycopg2:install_wait_callback",
+    driver_state="celery_poolkit.plugins.psycopg2:driver_state",
 )
 
 
@@ -66,8 +66,7 @@ def install_wait_callback(pool: Pool) -> Adapted:
     A callback the user or another library chose is never replaced; psycogreen's own is,
     because poolkit's does everything it does.
     """
-    if importlib.util.find_spec("psycopg2") is None:
-        raise DidNotEnable("psycopg2 is not installed")
+    require("psycopg2", pool, pools=(Pool.GEVENT, Pool.EVENTLET))
     import psycopg2.extensions
 
     from celery_poolkit.greendb import psycopg2 as green

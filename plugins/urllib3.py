@@ -13,9 +13,8 @@ import importlib.util
 import sys
 from collections.abc import Iterator
 
-from celery_poolkit.errors import DidNotEnable
 from celery_poolkit.model import Adapted, Call, DriverState, Effect, PatchHazard, Pool
-from celery_poolkit.plugins.base import Plugin
+from celery_poolkit.plugins.base import Plugin, require
 
 _NET = Effect.NET_IO
 
@@ -23,9 +22,6 @@ PLUGIN = Plugin(
     name="urllib3",
     modules=("urllib3",),
     distributions=("urllib3",),
-    adapter="celery_poolkit.plugins.urllib3:reset_queue_class",
-    hazards="celery_poolkit.plugins.urllib3:hazards",
-    driver_state="celery_poolkit.plugins.urllib3:driver_state",
     summary="HTTP client: green after patching; poolkit fixes the pool queue of a late import.",
     calls=(
         Call("urllib3.request", _NET),
@@ -37,6 +33,9 @@ PLUGIN = Plugin(
         Call("urllib3.HTTPConnectionPool.request", _NET),
         Call("urllib3.HTTPConnectionPool.urlopen", _NET),
     ),
+    adapter="celery_poolkit.plugins.urllib3:reset_queue_class",
+    hazards="celery_poolkit.plugins.urllib3:hazards",
+    driver_state="celery_poolkit.plugins.urllib3:driver_state",
 )
 
 
@@ -65,10 +64,7 @@ def hazards(pool: Pool) -> Iterator[PatchHazard]:
 def reset_queue_class(pool: Pool) -> Adapted:
     """Adapter: set ``urllib3.connectionpool.ConnectionPool.QueueCls`` to gevent's
     LifoQueue if urllib3 was imported before patching."""
-    if importlib.util.find_spec("urllib3") is None:
-        raise DidNotEnable("urllib3 is not installed")
-    if pool is not Pool.GEVENT:
-        raise DidNotEnable(f"not needed under {pool.value}")
+    require("urllib3", pool)
     connectionpool = sys.modules.get("urllib3.connectionpool")
     if connectionpool is None:
         return Adapted.nothing_to_do("urllib3 is not imported yet and will bind gevent's queue")

@@ -121,8 +121,6 @@ PLUGIN = Plugin(
     modules=("django",),
     distributions=("Django",),
     summary="Django ORM (driver-dependent), cache, e-mail and templates.",
-    hazards="celery_poolkit.plugins.django:hazards",
-    adapter="celery_poolkit.plugins.django.tasks:connect_task_release_when_patched",
     calls=(
         _orm("django.db.models.Model.objects.*", _QS),
         _orm("django.db.models.Model._default_manager.*", _QS),
@@ -178,6 +176,8 @@ PLUGIN = Plugin(
             note="network IO with a remote backend (django-storages: S3, GCS, Azure)",
         ),
     ),
+    hazards="celery_poolkit.plugins.django:hazards",
+    adapter="celery_poolkit.plugins.django.tasks:connect_task_release_when_patched",
 )
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from harness.workers import script
 
-APPS = Path(__file__).resolve().parents[2] / "apps"
+APPS = Path(__file__).resolve().parents[1] / "apps"
 
 
 def poolkit(*argv: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
