@@ -35,6 +35,11 @@ def release_task_connections(sender: Any = None, **kwargs: Any) -> None:
     """
     if getattr(getattr(sender, "request", None), "is_eager", False):
         return
+    # A process that never imported django.db has no connections to release; importing
+    # Django here would cost every task of a worker that does not use it (the adapter
+    # connects this receiver wherever Django is installed).
+    if "django.db" not in sys.modules:
+        return
     from django.conf import settings
 
     # Django installed but not set up (a worker of a project that does not use Django):

@@ -85,6 +85,7 @@ def test_release_is_silent_in_a_worker_whose_project_does_not_use_django(tmp_pat
 
     code = (
         "import os; os.environ.pop('DJANGO_SETTINGS_MODULE', None)\n"
+        "import django.db  # imported (by a library, say), never configured\n"
         "from types import SimpleNamespace\n"
         "from celery_poolkit.plugins.django import release_task_connections\n"
         "release_task_connections(sender=SimpleNamespace(request=SimpleNamespace(is_eager=False)))\n"
@@ -97,3 +98,25 @@ def test_release_is_silent_in_a_worker_whose_project_does_not_use_django(tmp_pat
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_release_imports_nothing_in_a_worker_that_never_imported_django_db(
+    tmp_path: Path,
+) -> None:
+    """The adapter connects the receiver wherever Django is installed; a worker that never
+    touched django.db must not pay for importing Django at the end of a task."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from types import SimpleNamespace\n"
+        "from celery_poolkit.plugins.django import release_task_connections\n"
+        "release_task_connections(sender=SimpleNamespace(request=SimpleNamespace(is_eager=False)))\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'django'))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=tmp_path
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
