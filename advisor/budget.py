@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from celery_poolkit.advisor.config import DEFAULT_DB_BUDGET
 from celery_poolkit.advisor.deploy import WorkerCommand
 from celery_poolkit.advisor.discovery import Setting, TaskDef
 from celery_poolkit.advisor.project import Project
@@ -39,8 +40,6 @@ from celery_poolkit.model import Evidence, Finding, Location, Pool, QueueAdvice,
 
 #: kombu's ``Channel.max_connections`` for the Redis transport (``kombu/transport/redis.py``).
 KOMBU_REDIS_MAX_CONNECTIONS = 10
-#: PostgreSQL's default ``max_connections``; ``[tool.poolkit] db-max-connections``.
-DEFAULT_DB_BUDGET = 100
 REDIS_SCHEMES = ("redis://", "rediss://", "redis+socket://", "sentinel://")
 _POSTGRES_ENGINES = frozenset(
     {
@@ -59,7 +58,7 @@ _POOL_MODULES = (
     "psycopg_pool",
     "psycopg2.pool",
     "celery_poolkit.greendb",
-    "celery_poolkit.greenpool",
+    "celery_poolkit.greendb.connection_pool",
 )
 
 
@@ -93,9 +92,7 @@ def runs(
     default_c = _int(_value(evaluator, settings.get("worker_concurrency"))) or cores
     deployed = False
     for cmd in commands:
-        if cmd.queues and advice.name not in cmd.queues:
-            continue
-        if not cmd.queues and advice.name not in ("celery", "default"):
+        if not cmd.consumes(advice.name):
             continue
         deployed = True
         concurrency = int(cmd.concurrency) if cmd.concurrency.isdigit() else default_c
@@ -194,14 +191,15 @@ def postgres_connections(
         fix = (
             f"DATABASES ENGINE {POOLED_BACKEND!r} with OPTIONS {{'pool': {{'max_size': {size}}}}}"
             if django
-            else f"celery_poolkit.greendb.pool.pg_pool(connect, max_size={size})"
+            else f"celery_poolkit.greendb.pg_connection_pool.pg_pool(connect, max_size={size})"
         )
         yield rule(
             "PK308",
             f"queue {advice.name!r} ({run.describe()}) opens one PostgreSQL connection per "
             f"{each} ({ev.call} via {' -> '.join(ev.via)}): up to {total} connections per "
             f"host, above the budget of {budget} (db-max-connections in [tool.poolkit]; the "
-            f"default, 100, is PostgreSQL's own max_connections); bound it with {fix}, or "
+            f"default, {DEFAULT_DB_BUDGET}, is PostgreSQL's own max_connections); bound it "
+            f"with {fix}, or "
             f"lower -c to {size}",
             ev.location,
             queue=advice.name,

@@ -17,6 +17,10 @@ from celery_poolkit.advisor.files import DEFAULT_EXCLUDE
 from celery_poolkit.errors import ConfigError
 from celery_poolkit.model import Call, Effect, Green, Hazard, Pool, Severity
 
+#: PostgreSQL's default ``max_connections``: the PK308 budget unless
+#: ``[tool.poolkit] db-max-connections`` says otherwise.
+DEFAULT_DB_BUDGET = 100
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10
@@ -51,7 +55,7 @@ class AdvisorConfig:
     app: str | None = None
     fail_on: Severity | None = Severity.ERROR
     #: PK308: PostgreSQL connections one host's workers may open (its max_connections).
-    db_max_connections: int = 100
+    db_max_connections: int = DEFAULT_DB_BUDGET
     source: str = ""  # the file the settings came from, for messages
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -102,7 +106,7 @@ def parse(section: Any, source: str = "[tool.poolkit]") -> AdvisorConfig:
     cores = section.get("cores")
     if cores is not None and (not isinstance(cores, int) or isinstance(cores, bool) or cores < 1):
         raise ConfigError(f"{where}: cores must be a whole number >= 1, not {cores!r}")
-    db_max = section.get("db-max-connections", 100)
+    db_max = section.get("db-max-connections", DEFAULT_DB_BUDGET)
     if not isinstance(db_max, int) or isinstance(db_max, bool) or db_max < 1:
         raise ConfigError(
             f"{where}: db-max-connections must be a whole number >= 1 (the PostgreSQL "

@@ -154,9 +154,7 @@ def _deployment(
 ) -> Iterator[Finding]:
     q = advice.name
     for cmd in commands:
-        if cmd.queues and q not in cmd.queues:
-            continue
-        if not cmd.queues and q not in ("celery", "default"):
+        if not cmd.consumes(q):
             continue
         pool = cmd.pool or Pool.PREFORK
         if pool is not advice.pool:

@@ -17,6 +17,8 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from celery_poolkit.bootstrap.argv import options as argv_options
+from celery_poolkit.errors import PoolSelectionError
 from celery_poolkit.model import Location, Pool
 
 _FILES = (
@@ -57,6 +59,31 @@ _ENV_BARE = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*\}?")
 _WINDOWS = (".bat", ".cmd", ".ps1")
 
 
+#: The worker options a deployment's command line is read for, by option name.
+_OPTION_FIELDS = {
+    "-A": "app",
+    "--app": "app",
+    "-Q": "queues",
+    "--queues": "queues",
+    "-P": "pool",
+    "--pool": "pool",
+    "-c": "concurrency",
+    "--concurrency": "concurrency",
+    "--autoscale": "autoscale",
+    "--time-limit": "time_limit",
+    "--soft-time-limit": "soft_time_limit",
+    "--max-tasks-per-child": "max_tasks_per_child",
+    "--max-memory-per-child": "max_memory_per_child",
+    "-B": "beat",
+    "--beat": "beat",
+}
+
+
+#: The queue a worker without ``-Q`` consumes: Celery's default, and the name projects
+#: commonly give it in ``task_default_queue``.
+_DEFAULT_QUEUES = ("celery", "default")
+
+
 @dataclass(frozen=True, slots=True)
 class WorkerCommand:
     location: Location
@@ -72,6 +99,11 @@ class WorkerCommand:
     max_tasks_per_child: str = ""
     max_memory_per_child: str = ""
     windows: bool = False
+
+    def consumes(self, queue: str) -> bool:
+        """True when this worker consumes ``queue``: one of its ``-Q`` queues, or, with
+        no ``-Q``, the default queue (``celery``, or ``default`` as projects name it)."""
+        return queue in self.queues if self.queues else queue in _DEFAULT_QUEUES
 
 
 def find_commands(root: Path) -> list[WorkerCommand]:
@@ -205,36 +237,17 @@ def parse_command(line: str, location: Location, *, windows: bool = False) -> Wo
     if "worker" not in words and "multi" not in words:
         return None
     opts: dict[str, str] = {}
-    flags = {"-B": "beat", "--beat": "beat"}
-    names = {
-        "-A": "app",
-        "--app": "app",
-        "-Q": "queues",
-        "--queues": "queues",
-        "-P": "pool",
-        "--pool": "pool",
-        "-c": "concurrency",
-        "--concurrency": "concurrency",
-        "--autoscale": "autoscale",
-        "--time-limit": "time_limit",
-        "--soft-time-limit": "soft_time_limit",
-        "--max-tasks-per-child": "max_tasks_per_child",
-        "--max-memory-per-child": "max_memory_per_child",
-    }
-    i = 0
-    while i < len(words):
-        word = words[i]
-        key, eq, value = word.partition("=")
-        if word in flags:
-            opts[flags[word]] = "1"
-        elif key in names and eq:
-            opts[names[key]] = value
-        elif word in names and i + 1 < len(words):
-            opts[names[word]] = words[i + 1]
-            i += 1
-        elif len(word) > 2 and word[:2] in ("-Q", "-P", "-c") and word[:2] in names:
-            opts[names[word[:2]]] = word[2:]
-        i += 1
+    try:
+        # The bootstrap's own reading of a worker command line: `-EPgevent`, `-Qa,b`,
+        # `--pool=gevent` mean here what they mean to click.
+        for name, value, _ in argv_options(words):
+            key = _OPTION_FIELDS.get(name)
+            if key == "beat":
+                opts[key] = "1"
+            elif key is not None and value is not None:
+                opts[key] = value
+    except PoolSelectionError:  # `-P` with no value: the command line is incomplete
+        pass
     pool = None
     if opts.get("pool"):
         try:

@@ -363,7 +363,7 @@ def _parse_pool(value: str) -> Pool | None:
 
 def _deployed_pool(queue: str, commands: list[deploy.WorkerCommand]) -> Pool | None:
     for cmd in commands:
-        if queue in cmd.queues or (not cmd.queues and queue in ("celery", "default")):
+        if cmd.consumes(queue):
             return cmd.pool or Pool.PREFORK
     return None
 

@@ -21,7 +21,7 @@ from celery_poolkit.advisor.decide import decide
 from celery_poolkit.advisor.routing import RuleFactory
 from celery_poolkit.errors import ConfigError
 from celery_poolkit.model import Advice, Finding, QueueAdvice, TaskInfo
-from celery_poolkit.profile import ClusterProfile, cluster_profile_from_dict
+from celery_poolkit.worker.profile import ClusterProfile, cluster_profile_from_dict
 
 #: Runs a task needs before its measurement outweighs the static guess.
 MIN_RUNS = 5

@@ -29,7 +29,6 @@ from celery_poolkit.model import Call
 
 _MAX_HOPS = 24  # re-export chains longer than this are cycles or generated code
 TASK_METHODS = frozenset({"delay", "apply_async"})
-SIGNATURE_METHODS = frozenset({"s", "si", "signature", "set", "on_error", "link"})
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,22 +5,15 @@ PK3xx pool feature conflicts, PK4xx thread safety, PK5xx fork safety, PK6xx depl
 mismatches, PK7xx measured evidence (``poolkit advise --profile``). ``docs/rules.rst``
 has one entry per ID with an example and the fix, and
 ``tests/advisor/test_rules_documented.py`` checks that code, docs and tests agree.
+PK8xx are the worker process's (``poolkit doctor``, the start-up guard):
+:mod:`celery_poolkit.rules` holds them, in the same ID space.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from celery_poolkit.model import Rule, Severity
 
-from celery_poolkit.model import Severity
-
-
-@dataclass(frozen=True, slots=True)
-class Rule:
-    id: str
-    name: str
-    severity: Severity
-    summary: str
-
+__all__ = ["RULES", "Rule"]
 
 _W, _E, _I = Severity.WARNING, Severity.ERROR, Severity.INFO
 

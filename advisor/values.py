@@ -108,8 +108,3 @@ class Evaluator:
         if func in ("tuple", "list") and value.args:
             return self.eval(value.args[0], depth + 1)
         return Unresolved(f"{func}(…)")
-
-
-def as_text(value: object) -> str | None:
-    """A plain string value, or None."""
-    return value if isinstance(value, str) else None

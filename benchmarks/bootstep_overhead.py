@@ -34,7 +34,7 @@ from celery.result import ResultSet  # noqa: E402
 from harness.servers import redis_server  # noqa: E402
 from harness.workers import start_worker  # noqa: E402
 
-APPS = REPO / "tests" / "bootstep" / "apps"
+APPS = REPO / "tests" / "worker" / "apps"
 POOLS = {"gevent": ["-P", "gevent", "-c", "100"], "prefork": ["-P", "prefork", "-c", "2"]}
 WARMUP = 200
 DEADLINE = 300.0  # seconds: a run that takes longer is a failure, not a number

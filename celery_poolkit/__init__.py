@@ -15,8 +15,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:  # at run time __getattr__ loads these lazily
     from typing import Any
 
-    from celery_poolkit.bootstep import install as install
     from celery_poolkit.bootstrap import patch as patch
+    from celery_poolkit.worker.step import install as install
 
 __all__ = ["__version__", "install", "patch"]
 
@@ -30,7 +30,7 @@ def __getattr__(name: str) -> Any:
         return patch
     if name == "install":
         # The bootstep imports celery and click: only apps that install it pay for them.
-        from celery_poolkit.bootstep import install
+        from celery_poolkit.worker.step import install
 
         return install
     if name == "__version__":

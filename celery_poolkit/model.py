@@ -187,7 +187,14 @@ class TaskInfo:
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """A problem worth a human's attention, with a stable rule ID (``PK201``)."""
+    """A problem worth a human's attention, with a stable rule ID (``PK201``).
+
+    The one finding type of ``poolkit advise``, ``poolkit doctor`` and the worker's
+    start-up guard: every ID is documented in ``docs/rules.rst`` and can be ignored in
+    the configuration. ``subject`` names what it is about when that is not a place in
+    the code (a driver, a plugin, a hazard's kind); ``fix`` says what to do;
+    ``evidence`` lists the lines that show it (``file:line``, a call chain).
+    """
 
     rule: str
     severity: Severity
@@ -195,6 +202,103 @@ class Finding:
     location: Location | None = None
     queue: str | None = None
     task: str | None = None
+    subject: str = ""
+    fix: str = ""
+    evidence: tuple[str, ...] = ()
+
+    def one_line(self) -> str:
+        """``PK804 [psycopg2]: message Fix: ...``, as doctor and the guard print it."""
+        subject = f" [{self.subject}]" if self.subject else ""
+        fix = f" Fix: {self.fix}" if self.fix else ""
+        return f"{self.rule}{subject}: {self.message}{fix}"
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One rule of the shared ID space: PK1xx-PK7xx are the advisor's, PK8xx the
+    worker process's (``poolkit doctor`` and the start-up guard)."""
+
+    id: str
+    name: str
+    severity: Severity
+    summary: str
+
+
+# --- The runtime plugin protocol's results ---------------------------------------------
+# What plugins' runtime hooks return (celery_poolkit.plugins.base.Plugin), recorded by the
+# bootstrap and read by ``poolkit doctor`` and the start-up guard.
+
+
+@dataclass(frozen=True, slots=True)
+class PatchHazard:
+    """A module imported before patching that kept an unpatched object.
+
+    ``rule`` is its ID (PK803), ``kind`` a stable name (``late-ssl``, ``urllib3-queue``,
+    …), ``module`` the module that holds the object, ``problem`` what goes wrong and
+    ``fix`` what to do.
+    """
+
+    kind: str
+    module: str
+    problem: str
+    fix: str
+    rule: str = "PK803"
+
+    def __str__(self) -> str:
+        return f"[{self.kind}] {self.module}: {self.problem} Fix: {self.fix}"
+
+    def as_finding(self) -> Finding:
+        return Finding(self.rule, Severity.WARNING, f"{self.module}: {self.problem}",
+                       subject=self.kind, fix=self.fix)  # fmt: skip
+
+
+class AdapterStatus(str, enum.Enum):
+    APPLIED = "applied"  # the adapter changed something (installed a wait callback, …)
+    NOTHING_TO_DO = "nothing_to_do"  # library present and already green
+    SKIPPED = "skipped"  # library absent or not applicable to this pool (DidNotEnable)
+    FAILED = "failed"  # the adapter raised; the host process was left running
+
+
+@dataclass(frozen=True, slots=True)
+class Adapted:
+    """What a plugin's adapter returns: it changed something, or had nothing to do.
+
+    An adapter that cannot make its library green raises instead (``DidNotEnable`` when
+    the library is absent or the pool does not apply, any other exception when it failed).
+    """
+
+    status: AdapterStatus
+    detail: str
+
+    def __post_init__(self) -> None:
+        if self.status not in (AdapterStatus.APPLIED, AdapterStatus.NOTHING_TO_DO):
+            raise ValueError("an adapter returns APPLIED or NOTHING_TO_DO; it raises otherwise")
+
+    @classmethod
+    def applied(cls, detail: str) -> Adapted:
+        return cls(AdapterStatus.APPLIED, detail)
+
+    @classmethod
+    def nothing_to_do(cls, detail: str) -> Adapted:
+        return cls(AdapterStatus.NOTHING_TO_DO, detail)
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterResult:
+    """The outcome of one plugin's runtime adapter in this process, as recorded."""
+
+    plugin: str
+    status: AdapterStatus
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DriverState:
+    """Whether one installed driver cooperates with the green pool in this process."""
+
+    name: str
+    green: bool
+    detail: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,12 @@ it is safe under a green pool) and, where the library needs one, a runtime adapt
 imports the library lazily, so the advisor works where the library is not installed.
 
 Third-party packages add plugins through the ``celery_poolkit.plugins`` entry-point group
-(each entry point names a module that defines ``PLUGIN``).
+(each entry point names a module that defines ``PLUGIN``). Their runtime hooks run like the
+built-in ones; a third-party plugin that cannot be loaded is reported, never ignored.
+
+This module is the one registry: the advisor reads the plugins' knowledge from it, and
+the hazard scan, the adapters, ``poolkit doctor`` and the start-up guard read their
+runtime hooks from :func:`runtime_plugins`.
 """
 
 from __future__ import annotations
@@ -15,12 +20,33 @@ from functools import cache
 
 from celery_poolkit.plugins.base import Plugin
 
-__all__ = ["BUILTIN", "WITH_ADAPTERS", "Plugin", "adapter_plugins", "builtin_plugins"]
+__all__ = [
+    "BUILTIN",
+    "ENTRY_POINT_GROUP",
+    "RUNTIME",
+    "Plugin",
+    "builtin_plugins",
+    "entry_point_plugins",
+    "runtime_plugins",
+]
 
-#: The plugins with a runtime adapter (run after monkey patching), with their knowledge.
-#: Patching imports only these: the other tables are the advisor's, and importing all of
-#: them would add ~12 ms to every gevent worker's start for nothing.
-WITH_ADAPTERS: tuple[str, ...] = (
+ENTRY_POINT_GROUP = "celery_poolkit.plugins"
+
+#: The built-in plugins with runtime hooks (hazards, adapter, driver state, minimum
+#: version), with their knowledge. Patching imports only these: the other tables are the
+#: advisor's, and importing all of them would add ~12 ms to every gevent worker's start.
+#: tests/plugins/test_registry.py checks that every plugin with a hook is listed here.
+RUNTIME: tuple[str, ...] = (
+    "celery_poolkit.plugins.cassandra",
+    "celery_poolkit.plugins.django",
+    "celery_poolkit.plugins.grpc",
+    "celery_poolkit.plugins.mysqlclient",
+    "celery_poolkit.plugins.psycopg",
+    "celery_poolkit.plugins.psycopg2",
+    "celery_poolkit.plugins.urllib3",
+)
+#: Listed at the end of BUILTIN (after the A-Z tables) for their knowledge.
+_RUNTIME_ONLY_AT_END: tuple[str, ...] = (
     "celery_poolkit.plugins.grpc",
     "celery_poolkit.plugins.psycopg",
     "celery_poolkit.plugins.psycopg2",
@@ -53,6 +79,7 @@ BUILTIN: tuple[str, ...] = (
     "celery_poolkit.plugins.joblib",
     "celery_poolkit.plugins.kafka_python",
     "celery_poolkit.plugins.kombu",
+    "celery_poolkit.plugins.ldap3",
     "celery_poolkit.plugins.lightgbm",
     "celery_poolkit.plugins.lxml",
     "celery_poolkit.plugins.minio",
@@ -95,7 +122,7 @@ BUILTIN: tuple[str, ...] = (
     "celery_poolkit.plugins.twilio",
     "celery_poolkit.plugins.weasyprint",
     "celery_poolkit.plugins.xgboost",
-    *WITH_ADAPTERS,
+    *_RUNTIME_ONLY_AT_END,
 )
 
 
@@ -106,6 +133,32 @@ def builtin_plugins() -> tuple[Plugin, ...]:
 
 
 @cache
-def adapter_plugins() -> tuple[Plugin, ...]:
-    """The shipped plugins that have a runtime adapter, in ``BUILTIN`` order."""
-    return tuple(importlib.import_module(path).PLUGIN for path in WITH_ADAPTERS)
+def entry_point_plugins() -> tuple[tuple[Plugin, ...], tuple[tuple[str, str], ...]]:
+    """Third-party plugins (the ``celery_poolkit.plugins`` entry points), and the ones
+    that could not be loaded as ``(entry point name, error)``: reported, never raised."""
+    from importlib.metadata import entry_points
+
+    found: list[Plugin] = []
+    errors: list[tuple[str, str]] = []
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            plugin = importlib.import_module(entry.value.partition(":")[0]).PLUGIN
+            if not isinstance(plugin, Plugin):
+                raise TypeError(f"PLUGIN is a {type(plugin).__name__}, not a Plugin")
+        except Exception as exc:  # a broken third-party plugin must not stop a worker
+            errors.append((entry.name, f"{type(exc).__name__}: {exc}"))
+        else:
+            found.append(plugin)
+    return tuple(found), tuple(errors)
+
+
+@cache
+def runtime_plugins() -> tuple[Plugin, ...]:
+    """Every plugin with a runtime hook: the built-in ones in ``RUNTIME`` order, then the
+    third-party ones. Imports no third-party library (only plugin modules)."""
+    builtin = tuple(importlib.import_module(path).PLUGIN for path in RUNTIME)
+    names = {p.name for p in builtin}
+    extra = tuple(
+        p for p in entry_point_plugins()[0] if p.has_runtime_hooks and p.name not in names
+    )
+    return builtin + extra

@@ -17,6 +17,11 @@ active".
 **Fix:** patch first, or pass
 ``Cluster(connection_class=cassandra.io.geventreactor.GeventConnection)`` explicitly.
 
+**Runtime:** under gevent, poolkit's adapter does the second for a late import: when
+``cassandra.cluster`` was imported before patching, it sets ``Cluster.connection_class``
+to ``GeventConnection`` (clusters built afterwards use it; one built before keeps its
+reactor). Imported after patching, the driver picks it by itself: nothing to do.
+
 **Sources:** ``cassandra/cluster.py`` (``_is_gevent_monkey_patched``,
 ``DefaultConnection``); DataStax driver docs ("Performance", "Connection classes",
 "Multiprocessing"); green-runtime.md §6.
@@ -24,9 +29,11 @@ active".
 
 from __future__ import annotations
 
-from celery_poolkit.model import Call, Effect, Green, Hazard
+import sys
+
+from celery_poolkit.model import Adapted, Call, Effect, Green, Hazard, Pool
 from celery_poolkit.plugins._rows import ctor, each
-from celery_poolkit.plugins.base import Plugin
+from celery_poolkit.plugins.base import Plugin, require
 
 _CLUSTER = "cassandra.cluster.Cluster"
 _SESSION = "cassandra.cluster.Session"
@@ -61,4 +68,26 @@ PLUGIN = Plugin(
             note=_REACTOR,
         ),
     ),
+    adapter="celery_poolkit.plugins.cassandra:use_gevent_reactor",
 )
+
+
+def use_gevent_reactor(pool: Pool) -> Adapted:
+    """Adapter: set ``cassandra.cluster.Cluster.connection_class`` to the gevent reactor
+    when ``cassandra.cluster`` was imported before patching (it chose another one)."""
+    require("cassandra", pool, name="cassandra-driver",
+            otherwise=f"cassandra-driver has no {pool.value} reactor poolkit can set")  # fmt: skip
+    cluster = sys.modules.get("cassandra.cluster")
+    if cluster is None:
+        return Adapted.nothing_to_do("cassandra.cluster is not imported yet and will pick "
+                                     "GeventConnection itself")  # fmt: skip
+    from cassandra.io.geventreactor import GeventConnection
+
+    current = cluster.Cluster.connection_class
+    if current is GeventConnection:
+        return Adapted.nothing_to_do("Cluster.connection_class is GeventConnection")
+    cluster.Cluster.connection_class = GeventConnection
+    return Adapted.applied(
+        f"Cluster.connection_class = GeventConnection (was {current.__module__}."
+        f"{current.__qualname__}; clusters built before patching keep theirs)"
+    )

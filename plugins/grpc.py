@@ -7,11 +7,11 @@ when gevent's ``did_patch_builtins`` event fires. There is no eventlet support.
 
 from __future__ import annotations
 
-import importlib.util
+import sys
+from collections.abc import Iterator
 
-from celery_poolkit.errors import DidNotEnable
-from celery_poolkit.model import Call, Effect, Green, Hazard
-from celery_poolkit.plugins.base import Plugin
+from celery_poolkit.model import Adapted, Call, Effect, Green, Hazard, PatchHazard, Pool
+from celery_poolkit.plugins.base import PATCH_FIRST, Plugin, require
 
 _NET = Effect.NET_IO
 _ADAPT = Green.NEEDS_ADAPTER
@@ -21,7 +21,6 @@ PLUGIN = Plugin(
     name="grpc",
     modules=("grpc",),
     distributions=("grpcio",),
-    adapter="celery_poolkit.plugins.grpc:init_gevent",
     summary="gRPC: green under gevent once init_gevent() ran (poolkit calls it); channels "
     "do not survive fork.",
     calls=(
@@ -32,16 +31,37 @@ PLUGIN = Plugin(
         Call("grpc.UnaryUnaryMultiCallable.future", _NET, _ADAPT),
         Call("grpc.channel_ready_future", _NET, _ADAPT),
     ),
+    adapter="celery_poolkit.plugins.grpc:init_gevent",
+    hazards="celery_poolkit.plugins.grpc:hazards",
 )
 
 
-def init_gevent(pool: str) -> str:
-    """Call ``grpc.experimental.gevent.init_gevent()`` under gevent."""
-    if importlib.util.find_spec("grpc") is None:
-        raise DidNotEnable("grpcio is not installed")
-    if pool != "gevent":
-        raise DidNotEnable(f"grpc has no {pool} support; its calls block the hub")
+def hazards(pool: Pool) -> Iterator[PatchHazard]:
+    """Before patching: grpc is imported already (and maybe has channels)."""
+    if sys.modules.get("grpc") is None:
+        return
+    channel_cls = getattr(sys.modules.get("grpc._channel"), "Channel", None)
+    live = 0
+    if channel_cls is not None:
+        import gc
+
+        live = sum(1 for o in gc.get_objects() if isinstance(o, channel_cls))
+    extra = f" and {live} channel(s) already exist" if live else ""
+    yield PatchHazard(
+        "grpc-early",
+        "grpc",
+        f"grpc was imported before patching{extra}; init_gevent() must run before any "
+        "grpc object is created, or calls hang (LoopExit).",
+        f"import grpc after patching; {PATCH_FIRST}",
+    )
+
+
+def init_gevent(pool: Pool) -> Adapted:
+    """Adapter: call ``grpc.experimental.gevent.init_gevent()`` under gevent (it swaps
+    grpc's C-core polling for gevent's)."""
+    require("grpc", pool, name="grpcio",
+            otherwise=f"grpc has no {pool.value} support; its calls block the hub")  # fmt: skip
     from grpc.experimental import gevent as grpc_gevent
 
     grpc_gevent.init_gevent()
-    return "grpc.experimental.gevent.init_gevent() called"
+    return Adapted.applied("grpc.experimental.gevent.init_gevent() called")

@@ -20,7 +20,9 @@ block gevent"), mysqlclient #464; Celery eventlet docs (C extensions); eventlet'
 
 from __future__ import annotations
 
-from celery_poolkit.model import Green
+import importlib.util
+
+from celery_poolkit.model import DriverState, Green, Pool
 from celery_poolkit.plugins._rows import dbapi_driver
 from celery_poolkit.plugins.base import Plugin
 
@@ -42,4 +44,12 @@ PLUGIN = Plugin(
         connection_methods=("query", "commit", "rollback", "ping", "select_db"),
         note=_NOTE,
     ),
+    driver_state="celery_poolkit.plugins.mysqlclient:driver_state",
 )
+
+
+def driver_state(pool: Pool) -> DriverState | None:
+    """Installed, it is never green: libmysqlclient waits in C."""
+    if importlib.util.find_spec("MySQLdb") is None:
+        return None
+    return DriverState("mysqlclient", False, "C driver: blocks the hub")

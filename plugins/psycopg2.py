@@ -16,8 +16,8 @@ from __future__ import annotations
 import importlib.util
 
 from celery_poolkit.errors import DidNotEnable, PoolkitError
-from celery_poolkit.model import Call, Effect, Green
-from celery_poolkit.plugins.base import Plugin
+from celery_poolkit.model import Adapted, Call, DriverState, Effect, Green, Pool
+from celery_poolkit.plugins.base import Plugin, require
 
 _DB = Effect.DB_IO
 _ADAPT = Green.NEEDS_ADAPTER
@@ -28,7 +28,6 @@ PLUGIN = Plugin(
     name="psycopg2",
     modules=("psycopg2",),
     distributions=("psycopg2", "psycopg2-binary"),
-    adapter="celery_poolkit.plugins.psycopg2:install_wait_callback",
     summary="PostgreSQL driver in C: green under gevent only with a wait callback "
     "(poolkit installs psycogreen's).",
     calls=(
@@ -51,11 +50,14 @@ PLUGIN = Plugin(
         Call(f"{_CUR}.copy_to", _DB, Green.BLOCKS_HUB, note="COPY: see copy_expert"),
         Call(f"{_CONN}.lobject", _DB, Green.BLOCKS_HUB, note="large objects are not green"),
     ),
+    adapter="celery_poolkit.plugins.psycopg2:install_wait_callback",
+    driver_state="celery_poolkit.plugins.psycopg2:driver_state",
 )
 
 
-def install_wait_callback(pool: str) -> str:
-    """Make psycopg2 cooperative under ``pool``; runs after monkey patching.
+def install_wait_callback(pool: Pool) -> Adapted:
+    """Adapter: set psycopg2's process-wide wait callback (and wrap ``psycopg2.connect``)
+    so it is cooperative under ``pool``; runs after monkey patching.
 
     gevent: poolkit's wait callback (:mod:`celery_poolkit.greendb.psycopg2`), built on
     psycogreen's poll loop, which also cancels the server-side query when the greenlet is
@@ -64,20 +66,19 @@ def install_wait_callback(pool: str) -> str:
     A callback the user or another library chose is never replaced; psycogreen's own is,
     because poolkit's does everything it does.
     """
-    if importlib.util.find_spec("psycopg2") is None:
-        raise DidNotEnable("psycopg2 is not installed")
+    require("psycopg2", pool, pools=(Pool.GEVENT, Pool.EVENTLET))
     import psycopg2.extensions
 
     from celery_poolkit.greendb import psycopg2 as green
 
     current = psycopg2.extensions.get_wait_callback()
-    if current is not None and pool == "gevent" and current is not green.green_wait_callback:
+    if current is not None and pool is Pool.GEVENT and current is not green.green_wait_callback:
         module = getattr(current, "__module__", "") or ""
         if not module.startswith("psycogreen"):
             name = f"{module}.{getattr(current, '__qualname__', current)!s}"
-            return f"nothing to do: psycopg2 already has a wait callback ({name})"
+            return Adapted.nothing_to_do(f"psycopg2 already has a wait callback ({name})")
     try:
-        green.install(pool)
+        green.install(pool.value)
     except DidNotEnable as exc:
         # psycopg2 is here, so a missing psycogreen/gevent is a broken install, not a
         # plugin to skip: every query would block the hub.
@@ -85,6 +86,24 @@ def install_wait_callback(pool: str) -> str:
             f"psycopg2 is installed but {exc}: under {pool} every query blocks the hub; "
             "`pip install 'celery-poolkit[gevent]'` (it brings psycogreen)"
         ) from None
-    if pool == "eventlet":
-        return "nothing to do: eventlet's own psycopg2 wait callback is kept"
-    return "poolkit's cancel-aware gevent wait callback installed (built on psycogreen)"
+    if pool is Pool.EVENTLET:
+        return Adapted.nothing_to_do("eventlet's own psycopg2 wait callback is kept")
+    return Adapted.applied(
+        "poolkit's cancel-aware gevent wait callback installed (built on psycogreen)"
+    )
+
+
+def driver_state(pool: Pool) -> DriverState | None:
+    """After patching: is a wait callback set? Without one every query blocks the hub."""
+    if importlib.util.find_spec("psycopg2") is None:
+        return None
+    import psycopg2.extensions
+
+    callback = psycopg2.extensions.get_wait_callback()
+    return DriverState(
+        "psycopg2",
+        callback is not None,
+        f"wait callback {callback.__module__}.{callback.__qualname__}"
+        if callback
+        else "no wait callback: queries block the hub",
+    )

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Iterator
 
-from celery_poolkit.errors import DidNotEnable
-from celery_poolkit.model import Call, Effect
-from celery_poolkit.plugins.base import Plugin
+from celery_poolkit.model import Adapted, Call, DriverState, Effect, PatchHazard, Pool
+from celery_poolkit.plugins.base import Plugin, require
 
 _NET = Effect.NET_IO
 
@@ -22,7 +22,6 @@ PLUGIN = Plugin(
     name="urllib3",
     modules=("urllib3",),
     distributions=("urllib3",),
-    adapter="celery_poolkit.plugins.urllib3:reset_queue_class",
     summary="HTTP client: green after patching; poolkit fixes the pool queue of a late import.",
     calls=(
         Call("urllib3.request", _NET),
@@ -34,25 +33,62 @@ PLUGIN = Plugin(
         Call("urllib3.HTTPConnectionPool.request", _NET),
         Call("urllib3.HTTPConnectionPool.urlopen", _NET),
     ),
+    adapter="celery_poolkit.plugins.urllib3:reset_queue_class",
+    hazards="celery_poolkit.plugins.urllib3:hazards",
+    driver_state="celery_poolkit.plugins.urllib3:driver_state",
 )
 
 
-def reset_queue_class(pool: str) -> str:
-    """Point ``ConnectionPool.QueueCls`` at gevent's LifoQueue if urllib3 came first."""
-    if importlib.util.find_spec("urllib3") is None:
-        raise DidNotEnable("urllib3 is not installed")
-    if pool != "gevent":
-        raise DidNotEnable(f"not needed under {pool}")
+def _stdlib_queue_class() -> type | None:
+    """``ConnectionPool.QueueCls`` if urllib3 is imported and it is the stdlib's queue."""
+    connectionpool = sys.modules.get("urllib3.connectionpool")
+    queue_cls = getattr(getattr(connectionpool, "ConnectionPool", None), "QueueCls", None)
+    if queue_cls is not None and getattr(queue_cls, "__module__", "") == "queue":
+        return queue_cls  # type: ignore[no-any-return]
+    return None
+
+
+def hazards(pool: Pool) -> Iterator[PatchHazard]:
+    """Before patching: urllib3 bound the stdlib's LifoQueue as its pools' queue class."""
+    if _stdlib_queue_class() is not None:
+        yield PatchHazard(
+            "urllib3-queue",
+            "urllib3.connectionpool",
+            "ConnectionPool.QueueCls is the stdlib queue.LifoQueue captured at import; "
+            "pools shared by greenlets can deadlock (gevent #1957).",
+            "poolkit's urllib3 adapter resets QueueCls after patching; import requests/"
+            "urllib3 after patching to avoid it entirely",
+        )
+
+
+def reset_queue_class(pool: Pool) -> Adapted:
+    """Adapter: set ``urllib3.connectionpool.ConnectionPool.QueueCls`` to gevent's
+    LifoQueue if urllib3 was imported before patching."""
+    require("urllib3", pool)
     connectionpool = sys.modules.get("urllib3.connectionpool")
     if connectionpool is None:
-        return "nothing to do: urllib3 is not imported yet and will bind gevent's queue"
+        return Adapted.nothing_to_do("urllib3 is not imported yet and will bind gevent's queue")
     current = connectionpool.ConnectionPool.QueueCls
     if current.__module__.startswith("gevent"):
-        return f"nothing to do: QueueCls is {current.__module__}.{current.__qualname__}"
+        return Adapted.nothing_to_do(f"QueueCls is {current.__module__}.{current.__qualname__}")
     from gevent.queue import LifoQueue
 
     connectionpool.ConnectionPool.QueueCls = LifoQueue
-    return (
+    return Adapted.applied(
         "ConnectionPool.QueueCls = gevent.queue.LifoQueue (pools created before patching "
         "keep their stdlib queue)"
+    )
+
+
+def driver_state(pool: Pool) -> DriverState | None:
+    """After patching, under gevent: the queue class urllib3's pools use."""
+    if pool is not Pool.GEVENT or importlib.util.find_spec("urllib3") is None:
+        return None
+    import urllib3.connectionpool
+
+    queue = urllib3.connectionpool.ConnectionPool.QueueCls
+    return DriverState(
+        "urllib3",
+        queue.__module__.startswith("gevent"),
+        f"ConnectionPool.QueueCls is {queue.__module__}.{queue.__qualname__}",
     )

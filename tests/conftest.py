@@ -17,8 +17,18 @@ import pytest
 from harness.servers import PostgresServer, RedisServer, postgres_server, redis_server
 from harness.workers import WorkerProcess, start_worker
 
-REPO = Path(__file__).resolve().parent.parent
+TESTS = Path(__file__).resolve().parent
+REPO = TESTS.parent
 EXAMPLE_ROOT = REPO / "examples" / "shop"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests mirror the packages (tests/worker/ for celery_poolkit/worker/, ...); the ones
+    that talk to real servers or workers sit in an ``integration/`` folder below them."""
+    for item in items:
+        path = Path(str(item.path)).resolve()
+        if TESTS in path.parents and "integration" in path.relative_to(TESTS).parts[:-1]:
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")

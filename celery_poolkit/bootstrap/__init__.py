@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 
 from celery_poolkit.bootstrap import _state
 from celery_poolkit.bootstrap.argv import PoolChoice, detect_pool
-from celery_poolkit.bootstrap.report import (
+from celery_poolkit.bootstrap.results import (
     AdapterResult,
     AdapterStatus,
     PatchHazard,
@@ -33,7 +33,9 @@ __all__ = [
     "PatchHazard",
     "PatchReport",
     "PoolChoice",
+    "adapter_results",
     "current_pool",
+    "hazards_before_patching",
     "last_report",
     "patch",
 ]
@@ -57,6 +59,20 @@ def current_pool() -> Pool | None:
 def last_report() -> PatchReport | None:
     """The report of the last ``patch()`` call in this process, if any."""
     return _state.last_report[-1] if _state.last_report else None
+
+
+def hazards_before_patching() -> tuple[PatchHazard, ...]:
+    """The hazards found just before this process was patched, whoever patched it
+    (``patch()``, or gevent's ``will_patch_all`` event under Celery's own ``-P gevent``)."""
+    report = last_report()
+    if report is not None and report.hazards:
+        return report.hazards
+    return _state.early_hazards or ()
+
+
+def adapter_results() -> tuple[AdapterResult, ...]:
+    """Every plugin adapter's outcome recorded in this process, whoever patched it."""
+    return tuple(_state.adapters.values())
 
 
 def _choose(

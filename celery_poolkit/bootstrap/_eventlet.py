@@ -20,16 +20,15 @@ DEPRECATION = (
 )
 
 
-def is_patched() -> bool:
-    patcher = sys.modules.get("eventlet.patcher")
-    return bool(patcher is not None and patcher.is_monkey_patched("socket"))
-
-
 def patched_modules() -> tuple[str, ...]:
-    patcher = sys.modules.get("eventlet.patcher")
-    if patcher is None:
-        return ()
-    return tuple(sorted(patcher.already_patched))
+    """What eventlet has patched in this process: ``patcher.already_patched``'s names."""
+    return tuple(sorted(getattr(sys.modules.get("eventlet.patcher"), "already_patched", {})))
+
+
+def is_patched() -> bool:
+    """True when eventlet has patched ``socket`` (``patcher.is_monkey_patched`` reads
+    ``already_patched`` the same way)."""
+    return "socket" in patched_modules()
 
 
 def patch() -> tuple[str, ...]:

@@ -10,17 +10,17 @@ from celery_poolkit.errors import PatchError
 INSTALL_HINT = "install it with `pip install 'celery-poolkit[gevent]'`"
 
 
-def is_patched() -> bool:
-    """True when gevent has patched ``socket`` in this process (by anyone)."""
-    monkey = sys.modules.get("gevent.monkey")
-    return bool(monkey is not None and monkey.is_module_patched("socket"))
-
-
 def patched_modules() -> tuple[str, ...]:
+    """What gevent has patched in this process (by anyone): ``monkey.saved``'s names."""
     monkey = sys.modules.get("gevent.monkey")
-    if monkey is None:
-        return ()
-    return tuple(sorted(name for name in monkey.saved if not name.startswith("_")))
+    saved = getattr(monkey, "saved", {})
+    return tuple(sorted(name for name in saved if not name.startswith("_")))
+
+
+def is_patched() -> bool:
+    """True when gevent has patched ``socket`` (gevent's ``is_module_patched`` reads
+    ``saved`` the same way)."""
+    return "socket" in patched_modules()
 
 
 def patch() -> tuple[str, ...]:

@@ -2,13 +2,15 @@
 
 Adapters run from gevent's plugin events as well as from ``patch()``, so their outcomes
 live here, keyed by plugin name: the first outcome wins and re-running is a no-op.
+Private: the rest of poolkit reads it through ``celery_poolkit.bootstrap``
+(``adapter_results()``, ``hazards_before_patching()``, ``last_report()``).
 """
 
 from __future__ import annotations
 
 import os
 
-from celery_poolkit.bootstrap.report import AdapterResult, PatchHazard, PatchReport
+from celery_poolkit.bootstrap.results import AdapterResult, PatchHazard, PatchReport
 
 #: plugin name -> outcome of its adapter in this process.
 adapters: dict[str, AdapterResult] = {}

@@ -1,59 +1,59 @@
-"""Run the plugins' runtime adapters once monkey patching is done.
+"""Run the plugins' runtime adapters once monkey patching is done, and record the results.
 
 Each plugin names its adapter as an import string (``module:function``); the function
-takes the pool name, imports its library lazily, raises
-:class:`~celery_poolkit.errors.DidNotEnable` when the library is absent (swallowed: a
-built-in plugin for a library you do not use simply stays off) and returns a short
-description of what it did. An adapter that fails for any other reason is recorded, not
-raised: instrumentation must never stop the worker it was meant to help.
+takes the :class:`~celery_poolkit.model.Pool`, imports its library lazily and returns an
+:class:`~celery_poolkit.model.Adapted` (applied, or nothing to do). It raises
+:class:`~celery_poolkit.errors.DidNotEnable` when the library is absent (recorded as
+skipped: a built-in plugin for a library you do not use simply stays off) and anything
+else when it failed: recorded as failed, never raised, because instrumentation must not
+stop the worker it was meant to help. The start-up guard reports failures as errors.
+
+The results are recorded here, in the process, whoever patched (``patch()``, Celery's own
+``-P gevent`` through gevent's plugin events, a bare ``patch_all()``):
+:func:`celery_poolkit.bootstrap.adapter_results` is what ``poolkit doctor`` and the guard read.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
-from typing import cast
-
 from celery_poolkit.bootstrap import _state
-from celery_poolkit.bootstrap.report import AdapterResult, AdapterStatus
 from celery_poolkit.errors import DidNotEnable
-from celery_poolkit.model import Pool
+from celery_poolkit.model import Adapted, AdapterResult, AdapterStatus, Pool
+from celery_poolkit.plugins.base import Plugin, resolve
 
-#: prefix of an adapter's return value meaning "library present, nothing needed".
-NOTHING_TO_DO = "nothing to do: "
-
-
-def resolve(adapter: str) -> Callable[[str], object]:
-    """``"pkg.mod:func"`` -> the function (imports only ``pkg.mod``)."""
-    module, _, attr = adapter.partition(":")
-    return cast("Callable[[str], object]", getattr(importlib.import_module(module), attr))
+__all__ = ["resolve", "run_adapter", "run_adapters"]
 
 
-def run_adapter(name: str, adapter: str, pool: Pool) -> AdapterResult:
-    """Run one adapter, once per process; later calls return the first outcome."""
-    if name in _state.adapters:
-        return _state.adapters[name]
+def run_adapter(plugin: Plugin, pool: Pool) -> AdapterResult:
+    """Run one plugin's adapter, once per process; later calls return the first outcome."""
+    if plugin.name in _state.adapters:
+        return _state.adapters[plugin.name]
     try:
-        detail = str(resolve(adapter)(pool.value) or "")
+        outcome = resolve(plugin.adapter)(pool)
+        if not isinstance(outcome, Adapted):
+            raise TypeError(f"the adapter returned {outcome!r}, not an Adapted result")
     except DidNotEnable as exc:
-        result = AdapterResult(name, AdapterStatus.SKIPPED, str(exc))
+        result = AdapterResult(plugin.name, AdapterStatus.SKIPPED, str(exc))
     except Exception as exc:
-        result = AdapterResult(name, AdapterStatus.FAILED, f"{type(exc).__name__}: {exc}")
+        result = AdapterResult(plugin.name, AdapterStatus.FAILED, f"{type(exc).__name__}: {exc}")
     else:
-        if detail.startswith(NOTHING_TO_DO):
-            result = AdapterResult(
-                name, AdapterStatus.NOTHING_TO_DO, detail.removeprefix(NOTHING_TO_DO)
-            )
-        else:
-            result = AdapterResult(name, AdapterStatus.APPLIED, detail)
-    _state.adapters[name] = result
+        result = AdapterResult(plugin.name, outcome.status, outcome.detail)
+    _state.adapters[plugin.name] = result
     return result
 
 
 def run_adapters(pool: Pool) -> tuple[AdapterResult, ...]:
-    """Every built-in plugin's adapter for ``pool``, in ``BUILTIN`` order."""
+    """Every runtime plugin's adapter for ``pool`` (built-in first, then third-party), and
+    a FAILED result for each third-party plugin that could not be loaded."""
     if _state.disabled():
         return ()
-    from celery_poolkit.plugins import adapter_plugins
+    from celery_poolkit.plugins import entry_point_plugins, runtime_plugins
 
-    return tuple(run_adapter(plugin.name, plugin.adapter, pool) for plugin in adapter_plugins())
+    results = [run_adapter(plugin, pool) for plugin in runtime_plugins() if plugin.adapter]
+    for name, error in entry_point_plugins()[1]:
+        result = _state.adapters.setdefault(
+            f"entry-point:{name}",
+            AdapterResult(f"entry-point:{name}", AdapterStatus.FAILED,
+                          f"the plugin could not be loaded ({error}); its adapter did not run"),
+        )  # fmt: skip
+        results.append(result)
+    return tuple(results)

@@ -50,8 +50,14 @@ class PoolChoice:
         return f"{name} (from {self.source})"
 
 
-def _options(argv: Sequence[str]) -> Iterator[tuple[str, str | None, str]]:
+def options(argv: Sequence[str]) -> Iterator[tuple[str, str | None, str]]:
     """Each option in ``argv`` as ``(name, value, spelling)``; ``value`` is None for flags.
+
+    The one reading of a ``celery ... worker`` command line: the launcher, ``patch()``
+    and the advisor's deployment scan (Procfiles, compose files, ...) all use it.
+
+    >>> [(n, v) for n, v, _ in options(["-A", "shop", "worker", "-EPgevent", "-Q", "a,b"])]
+    [('-A', 'shop'), ('-E', None), ('-P', 'gevent'), ('-Q', 'a,b')]
 
     Follows click's rules: a short-option cluster is flags followed by at most one option
     whose value is the rest of the cluster or the next argument; an option's value is
@@ -94,13 +100,13 @@ def pool_values_in_argv(argv: Sequence[str]) -> list[tuple[str, str]]:
     >>> pool_values_in_argv(["worker", "--pool", "eventlet", "-n", "-P"])
     [('eventlet', '--pool eventlet')]
     """
-    return [(value or "", spelling) for name, value, spelling in _options(argv)
+    return [(value or "", spelling) for name, value, spelling in options(argv)
             if name in ("-P", "--pool")]  # fmt: skip
 
 
 def detaches(worker_args: Sequence[str]) -> bool:
     """True when ``celery worker`` will ``--detach`` (``-D``, also inside a cluster)."""
-    return any(name in ("-D", "--detach") for name, _, _ in _options(worker_args))
+    return any(name in ("-D", "--detach") for name, _, _ in options(worker_args))
 
 
 def _value_after(argv: Sequence[str], i: int, option: str) -> str:

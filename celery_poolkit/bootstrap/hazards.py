@@ -2,9 +2,11 @@
 
 Monkey patching replaces module attributes; a module imported earlier that did
 ``from ssl import SSLContext``, bound ``queue.LifoQueue`` as a class attribute, or picked
-a C wait function keeps the original forever. Each check below looks only at
-``sys.modules`` (it never imports what it checks, which would itself be a late import)
-and returns hazards that name the module and what to do.
+a C wait function keeps the original forever. The checks of the process itself (ssl,
+native threads, a running asyncio loop) are here; each library's are its plugin's
+``hazards`` hook, read from the one registry (:func:`celery_poolkit.plugins.runtime_plugins`).
+Every check looks only at ``sys.modules`` (it never imports what it checks, which would
+itself be a late import) and returns hazards that name the module and what to do.
 """
 
 from __future__ import annotations
@@ -12,13 +14,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator
 
-from celery_poolkit.bootstrap.report import PatchHazard
-from celery_poolkit.model import Pool
-
-_FIRST_LINE = (
-    "make `import celery_poolkit; celery_poolkit.patch()` the first line of the entry point, "
-    "or launch with `poolkit worker ...`"
-)
+from celery_poolkit.model import PatchHazard, Pool
+from celery_poolkit.plugins.base import PATCH_FIRST
 
 
 def _loaded(name: str) -> object | None:
@@ -57,81 +54,8 @@ def _ssl(pool: Pool) -> Iterator[PatchHazard]:
             held,
             f"imported ssl.SSLContext before {pool.value} patched ssl; TLS through it "
             "stays blocking and may raise RecursionError.",
-            _FIRST_LINE,
+            PATCH_FIRST,
         )
-
-
-def _urllib3(pool: Pool) -> Iterator[PatchHazard]:
-    connectionpool = _loaded("urllib3.connectionpool")
-    queue_cls = getattr(getattr(connectionpool, "ConnectionPool", None), "QueueCls", None)
-    if queue_cls is not None and getattr(queue_cls, "__module__", "") == "queue":
-        yield PatchHazard(
-            "urllib3-queue",
-            "urllib3.connectionpool",
-            "ConnectionPool.QueueCls is the stdlib queue.LifoQueue captured at import; "
-            "pools shared by greenlets can deadlock (gevent #1957).",
-            "poolkit's urllib3 adapter resets QueueCls after patching; import requests/"
-            "urllib3 after patching to avoid it entirely",
-        )
-
-
-def _psycopg(pool: Pool) -> Iterator[PatchHazard]:
-    waiting = _loaded("psycopg.waiting")
-    wait = getattr(waiting, "wait", None)
-    if wait is not None and getattr(wait, "__name__", "") == "wait_c":
-        yield PatchHazard(
-            "psycopg-wait",
-            "psycopg.waiting",
-            "psycopg chose its C wait function (wait_c) at import, before select was "
-            "patched: every query blocks the hub.",
-            f"import psycopg after patching; {_FIRST_LINE}",
-        )
-
-
-def _psycopg_pool(pool: Pool) -> Iterator[PatchHazard]:
-    acompat = _loaded("psycopg_pool._acompat")
-    event = getattr(acompat, "Event", None)
-    if event is not None and getattr(event, "__module__", "") == "threading":
-        yield PatchHazard(
-            "psycopg-pool-threads",
-            "psycopg_pool",
-            "psycopg_pool bound threading.Event/Thread at import: its workers are native "
-            "threads and its waits block the hub.",
-            f"import psycopg_pool after patching; {_FIRST_LINE}",
-        )
-
-
-def _django(pool: Pool) -> Iterator[PatchHazard]:
-    db = _loaded("django.db")
-    storage = getattr(getattr(getattr(db, "connections", None), "_connections", None),
-                      "_storage", None)  # fmt: skip
-    if storage is not None and type(storage).__module__ in ("_thread", "_threading_local"):
-        yield PatchHazard(
-            "django-connections",
-            "django.db",
-            "django.db.connections keeps its connections in a native thread-local made "
-            "at import: every greenlet shares ONE connection and transaction.",
-            f"import Django (django.setup()) after patching; {_FIRST_LINE}",
-        )
-
-
-def _grpc(pool: Pool) -> Iterator[PatchHazard]:
-    if _loaded("grpc") is None:
-        return
-    channel_cls = getattr(_loaded("grpc._channel"), "Channel", None)
-    live = 0
-    if channel_cls is not None:
-        import gc
-
-        live = sum(1 for o in gc.get_objects() if isinstance(o, channel_cls))
-    extra = f" and {live} channel(s) already exist" if live else ""
-    yield PatchHazard(
-        "grpc-early",
-        "grpc",
-        f"grpc was imported before patching{extra}; init_gevent() must run before any "
-        "grpc object is created, or calls hang (LoopExit).",
-        f"import grpc after patching; {_FIRST_LINE}",
-    )
 
 
 def _threads(pool: Pool) -> Iterator[PatchHazard]:
@@ -149,7 +73,7 @@ def _threads(pool: Pool) -> Iterator[PatchHazard]:
             "threading",
             f"{count - 1} native thread(s) already run{names}; they keep blocking locks "
             "and queues that patching cannot convert.",
-            f"start threads after patching; {_FIRST_LINE}",
+            f"start threads after patching; {PATCH_FIRST}",
         )
 
 
@@ -166,23 +90,34 @@ def _asyncio(pool: Pool) -> Iterator[PatchHazard]:
         )
 
 
-CHECKS: tuple[Callable[[Pool], Iterator[PatchHazard]], ...] = (
-    _ssl,
-    _urllib3,
-    _psycopg,
-    _psycopg_pool,
-    _django,
-    _grpc,
-    _threads,
-    _asyncio,
-)
+#: The process's own checks; the libraries' come from the plugins.
+PROCESS_CHECKS: tuple[Callable[[Pool], Iterator[PatchHazard]], ...] = (_ssl, _threads, _asyncio)
+
+
+def checks() -> list[Callable[[Pool], Iterator[PatchHazard]]]:
+    """The process checks, then every runtime plugin's ``hazards`` hook."""
+    from celery_poolkit.plugins import runtime_plugins
+
+    found = list(PROCESS_CHECKS)
+    for plugin in runtime_plugins():
+        try:
+            hook = plugin.hook("hazards")
+        except Exception:  # a third-party plugin's broken hook: its adapter result says so
+            continue
+        if hook is not None:
+            found.append(hook)
+    return found
 
 
 def scan(pool: Pool) -> tuple[PatchHazard, ...]:
     """Every hazard for patching ``pool`` now. Never raises: a check that fails is skipped,
     because the scan exists to help and must not stop a worker from starting."""
     found: list[PatchHazard] = []
-    for check in CHECKS:
+    try:
+        every = checks()
+    except Exception:
+        every = list(PROCESS_CHECKS)
+    for check in every:
         try:
             found.extend(check(pool))
         except Exception:

@@ -17,9 +17,10 @@ import click
 from celery_poolkit.errors import PoolkitError
 
 if TYPE_CHECKING:  # the checks load lazily: this module is imported on every `celery` run
-    from celery_poolkit.bootstrap.doctor import Diagnosis, Finding
+    from celery_poolkit.bootstrap.diagnosis import Diagnosis
+    from celery_poolkit.model import Finding
 
-_LEVEL_MARK = {"ok": "ok  ", "warning": "WARN", "error": "FAIL"}
+_SEVERITY_MARK = {"info": "info", "warning": "WARN", "error": "FAIL"}
 
 
 @click.command()
@@ -50,10 +51,9 @@ def doctor(app: str | None, pool: str | None, fmt: str) -> None:
 def diagnose(app: str | None, pool: str | None) -> Diagnosis:
     """Run every check; patches this process when the pool is green."""
     from celery_poolkit.bootstrap import current_pool, patch
-    from celery_poolkit.bootstrap.doctor import (
+    from celery_poolkit.bootstrap.diagnosis import (
         Diagnosis,
-        Finding,
-        Level,
+        driver_findings,
         driver_states,
         installed_versions,
         known_bad,
@@ -62,6 +62,8 @@ def diagnose(app: str | None, pool: str | None) -> Diagnosis:
     )
     from celery_poolkit.cli.worker import choose_pool
     from celery_poolkit.errors import PatchError
+    from celery_poolkit.model import Finding
+    from celery_poolkit.rules import severity
 
     patched_before = current_pool()
     choice = choose_pool(["-A", app] if app else [], ["-P", pool] if pool else [])
@@ -73,17 +75,13 @@ def diagnose(app: str | None, pool: str | None) -> Diagnosis:
         try:
             report = patch(choice)
         except PatchError as exc:
-            findings.append(Finding(Level.ERROR, "patch", str(exc)))
+            findings.append(Finding("PK812", severity("PK812"), str(exc), subject="patch"))
         else:
             findings += patch_findings(report)
             if app:
                 _import_app(app, findings)
-            drivers = tuple(driver_states(chosen, versions))
-            findings += [
-                Finding(Level.ERROR, f"driver:{d.name}", f"{d.name} is not green: {d.detail}")
-                for d in drivers
-                if not d.green
-            ]
+            drivers = tuple(driver_states(chosen))
+            findings += driver_findings(drivers, chosen)
     return Diagnosis(
         python=".".join(map(str, python_version())),
         versions=tuple(versions.items()),
@@ -98,14 +96,16 @@ def diagnose(app: str | None, pool: str | None) -> Diagnosis:
 
 def _import_app(app: str, findings: list[Finding]) -> None:
     """Import the app after patching, as the worker will, so its drivers are loaded."""
-    from celery_poolkit.bootstrap.doctor import Finding, Level
+    from celery_poolkit.model import Finding
+    from celery_poolkit.rules import severity
 
     try:
         from celery.app.utils import find_app
 
         find_app(app)
     except Exception as exc:
-        findings.append(Finding(Level.ERROR, "app", f"cannot import {app!r}: {exc}"))
+        findings.append(Finding("PK813", severity("PK813"), f"cannot import {app!r}: {exc}",
+                                subject="app"))  # fmt: skip
 
 
 def render_text(diagnosis: Diagnosis) -> str:
@@ -126,8 +126,6 @@ def render_text(diagnosis: Diagnosis) -> str:
     if diagnosis.findings:
         lines.append("Findings:")
     for finding in diagnosis.findings:
-        fix = f" Fix: {finding.fix}" if finding.fix else ""
-        lines.append(f"  {_LEVEL_MARK[finding.level.value]} {finding.topic}: "
-                     f"{finding.message}{fix}")  # fmt: skip
+        lines.append(f"  {_SEVERITY_MARK[finding.severity.value]} {finding.one_line()}")
     lines.append("Broken: yes" if diagnosis.broken else "Nothing broken.")
     return "\n".join(lines)

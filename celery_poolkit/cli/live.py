@@ -12,7 +12,7 @@ from pathlib import Path
 
 from celery_poolkit.advisor.engine import LiveConfig
 from celery_poolkit.errors import ConfigError
-from celery_poolkit.routes import live_routes
+from celery_poolkit.worker.routes import live_routes
 
 
 def read_app(spec: str, path: Path) -> LiveConfig:

@@ -1,7 +1,7 @@
 """``poolkit profile collect``: every worker's per-task profile, in one JSON file.
 
 Glue only: load the app as ``celery -A`` does, broadcast ``poolkit_profile`` over the
-broker (:func:`celery_poolkit.profile.collect`), write the file. Exit codes: 0 written,
+broker (:func:`celery_poolkit.worker.profile.collect`), write the file. Exit codes: 0 written,
 1 no worker answered with a profile, 2 the app could not be loaded.
 """
 
@@ -46,7 +46,7 @@ def collect(app_spec: str, timeout: float, output: Path | None) -> None:
 
     Workers answer when their app calls ``celery_poolkit.install(app)``.
     """
-    from celery_poolkit.profile import collect as collect_profiles
+    from celery_poolkit.worker.profile import collect as collect_profiles
 
     if "" not in sys.path and "." not in sys.path:
         sys.path.insert(0, "")  # what `celery -A` does with the working directory

@@ -25,11 +25,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from celery_poolkit.errors import DidNotEnable
+from celery_poolkit.versions import version_tuple
 
-__all__ = ["PsycopgReport", "check", "install"]
+__all__ = ["BLOCKING_WAIT", "MIN_VERSION", "PsycopgReport", "check", "install", "wait_function"]
 
-#: The oldest psycopg whose gevent support is official (it broke in 3.1.4-3.1.13).
+#: The oldest psycopg whose gevent support is official (it broke in 3.1.4-3.1.13); the
+#: psycopg plugin's ``min_version`` is the same fact, for ``poolkit doctor``.
 MIN_VERSION = (3, 1, 14)
+#: The wait function psycopg picks when imported before patching: it blocks the hub.
+BLOCKING_WAIT = "wait_c"
 
 _EVENTLET = (
     "psycopg 3 does not support eventlet: it only detects gevent's monkey patching, so "
@@ -51,12 +55,12 @@ class PsycopgReport:
     reason: str
 
 
-def _version_tuple(version: str) -> tuple[int, ...]:
-    parts: list[int] = []
-    for piece in version.split(".")[:3]:
-        digits = "".join(ch for ch in piece if ch.isdigit())
-        parts.append(int(digits or 0))
-    return tuple(parts)
+def wait_function() -> str | None:
+    """The name of the wait function psycopg picked, or None if it is not imported yet.
+    Never imports psycopg (importing it is what makes the choice)."""
+    waiting = sys.modules.get("psycopg.waiting")
+    wait = getattr(waiting, "wait", None)
+    return None if wait is None else str(getattr(wait, "__name__", repr(wait)))
 
 
 def _select_patched() -> bool:
@@ -95,7 +99,7 @@ def check(pool: str = "gevent") -> PsycopgReport:
         return report(False, _EVENTLET)
     if pool != "gevent":
         return report(True, f"the {pool} pool runs queries on real threads or processes")
-    if _version_tuple(version) < MIN_VERSION:
+    if version_tuple(version) < MIN_VERSION:
         return report(
             False,
             f"psycopg {version} is older than 3.1.14, the first version whose gevent "
@@ -103,7 +107,7 @@ def check(pool: str = "gevent") -> PsycopgReport:
         )
     if not _select_patched():
         return report(False, "gevent has not patched select in this process")
-    if name == "wait_c":
+    if name == BLOCKING_WAIT:
         return report(
             False,
             "psycopg was imported before gevent's monkey patching, so it chose its C wait "

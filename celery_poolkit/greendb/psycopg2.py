@@ -281,6 +281,10 @@ def _resolve(host: str, port: str) -> str:
 def install(pool: str) -> None:
     """Make psycopg2 cooperative under ``pool`` ("gevent" or "eventlet"). Idempotent.
 
+    Side effects, undone by :func:`uninstall`: sets psycopg2's process-wide wait callback
+    and, under gevent, replaces ``psycopg2.connect`` with a wrapper (host names resolved
+    without blocking the hub, COPY and large objects explained).
+
     Call it after monkey patching and before any connection is opened: the wait callback
     is process-global and applies to connections made afterwards. Raises
     :class:`~celery_poolkit.errors.DidNotEnable` when psycopg2, gevent/eventlet or

@@ -46,14 +46,20 @@ green-runtime.md §5.3 and §6.
 
 **Runtime:** ``celery_poolkit.plugins.django.backends.postgresql`` is a green pooled
 database ``ENGINE`` for psycopg2; ``release_task_connections`` gives a task's
-connections back to the pool when the task ends. Neither imports Django until used.
+connections back to the pool when the task ends. Neither imports Django until used. The
+adapter connects ``release_task_connections`` to Celery's ``task_postrun`` in a patched
+worker (the bootstep does too, for every pool); the hazard hook finds ``django.db``
+imported before patching.
 """
 
 from __future__ import annotations
 
-from celery_poolkit.model import Call, Effect, Green
+import sys
+from collections.abc import Iterator
+
+from celery_poolkit.model import Call, Effect, Green, PatchHazard, Pool
 from celery_poolkit.plugins._rows import DBAPI_CURSOR, cpu, ctor, each
-from celery_poolkit.plugins.base import Plugin
+from celery_poolkit.plugins.base import PATCH_FIRST, Plugin
 
 __all__ = ["PLUGIN", "release_task_connections"]
 
@@ -170,4 +176,21 @@ PLUGIN = Plugin(
             note="network IO with a remote backend (django-storages: S3, GCS, Azure)",
         ),
     ),
+    hazards="celery_poolkit.plugins.django:hazards",
+    adapter="celery_poolkit.plugins.django.tasks:connect_task_release_when_patched",
 )
+
+
+def hazards(pool: Pool) -> Iterator[PatchHazard]:
+    """Before patching: ``django.db.connections`` keeps a native thread-local."""
+    db = sys.modules.get("django.db")
+    storage = getattr(getattr(getattr(db, "connections", None), "_connections", None),
+                      "_storage", None)  # fmt: skip
+    if storage is not None and type(storage).__module__ in ("_thread", "_threading_local"):
+        yield PatchHazard(
+            "django-connections",
+            "django.db",
+            "django.db.connections keeps its connections in a native thread-local made "
+            "at import: every greenlet shares ONE connection and transaction.",
+            f"import Django (django.setup()) after patching; {PATCH_FIRST}",
+        )

@@ -10,11 +10,15 @@ unconditional for pooled connections: a task that ends, however it ends, holds n
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import sys
 from typing import Any
 
-__all__ = ["connect_task_release", "release_task_connections"]
+from celery_poolkit.errors import DidNotEnable
+from celery_poolkit.model import Adapted, Pool
+
+__all__ = ["connect_task_release", "connect_task_release_when_patched", "release_task_connections"]
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +34,11 @@ def release_task_connections(sender: Any = None, **kwargs: Any) -> None:
     Connections without a pool are left to Django and Celery's fixup.
     """
     if getattr(getattr(sender, "request", None), "is_eager", False):
+        return
+    # A process that never imported django.db has no connections to release; importing
+    # Django here would cost every task of a worker that does not use it (the adapter
+    # connects this receiver wherever Django is installed).
+    if "django.db" not in sys.modules:
         return
     from django.conf import settings
 
@@ -50,7 +59,7 @@ def release_task_connections(sender: Any = None, **kwargs: Any) -> None:
 
 
 def _pooled(conn: Any) -> bool:
-    if getattr(conn, "green_pool", None) is not None:  # celery-poolkit's backend
+    if getattr(conn, "connection_pool", None) is not None:  # celery-poolkit's backend
         return True
     # Django's own pool (5.1+, psycopg 3): the same OPTIONS key.
     options = conn.settings_dict.get("OPTIONS") or {}
@@ -69,3 +78,16 @@ def connect_task_release() -> bool:
 
     signals.task_postrun.connect(release_task_connections, dispatch_uid=DISPATCH_UID, weak=False)
     return True
+
+
+def connect_task_release_when_patched(pool: Pool) -> Adapted:
+    """The Django plugin's adapter: connect :func:`release_task_connections` to Celery's
+    ``task_postrun`` in a green worker, where every task runs in a new greenlet with its
+    own connection wrapper. Runs after monkey patching (Celery's own ``-P gevent`` too);
+    the worker bootstep connects it as well, for every pool."""
+    if importlib.util.find_spec("django") is None:
+        raise DidNotEnable("Django is not installed")
+    from celery import signals
+
+    signals.task_postrun.connect(release_task_connections, dispatch_uid=DISPATCH_UID, weak=False)
+    return Adapted.applied("release_task_connections connected to Celery's task_postrun")

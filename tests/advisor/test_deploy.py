@@ -25,6 +25,12 @@ HERE = Location("Procfile", 1)
         ("celery multi start 4 -A proj -Q db -P prefork -c 8", Pool.PREFORK, ("db",), "proj",
          "8"),
         ("celery -A proj worker", None, (), "proj", ""),
+        # clustered flags, as click reads them (the bootstrap's argv parser): the README's
+        # warning case, once read as prefork
+        ("worker: celery -A proj worker -EPgevent -c20 -Qa,b", Pool.GEVENT, ("a", "b"),
+         "proj", "20"),
+        ("celery -Aproj worker -BEc 4 --pool gevent", Pool.GEVENT, (), "proj", "4"),
+        ("celery -A proj worker -n -P -Q x", None, ("x",), "proj", ""),  # -n's value is -P
     ],
 )  # fmt: skip
 def test_command_forms(
@@ -33,6 +39,25 @@ def test_command_forms(
     cmd = parse_command(line, HERE)
     assert cmd is not None
     assert (cmd.pool, cmd.queues, cmd.app, cmd.concurrency) == (pool, queues, app, concurrency)
+
+
+def test_a_procfile_with_clustered_flags_reads_as_gevent(tmp_path: Path) -> None:
+    (tmp_path / "Procfile").write_text("worker: celery -A shop worker -EPgevent -c 50\n")
+    (cmd,) = find_commands(tmp_path)
+    assert (cmd.pool, cmd.concurrency, cmd.app) == (Pool.GEVENT, "50", "shop")
+
+
+def test_which_queues_a_command_consumes() -> None:
+    named = parse_command("celery -A proj worker -Q a,b", HERE)
+    default = parse_command("celery -A proj worker", HERE)
+    assert named is not None
+    assert default is not None
+    assert (named.consumes("a"), named.consumes("celery")) == (True, False)
+    assert (default.consumes("celery"), default.consumes("default"), default.consumes("a")) == (
+        True,
+        True,
+        False,
+    )
 
 
 def test_not_a_worker_command() -> None:

@@ -14,7 +14,7 @@ from celery_poolkit.advisor import profile
 from celery_poolkit.cli import poolkit
 from celery_poolkit.errors import ConfigError
 from celery_poolkit.model import Pool
-from celery_poolkit.profile import ClusterProfile, TaskProfile, WorkerProfile
+from celery_poolkit.worker.profile import ClusterProfile, TaskProfile, WorkerProfile
 
 BODY = """
 import time

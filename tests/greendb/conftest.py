@@ -1,7 +1,6 @@
 """Green database tests: real PostgreSQL, Redis and ``celery -A <app> worker -P gevent``.
 
-Every test here is an integration test. The apps live in ``apps/`` and are started from
-there, as users start theirs.
+The tests in ``integration/`` start the apps of ``apps/`` from there, as users start theirs.
 """
 
 from __future__ import annotations
@@ -18,12 +17,6 @@ from harness.workers import WorkerProcess
 
 HERE = Path(__file__).resolve().parent
 APPS = HERE / "apps"
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if HERE in Path(str(item.path)).resolve().parents:
-            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture

@@ -101,6 +101,9 @@ SPOT_CHECKS = [
     ("cryptography.hazmat.primitives.asymmetric.rsa.generate_private_key", _CPU, Green.SAFE),
     # SaaS SDKs
     ("paramiko.SFTPClient.put", _NET, _AFTER),
+    ("ldap3.Connection.search", _NET, _AFTER),
+    ("ldap3.Connection.extend.standard.who_am_i", _NET, _AFTER),
+    ("ldap3.Server", None, _AFTER),
     ("stripe.Customer.create", _NET, _AFTER),
     ("stripe.Webhook.construct_event", _CPU, Green.SAFE),
     ("openai.OpenAI.chat.completions.create", _NET, _AFTER),
@@ -185,6 +188,7 @@ CHAINS = [
     (("sklearn.ensemble.RandomForestClassifier", "fit"), _NOGIL, Green.SAFE),
     (("sklearn.feature_extraction.text.TfidfVectorizer", "fit_transform"), _CPU, Green.SAFE),
     (("paramiko.SSHClient", "open_sftp", "get"), _NET, _AFTER),
+    (("ldap3.Connection", "search"), _NET, _AFTER),
     (("pymssql.connect", "cursor", "execute"), _DB, _BLOCKS),
     (("openai.OpenAI", "embeddings.create"), _NET, _AFTER),
     (("transformers.AutoTokenizer.from_pretrained", "encode"), _NOGIL, Green.SAFE),

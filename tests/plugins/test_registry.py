@@ -202,10 +202,14 @@ def test_importing_the_registry_loads_no_table(tmp_path: Path) -> None:
     assert loaded & set(BUILTIN) == set()
 
 
-def test_with_adapters_lists_exactly_the_plugins_that_have_an_adapter() -> None:
-    """Patching imports only WITH_ADAPTERS; a plugin with an adapter left out of it would
-    never run, and one listed without an adapter would be imported for nothing."""
-    from celery_poolkit.plugins import adapter_plugins
+def test_runtime_lists_exactly_the_plugins_that_have_a_runtime_hook() -> None:
+    """Patching, doctor and the guard read only RUNTIME; a plugin with a hook left out of
+    it would never run, and one listed without a hook would be imported for nothing."""
+    from celery_poolkit.plugins import RUNTIME, runtime_plugins
 
-    having = [p.name for p in builtin_plugins() if p.adapter]
-    assert [p.name for p in adapter_plugins()] == having
+    having = sorted(p.name for p in builtin_plugins() if p.has_runtime_hooks)
+    assert sorted(p.name for p in runtime_plugins()[: len(RUNTIME)]) == having
+    for plugin in runtime_plugins():
+        for name in ("adapter", "hazards", "driver_state"):
+            if getattr(plugin, name):
+                assert callable(plugin.hook(name)), (plugin.name, name)

@@ -3,7 +3,7 @@ from functools import partial
 import psycopg2
 from celery import Celery
 
-from celery_poolkit.greendb.pool import pg_pool
+from celery_poolkit.greendb.pg_connection_pool import pg_pool
 
 app = Celery("proj")
 # deploy: celery -A proj worker -Q db -P gevent -c 150

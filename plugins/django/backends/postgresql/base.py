@@ -14,7 +14,8 @@ same way::
 
 ``connection.close()`` gives the connection back to the pool (Celery's Django fixup calls
 it after every task, and so does :func:`~celery_poolkit.plugins.django.tasks.
-release_task_connections`, which this backend connects to ``task_postrun``). Without
+release_task_connections`, which the Django plugin's adapter, in a patched worker, and
+the worker bootstep connect to ``task_postrun``; this backend connects no signal). Without
 ``"pool"`` in OPTIONS it is exactly Django's backend.
 """
 
@@ -27,9 +28,8 @@ from typing import Any, ClassVar
 from django.core.exceptions import ImproperlyConfigured
 from django.db.backends.postgresql import base as django_pg
 
-from celery_poolkit.greendb.pool import pg_pool
-from celery_poolkit.greenpool import GreenPool
-from celery_poolkit.plugins.django.tasks import connect_task_release
+from celery_poolkit.greendb.connection_pool import ConnectionPool
+from celery_poolkit.greendb.pg_connection_pool import pg_pool
 
 __all__ = ["DatabaseWrapper"]
 
@@ -76,10 +76,10 @@ def pool_options(alias: str, raw: Any, settings_dict: dict[str, Any]) -> dict[st
 
 
 class DatabaseWrapper(django_pg.DatabaseWrapper):  # type: ignore[misc]
-    """Django's PostgreSQL wrapper whose connections come from a per-process GreenPool."""
+    """Django's PostgreSQL wrapper whose connections come from a per-process ConnectionPool."""
 
     #: One pool per alias per process, shared by every thread/greenlet's wrapper.
-    _green_pools: ClassVar[dict[str, GreenPool[Any]]] = {}
+    _connection_pools: ClassVar[dict[str, ConnectionPool[Any]]] = {}
     #: The DB-API connection (Django's attribute; typed here for mypy, the base is Any).
     connection: Any
 
@@ -90,17 +90,17 @@ class DatabaseWrapper(django_pg.DatabaseWrapper):  # type: ignore[misc]
         # this wrapper's copy of the settings does not have it.
         super().__init__({**settings_dict, "OPTIONS": options}, alias)
         self._pool_options = pool_options(alias, raw, settings_dict)
-        self._checked_out: tuple[GreenPool[Any], weakref.finalize[Any, Any]] | None = None
+        self._checked_out: tuple[ConnectionPool[Any], weakref.finalize[Any, Any]] | None = None
 
     @property
-    def green_pool(self) -> GreenPool[Any] | None:
+    def connection_pool(self) -> ConnectionPool[Any] | None:
         """This alias's pool in this process, ``None`` when pooling is off (or not yet used)."""
         if self._pool_options is None:
             return None
-        return self._green_pools.get(self.alias)
+        return self._connection_pools.get(self.alias)
 
-    def _get_green_pool(self, conn_params: dict[str, Any]) -> GreenPool[Any]:
-        pool = self._green_pools.get(self.alias)
+    def _get_connection_pool(self, conn_params: dict[str, Any]) -> ConnectionPool[Any]:
+        pool = self._connection_pools.get(self.alias)
         if pool is None:
             # A new connection is made the way Django makes one (its isolation level and
             # JSONB setup included), by a wrapper of the pool's own: holding the wrapper
@@ -112,14 +112,13 @@ class DatabaseWrapper(django_pg.DatabaseWrapper):  # type: ignore[misc]
             built = pg_pool(connect, name=f"django:{self.alias}", **self._pool_options)
             # setdefault: two greenlets building at once keep the same (first) pool; a
             # pool opens no connection when built, so the loser costs nothing.
-            pool = self._green_pools.setdefault(self.alias, built)
-            connect_task_release()
+            pool = self._connection_pools.setdefault(self.alias, built)
         return pool
 
     def get_new_connection(self, conn_params: dict[str, Any]) -> Any:
         if self._pool_options is None:
             return super().get_new_connection(conn_params)
-        pool = self._get_green_pool(conn_params)
+        pool = self._get_connection_pool(conn_params)
         conn = pool.getconn()
         try:
             self._adopt(conn)
@@ -155,7 +154,7 @@ class DatabaseWrapper(django_pg.DatabaseWrapper):  # type: ignore[misc]
     def close_pool(self) -> None:
         """Close this alias's pool (Celery's fixup does it after each prefork task, Django
         when the time zone setting changes); the next connection builds a new one."""
-        pool = self._green_pools.pop(self.alias, None)
+        pool = self._connection_pools.pop(self.alias, None)
         if pool is not None:
             pool.close()
         parent = getattr(super(), "close_pool", None)  # Django >= 5.1

@@ -25,7 +25,7 @@ def backend_info() -> dict[str, Any]:
     from celery_poolkit.plugins.django.tasks import DISPATCH_UID
 
     wrapper = connections["default"]  # the real wrapper, not the `connection` proxy
-    pool = getattr(wrapper, "green_pool", None)
+    pool = getattr(wrapper, "connection_pool", None)
     return {
         "vendor_module": type(wrapper).__module__,
         "driver": wrapper.Database.__name__,
@@ -56,5 +56,5 @@ def orphaned_connection() -> dict[str, Any]:
     # wrapper can be collected, and the wrapper's finalizer reports the connection lost.
     gevent.sleep(0.01)
     gc.collect()
-    pool = connections["default"].green_pool
+    pool = connections["default"].connection_pool
     return asdict(pool.stats())

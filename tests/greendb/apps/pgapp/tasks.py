@@ -12,8 +12,8 @@ import psycopg2
 import psycopg2.extensions
 import redis
 
-from celery_poolkit.greendb.pool import pg_pool
-from celery_poolkit.greenpool import GreenPool, PoolTimeout
+from celery_poolkit.greendb.connection_pool import ConnectionPool, ConnectionPoolTimeout
+from celery_poolkit.greendb.pg_connection_pool import pg_pool
 from pgapp.celery import app
 
 DSN = os.environ.get("GREENDB_DSN", "")
@@ -22,7 +22,7 @@ POOL_TIMEOUT = float(os.environ.get("GREENDB_POOL_TIMEOUT", "30"))
 
 
 @cache
-def pool() -> GreenPool[Any]:
+def pool() -> ConnectionPool[Any]:
     # Built on first use, in the worker, after patching: its locks are gevent's.
     return pg_pool(
         partial(psycopg2.connect, DSN), max_size=POOL_SIZE, timeout=POOL_TIMEOUT, name="pgapp"
@@ -105,7 +105,7 @@ def counted_pooled_query(seconds: float, interrupt_after: float | None, key: str
 
 @app.task(
     acks_late=True,
-    autoretry_for=(psycopg2.OperationalError, psycopg2.InterfaceError, PoolTimeout),
+    autoretry_for=(psycopg2.OperationalError, psycopg2.InterfaceError, ConnectionPoolTimeout),
     retry_backoff=0.2,
     retry_backoff_max=1,
     retry_jitter=False,

@@ -1,0 +1,211 @@
+"""The gevent hub-block monitor and the per-greenlet CPU clock.
+
+gevent's own monitor thread detects a blocked hub: every ``max_blocking_time`` it checks
+that some greenlet switch happened, and if not it emits ``EventLoopBlocked``. Its event
+is not enough on its own (``shared/research/green-runtime.md`` §2.2): it carries the
+*threshold*, not the duration, it repeats every period while the block lasts, and it is
+emitted in the monitor thread, where logging (patched locks) is unsafe. So:
+
+* :class:`SwitchClock`, a ``greenlet.settrace`` function, timestamps every switch. It
+  gives each task greenlet its CPU time (``time.thread_time`` between switch-in and
+  switch-out), and a greenlet that held the thread for the threshold or longer is a
+  block, of exactly that length: one block, one record, whatever gevent repeated;
+* gevent's event, while the block lasts, supplies what only the monitor thread can see:
+  the stack where the greenlet is stuck. Its subscriber only attaches that stack to
+  "this greenlet, since this switch";
+* a greenlet in the hub drains finished blocks: it logs each once, attributes it to the
+  task that was running (name and id, from ``task_prerun``), and counts it.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+import traceback
+import warnings
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from celery_poolkit.worker.profile import Block, Profile
+
+logger = logging.getLogger("celery_poolkit")
+
+STACK_FRAMES = 8  # innermost frames kept per block
+DRAIN_PERIOD = 0.2  # seconds between two looks at finished blocks
+
+
+class SwitchClock:
+    """A ``greenlet.settrace`` function: CPU per tracked greenlet, and block lengths.
+
+    Runs on every switch in the hub's thread, so it does the least it can: two clock
+    reads, a dict lookup, a comparison. It chains whatever trace function was installed
+    before (gevent's own monitor tracer).
+    """
+
+    def __init__(self, previous: Callable[[str, Any], Any] | None = None) -> None:
+        self.previous = previous
+        self.cpu: dict[Any, float] = {}  # tracked greenlet -> CPU seconds so far
+        self.current: Any = None
+        self.since = time.perf_counter()
+        self.since_cpu = time.thread_time()
+        # Set by HubMonitor.start; until then no slice is long enough to be a block.
+        self.threshold = float("inf")
+        self.hub: Any = None  # the hub's own slices are its idle waits, never blocks
+        self.tasks: dict[Any, tuple[str, str]] = {}  # greenlet -> (task name, task id)
+        # Tasks that ended in the slice still running: a task that never yields (no
+        # result backend to write to, say) has its task_postrun before the switch that
+        # measures its block. Cleared at that greenlet's next switch.
+        self.finished: dict[Any, tuple[str, str]] = {}
+        # (greenlet, since, stack) attached by the monitor thread while a block lasts;
+        # (greenlet, seconds, stack, task) once it ended, for the drain greenlet.
+        self.stuck: tuple[Any, float, tuple[str, ...]] | None = None
+        self.ended: deque[tuple[Any, float, tuple[str, ...], tuple[str, str] | None]] = deque(
+            maxlen=1000
+        )
+
+    def __call__(self, event: str, args: Any) -> None:
+        if self.previous is not None:
+            self.previous(event, args)
+        if event not in ("switch", "throw"):
+            return
+        origin, target = args
+        now, now_cpu = time.perf_counter(), time.thread_time()
+        held, held_cpu = now - self.since, now_cpu - self.since_cpu
+        if origin in self.cpu:
+            self.cpu[origin] += held_cpu
+        finished = self.finished.pop(origin, None) if self.finished else None
+        if held >= self.threshold and origin is not self.hub:
+            stuck = self.stuck
+            seen = stuck is not None and stuck[0] is origin and stuck[1] == self.since
+            # A block is a slice that burned the threshold in CPU, or one gevent's
+            # monitor saw stuck (a blocking call uses no CPU). A long slice with neither
+            # is this process being descheduled on a busy machine, not a block.
+            if held_cpu >= self.threshold or seen:
+                # The task is looked up now: the greenlet may run another task next.
+                stack = stuck[2] if seen and stuck is not None else ()
+                self.ended.append((origin, held, stack, self.tasks.get(origin) or finished))
+        self.stuck = None
+        self.current, self.since, self.since_cpu = target, now, now_cpu
+
+    def track(self, glet: Any) -> None:
+        """Start counting ``glet``'s CPU from now (it must be the running greenlet)."""
+        self.cpu[glet] = self.since_cpu - time.thread_time()
+
+    def task_ended(self, glet: Any, task: tuple[str, str]) -> None:
+        """``glet`` (the running greenlet) finished ``task``: a block measured at its
+        next switch still belongs to that task."""
+        self.finished[glet] = task
+
+    def untrack(self, glet: Any) -> float:
+        """Stop counting ``glet`` (the running greenlet); its CPU seconds since track()."""
+        return self.cpu.pop(glet, 0.0) + time.thread_time() - self.since_cpu
+
+
+class HubMonitor:
+    """gevent's monitor thread with printing off, reporting through poolkit's log."""
+
+    def __init__(
+        self, threshold: float, profile: Profile, tasks: dict[Any, tuple[str, str]]
+    ) -> None:
+        self.threshold = threshold
+        self.profile = profile
+        self.tasks = tasks  # greenlet -> (task name, task id), kept by the runtime
+        self.clock: SwitchClock | None = None
+        self.count = 0
+        self._hub: Any = None
+        self._drain: Any = None
+
+    def start(self, clock: SwitchClock) -> bool:
+        """Start monitoring; False (and a warning) when this gevent cannot."""
+        import gevent
+        from gevent import config
+
+        if not hasattr(config, "print_blocking_reports"):
+            logger.warning("poolkit: gevent %s has no print_blocking_reports (needs >= "
+                           "25.4.1); hub-block monitor off", gevent.__version__)  # fmt: skip
+            return False
+        config.print_blocking_reports = False
+        config.max_blocking_time = self.threshold
+        config.monitor_thread = True
+        self._hub = gevent.get_hub()
+        with warnings.catch_warnings():
+            # "Unable to monitor memory usage. Install psutil.": poolkit watches only
+            # blocking, memory is not its business.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            thread = self._hub.start_periodic_monitoring_thread()
+        if thread is None:
+            logger.warning("poolkit: gevent did not start its monitor thread; monitor off")
+            return False
+        from gevent import events
+
+        clock.threshold, clock.hub, clock.tasks = self.threshold, self._hub, self.tasks
+        self.clock = clock
+        events.subscribers.append(self._on_event)
+        self._drain = gevent.spawn(self._drain_loop)
+        return True
+
+    def stop(self) -> None:
+        from gevent import events
+
+        if self._on_event in events.subscribers:
+            events.subscribers.remove(self._on_event)
+        if self._drain is not None:
+            self._drain.kill(block=False)
+            self._drain = None
+        self.drain()
+
+    def _on_event(self, event: Any) -> None:
+        # In gevent's monitor thread: attach the stack to the running slice, no more.
+        from gevent.events import EventLoopBlocked
+
+        clock = self.clock
+        if clock is None or not isinstance(event, EventLoopBlocked):
+            return
+        glet, since = clock.current, clock.since
+        if event.greenlet is not glet:
+            return  # the block ended while gevent built its report
+        stuck = clock.stuck
+        if stuck is not None and stuck[0] is glet and stuck[1] == since:
+            return  # the same block, reported again one period later
+        frame = sys._current_frames().get(self._hub.thread_ident)
+        # importlib's frozen frames say nothing about the task (a first call that imports
+        # a module would otherwise fill the kept frames with them).
+        stack = tuple(
+            f"{f.filename}:{f.lineno} in {f.name}"
+            for f in (traceback.extract_stack(frame) if frame is not None else ())
+            if not f.filename.startswith("<frozen ")
+        )[-STACK_FRAMES:]
+        clock.stuck = (glet, since, stack)
+
+    def _drain_loop(self) -> None:
+        import gevent
+
+        while True:
+            gevent.sleep(DRAIN_PERIOD)
+            self.drain()
+
+    def drain(self) -> None:
+        clock = self.clock
+        while clock is not None and clock.ended:
+            glet, seconds, stack, task = clock.ended.popleft()
+            block = Block(
+                task=task[0] if task else None,
+                task_id=task[1] if task else None,
+                greenlet=repr(glet)[:200],
+                seconds=round(seconds, 4),
+                stack=stack,
+                at=time.time(),
+            )
+            self.count += 1
+            self.profile.add_block(block)
+            who = f"task {block.task}[{block.task_id}]" if task else f"greenlet {block.greenlet}"
+            logger.warning(
+                "poolkit: %s blocked the gevent hub for %.3fs (threshold %.3fs); it was at:"
+                "\n    %s",
+                who,
+                seconds,
+                self.threshold,
+                "\n    ".join(stack) or "(no stack)",
+            )

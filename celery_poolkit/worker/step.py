@@ -1,0 +1,225 @@
+"""The worker bootstep: ``celery_poolkit.install(app)`` and the ``--poolkit-*`` options.
+
+Celery has no entry point that registers bootsteps, so ``install(app)`` runs at app import
+time (in the user's ``celery.py``) and adds two things to the app: the
+``--poolkit-*`` options of ``celery worker`` (``app.user_options['worker']``) and
+:class:`PoolkitStep` (``app.steps['worker']``). The step is where poolkit's side effects
+in the worker live: the start-up guard (:mod:`celery_poolkit.worker.guard`), the task
+recorder (:mod:`celery_poolkit.worker.recorder`) that feeds the per-task profile
+(:mod:`celery_poolkit.worker.profile`) and the gevent hub monitor
+(:mod:`celery_poolkit.worker.monitor`), and the per-task release of Django's pooled
+connections.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, fields
+from typing import Any
+
+import click
+from celery import Celery, bootsteps
+
+logger = logging.getLogger("celery_poolkit")
+
+_INSTALLED = "_celery_poolkit_installed"  # the marker that makes install() idempotent
+_TRUE = ("1", "true", "yes", "on")
+
+
+@dataclass(frozen=True, slots=True)
+class StepOptions:
+    """What the bootstep does in this worker. Each field is also an app setting
+    (``app.conf.poolkit_<field>``) and a ``celery worker --poolkit-<field>`` option."""
+
+    strict: bool = False  # refuse to start a worker whose pool and patch state disagree
+    guard: bool = True  # run the start-up guard at all
+    advise: bool = True  # the guard reads the consumed tasks' source with the advisor
+    monitor: bool = True  # gevent: watch the hub for blocking, name the task
+    block_threshold: float = 0.1  # seconds the hub may go without switching
+    profile: bool = True  # per-task count, wall and CPU time, for `poolkit profile`
+
+
+#: The ``celery worker`` options; ``default=None`` tells "not given" from a value, so the
+#: app's configuration applies when an option is left out.
+WORKER_OPTIONS = (
+    click.Option(
+        ("--poolkit-strict/--no-poolkit-strict",),
+        default=None,
+        help="Refuse to start when the pool and the monkey-patch state disagree.",
+    ),
+    click.Option(
+        ("--poolkit-guard/--no-poolkit-guard",), default=None, help="poolkit's start-up checks."
+    ),
+    click.Option(
+        ("--poolkit-advise/--no-poolkit-advise",),
+        default=None,
+        help="Let the start-up guard read the consumed tasks' source with poolkit's advisor.",
+    ),
+    click.Option(
+        ("--poolkit-monitor/--no-poolkit-monitor",),
+        default=None,
+        help="gevent: report tasks that block the hub.",
+    ),
+    click.Option(
+        ("--poolkit-block-threshold",),
+        type=click.FloatRange(min=0.005),
+        default=None,
+        metavar="SECONDS",
+        help="gevent: a hub that does not switch for this long is blocked [default: 0.1].",
+    ),
+    click.Option(
+        ("--poolkit-profile/--no-poolkit-profile",),
+        default=None,
+        help="Record a per-task CPU/wall profile (poolkit profile collect).",
+    ),
+)
+
+
+def _as_bool(value: object, key: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, str)) and str(value).strip().lower() in (*_TRUE, "0", "false",
+                                                                         "no", "off"):  # fmt: skip
+        return str(value).strip().lower() in _TRUE
+    raise ValueError(f"{key} must be true or false, not {value!r}")
+
+
+def resolve_options(
+    conf: Any, given: dict[str, Any], installed: dict[str, Any], environ: dict[str, str]
+) -> StepOptions:
+    """The step's options: the command line, then ``install(app, **options)``, then the
+    app's configuration (``poolkit_<name>``), then ``POOLKIT_STRICT`` for ``strict``.
+
+    A bad configured value raises ValueError naming the setting; the step logs it and
+    keeps the default rather than stopping a worker over a typo.
+    """
+    values: dict[str, Any] = {}
+    from_install = {f"poolkit_{name}": value for name, value in installed.items()}
+    for f in fields(StepOptions):
+        key = f"poolkit_{f.name}"
+        for source in (given, from_install, conf):
+            value = source.get(key)
+            if value is not None:
+                break
+        else:
+            if f.name == "strict" and environ.get("POOLKIT_STRICT"):
+                value = environ["POOLKIT_STRICT"]
+            else:
+                continue
+        if f.name == "block_threshold":
+            number = float(value)
+            if not number >= 0.005:
+                raise ValueError(f"{key} must be at least 0.005 seconds, not {value!r}")
+            values[f.name] = number
+        else:
+            values[f.name] = _as_bool(value, key)
+    return StepOptions(**values)
+
+
+def installed_options(app: Any) -> dict[str, Any]:
+    """The options given to :func:`install` for ``app`` (empty if never installed)."""
+    return dict(getattr(app, _INSTALLED, {}))
+
+
+class PoolkitStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery is untyped
+    """poolkit in the worker: guard at create, profile and monitor from start to stop.
+
+    ``requires`` the Pool step: the pool object exists when ``create`` runs, and no
+    prefork child has been forked yet, so what ``create`` sets up reaches every child.
+    """
+
+    label = "poolkit"
+    requires = ("celery.worker.components:Pool",)
+
+    def __init__(self, parent: Any, **kwargs: Any) -> None:
+        self.runtime: Any = None
+        try:
+            self.options = resolve_options(
+                parent.app.conf,
+                kwargs,
+                installed_options(parent.app),
+                dict(os.environ),
+            )
+        except (TypeError, ValueError) as exc:
+            logger.error("poolkit: %s; using the defaults", exc)
+            self.options = StepOptions()
+        super().__init__(parent, **kwargs)
+
+    def create(self, parent: Any) -> None:
+        # Returns None: StartStopStep would otherwise call obj.start() with no arguments.
+        from celery_poolkit.worker import guard
+        from celery_poolkit.worker.recorder import TaskRecorder
+
+        if self.options.guard:
+            guard.run(parent, self.options)  # may raise SystemExit under --poolkit-strict
+        try:
+            self.runtime = TaskRecorder.create(parent, self.options)
+            self.runtime.open_prefork_pipe()  # before the pool forks its children
+            self.runtime.connect_task_signals()
+            parent.poolkit = self.runtime  # the remote-control command finds it here
+        except Exception:  # never stop a worker over its instrumentation
+            logger.exception("poolkit: the profile/monitor could not be set up; continuing")
+
+    def start(self, parent: Any) -> None:
+        if self.runtime is not None:
+            try:
+                self.runtime.start()
+            except Exception:
+                logger.exception("poolkit: the profile/monitor could not start; continuing")
+        _connect_green_db_release()
+
+    def stop(self, parent: Any) -> None:
+        if self.runtime is not None:
+            self.runtime.stop()
+
+    def terminate(self, parent: Any) -> None:
+        self.stop(parent)
+
+
+def _connect_green_db_release() -> bool:
+    """Return Django's pooled connections at task end (the green-DB integration's hook).
+
+    The hook lives in ``celery_poolkit.plugins.django.tasks``, which may be absent (an
+    older poolkit, or Django not installed): then nothing is connected.
+    """
+    try:
+        from celery_poolkit.plugins.django import tasks  # type: ignore[attr-defined,unused-ignore]
+
+        connect = tasks.connect_task_release
+    except (ImportError, AttributeError):
+        return False
+    try:
+        return bool(connect())
+    except Exception:
+        logger.exception("poolkit: connecting the per-task DB connection release failed")
+        return False
+
+
+def install(app: Celery, **options: Any) -> Celery:
+    """Add poolkit's worker bootstep and its ``--poolkit-*`` options to ``app``.
+
+    Call it where the app is created (Celery reads worker options and steps at app
+    import time)::
+
+        app = Celery("proj")
+        celery_poolkit.install(app)  # or install(app, strict=True, block_threshold=0.2)
+
+    ``options`` are :class:`StepOptions` fields; the command line and then they win over
+    the app's ``poolkit_*`` settings. Calling it again only updates the options.
+    """
+    known = {f.name for f in fields(StepOptions)}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise TypeError(
+            f"celery_poolkit.install(): unknown option(s) {', '.join(unknown)}; "
+            f"known: {', '.join(sorted(known))}"
+        )
+    first = not hasattr(app, _INSTALLED)
+    setattr(app, _INSTALLED, {**getattr(app, _INSTALLED, {}), **options})
+    if first:
+        app.user_options["worker"].update(WORKER_OPTIONS)
+        app.steps["worker"].add(PoolkitStep)
+        # Registers the `poolkit_profile` remote-control command (a module-level effect).
+        import celery_poolkit.worker.control  # noqa: F401
+    return app
