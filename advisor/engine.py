@@ -70,12 +70,12 @@ def analyze(
     commands = deploy.find_commands(root)
     state = (sorted(key for _, _, key in loaded), skipped, config, cores, live, commands)
     result_key = _result_key(state, knowledge)
-    results = Cache(cache_dir, root, "result") if cache_dir is not None else None
+    results = Cache(cache_dir, root, "result", Advice) if cache_dir is not None else None
     if results is not None:
         hit = results.get(result_key)
         if isinstance(hit, Advice):
             return hit  # nothing changed: not even the facts need loading
-    cache = Cache(cache_dir, root) if cache_dir is not None else None
+    cache = Cache(cache_dir, root, "facts", ModuleFacts | Skipped) if cache_dir is not None else None
     with Parser(cache, jobs or default_jobs()) as parser:
         facts, bad = _parse_reachable(parser, loaded, knowledge)
     if cache is not None:
@@ -91,7 +91,8 @@ def analyze(
         commands=commands,
     )
     if results is not None:
-        results.new = {result_key: advice}  # only the latest advice is worth keeping
+        results.new = {}  # only the latest advice is worth keeping
+        results.put(result_key, advice)
         results.save()
     return advice
 

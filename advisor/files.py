@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from celery_poolkit.advisor.reading import read_text
 from celery_poolkit.model import Skipped
 
 #: Folders never worth reading: tooling, environments, and code that never runs in a
@@ -132,7 +133,7 @@ def _matcher(patterns: tuple[str, ...]) -> re.Pattern[str]:
 def _gitignore(root: Path) -> tuple[str, ...]:
     """The simple patterns of the root's ``.gitignore`` (no negations, no anchors)."""
     try:
-        text = (root / ".gitignore").read_text(errors="replace")
+        text = read_text(root / ".gitignore")
     except OSError:
         return ()
     patterns = []
