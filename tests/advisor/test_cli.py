@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from advisor_helpers import task_module
 from click.testing import CliRunner
 
@@ -83,6 +84,47 @@ def test_configuration_errors_exit_2_with_advice(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.poolkit\n")
     assert run(str(tmp_path))[0] == 2
     assert run(str(tmp_path / "missing"))[0] == 2  # click's usage error
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ("tool = 5", "'tool' must be a table"),
+        ("[tool]\npoolkit = 5", "[tool.poolkit] must be a table"),
+        ("[tool.poolkit]\nqueues = 5", "queues must be a table"),
+        ("[tool.poolkit.queues]\nio = 5", "[tool.poolkit.queues.io] accepts"),
+        ("[tool.poolkit.queues.io]\npool = 5", "queues.io.pool must be a pool name"),
+        ("[tool.poolkit.queues.io]\nconcurrency = 99999999999999999999999999999",
+         "queues.io.concurrency must be a whole number from 1 to 100,000"),
+        ("[tool.poolkit.queues.io]\nconcurrency = 9999999999", "queues.io.concurrency must be a "
+         "whole number from 1 to 100,000 (the worker's -c), not 9999999999"),
+        ("[tool.poolkit.queues.io]\nconcurrency = true", "queues.io.concurrency must be a whole"),
+        ("[tool.poolkit.queues.io]\nprocesses = 0", "queues.io.processes must be a whole"),
+        ("[tool.poolkit.queues.io]\nprocesses = 1.5", "queues.io.processes must be a whole"),
+        ("[tool.poolkit]\ncores = true", "cores must be a whole number from 1 to 4,096"),
+        ("[tool.poolkit]\ncores = 100000", "cores must be a whole number from 1 to 4,096"),
+        ("[tool.poolkit]\ndb-max-connections = 10000000", "db-max-connections must be a whole"),
+        ("[tool.poolkit]\nfail-on = 5", "fail-on must be one of error, warning, info, never"),
+        ("[tool.poolkit]\nfail-on = ['never']", "fail-on must be one of"),
+        ("[tool.poolkit]\nselect = 5", "select must be a list of strings"),
+        ("[[tool.poolkit.knowledge]]\nqualname = 5", "knowledge qualname must be a dotted name"),
+        ("[[tool.poolkit.knowledge]]\nqualname = 'a.b'\nhazards = 5",
+         "knowledge row 'a.b': hazards must be a list of strings, not 5"),
+        ("[[tool.poolkit.knowledge]]\nqualname = 'a.b'\nhazards = [5]", "hazards must be a list"),
+        ("[[tool.poolkit.knowledge]]\nqualname = 'a.b'\neffect = 5", "effect must be a string"),
+        ("[[tool.poolkit.knowledge]]\nqualname = 'a.b'\nnote = []", "note must be a string"),
+        ("[tool.poolkit]\nx = " + "[" * 5000 + "]" * 5000, "nested too deeply"),
+        ("[tool.poolkit]\nx = " + "{a = " * 5000 + "1" + "}" * 5000, "nested too deeply"),
+    ],
+)  # fmt: skip
+def test_every_config_key_is_type_and_range_checked(
+    tmp_path: Path, toml: str, message: str
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(toml + "\n")
+    code, out, err = run(str(tmp_path))
+    assert (code, out) == (2, "")
+    assert message in err
+    assert "Traceback" not in err
 
 
 def test_queue_override_from_config(tmp_path: Path) -> None:
