@@ -223,7 +223,7 @@ def _queues(value: Any, where: str) -> tuple[tuple[str, Override], ...]:
         table = f"{where}: queues.{name}"
         pool_name = row.get("pool")
         if pool_name is not None and not isinstance(pool_name, str):
-            raise ConfigError(f"{table}.pool must be a pool name like \"gevent\", not {pool_name!r}")
+            raise ConfigError(f"{table}.pool must be a pool name like 'gevent', not {pool_name!r}")
         try:
             pool = Pool.parse(pool_name) if pool_name is not None else None
         except ValueError as exc:

@@ -75,7 +75,9 @@ def analyze(
         hit = results.get(result_key)
         if isinstance(hit, Advice):
             return hit  # nothing changed: not even the facts need loading
-    cache = Cache(cache_dir, root, "facts", ModuleFacts | Skipped) if cache_dir is not None else None
+    cache = (
+        Cache(cache_dir, root, "facts", ModuleFacts | Skipped) if cache_dir is not None else None
+    )
     with Parser(cache, jobs or default_jobs()) as parser:
         facts, bad = _parse_reachable(parser, loaded, knowledge)
     if cache is not None:
