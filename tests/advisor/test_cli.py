@@ -127,6 +127,25 @@ def test_every_config_key_is_type_and_range_checked(
     assert "Traceback" not in err
 
 
+def test_usage_errors_and_crashes_exit_2_not_the_findings_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, _, err = run(str(EXAMPLE), "-o", str(tmp_path / "nonexistent" / "x"))
+    assert code == 2
+    assert "Could not open file" in err
+
+    def crash(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("boom")
+
+    from celery_poolkit.advisor import engine
+
+    monkeypatch.setattr(engine, "analyze", crash)
+    code, _, err = run(str(EXAMPLE))
+    assert code == 2
+    assert "poolkit: internal error: RuntimeError: boom (a bug in poolkit" in err
+    assert "Traceback" in err  # the report a user can file
+
+
 def test_queue_override_from_config(tmp_path: Path) -> None:
     root = task_module(
         tmp_path,
