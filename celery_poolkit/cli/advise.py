@@ -69,6 +69,12 @@ Examples:
     help="Measured evidence from `poolkit profile collect`: a task's measured CPU share "
     "overrides the static guess (PK701, PK702).",
 )
+@click.option(
+    "--trust-project-plugins",
+    is_flag=True,
+    help="Load celery_poolkit.plugins entry points that come from inside the analysed "
+    "project (an *.egg-info in the checkout): this runs the project's code.",
+)
 @click.option("-o", "--output", type=click.File("w"), default="-", help="Write the report here.")
 def advise(  # noqa: PLR0917 - click passes every option positionally
     paths: tuple[Path, ...],
@@ -80,6 +86,7 @@ def advise(  # noqa: PLR0917 - click passes every option positionally
     no_cache: bool,
     import_app: str | None,
     profile_path: Path | None,
+    trust_project_plugins: bool,
     output: TextIO,
 ) -> None:
     """Recommend a pool and concurrency for every queue of the project at PATHS.
@@ -97,7 +104,7 @@ def advise(  # noqa: PLR0917 - click passes every option positionally
     try:
         config = load(config_path or find_pyproject(targets[0].resolve()))
         threshold = parse_fail_on(fail_on) if fail_on else config.fail_on
-        calls, errors = plugin_calls()
+        calls, errors = plugin_calls(project=targets, trust_project=trust_project_plugins)
         for error in errors:
             click.echo(f"poolkit: warning: {error}", err=True)
         live = None

@@ -236,3 +236,54 @@ def test_a_failed_cache_save_leaves_no_temporary_file(
     cache = tmp_path / "cache"
     assert [t.name for t in advise(root, cache_dir=cache).tasks] == ["proj.tasks.ok"]
     assert list(cache.iterdir()) == []
+
+
+# --- Nothing of the analysed checkout is imported ---------------------------------------
+def _planted(root: Path, marker: Path, names: list[str]) -> None:
+    for name in names:
+        (root / f"{name}.py").write_text(
+            f"import pathlib\npathlib.Path({str(marker)!r}).joinpath({name!r}).touch()\n"
+            "raise SystemExit('imported the project')\n"
+        )
+
+
+def test_python_m_does_not_import_the_checkouts_root_modules(tmp_path: Path) -> None:
+    root = write(tmp_path, {"proj/__init__.py": "", "proj/tasks.py": GOOD})
+    marker = tmp_path / "imported"
+    marker.mkdir()
+    _planted(root, marker, ["fnmatch", "hashlib", "shlex", "tomllib", "json", "tempfile"])
+    proc = subprocess.run(
+        [sys.executable, "-m", "celery_poolkit", "advise", ".", "--format", "json"],
+        capture_output=True, text=True, timeout=120, check=False, cwd=root,
+        env={**os.environ, "POOLKIT_CACHE_DIR": str(tmp_path / "cache")},
+    )  # fmt: skip
+    assert list(marker.iterdir()) == []
+    assert proc.returncode == 0, proc.stderr
+    assert [t["name"] for t in json.loads(proc.stdout)["tasks"]] == ["proj.tasks.ok"]
+
+
+def test_plugins_from_the_checkouts_egg_info_need_an_opt_in(tmp_path: Path) -> None:
+    root = write(tmp_path, {"proj/__init__.py": "", "proj/tasks.py": GOOD})
+    marker = tmp_path / "imported"
+    marker.mkdir()
+    _planted(root, marker, ["evil_plugin"])
+    info = root / "evil.egg-info"
+    info.mkdir()
+    (info / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: evil\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[celery_poolkit.plugins]\nevil = evil_plugin\n")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        # PYTHONPATH: what an editable install (`pip install -e .`) of the checkout does.
+        return subprocess.run(
+            [sys.executable, "-m", "celery_poolkit", "advise", str(root), "--no-cache", *args],
+            capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(root)},
+        )  # fmt: skip
+
+    proc = run()
+    assert list(marker.iterdir()) == []
+    assert proc.returncode == 0, proc.stderr
+    assert "plugin evil_plugin comes from" in proc.stderr
+    assert "inside the analysed project: not imported" in proc.stderr
+    proc = run("--trust-project-plugins")  # the opt-in does what it says
+    assert [p.name for p in marker.iterdir()] == ["evil_plugin"]
