@@ -14,7 +14,7 @@ import sys
 if sys.path and sys.path[0] in ("", os.getcwd()):
     del sys.path[0]
 
-from celery_poolkit.cli import main  # noqa: E402 - after the sys.path fix, on purpose
+from celery_poolkit.cli import main  # after the sys.path fix, on purpose
 
 if __name__ == "__main__":
     main()
