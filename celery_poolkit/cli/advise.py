@@ -132,6 +132,8 @@ def advise(  # noqa: PLR0917 - click passes every option positionally
             from celery_poolkit.advisor import profile
 
             measured = profile.load(profile_path)
+            for hostname, error in measured.errors:
+                click.echo(f"poolkit: warning: --profile: {hostname}: {error}", err=True)
             advice = profile.merge(advice, measured, cores=cores or config.cores or
                                    os.cpu_count() or 1, config=config)  # fmt: skip
     except PoolkitError as exc:
