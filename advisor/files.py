@@ -57,9 +57,48 @@ class SourceFile:
 
 
 def find_root(paths: Iterable[Path]) -> Path:
-    """The folder report paths are relative to: the common folder of ``paths``."""
+    """The import root of ``paths``: the folder ``sys.path`` would hold to import them.
+
+    It starts at the common folder of ``paths`` and goes up while that folder is a
+    package (has ``__init__.py``), so ``poolkit advise shop/`` or ``shop/tasks.py`` names
+    modules ``shop.tasks`` as the project does, and report paths are relative to it.
+    """
     folders = [p if p.is_dir() else p.parent for p in (q.resolve() for q in paths)]
-    return Path(os.path.commonpath([str(f) for f in folders]))
+    root = Path(os.path.commonpath([str(f) for f in folders]))
+    while (root / "__init__.py").is_file() and root.parent != root:
+        root = root.parent
+    return root
+
+
+def context(paths: Iterable[Path], root: Path) -> tuple[list[Path], tuple[str, ...]]:
+    """What to read for ``paths`` below the import ``root``, and which part to advise on.
+
+    A path inside a package (``shop/tasks/images.py``) needs the rest of its top-level
+    package to be understood: the app it imports, the settings that route its tasks. So
+    the whole top-level package is read, and the returned focus (paths relative to the
+    root) limits the advice to the tasks defined under the given paths. The focus is
+    empty when the given paths are read whole anyway.
+    """
+    read: dict[Path, None] = {}
+    focus: list[str] = []
+    narrowed = False
+    for path in paths:
+        given = path.resolve()
+        top = given if given.is_dir() else given.parent
+        if not (top / "__init__.py").is_file():
+            top = given  # not inside a package: read what was given
+        while (top.parent / "__init__.py").is_file() and top.parent != top:
+            top = top.parent
+        read[top if top != given else path] = None
+        rel = _rel(given, root)
+        focus.append("" if rel == "." else rel)
+        narrowed = narrowed or top != given
+    return list(read), tuple(focus) if narrowed else ()
+
+
+def in_focus(rel: str, focus: tuple[str, ...]) -> bool:
+    """Whether the file ``rel`` is one the user asked about (everything when no focus)."""
+    return not focus or any(f in ("", rel) or rel.startswith(f + "/") for f in focus)
 
 
 def walk(

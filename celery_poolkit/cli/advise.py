@@ -141,5 +141,14 @@ def advise(  # noqa: PLR0917 - click passes every option positionally
         sys.exit(2)
     color = fmt == "text" and output.name == "<stdout>" and sys.stdout.isatty()
     output.write(FORMATS[fmt](advice, color))
+    if not advice.tasks:
+        click.echo(
+            f"poolkit: no Celery tasks found in {advice.files} Python file(s) under "
+            f"{advice.root}: give the project's folder, and check that [tool.poolkit] "
+            "exclude (or .gitignore) does not leave its tasks out",
+            err=True,
+        )
+        if fail_on not in (None, "never"):
+            sys.exit(1)  # CI asked for a verdict: an analysis of nothing is not a pass
     if threshold is not None and any(f.severity.rank >= threshold.rank for f in advice.findings):
         sys.exit(1)

@@ -203,3 +203,32 @@ def test_colour_only_when_asked() -> None:
     code, out, _ = run(str(EXAMPLE))  # CliRunner's stdout is not a TTY: no colour
     assert code == 0
     assert "\033[" not in out
+
+
+def test_a_package_folder_or_one_of_its_files_finds_the_tasks_above_it() -> None:
+    package = EXAMPLE / "shop"
+    code, out, _ = run(str(package), "-f", "json", "--cores", "2")
+    assert code == 0
+    whole = json.loads(run(str(EXAMPLE), "-f", "json", "--cores", "2")[1])
+    assert json.loads(out) == whole  # the import root is the folder above the package
+    code, out, _ = run(str(package / "tasks" / "images.py"), "-f", "json", "--cores", "2")
+    data = json.loads(out)
+    assert [t["name"] for t in data["tasks"]] == [
+        "shop.tasks.images.make_thumbnail",
+        "shop.tasks.images.fingerprint",
+    ]
+    assert data["tasks"][0]["location"]["path"] == "shop/tasks/images.py"
+    assert [q["name"] for q in data["queues"]] == ["images"]
+
+
+def test_nothing_found_is_said_and_fails_under_fail_on(tmp_path: Path) -> None:
+    code, out, err = run(str(tmp_path))  # an empty folder
+    assert code == 0
+    assert "No Celery tasks found in 0 Python file(s)" in out
+    assert "poolkit: no Celery tasks found in 0 Python file(s) under" in err
+    assert run(str(tmp_path), "--fail-on", "error")[0] == 1
+    assert run(str(tmp_path), "--fail-on", "never")[0] == 0
+    (tmp_path / "util.py").write_text("def helper():\n    return 1\n")
+    code, _, err = run(str(tmp_path), "--fail-on", "warning", "-f", "json")
+    assert code == 1
+    assert "no Celery tasks found in 1 Python file(s)" in err
