@@ -84,7 +84,7 @@ class Cache:
         if data is None:
             return None
         try:
-            value = serial.load(self.hint, data)
+            value: object = serial.load(self.hint, data)
         except (serial.Invalid, RecursionError):
             del self.old[key]  # a bad entry is a miss, and is not written back
             return None

@@ -222,11 +222,11 @@ def _number(
     data: dict[str, Any], key: str, *, whole: bool = False, default: float | None = None
 ) -> float:
     """A finite number from 0 to 1e15 (an int when ``whole``); NaN, inf, -1 are errors."""
-    value = data.get(key, default)
+    value: Any = data.get(key, default)
     if value is None:
         raise ValueError(f"{key!r} is missing")
-    kinds: tuple[type, ...] = (int,) if whole else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds):
+    fits = isinstance(value, int) if whole else isinstance(value, (int, float))
+    if isinstance(value, bool) or not fits:
         what = "a whole number" if whole else "a number"
         raise ValueError(f"{key!r} must be {what}, not {printable(repr(value), 40)}")
     if not (0 <= value <= _MAX_NUMBER):  # NaN fails every comparison

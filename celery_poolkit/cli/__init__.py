@@ -35,7 +35,7 @@ class _Group(click.Group):
         except click.ClickException as exc:
             # click exits 1 for FileError (``-o /nonexistent/x``) and ClickException:
             # both are usage errors here.
-            exc.exit_code = EXIT_USAGE
+            exc.exit_code = EXIT_USAGE  # type: ignore[misc]  # click reads it per instance
             raise
         except Exception as exc:
             import traceback
