@@ -51,6 +51,10 @@ def test_every_format_renders() -> None:
     sarif = json.loads(run(str(EXAMPLE), "--format", "sarif")[1])
     assert sarif["version"] == "2.1.0"
     assert {r["id"] for r in sarif["runs"][0]["tool"]["driver"]["rules"]} >= {"PK201", "PK305"}
+    driver = sarif["runs"][0]["tool"]["driver"]
+    assert driver["informationUri"] == "https://celery-poolkit.readthedocs.io/en/latest/"
+    assert all(r["helpUri"].startswith(driver["informationUri"] + "rules.html#pk")
+               for r in driver["rules"])  # fmt: skip
 
 
 def test_exit_codes_follow_fail_on(tmp_path: Path) -> None:
@@ -232,3 +236,14 @@ def test_nothing_found_is_said_and_fails_under_fail_on(tmp_path: Path) -> None:
     code, _, err = run(str(tmp_path), "--fail-on", "warning", "-f", "json")
     assert code == 1
     assert "no Celery tasks found in 1 Python file(s)" in err
+
+
+def test_alternatives_say_why_not_never_argue_for_themselves() -> None:
+    data = json.loads(run(str(EXAMPLE), "-f", "json", "--cores", "2")[1])
+    db = next(q for q in data["queues"] if q["name"] == "db")
+    assert db["pool"] == "gevent"
+    threads = next(a["why_not"] for a in db["alternatives"] if a["pool"] == "threads")
+    assert "no time limit on threads" in threads  # why gevent wins the tie
+    for queue in data["queues"]:
+        for alternative in queue["alternatives"]:
+            assert "pick it" not in alternative["why_not"], (queue["name"], alternative)
