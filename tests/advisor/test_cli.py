@@ -247,3 +247,17 @@ def test_alternatives_say_why_not_never_argue_for_themselves() -> None:
     for queue in data["queues"]:
         for alternative in queue["alternatives"]:
             assert "pick it" not in alternative["why_not"], (queue["name"], alternative)
+
+
+def test_pk307_says_it_could_not_check_a_broker_from_the_environment(tmp_path: Path) -> None:
+    source = (Path(__file__).parent / "eval_files" / "pk307_redis_pool_env_broker.py").read_text()
+    root = task_module(tmp_path, "")
+    (root / "proj" / "tasks.py").write_text(source)
+    (root / "Procfile").write_text("worker: celery -A proj worker -Q default -P gevent -c 50\n")
+    data = json.loads(run(str(root), "-f", "json")[1])
+    (finding,) = [f for f in data["findings"] if f["rule"] == "PK307"]
+    assert finding["severity"] == "info"  # unknown is not a warning, and not silence
+    assert finding["message"].startswith(
+        "could not check queue 'default' (deployed -P gevent -c 50"
+    ), finding["message"]
+    assert "the broker URL is read from the environment ($BROKER_URL)" in finding["message"]
