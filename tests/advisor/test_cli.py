@@ -261,3 +261,19 @@ def test_pk307_says_it_could_not_check_a_broker_from_the_environment(tmp_path: P
         "could not check queue 'default' (deployed -P gevent -c 50"
     ), finding["message"]
     assert "the broker URL is read from the environment ($BROKER_URL)" in finding["message"]
+
+
+def test_control_characters_from_the_source_never_reach_the_terminal(tmp_path: Path) -> None:
+    root = task_module(
+        tmp_path,
+        '\n@app.task(name="evil\\x1b]0;owned\\x07\\x1b[2J", queue="q\\x1b[31m")\n'
+        "def evil():\n    import time\n    time.sleep(1)\n",
+    )
+    for fmt in ("text", "markdown"):
+        code, out, _ = run(str(root), "-f", fmt)
+        assert code == 0
+        assert "q\\x1b[31m" in out  # the queue name, shown escaped
+        assert "\x1b" not in out
+        assert "\x07" not in out
+    data = json.loads(run(str(root), "-f", "json")[1])
+    assert data["tasks"][0]["name"] == "evil\x1b]0;owned\x07\x1b[2J"  # JSON keeps the data
