@@ -102,8 +102,11 @@ class Cache:
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=self.file.parent, prefix=".advise-", suffix=".tmp")
+            text = json.dumps(
+                {"poolkit-cache": FORMAT, "entries": self.new}, separators=(",", ":")
+            )  # one string: json.dump writes in small pieces, 4x slower on a large cache
             with os.fdopen(fd, "w", encoding="utf-8") as stream:
-                json.dump({"poolkit-cache": FORMAT, "entries": self.new}, stream)
+                stream.write(text)
             os.replace(tmp, self.file)  # atomic: a concurrent run sees old or new, not half
             tmp = None
         except (OSError, ValueError):

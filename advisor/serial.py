@@ -35,21 +35,26 @@ def dump(value: Any) -> Any:
         return value.value
     if kind is frozenset:
         return sorted(dump(v) for v in value)
-    names = _field_names(kind)
     out = {TAG: kind.__name__}
-    for name in names:
-        out[name] = dump(getattr(value, name))
+    for name, default in _fields(kind):
+        field = getattr(value, name)
+        if field is not default and field != default:  # defaults are left out: smaller, faster
+            out[name] = dump(field)
     return out
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})
+_REQUIRED = object()  # never equal to a value: the field is always written
 
 
 @functools.cache
-def _field_names(kind: type) -> tuple[str, ...]:
+def _fields(kind: type) -> tuple[tuple[str, Any], ...]:
     if not dataclasses.is_dataclass(kind):
         raise TypeError(f"cannot serialise {kind.__name__}")
-    return tuple(f.name for f in dataclasses.fields(kind))
+    return tuple(
+        (f.name, _REQUIRED if f.default is dataclasses.MISSING else f.default)
+        for f in dataclasses.fields(kind)
+    )
 
 
 def load(hint: Any, data: Any) -> Any:
