@@ -287,3 +287,14 @@ def test_plugins_from_the_checkouts_egg_info_need_an_opt_in(tmp_path: Path) -> N
     assert "inside the analysed project: not imported" in proc.stderr
     proc = run("--trust-project-plugins")  # the opt-in does what it says
     assert [p.name for p in marker.iterdir()] == ["evil_plugin"]
+
+
+def test_the_cache_gives_back_exactly_what_it_was_given(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "shop"
+    cache = tmp_path / "cache"
+    expected = advise(example)
+    assert advise(example, cache_dir=cache) == expected  # cold: fills both files
+    assert advise(example, cache_dir=cache) == expected  # warm: the advice itself
+    for file in cache.glob("*-result-*"):
+        file.unlink()
+    assert advise(example, cache_dir=cache) == expected  # the facts of every file
