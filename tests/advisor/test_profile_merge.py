@@ -246,3 +246,19 @@ def test_sixteen_thousand_workers_merge_in_linear_time(tmp_path: Path) -> None:
     # Measured: 0.8 s of CPU for load + merge on the 2-core machine at load 3.9; the quadratic
     # merge took 22 s. The bound leaves room for a slower machine, not for a square.
     assert took < 8, took
+
+
+def test_a_fifo_given_as_profile_is_refused_without_blocking(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    root = task_module(tmp_path, BODY)
+    os.mkfifo(tmp_path / "profile.json")
+    proc = subprocess.run(
+        [sys.executable, "-m", "celery_poolkit", "advise", str(root), "--no-cache",
+         "--profile", str(tmp_path / "profile.json")],
+        capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "not a regular file: a FIFO (named pipe)" in proc.stderr
