@@ -60,14 +60,27 @@ def find_root(paths: Iterable[Path]) -> Path:
     """The import root of ``paths``: the folder ``sys.path`` would hold to import them.
 
     It starts at the common folder of ``paths`` and goes up while that folder is a
-    package (has ``__init__.py``), so ``poolkit advise shop/`` or ``shop/tasks.py`` names
+    package (has ``__init__.py``, and is not a project's root: no ``pyproject.toml``,
+    ``setup.py``, ``setup.cfg`` or ``.git``), so ``poolkit advise shop/`` or ``shop/tasks.py`` names
     modules ``shop.tasks`` as the project does, and report paths are relative to it.
     """
     folders = [p if p.is_dir() else p.parent for p in (q.resolve() for q in paths)]
     root = Path(os.path.commonpath([str(f) for f in folders]))
-    while (root / "__init__.py").is_file() and root.parent != root:
+    while _is_package(root) and root.parent != root:
         root = root.parent
     return root
+
+
+#: Files that mark a project's own root: the walk up never leaves it, even when the
+#: folder also holds an ``__init__.py`` (then the deployment scan would read siblings).
+_PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
+
+
+def _is_package(folder: Path) -> bool:
+    """A package to go above: it has ``__init__.py`` and is not a project's root."""
+    if not (folder / "__init__.py").is_file():
+        return False
+    return not any(os.path.lexists(folder / marker) for marker in _PROJECT_MARKERS)
 
 
 def context(paths: Iterable[Path], root: Path) -> tuple[list[Path], tuple[str, ...]]:
@@ -85,9 +98,9 @@ def context(paths: Iterable[Path], root: Path) -> tuple[list[Path], tuple[str, .
     for path in paths:
         given = path.resolve()
         top = given if given.is_dir() else given.parent
-        if not (top / "__init__.py").is_file():
+        if not _is_package(top):
             top = given  # not inside a package: read what was given
-        while (top.parent / "__init__.py").is_file() and top.parent != top:
+        while _is_package(top.parent) and top.parent != top:
             top = top.parent
         read[top if top != given else path] = None
         rel = _rel(given, root)

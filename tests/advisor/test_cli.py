@@ -277,3 +277,16 @@ def test_control_characters_from_the_source_never_reach_the_terminal(tmp_path: P
         assert "\x07" not in out
     data = json.loads(run(str(root), "-f", "json")[1])
     assert data["tasks"][0]["name"] == "evil\x1b]0;owned\x07\x1b[2J"  # JSON keeps the data
+
+
+def test_the_walk_up_stops_at_the_projects_own_root(tmp_path: Path) -> None:
+    # A project root that is also a package (an __init__.py next to pyproject.toml): its
+    # siblings' deployment files are none of its business.
+    root = task_module(tmp_path / "work" / "mine", "")
+    (root / "__init__.py").write_text("")
+    (root / "pyproject.toml").write_text("[project]\nname = 'mine'\n")
+    sibling = tmp_path / "work" / "mine" / "other"
+    sibling.mkdir()
+    (sibling / "Procfile").write_text("worker: celery -A other worker -P eventlet\n")
+    data = json.loads(run(str(root), "-f", "json")[1])
+    assert data["root"] == str(root)
