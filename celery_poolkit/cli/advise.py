@@ -97,14 +97,19 @@ def advise(  # noqa: PLR0917 - click passes every option positionally
     from celery_poolkit.advisor.cache import default_dir
     from celery_poolkit.advisor.config import find_pyproject, load, parse_fail_on
     from celery_poolkit.advisor.engine import analyze
+    from celery_poolkit.advisor.files import find_root
     from celery_poolkit.advisor.knowledge import plugin_calls
     from celery_poolkit.advisor.report import FORMATS
 
     targets = [p for p in paths] or [Path(".")]
     try:
-        config = load(config_path or find_pyproject(targets[0].resolve()))
+        pyproject = config_path or find_pyproject(targets[0].resolve())
+        config = load(pyproject)
         threshold = parse_fail_on(fail_on) if fail_on else config.fail_on
-        calls, errors = plugin_calls(project=targets, trust_project=trust_project_plugins)
+        # The checkout: the given paths, their import root and the pyproject.toml's folder
+        # (where a flat layout's *.egg-info sits).
+        checkout = [*targets, find_root(targets), *([pyproject.parent] if pyproject else [])]
+        calls, errors = plugin_calls(project=checkout, trust_project=trust_project_plugins)
         for error in errors:
             click.echo(f"poolkit: warning: {error}", err=True)
         live = None

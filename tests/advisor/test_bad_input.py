@@ -272,10 +272,12 @@ def test_plugins_from_the_checkouts_egg_info_need_an_opt_in(tmp_path: Path) -> N
     (info / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: evil\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text("[celery_poolkit.plugins]\nevil = evil_plugin\n")
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
+    (root / "pyproject.toml").write_text("[project]\nname = 'evil'\n")
+
+    def run(path: str = str(root), *args: str) -> subprocess.CompletedProcess[str]:
         # PYTHONPATH: what an editable install (`pip install -e .`) of the checkout does.
         return subprocess.run(
-            [sys.executable, "-m", "celery_poolkit", "advise", str(root), "--no-cache", *args],
+            [sys.executable, "-m", "celery_poolkit", "advise", path, "--no-cache", *args],
             capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
             env={**os.environ, "PYTHONPATH": str(root)},
         )  # fmt: skip
@@ -283,9 +285,13 @@ def test_plugins_from_the_checkouts_egg_info_need_an_opt_in(tmp_path: Path) -> N
     proc = run()
     assert list(marker.iterdir()) == []
     assert proc.returncode == 0, proc.stderr
+    assert "inside the analysed project: not imported" in proc.stderr
+    proc = run(str(root / "proj"))  # a package below the checkout: still the checkout's
+    assert list(marker.iterdir()) == []
+    assert proc.returncode == 0, proc.stderr
     assert "plugin evil_plugin comes from" in proc.stderr
     assert "inside the analysed project: not imported" in proc.stderr
-    proc = run("--trust-project-plugins")  # the opt-in does what it says
+    proc = run(str(root), "--trust-project-plugins")  # the opt-in does what it says
     assert [p.name for p in marker.iterdir()] == ["evil_plugin"]
 
 
