@@ -73,7 +73,7 @@ Examples:
     "--trust-project-plugins",
     is_flag=True,
     help="Load celery_poolkit.plugins entry points that come from inside the analysed "
-    "project (an *.egg-info in the checkout): this runs the project's code.",
+    "project (an .egg-info folder in the checkout): this runs the project's code.",
 )
 @click.option("-o", "--output", type=click.File("w"), default="-", help="Write the report here.")
 def advise(  # noqa: PLR0917 - click passes every option positionally
