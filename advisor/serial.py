@@ -26,7 +26,7 @@ class Invalid(ValueError):
 
 def dump(value: Any) -> Any:
     """``value`` as JSON-ready data: dataclasses become tagged objects, tuples lists."""
-    kind = type(value)
+    kind: Any = type(value)
     if kind in _PLAIN:  # exact types first: this runs once per value of a cold run
         return value
     if kind is tuple or kind is list:
