@@ -375,6 +375,7 @@ def collect(app: Any, app_name: str, timeout: float) -> ClusterProfile:
     replies = app.control.broadcast("poolkit_profile", reply=True, timeout=timeout) or []
     workers: dict[str, WorkerProfile] = {}
     errors: list[tuple[str, str]] = []
+    twice: set[str] = set()
     for reply in replies:
         if not isinstance(reply, dict):
             errors.append(("(unknown)", f"malformed reply: {printable(repr(reply), 80)}"))
@@ -394,12 +395,17 @@ def collect(app: Any, app_name: str, timeout: float) -> ClusterProfile:
             if worker.hostname != hostname:  # one worker must not speak for another
                 errors.append((hostname, f"answered as {worker.hostname!r}: left out"))
                 continue
-            if hostname in workers:
-                errors.append((hostname, "answered twice: the second answer is left out"))
+            if hostname in workers or hostname in twice:
+                # Which answer is the worker's own cannot be told: a forged reply that
+                # came first must not push the real one out, so neither counts.
+                workers.pop(hostname, None)
+                twice.add(hostname)
                 continue
             workers[hostname] = worker
             if dropped:
                 errors.append((hostname, _summary(dropped)))
+    errors += [(h, "answered more than once (a forged reply?): every answer left out")
+               for h in sorted(twice)]  # fmt: skip
     return ClusterProfile(
         app=app_name,
         collected_at=time.time(),
