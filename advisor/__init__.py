@@ -38,7 +38,7 @@ def analyze(
     cores: int | None = None,
 ) -> Advice:
     """Advise on the Celery project at ``paths`` with the installed library knowledge."""
-    calls, _errors = plugin_calls()
+    calls, _errors = plugin_calls(project=paths)
     return _analyze(
         paths,
         config or AdvisorConfig(),

@@ -28,7 +28,7 @@ process, so the rule stays quiet when the project configures one.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from celery_poolkit.advisor.config import DEFAULT_DB_BUDGET
 from celery_poolkit.advisor.deploy import WorkerCommand
@@ -36,7 +36,7 @@ from celery_poolkit.advisor.discovery import Setting, TaskDef
 from celery_poolkit.advisor.project import Project
 from celery_poolkit.advisor.routing import RuleFactory
 from celery_poolkit.advisor.values import Evaluator, FromEnv
-from celery_poolkit.model import Evidence, Finding, Location, Pool, QueueAdvice, TaskInfo
+from celery_poolkit.model import Evidence, Finding, Location, Pool, QueueAdvice, Severity, TaskInfo
 
 #: kombu's ``Channel.max_connections`` for the Redis transport (``kombu/transport/redis.py``).
 KOMBU_REDIS_MAX_CONNECTIONS = 10
@@ -118,7 +118,30 @@ def redis_pool(
 ) -> Iterator[Finding]:
     """PK307: a Redis connection cap below what the queue's greenlets or threads use."""
     q = advice.name
-    if _is_redis(_value(evaluator, settings.get("broker_url"))):
+    broker = settings.get("broker_url")
+    unknown = _unknown_url(evaluator, broker)
+    if unknown is not None and broker is not None:
+        # Not knowing is not the same as "fine": say the check could not run, and when
+        # it would matter (late acks on a gevent run past kombu's default cap).
+        late = _acks_late(tasks, defs, settings, evaluator)
+        cap = _cap(evaluator, settings.get("broker_transport_options"), "max_connections")
+        for run in queue_runs:
+            need = run.concurrency + 1
+            if late and run.pool is Pool.GEVENT and cap is not None and cap < need:
+                yield replace(
+                    rule(
+                        "PK307",
+                        f"could not check queue {q!r} ({run.describe()}): the broker URL "
+                        f"{unknown}; if it is Redis, late acks ({late}) from every greenlet "
+                        f"share one pool of max_connections={cap} and fail past it: set "
+                        f"broker_transport_options={{'max_connections': {need}}}",
+                        broker.location,
+                        queue=q,
+                    ),
+                    severity=Severity.INFO,
+                )
+                break
+    if _is_redis(_value(evaluator, broker)):
         late = _acks_late(tasks, defs, settings, evaluator)
         cap = _cap(evaluator, settings.get("broker_transport_options"), "max_connections")
         if late and cap is not None:
@@ -280,6 +303,20 @@ def _value(evaluator: Evaluator, setting: Setting | None) -> object:
         return None
     value = evaluator.eval(setting.value)
     return value.default if isinstance(value, FromEnv) else value
+
+
+def _unknown_url(evaluator: Evaluator, setting: Setting | None) -> str | None:
+    """How a URL is set when reading the code cannot tell it (None when it can)."""
+    if setting is None:
+        return None
+    value = evaluator.eval(setting.value)
+    if isinstance(value, FromEnv):
+        if isinstance(value.default, str):
+            return None  # the default decides, as _value() reads it
+        return f"is read from the environment (${value.var})"
+    if value is None or isinstance(value, str):
+        return None
+    return "is computed at run time"
 
 
 def _is_redis(url: object) -> bool:

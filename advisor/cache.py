@@ -1,26 +1,38 @@
 """The content-hash cache: facts per file, keyed by the hash of the file's bytes.
 
-Two pickle files per analysed root under ``POOLKIT_CACHE_DIR`` (default
+Two JSON files per analysed root under ``POOLKIT_CACHE_DIR`` (default
 ``~/.cache/celery-poolkit``): the facts of every file, and the last advice with the
 key of everything it came from (file hashes, config, knowledge). An unchanged project only
 hashes its files and loads the small one. Each file is loaded once and rewritten once,
 with only the entries this run used, so it never grows past the project's size. A
 missing, corrupt or unwritable cache only costs speed: every failure falls back to "no
 cache".
+
+The cache directory is often shared (a CI cache restored on every run), so its files are
+untrusted input: JSON, never pickle, decoded by :mod:`.serial` into the advisor's own
+frozen types with every field's type checked. Reading it cannot run code, and an entry
+that does not fit is a miss.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import json
 import os
-import pickle
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
+
+from celery_poolkit.advisor import serial
+from celery_poolkit.advisor.reading import read_bytes
 
 #: Bump when ModuleFacts or the visitor change meaning, so old entries are not reused.
-FORMAT = 8
+FORMAT = 9
+#: A cache file larger than this is ignored (a miss), not read into memory.
+MAX_CACHE_BYTES = 512 * 1024 * 1024
 
 
 @functools.cache
@@ -51,48 +63,69 @@ def default_dir() -> Path:
 
 
 class Cache:
-    """A dict persisted as one pickle; ``get``/``put`` during a run, ``save`` at the end."""
+    """A dict persisted as one JSON file; ``get``/``put`` during a run, ``save`` at the end.
 
-    def __init__(self, folder: Path, root: Path, kind: str = "facts") -> None:
+    ``kind`` names the file ("facts", "result") and ``hint`` is the type every value must
+    have. Entries are checked one by one when first asked for: one bad entry is a miss,
+    not a crash, and the rest of the file still serves.
+    """
+
+    def __init__(self, folder: Path, root: Path, kind: str, hint: Any) -> None:
         tag = hashlib.blake2b(str(root).encode(), digest_size=8).hexdigest()
         version = f"{sys.version_info[0]}{sys.version_info[1]}"
         code = code_fingerprint()
-        self.file = folder / f"advise-{tag}-{kind}-f{FORMAT}-{code}-py{version}.pickle"
-        self.old: dict[str, object] = {}
-        self.new: dict[str, object] = {}
-        try:
-            with self.file.open("rb") as stream:
-                loaded = pickle.load(stream)
-            if isinstance(loaded, dict):
-                self.old = loaded
-        except (
-            OSError,
-            pickle.UnpicklingError,
-            EOFError,
-            AttributeError,
-            ImportError,
-            TypeError,
-            ValueError,
-        ):
-            self.old = {}
+        self.file = folder / f"advise-{tag}-{kind}-f{FORMAT}-{code}-py{version}.json"
+        self.hint = hint
+        self.old: dict[str, Any] = _read(self.file)  # key -> JSON data, checked on get()
+        self.new: dict[str, Any] = {}
 
     def get(self, key: str) -> object | None:
-        value = self.old.get(key)
-        if value is not None:
-            self.new[key] = value
+        data = self.old.get(key)
+        if data is None:
+            return None
+        try:
+            value: object = serial.load(self.hint, data)
+        except (serial.Invalid, RecursionError):
+            del self.old[key]  # a bad entry is a miss, and is not written back
+            return None
+        self.new[key] = data
         return value
 
     def put(self, key: str, value: object) -> None:
-        self.new[key] = value
+        self.new[key] = serial.dump(value)
 
     def save(self) -> None:
+        """Write the entries this run used, atomically; any failure leaves no trace."""
         if self.new == self.old:
             return
+        tmp = None
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.file.parent, prefix=".advise-")
-            with os.fdopen(fd, "wb") as stream:
-                pickle.dump(self.new, stream, protocol=pickle.HIGHEST_PROTOCOL)
+            fd, tmp = tempfile.mkstemp(dir=self.file.parent, prefix=".advise-", suffix=".tmp")
+            text = json.dumps(
+                {"poolkit-cache": FORMAT, "entries": self.new}, separators=(",", ":")
+            )  # one string: json.dump writes in small pieces, 4x slower on a large cache
+            with os.fdopen(fd, "w", encoding="utf-8") as stream:
+                stream.write(text)
             os.replace(tmp, self.file)  # atomic: a concurrent run sees old or new, not half
-        except OSError:
+            tmp = None
+        except (OSError, ValueError):
             return
+        finally:
+            if tmp is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+
+
+def _read(file: Path) -> dict[str, Any]:
+    """The entries of a cache file, or none for anything that is not one of ours."""
+    try:
+        data = json.loads(read_bytes(file, MAX_CACHE_BYTES))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    if not isinstance(data, dict) or data.get("poolkit-cache") != FORMAT:
+        return {}
+    entries = data.get("entries")
+    if not isinstance(entries, dict):
+        return {}
+    return entries

@@ -14,6 +14,7 @@ from typing import Any
 
 from celery_poolkit.advisor.decide import Override
 from celery_poolkit.advisor.files import DEFAULT_EXCLUDE
+from celery_poolkit.advisor.reading import Unreadable, read_bytes
 from celery_poolkit.errors import ConfigError
 from celery_poolkit.model import Call, Effect, Green, Hazard, Pool, Severity
 
@@ -78,17 +79,32 @@ def find_pyproject(start: Path) -> Path | None:
     return None
 
 
+#: A pyproject.toml larger than this is not read (it is a config file, not data).
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+#: Upper bounds that catch a typo (an extra zero or ten) before it is printed as advice.
+MAX_CORES = 4096
+MAX_CONCURRENCY = 100_000  # -c: greenlets per worker process
+MAX_PROCESSES = 4096  # worker processes per host
+MAX_DB_CONNECTIONS = 262_143  # PostgreSQL's own ceiling for max_connections
+
+
 def load(path: Path | None) -> AdvisorConfig:
     if path is None:
         return AdvisorConfig()
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(read_bytes(path, MAX_CONFIG_BYTES).decode("utf-8"))
+    except Unreadable as exc:
+        raise ConfigError(f"cannot read {path}: {exc.reason}; check the --config path") from exc
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}; check the --config path") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path} is not valid TOML ({exc}); fix the file") from exc
-    section = data.get("tool", {}).get("poolkit", {})
-    return parse(section, str(path))
+    except RecursionError:
+        raise ConfigError(f"{path}: arrays or tables nested too deeply; fix the file") from None
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise ConfigError(f"{path}: 'tool' must be a table ([tool.poolkit]), not {tool!r}")
+    return parse(tool.get("poolkit", {}), str(path))
 
 
 def parse(section: Any, source: str = "[tool.poolkit]") -> AdvisorConfig:
@@ -104,14 +120,14 @@ def parse(section: Any, source: str = "[tool.poolkit]") -> AdvisorConfig:
     exclude = _strings(section, "exclude", where, DEFAULT_EXCLUDE)
     exclude += _strings(section, "extend-exclude", where, ())
     cores = section.get("cores")
-    if cores is not None and (not isinstance(cores, int) or isinstance(cores, bool) or cores < 1):
-        raise ConfigError(f"{where}: cores must be a whole number >= 1, not {cores!r}")
-    db_max = section.get("db-max-connections", DEFAULT_DB_BUDGET)
-    if not isinstance(db_max, int) or isinstance(db_max, bool) or db_max < 1:
-        raise ConfigError(
-            f"{where}: db-max-connections must be a whole number >= 1 (the PostgreSQL "
-            f"connections one host's workers may open), not {db_max!r}"
-        )
+    if cores is not None:
+        cores = _whole(cores, f"{where}: cores", MAX_CORES, "the cores of one worker host")
+    db_max = _whole(
+        section.get("db-max-connections", DEFAULT_DB_BUDGET),
+        f"{where}: db-max-connections",
+        MAX_DB_CONNECTIONS,
+        "the PostgreSQL connections one host's workers may open",
+    )
     app = section.get("app")
     if app is not None and not isinstance(app, str):
         raise ConfigError(f"{where}: app must be a string like 'proj' or 'proj.celery:app'")
@@ -129,10 +145,20 @@ def parse(section: Any, source: str = "[tool.poolkit]") -> AdvisorConfig:
     )
 
 
+def _whole(value: Any, key: str, high: int, what: str) -> int:
+    """``value`` as a whole number in 1..high, or a ConfigError naming ``key`` and the fix."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= high:
+        shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+        raise ConfigError(f"{key} must be a whole number from 1 to {high:,} ({what}), not {shown}")
+    return value
+
+
 def parse_fail_on(value: Any, where: str = "--fail-on") -> Severity | None:
     if value == "never":
         return None
     try:
+        if not isinstance(value, str):
+            raise ValueError(value)
         return Severity(value)
     except ValueError:
         raise ConfigError(
@@ -166,24 +192,27 @@ def _call(row: dict[str, Any], where: str) -> Call:
             f"{where}: each knowledge row needs qualname and may have "
             f"{', '.join(sorted(_CALL_KEYS - {'qualname'}))}; got {', '.join(sorted(row))}"
         )
+    qualname = row["qualname"]
+    if not isinstance(qualname, str) or not qualname:
+        raise ConfigError(f"{where}: knowledge qualname must be a dotted name, not {qualname!r}")
+    here = f"{where}: knowledge row {qualname!r}"
+    for key in ("effect", "green", "returns", "note"):
+        if key in row and not isinstance(row[key], str):
+            raise ConfigError(f"{here}: {key} must be a string, not {row[key]!r}")
+    hazards = row.get("hazards", [])
+    if not isinstance(hazards, list) or not all(isinstance(h, str) for h in hazards):
+        raise ConfigError(f"{here}: hazards must be a list of strings, not {hazards!r}")
     try:
         effect = Effect(row["effect"]) if row.get("effect") else None
         green = Green(row.get("green", Green.SAFE_AFTER_PATCH.value))
-        hazards = frozenset(Hazard(h) for h in row.get("hazards", []))
+        hazard_set = frozenset(Hazard(h) for h in hazards)
     except ValueError as exc:
         raise ConfigError(
-            f"{where}: knowledge row {row['qualname']!r}: {exc}; effects are "
+            f"{here}: {exc}; effects are "
             f"{', '.join(e.value for e in Effect)}; green is one of "
             f"{', '.join(g.value for g in Green)}; hazards are {', '.join(h.value for h in Hazard)}"
         ) from None
-    return Call(
-        str(row["qualname"]),
-        effect,
-        green,
-        hazards,
-        str(row.get("returns", "")),
-        str(row.get("note", "")),
-    )
+    return Call(qualname, effect, green, hazard_set, row.get("returns", ""), row.get("note", ""))
 
 
 def _queues(value: Any, where: str) -> tuple[tuple[str, Override], ...]:
@@ -195,15 +224,20 @@ def _queues(value: Any, where: str) -> tuple[tuple[str, Override], ...]:
             raise ConfigError(
                 f"{where}: [tool.poolkit.queues.{name}] accepts {', '.join(sorted(_QUEUE_KEYS))}"
             )
+        table = f"{where}: queues.{name}"
+        pool_name = row.get("pool")
+        if pool_name is not None and not isinstance(pool_name, str):
+            raise ConfigError(f"{table}.pool must be a pool name like 'gevent', not {pool_name!r}")
         try:
-            pool = Pool.parse(row["pool"]) if "pool" in row else None
+            pool = Pool.parse(pool_name) if pool_name is not None else None
         except ValueError as exc:
-            raise ConfigError(f"{where}: queues.{name}.pool: {exc}") from None
+            raise ConfigError(f"{table}.pool: {exc}") from None
         numbers = {}
-        for key in ("concurrency", "processes"):
+        for key, high, what in (
+            ("concurrency", MAX_CONCURRENCY, "the worker's -c"),
+            ("processes", MAX_PROCESSES, "worker processes per host"),
+        ):
             number = row.get(key)
-            if number is not None and (not isinstance(number, int) or number < 1):
-                raise ConfigError(f"{where}: queues.{name}.{key} must be a whole number >= 1")
-            numbers[key] = number
+            numbers[key] = None if number is None else _whole(number, f"{table}.{key}", high, what)
         out.append((str(name), Override(pool, numbers["concurrency"], numbers["processes"])))
     return tuple(out)

@@ -17,6 +17,7 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from celery_poolkit.advisor.reading import read_bytes, read_text
 from celery_poolkit.bootstrap.argv import options as argv_options
 from celery_poolkit.errors import PoolSelectionError
 from celery_poolkit.model import Location, Pool
@@ -137,19 +138,14 @@ def find_commands(root: Path) -> list[WorkerCommand]:
 def _is_script(path: Path) -> bool:
     """An extensionless file that starts with a shebang (``run``, ``entrypoint``)."""
     try:
-        if path.stat().st_size > _MAX_SCRIPT_BYTES:
-            return False
-        with path.open("rb") as handle:
-            return handle.read(2) == b"#!"
-    except OSError:
+        return read_bytes(path, _MAX_SCRIPT_BYTES).startswith(b"#!")
+    except OSError:  # unreadable, too big, or not a regular file (a FIFO, a device)
         return False
 
 
 def _commands_in(path: Path, root: Path) -> list[WorkerCommand]:
     try:
-        if path.stat().st_size > _MAX_BYTES:
-            return []
-        text = path.read_text(errors="replace")
+        text = read_text(path, _MAX_BYTES)
     except OSError:
         return []
     if "celery" not in text or "worker" not in text:

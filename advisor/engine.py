@@ -19,7 +19,7 @@ from celery_poolkit.advisor.cache import Cache
 from celery_poolkit.advisor.config import AdvisorConfig
 from celery_poolkit.advisor.decide import classify, decide
 from celery_poolkit.advisor.facts import ModuleFacts
-from celery_poolkit.advisor.files import find_root, walk
+from celery_poolkit.advisor.files import context, find_root, in_focus, walk
 from celery_poolkit.advisor.knowledge import CELERY_CALLS, Knowledge
 from celery_poolkit.advisor.parse import Loaded, Parser, default_jobs, read_all
 from celery_poolkit.advisor.project import Project
@@ -63,19 +63,22 @@ def analyze(
     ``cache_dir`` None disables the cache. Never raises for bad source files."""
     root = find_root(paths)
     knowledge = Knowledge([*CELERY_CALLS, *plugin_calls, *config.knowledge])
-    files, skipped = walk(paths, root, config.exclude)
+    read, focus = context(paths, root)
+    files, skipped = walk(read, root, config.exclude)
     loaded, unreadable = read_all(files)
     skipped += unreadable
     cores = cores or config.cores or os.cpu_count() or 1
     commands = deploy.find_commands(root)
-    state = (sorted(key for _, _, key in loaded), skipped, config, cores, live, commands)
+    state = (sorted(key for _, _, key in loaded), skipped, config, cores, live, commands, focus)
     result_key = _result_key(state, knowledge)
-    results = Cache(cache_dir, root, "result") if cache_dir is not None else None
+    results = Cache(cache_dir, root, "result", Advice) if cache_dir is not None else None
     if results is not None:
         hit = results.get(result_key)
         if isinstance(hit, Advice):
             return hit  # nothing changed: not even the facts need loading
-    cache = Cache(cache_dir, root) if cache_dir is not None else None
+    cache = (
+        Cache(cache_dir, root, "facts", ModuleFacts | Skipped) if cache_dir is not None else None
+    )
     with Parser(cache, jobs or default_jobs()) as parser:
         facts, bad = _parse_reachable(parser, loaded, knowledge)
     if cache is not None:
@@ -89,9 +92,11 @@ def analyze(
         cores=cores,
         live=live,
         commands=commands,
+        focus=focus,
     )
     if results is not None:
-        results.new = {result_key: advice}  # only the latest advice is worth keeping
+        results.new = {}  # only the latest advice is worth keeping
+        results.put(result_key, advice)
         results.save()
     return advice
 
@@ -149,6 +154,7 @@ def _advise(
     cores: int,
     live: LiveConfig | None,
     commands: list[deploy.WorkerCommand],
+    focus: tuple[str, ...] = (),
 ) -> Advice:
     project = Project(facts, knowledge)
     rule = routing.RuleFactory()
@@ -156,7 +162,8 @@ def _advise(
     apps = discovery.find_apps(project)
     settings = discovery.find_settings(project, apps)
     evaluator = Evaluator(project, discovery.django_settings(project))
-    defs = discovery.find_tasks(project)
+    # Only the tasks under the paths asked about; the rest of the package is context.
+    defs = [t for t in discovery.find_tasks(project) if in_focus(t.location.path, focus)]
     routed, route_findings = routing.route_all(project, defs, settings, evaluator, rule)
     if live is not None:  # the live router knows better, router functions included
         for name, queue in live.routes.items():

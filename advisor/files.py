@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from celery_poolkit.advisor.reading import read_text
 from celery_poolkit.model import Skipped
 
 #: Folders never worth reading: tooling, environments, and code that never runs in a
@@ -56,9 +57,61 @@ class SourceFile:
 
 
 def find_root(paths: Iterable[Path]) -> Path:
-    """The folder report paths are relative to: the common folder of ``paths``."""
+    """The import root of ``paths``: the folder ``sys.path`` would hold to import them.
+
+    It starts at the common folder of ``paths`` and goes up while that folder is a
+    package (has ``__init__.py``, and is not a project's root: no ``pyproject.toml``,
+    ``setup.py``, ``setup.cfg`` or ``.git``), so ``poolkit advise shop/`` or ``shop/tasks.py`` names
+    modules ``shop.tasks`` as the project does, and report paths are relative to it.
+    """
     folders = [p if p.is_dir() else p.parent for p in (q.resolve() for q in paths)]
-    return Path(os.path.commonpath([str(f) for f in folders]))
+    root = Path(os.path.commonpath([str(f) for f in folders]))
+    while _is_package(root) and root.parent != root:
+        root = root.parent
+    return root
+
+
+#: Files that mark a project's own root: the walk up never leaves it, even when the
+#: folder also holds an ``__init__.py`` (then the deployment scan would read siblings).
+_PROJECT_MARKERS = ("pyproject.toml", "setup.py", "setup.cfg", ".git")
+
+
+def _is_package(folder: Path) -> bool:
+    """A package to go above: it has ``__init__.py`` and is not a project's root."""
+    if not (folder / "__init__.py").is_file():
+        return False
+    return not any(os.path.lexists(folder / marker) for marker in _PROJECT_MARKERS)
+
+
+def context(paths: Iterable[Path], root: Path) -> tuple[list[Path], tuple[str, ...]]:
+    """What to read for ``paths`` below the import ``root``, and which part to advise on.
+
+    A path inside a package (``shop/tasks/images.py``) needs the rest of its top-level
+    package to be understood: the app it imports, the settings that route its tasks. So
+    the whole top-level package is read, and the returned focus (paths relative to the
+    root) limits the advice to the tasks defined under the given paths. The focus is
+    empty when the given paths are read whole anyway.
+    """
+    read: dict[Path, None] = {}
+    focus: list[str] = []
+    narrowed = False
+    for path in paths:
+        given = path.resolve()
+        top = given if given.is_dir() else given.parent
+        if not _is_package(top):
+            top = given  # not inside a package: read what was given
+        while _is_package(top.parent) and top.parent != top:
+            top = top.parent
+        read[top if top != given else path] = None
+        rel = _rel(given, root)
+        focus.append("" if rel == "." else rel)
+        narrowed = narrowed or top != given
+    return list(read), tuple(focus) if narrowed else ()
+
+
+def in_focus(rel: str, focus: tuple[str, ...]) -> bool:
+    """Whether the file ``rel`` is one the user asked about (everything when no focus)."""
+    return not focus or any(f in ("", rel) or rel.startswith(f + "/") for f in focus)
 
 
 def walk(
@@ -132,7 +185,7 @@ def _matcher(patterns: tuple[str, ...]) -> re.Pattern[str]:
 def _gitignore(root: Path) -> tuple[str, ...]:
     """The simple patterns of the root's ``.gitignore`` (no negations, no anchors)."""
     try:
-        text = (root / ".gitignore").read_text(errors="replace")
+        text = read_text(root / ".gitignore")
     except OSError:
         return ()
     patterns = []

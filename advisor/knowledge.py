@@ -10,8 +10,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from celery_poolkit.model import Call, Effect
+
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
 
 #: What the advisor itself knows about Celery: publishing to the broker. Not a plugin,
 #: because the advisor has to understand Celery to work at all.
@@ -87,9 +92,19 @@ class Knowledge:
         return hashlib.blake2b("\n".join(rows).encode(), digest_size=8).hexdigest()
 
 
-def plugin_calls(extra_modules: Iterable[str] = ()) -> tuple[list[Call], list[str]]:
+def plugin_calls(
+    extra_modules: Iterable[str] = (),
+    *,
+    project: Iterable[Path] = (),
+    trust_project: bool = False,
+) -> tuple[list[Call], list[str]]:
     """Every Call row of the shipped plugins and of the ``celery_poolkit.plugins`` entry
-    points, plus the errors met loading third-party plugins (reported, not raised)."""
+    points, plus the errors met loading third-party plugins (reported, not raised).
+
+    An entry point whose distribution or module lies inside ``project`` (an
+    ``*.egg-info`` in the analysed checkout, an editable install of it) is the project's
+    own code: it is reported and not imported unless ``trust_project`` is set.
+    """
     import importlib
     from importlib.metadata import entry_points
 
@@ -97,7 +112,18 @@ def plugin_calls(extra_modules: Iterable[str] = ()) -> tuple[list[Call], list[st
 
     calls = [c for plugin in builtin_plugins() for c in plugin.calls]
     errors: list[str] = []
-    modules = [ep.value for ep in entry_points(group="celery_poolkit.plugins")]
+    roots = [p.resolve() for p in project]
+    modules = []
+    for ep in entry_points(group="celery_poolkit.plugins"):
+        inside = _inside_project(ep, roots)
+        if inside is not None and not trust_project:
+            errors.append(
+                f"plugin {ep.value} comes from {inside}, inside the analysed project: not "
+                "imported (the advisor never runs the project's code; pass "
+                "--trust-project-plugins to load it)"
+            )
+            continue
+        modules.append(ep.value)
     for name in [*modules, *extra_modules]:
         try:
             plugin = importlib.import_module(name.partition(":")[0]).PLUGIN
@@ -105,3 +131,28 @@ def plugin_calls(extra_modules: Iterable[str] = ()) -> tuple[list[Call], list[st
         except Exception as exc:  # a broken third-party plugin must not stop the advice
             errors.append(f"plugin {name}: {type(exc).__name__}: {exc}")
     return calls, errors
+
+
+def _inside_project(ep: EntryPoint, roots: list[Path]) -> Path | None:
+    """Where ``ep`` lives when that is inside one of ``roots``: its metadata folder or
+    its top-level module. Finding a top-level module's spec imports nothing."""
+    import importlib.util
+
+    places: list[Path] = []
+    located = getattr(ep.dist, "_path", None)  # PathDistribution: the *.egg-info folder
+    if located is not None:
+        places.append(Path(located))
+    top = ep.value.partition(":")[0].partition(".")[0]
+    try:
+        spec = importlib.util.find_spec(top)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is not None:
+        places += [Path(p) for p in (spec.submodule_search_locations or ())]
+        if spec.origin:
+            places.append(Path(spec.origin))
+    for place in places:
+        resolved = place.resolve()
+        if any(resolved == root or root in resolved.parents for root in roots):
+            return resolved
+    return None

@@ -20,6 +20,7 @@ from typing import TypeVar
 from celery_poolkit.advisor.cache import Cache
 from celery_poolkit.advisor.facts import ModuleFacts
 from celery_poolkit.advisor.files import SourceFile
+from celery_poolkit.advisor.reading import Unreadable, read_bytes
 from celery_poolkit.advisor.visitor import module_facts
 from celery_poolkit.model import Skipped
 
@@ -39,7 +40,10 @@ def read_all(files: Sequence[SourceFile]) -> tuple[list[Loaded], list[Skipped]]:
     skipped: list[Skipped] = []
     for file in files:
         try:
-            data = file.path.read_bytes()
+            data = read_bytes(file.path, MAX_FILE_BYTES)
+        except Unreadable as exc:
+            skipped.append(Skipped(file.rel, exc.reason))
+            continue
         except OSError as exc:
             skipped.append(Skipped(file.rel, _os_reason(exc)))
             continue

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from celery_poolkit.advisor.config import AdvisorConfig
 from celery_poolkit.advisor.decide import decide
+from celery_poolkit.advisor.reading import Unreadable, read_bytes
 from celery_poolkit.advisor.routing import RuleFactory
 from celery_poolkit.errors import ConfigError
 from celery_poolkit.model import Advice, Finding, QueueAdvice, TaskInfo
@@ -58,14 +59,25 @@ class Measured:
         return None
 
 
+#: A profile file larger than this is refused (16,000 workers x 500 tasks fit in it).
+MAX_PROFILE_BYTES = 1024 * 1024 * 1024
+
+
 def load(path: Path) -> ClusterProfile:
-    """Read a collected profile; a clear :class:`ConfigError` for anything else."""
+    """Read a collected profile; a clear :class:`ConfigError` for anything else.
+
+    Bad worker entries, and bad task entries inside one, are left out and listed in the
+    result's ``errors`` (the caller reports them); the rest of the file still counts."""
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(read_bytes(path, MAX_PROFILE_BYTES))
+    except Unreadable as exc:
+        raise ConfigError(f"--profile {path}: cannot read it ({exc.reason})") from None
     except OSError as exc:
         raise ConfigError(f"--profile {path}: cannot read it ({exc.strerror})") from None
     except ValueError as exc:
         raise ConfigError(f"--profile {path}: not JSON ({exc})") from None
+    except RecursionError:
+        raise ConfigError(f"--profile {path}: not a profile (nested too deeply)") from None
     try:
         return cluster_profile_from_dict(data)
     except ValueError as exc:
@@ -75,21 +87,25 @@ def load(path: Path) -> ClusterProfile:
 
 
 def measured(profile: ClusterProfile) -> dict[str, Measured]:
-    """Per task name, the sum over workers."""
-    out: dict[str, Measured] = {}
+    """Per task name, the sum over workers: one pass, linear in the entries."""
+    sums: dict[str, list[float]] = {}  # name -> [runs, wall, cpu, blocks, block_seconds]
+    hosts: dict[str, set[str]] = {}
     for worker in profile.workers:
         for t in worker.tasks:
-            m = out.get(t.name)
-            out[t.name] = Measured(
-                t.name,
-                t.count + (m.runs if m else 0),
-                t.wall_total + (m.wall if m else 0.0),
-                t.cpu_total + (m.cpu if m else 0.0),
-                t.blocks + (m.blocks if m else 0),
-                t.block_seconds + (m.block_seconds if m else 0.0),
-                tuple(sorted({*(m.hosts if m else ()), worker.hostname})),
-            )
-    return out
+            row = sums.get(t.name)
+            if row is None:
+                row = sums[t.name] = [0, 0.0, 0.0, 0, 0.0]
+                hosts[t.name] = set()
+            row[0] += t.count
+            row[1] += t.wall_total
+            row[2] += t.cpu_total
+            row[3] += t.blocks
+            row[4] += t.block_seconds
+            hosts[t.name].add(worker.hostname)
+    return {
+        name: Measured(name, int(r[0]), r[1], r[2], int(r[3]), r[4], tuple(sorted(hosts[name])))
+        for name, r in sums.items()
+    }
 
 
 def merge(
@@ -112,7 +128,7 @@ def merge(
             findings.append(rule(
                 "PK702",
                 f"task {task.name} blocked the gevent hub {m.blocks} time(s) for "
-                f"{m.block_seconds:.2f}s in total on {', '.join(m.hosts)} (measured)",
+                f"{m.block_seconds:.2f}s in total on {_hosts(m.hosts)} (measured)",
                 task.location, queue=task.queue, task=task.name,
             ))  # fmt: skip
         contradicts = kind is not None and (
@@ -124,7 +140,7 @@ def merge(
             continue
         why = (
             f"measured: {task.name} spends {m.cpu_share:.0%} of its wall time on CPU over "
-            f"{m.runs} runs on {', '.join(m.hosts)}; the static guess was {task.kind!r}"
+            f"{m.runs} runs on {_hosts(m.hosts)}; the static guess was {task.kind!r}"
         )
         findings.append(rule("PK701", f"{why}: the measurement decides ({kind})",
                              task.location, queue=task.queue, task=task.name))  # fmt: skip
@@ -157,3 +173,9 @@ def merge(
         tasks=tuple(tasks),
         findings=advice.findings + tuple(findings),
     )
+
+
+def _hosts(hosts: tuple[str, ...], shown: int = 3) -> str:
+    """A few host names: a task measured on 16,000 workers must not print them all."""
+    more = len(hosts) - shown
+    return ", ".join(hosts[:shown]) + (f" and {more:,} more" if more > 0 else "")

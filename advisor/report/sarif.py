@@ -9,7 +9,8 @@ from celery_poolkit.advisor.rules import RULES
 from celery_poolkit.model import Advice, Severity
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
-_DOCS = "https://celery-poolkit.readthedocs.io/en/latest/rules.html#"
+_SITE = "https://celery-poolkit.readthedocs.io/en/latest/"
+_DOCS = _SITE + "rules.html#"
 
 
 def render(advice: Advice, color: bool = False) -> str:
@@ -51,7 +52,7 @@ def render(advice: Advice, color: bool = False) -> str:
                 "tool": {
                     "driver": {
                         "name": "poolkit advise",
-                        "informationUri": _DOCS[:-10],
+                        "informationUri": _SITE,
                         "rules": rules,
                     }
                 },

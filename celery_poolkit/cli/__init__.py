@@ -19,8 +19,37 @@ from celery_poolkit.cli.worker import launch, split_worker_command, worker
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
+#: Exit codes of every command: 1 is reserved for "findings" (or "no worker answered"),
+#: so CI can tell a result from a failure; usage errors and crashes are both 2.
+EXIT_USAGE = EXIT_CRASH = 2
 
-@click.group(context_settings=CONTEXT_SETTINGS)
+
+class _Group(click.Group):
+    """The ``poolkit`` group: click's errors and poolkit's own crashes exit 2, never 1."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.Abort):
+            raise
+        except click.ClickException as exc:
+            # click exits 1 for FileError (``-o /nonexistent/x``) and ClickException:
+            # both are usage errors here.
+            exc.exit_code = EXIT_USAGE  # type: ignore[misc]  # click reads it per instance
+            raise
+        except Exception as exc:
+            import traceback
+
+            traceback.print_exc(file=sys.stderr)
+            click.echo(
+                f"poolkit: internal error: {type(exc).__name__}: {exc} (a bug in poolkit: "
+                "please report it with the traceback above)",
+                err=True,
+            )
+            raise click.exceptions.Exit(EXIT_CRASH) from exc
+
+
+@click.group(cls=_Group, context_settings=CONTEXT_SETTINGS)
 @click.version_option(package_name="celery-poolkit", prog_name="poolkit")
 def poolkit() -> None:
     """Pick, launch and trust a Celery worker pool.

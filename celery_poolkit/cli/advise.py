@@ -69,6 +69,12 @@ Examples:
     help="Measured evidence from `poolkit profile collect`: a task's measured CPU share "
     "overrides the static guess (PK701, PK702).",
 )
+@click.option(
+    "--trust-project-plugins",
+    is_flag=True,
+    help="Load celery_poolkit.plugins entry points that come from inside the analysed "
+    "project (an .egg-info folder in the checkout): this runs the project's code.",
+)
 @click.option("-o", "--output", type=click.File("w"), default="-", help="Write the report here.")
 def advise(  # noqa: PLR0917 - click passes every option positionally
     paths: tuple[Path, ...],
@@ -80,6 +86,7 @@ def advise(  # noqa: PLR0917 - click passes every option positionally
     no_cache: bool,
     import_app: str | None,
     profile_path: Path | None,
+    trust_project_plugins: bool,
     output: TextIO,
 ) -> None:
     """Recommend a pool and concurrency for every queue of the project at PATHS.
@@ -90,14 +97,19 @@ def advise(  # noqa: PLR0917 - click passes every option positionally
     from celery_poolkit.advisor.cache import default_dir
     from celery_poolkit.advisor.config import find_pyproject, load, parse_fail_on
     from celery_poolkit.advisor.engine import analyze
+    from celery_poolkit.advisor.files import find_root
     from celery_poolkit.advisor.knowledge import plugin_calls
     from celery_poolkit.advisor.report import FORMATS
 
     targets = [p for p in paths] or [Path(".")]
     try:
-        config = load(config_path or find_pyproject(targets[0].resolve()))
+        pyproject = config_path or find_pyproject(targets[0].resolve())
+        config = load(pyproject)
         threshold = parse_fail_on(fail_on) if fail_on else config.fail_on
-        calls, errors = plugin_calls()
+        # The checkout: the given paths, their import root and the pyproject.toml's folder
+        # (where a flat layout's *.egg-info sits).
+        checkout = [*targets, find_root(targets), *([pyproject.parent] if pyproject else [])]
+        calls, errors = plugin_calls(project=checkout, trust_project=trust_project_plugins)
         for error in errors:
             click.echo(f"poolkit: warning: {error}", err=True)
         live = None
@@ -125,6 +137,8 @@ def advise(  # noqa: PLR0917 - click passes every option positionally
             from celery_poolkit.advisor import profile
 
             measured = profile.load(profile_path)
+            for hostname, error in measured.errors:
+                click.echo(f"poolkit: warning: --profile: {hostname}: {error}", err=True)
             advice = profile.merge(advice, measured, cores=cores or config.cores or
                                    os.cpu_count() or 1, config=config)  # fmt: skip
     except PoolkitError as exc:
@@ -132,5 +146,14 @@ def advise(  # noqa: PLR0917 - click passes every option positionally
         sys.exit(2)
     color = fmt == "text" and output.name == "<stdout>" and sys.stdout.isatty()
     output.write(FORMATS[fmt](advice, color))
+    if not advice.tasks:
+        click.echo(
+            f"poolkit: no Celery tasks found in {advice.files} Python file(s) under "
+            f"{advice.root}: give the project's folder, and check that [tool.poolkit] "
+            "exclude (or .gitignore) does not leave its tasks out",
+            err=True,
+        )
+        if fail_on not in (None, "never"):
+            sys.exit(1)  # CI asked for a verdict: an analysis of nothing is not a pass
     if threshold is not None and any(f.severity.rank >= threshold.rank for f in advice.findings):
         sys.exit(1)

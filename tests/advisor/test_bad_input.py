@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -108,3 +110,197 @@ def test_the_rewrite_touches_only_unparenthesized_except_lists() -> None:
         "except* G, H.I:", "except* (G, H.I):"
     )
     assert parse_module._parenthesize_excepts("try:\n    x()\nexcept A:\n    pass\n") is None
+
+
+# --- Files that are not regular files: FIFOs, devices, /dev/zero under any name ---------
+#: Names the advisor reads: a module, an extensionless script, deployment files, config
+#: and the ignore file. Each gets a FIFO (a blocking open) or /dev/zero (an endless read).
+HOSTILE_NAMES = ["proj/x.py", "run", "Procfile", "pyproject.toml", ".gitignore", "values.yaml"]
+
+
+def _advise_cli(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``poolkit advise`` in a child process: a hang fails this test, not the suite."""
+    return subprocess.run(
+        [sys.executable, "-m", "celery_poolkit", "advise", str(root), "--no-cache",
+         "--format", "json", *args],
+        capture_output=True, text=True, timeout=60, check=False, cwd=root.parent,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev_zero"])
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_special_files_under_any_name_neither_hang_nor_fill_memory(
+    tmp_path: Path, name: str, kind: str
+) -> None:
+    root = write(tmp_path, {"proj/__init__.py": "", "proj/tasks.py": GOOD})
+    hostile = root / name
+    if kind == "fifo":
+        os.mkfifo(hostile)
+    else:
+        hostile.symlink_to("/dev/zero")
+    proc = _advise_cli(root)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert [t["name"] for t in report["tasks"]] == ["proj.tasks.ok"]
+    if name.endswith(".py"):
+        (skipped,) = report["skipped"]
+        what = "a FIFO" if kind == "fifo" else "a character device"
+        assert skipped == {"path": name, "reason": f"not a regular file: {what} (named pipe)"
+                           if kind == "fifo" else f"not a regular file: {what}"}  # fmt: skip
+
+
+def test_a_fifo_given_as_config_is_a_clear_error(tmp_path: Path) -> None:
+    root = write(tmp_path, {"proj/__init__.py": "", "proj/tasks.py": GOOD})
+    os.mkfifo(tmp_path / "fifo.toml")
+    proc = _advise_cli(root, "--config", str(tmp_path / "fifo.toml"))
+    assert proc.returncode == 2
+    assert "not a regular file: a FIFO (named pipe)" in proc.stderr
+
+
+def test_reading_stops_one_byte_past_the_limit(tmp_path: Path) -> None:
+    from celery_poolkit.advisor.reading import Unreadable, read_bytes
+
+    with pytest.raises(Unreadable, match="not a regular file: a character device"):
+        read_bytes(Path("/dev/zero"), 10)
+    # A /proc file is "regular" with size 0 whatever it holds: the read itself is bounded.
+    assert os.stat("/proc/self/status").st_size == 0
+    with pytest.raises(Unreadable, match="over the"):
+        read_bytes(Path("/proc/self/status"), 10)
+    (tmp_path / "small").write_bytes(b"x" * 10)
+    assert read_bytes(tmp_path / "small", 10) == b"x" * 10
+    (tmp_path / "big").write_bytes(b"x" * 11)
+    with pytest.raises(Unreadable, match="over the"):
+        read_bytes(tmp_path / "big", 10)
+
+
+# --- The cache is untrusted input ----------------------------------------------------------
+def _cached_project(tmp_path: Path) -> tuple[Path, Path]:
+    root = write(tmp_path, {"proj/__init__.py": "", "proj/tasks.py": GOOD})
+    cache = tmp_path / "cache"
+    advise(root, cache_dir=cache)
+    assert list(cache.iterdir())
+    return root, cache
+
+
+def test_a_poisoned_cache_file_runs_no_code(tmp_path: Path) -> None:
+    import pickle
+
+    root, cache = _cached_project(tmp_path)
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self) -> tuple[object, tuple[str]]:
+            return (os.system, (f"touch {marker}",))
+
+    for file in cache.iterdir():  # whatever name the cache uses, every file is poisoned
+        file.write_bytes(pickle.dumps({"x": Payload()}))
+    assert [t.name for t in advise(root, cache_dir=cache).tasks] == ["proj.tasks.ok"]
+    assert not marker.exists()
+
+
+def test_a_bad_cache_entry_is_a_miss(tmp_path: Path) -> None:
+    root, cache = _cached_project(tmp_path)
+    expected = advise(root)
+    for file in cache.iterdir():
+        data = json.loads(file.read_text())
+        for entry in data["entries"].values():
+            # Wrong types deep inside: a task's location line, a module's import list.
+            if entry.get("_") == "Advice":
+                entry["tasks"][0]["location"]["line"] = "1; import os"
+            else:
+                entry["imports"] = [[1, 2, 3]]
+        data["entries"]["junk"] = {"_": "os.system", "args": ["touch x"]}
+        file.write_text(json.dumps(data))
+    assert advise(root, cache_dir=cache) == expected
+    assert advise(root, cache_dir=cache) == expected  # and the rewritten cache serves
+
+
+@pytest.mark.parametrize(
+    "text", ["", "{", "[" * 100_000, '{"poolkit-cache": 9, "entries": []}', "null"]
+)
+def test_a_corrupt_cache_file_is_a_miss(tmp_path: Path, text: str) -> None:
+    root, cache = _cached_project(tmp_path)
+    for file in cache.iterdir():
+        file.write_text(text)
+    assert [t.name for t in advise(root, cache_dir=cache).tasks] == ["proj.tasks.ok"]
+
+
+def test_a_failed_cache_save_leaves_no_temporary_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full_disk(*_args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full_disk)
+    root = write(tmp_path, {"proj/__init__.py": "", "proj/tasks.py": GOOD})
+    cache = tmp_path / "cache"
+    assert [t.name for t in advise(root, cache_dir=cache).tasks] == ["proj.tasks.ok"]
+    assert list(cache.iterdir()) == []
+
+
+# --- Nothing of the analysed checkout is imported ---------------------------------------
+def _planted(root: Path, marker: Path, names: list[str]) -> None:
+    for name in names:
+        (root / f"{name}.py").write_text(
+            f"import pathlib\npathlib.Path({str(marker)!r}).joinpath({name!r}).touch()\n"
+            "raise SystemExit('imported the project')\n"
+        )
+
+
+def test_python_m_does_not_import_the_checkouts_root_modules(tmp_path: Path) -> None:
+    root = write(tmp_path, {"proj/__init__.py": "", "proj/tasks.py": GOOD})
+    marker = tmp_path / "imported"
+    marker.mkdir()
+    _planted(root, marker, ["fnmatch", "hashlib", "shlex", "tomllib", "json", "tempfile"])
+    proc = subprocess.run(
+        [sys.executable, "-m", "celery_poolkit", "advise", ".", "--format", "json"],
+        capture_output=True, text=True, timeout=120, check=False, cwd=root,
+        env={**os.environ, "POOLKIT_CACHE_DIR": str(tmp_path / "cache")},
+    )  # fmt: skip
+    assert list(marker.iterdir()) == []
+    assert proc.returncode == 0, proc.stderr
+    assert [t["name"] for t in json.loads(proc.stdout)["tasks"]] == ["proj.tasks.ok"]
+
+
+def test_plugins_from_the_checkouts_egg_info_need_an_opt_in(tmp_path: Path) -> None:
+    root = write(tmp_path, {"proj/__init__.py": "", "proj/tasks.py": GOOD})
+    marker = tmp_path / "imported"
+    marker.mkdir()
+    _planted(root, marker, ["evil_plugin"])
+    info = root / "evil.egg-info"
+    info.mkdir()
+    (info / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: evil\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[celery_poolkit.plugins]\nevil = evil_plugin\n")
+
+    (root / "pyproject.toml").write_text("[project]\nname = 'evil'\n")
+
+    def run(path: str = str(root), *args: str) -> subprocess.CompletedProcess[str]:
+        # PYTHONPATH: what an editable install (`pip install -e .`) of the checkout does.
+        return subprocess.run(
+            [sys.executable, "-m", "celery_poolkit", "advise", path, "--no-cache", *args],
+            capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
+            env={**os.environ, "PYTHONPATH": str(root)},
+        )  # fmt: skip
+
+    proc = run()
+    assert list(marker.iterdir()) == []
+    assert proc.returncode == 0, proc.stderr
+    assert "inside the analysed project: not imported" in proc.stderr
+    proc = run(str(root / "proj"))  # a package below the checkout: still the checkout's
+    assert list(marker.iterdir()) == []
+    assert proc.returncode == 0, proc.stderr
+    assert "plugin evil_plugin comes from" in proc.stderr
+    assert "inside the analysed project: not imported" in proc.stderr
+    proc = run(str(root), "--trust-project-plugins")  # the opt-in does what it says
+    assert [p.name for p in marker.iterdir()] == ["evil_plugin"]
+
+
+def test_the_cache_gives_back_exactly_what_it_was_given(tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[2] / "examples" / "shop"
+    cache = tmp_path / "cache"
+    expected = advise(example)
+    assert advise(example, cache_dir=cache) == expected  # cold: fills both files
+    assert advise(example, cache_dir=cache) == expected  # warm: the advice itself
+    for file in cache.glob("*-result-*"):
+        file.unlink()
+    assert advise(example, cache_dir=cache) == expected  # the facts of every file
