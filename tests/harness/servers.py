@@ -14,6 +14,7 @@ import os
 import pwd
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -98,6 +99,15 @@ def redis_server(*, timeout: float = 20.0) -> Iterator[RedisServer]:
         yield rs.server
 
 
+def _redis_pong(port: int) -> bool:
+    """Redis answers commands: listening is not enough after a restart, it answers
+    LOADING until it has read its append-only file back."""
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5) as s:
+        s.sendall(b"PING\r\n")
+        return s.recv(64).startswith(b"+PONG")
+    return False
+
+
 @dataclass
 class RestartableRedis:
     """A running redis-server that can be stopped and started again on the same port and
@@ -116,7 +126,7 @@ class RestartableRedis:
         )  # fmt: skip
         port = self.server.port
         wait_until(
-            lambda: port_open(port), proc=self.proc, what="redis-server", log=self.log,
+            lambda: _redis_pong(port), proc=self.proc, what="redis-server", log=self.log,
             timeout=self.timeout,
         )  # fmt: skip
         self.server = RedisServer(port=port, pid=self.proc.pid, workdir=self.server.workdir)

@@ -4,7 +4,8 @@
 in the hash ``LOSS_COUNTS`` of the Redis at ``LOSS_COUNTS_URL``: a task that ran twice has
 2, a lost one is missing. The broker is ``CELERY_BROKER_URL`` (Redis or RabbitMQ), with
 late acks, so a worker killed mid-run leaves its messages unacknowledged, and kombu's
-``visibility_timeout`` from ``LOSS_VISIBILITY_TIMEOUT`` (seconds).
+``visibility_timeout`` from ``LOSS_VISIBILITY_TIMEOUT`` (seconds). ``LOSS_POOLKIT=0``
+leaves poolkit's step out (the without-poolkit control of ``benchmarks/broker_restart.py``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ app.conf.update(
     },
     worker_hijack_root_logger=True,
 )
-celery_poolkit.install(app)
+if os.environ.get("LOSS_POOLKIT", "1") != "0":
+    celery_poolkit.install(app)
 
 _counts = redis.Redis.from_url(os.environ["LOSS_COUNTS_URL"], max_connections=200)
 
