@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import tempfile
 import time
@@ -46,7 +47,9 @@ def one_run(variant: str, *, tasks: int, quiet: float) -> dict[str, int]:
     with restartable_redis_server() as rs:
         url = rs.server.url
         env = {"CELERY_BROKER_URL": url, "LOSS_COUNTS_URL": url, **extra}
-        argv = [*head, "-A", "lossapp", "worker"] if head == ["celery"] else [*head, "-A", "lossapp"]
+        argv = [*head, "-A", "lossapp"]
+        if head == ["celery"]:
+            argv.append("worker")  # `poolkit worker -A app` names the command first
         worker = start_worker(
             [*argv, "-P", "gevent", "-c", "20", "-Q", "loss", "--without-gossip",
              "--without-mingle", "--without-heartbeat"],
@@ -96,6 +99,8 @@ def main() -> int:
     parser.add_argument("--quiet", type=float, default=8.0)
     parser.add_argument("--only", choices=sorted(VARIANTS))
     args = parser.parse_args()
+    # SIGTERM unwinds like an error, so the servers and the worker it started are stopped.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     summary: dict[str, list[dict[str, int]]] = {}
     for i in range(args.runs):  # interleaved, so load changes hit both variants alike
         for variant in [args.only] if args.only else list(VARIANTS):
@@ -105,8 +110,9 @@ def main() -> int:
     for variant, results in summary.items():
         lossy = sum(r["missing"] > 0 for r in results)
         lost = sum(r["missing"] for r in results)
+        left = [r["unacked"] for r in results]
         print(f"{variant}: tasks lost in {lossy} of {len(results)} runs, {lost} in all "
-              f"({args.tasks} per run); left in unacked: {[r['unacked'] for r in results]}")  # fmt: skip
+              f"({args.tasks} per run); left in unacked: {left}")  # fmt: skip
     return 0
 
 

@@ -31,7 +31,9 @@ from harness.procs import (
 )
 
 PG_BIN = Path(os.environ.get("POOLKIT_PG_BIN", "/usr/lib/postgresql/15/bin"))
-RABBITMQ_SERVER = Path(os.environ.get("POOLKIT_RABBITMQ_SERVER", "/usr/lib/rabbitmq/bin/rabbitmq-server"))
+RABBITMQ_SERVER = Path(
+    os.environ.get("POOLKIT_RABBITMQ_SERVER", "/usr/lib/rabbitmq/bin/rabbitmq-server")
+)
 INSTALL_HINT = (
     "run `scripts/test` once, or install Debian's redis-server, postgresql-15 and rabbitmq-server"
 )

@@ -1,8 +1,8 @@
 """The bootstep on real workers (issue 6): the guard, the hub monitor, the profile.
 
 Each test launches ``celery -A bsapp worker ...`` (tests/bootstep/apps/bsapp.py calls
-``celery_poolkit.install(app)``) against the session's real Redis, as a user would; the tests taking ``broker_env`` run
-on RabbitMQ too.
+``celery_poolkit.install(app)``) against the session's real Redis, as a user would; the
+tests taking ``broker_env`` run on RabbitMQ too.
 """
 
 from __future__ import annotations

@@ -80,7 +80,8 @@ def test_rabbitmq_node_and_its_epmd_stop_and_clean_up() -> None:
 
 
 def _epmd_port(pid: int) -> int:
-    environ = open(f"/proc/{pid}/environ", "rb").read().split(b"\0")
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        environ = f.read().split(b"\0")
     (port,) = [e.split(b"=", 1)[1] for e in environ if e.startswith(b"ERL_EPMD_PORT=")]
     return int(port)
 
