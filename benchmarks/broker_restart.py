@@ -11,7 +11,14 @@ and the tasks that ran twice. Variants:
 * ``poolkit``: ``poolkit worker -A lossapp -P gevent`` with ``celery_poolkit.install(app)``
   (the step: guard, monitor, profile, restore sweep);
 * ``plain``: ``celery -A lossapp worker -P gevent`` with ``LOSS_POOLKIT=0`` and
-  ``POOLKIT_DISABLE=1`` (no poolkit code runs).
+  ``POOLKIT_DISABLE=1`` (no poolkit code runs);
+* ``step``: ``celery -A lossapp worker -P gevent`` with the step and poolkit's adapters
+  (no launcher), and ``launcher``: ``poolkit worker`` without the step; they tell which
+  part a difference between the first two comes from.
+
+A task that never ran is looked up by its id (``loss-<n>``) in ``unacked`` ("in unacked":
+the start-up restore gives it back later) and in the worker's log: "never received" (lost
+between Redis and the worker), "received, never finished", and so on.
 
     python benchmarks/broker_restart.py --runs 8        # about 8 minutes on 2 cores
 """
@@ -39,10 +46,12 @@ APPS = ROOT / "tests" / "integration" / "apps"
 VARIANTS = {
     "poolkit": (["poolkit", "worker"], {}),
     "plain": (["celery"], {"LOSS_POOLKIT": "0", "POOLKIT_DISABLE": "1"}),
+    "step": (["celery"], {}),
+    "launcher": (["poolkit", "worker"], {"LOSS_POOLKIT": "0"}),
 }
 
 
-def one_run(variant: str, *, tasks: int, quiet: float) -> dict[str, int]:
+def one_run(variant: str, *, tasks: int, quiet: float) -> dict[str, object]:
     head, extra = VARIANTS[variant]
     with restartable_redis_server() as rs:
         url = rs.server.url
@@ -58,7 +67,7 @@ def one_run(variant: str, *, tasks: int, quiet: float) -> dict[str, int]:
         try:
             client = Celery("client", broker=url)
             for n in range(tasks):
-                client.send_task("lossapp.step", (n, 0.05), queue="loss")
+                client.send_task("lossapp.step", (n, 0.05), queue="loss", task_id=f"loss-{n}")
             client.close()
             counts = redis.Redis.from_url(url)
             deadline = time.monotonic() + 60
@@ -79,12 +88,22 @@ def one_run(variant: str, *, tasks: int, quiet: float) -> dict[str, int]:
                     break
                 time.sleep(0.2)
             runs = {int(k): int(v) for k, v in counts.hgetall("loss:runs").items()}
-            result = {
+            log = worker.output()
+            held = _unacked_ids(counts)
+            fate = {
+                n: ("in unacked" if f"loss-{n}" in held else
+                    "never received" if f"[loss-{n}] received" not in log else
+                    "received, never finished" if f"[loss-{n}] succeeded" not in log else
+                    "finished, count not written")
+                for n in sorted(set(range(tasks)) - set(runs))
+            }  # fmt: skip
+            result: dict[str, object] = {
                 "ran_before_restart": before,
                 "missing": tasks - len(runs),
                 "unacked": counts.hlen("unacked"),
                 "queued": counts.llen("loss"),
                 "twice": sum(v > 1 for v in runs.values()),
+                "lost": fate,
             }
             counts.close()
             return result
@@ -92,24 +111,34 @@ def one_run(variant: str, *, tasks: int, quiet: float) -> dict[str, int]:
             worker.stop()
 
 
+def _unacked_ids(counts: redis.Redis) -> set[str]:
+    """The task ids of the messages kombu still holds in ``unacked`` (protocol 2)."""
+    ids = set()
+    for raw in counts.hvals("unacked"):
+        message = json.loads(raw)[0]
+        ids.add(str(message.get("headers", {}).get("id")))
+    return ids
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=8)
     parser.add_argument("--tasks", type=int, default=400)
     parser.add_argument("--quiet", type=float, default=8.0)
-    parser.add_argument("--only", choices=sorted(VARIANTS))
+    parser.add_argument("--variants", default="poolkit,plain",
+                        help=f"comma-separated, of: {', '.join(VARIANTS)}")  # fmt: skip
     args = parser.parse_args()
     # SIGTERM unwinds like an error, so the servers and the worker it started are stopped.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    summary: dict[str, list[dict[str, int]]] = {}
+    summary: dict[str, list[dict[str, object]]] = {}
     for i in range(args.runs):  # interleaved, so load changes hit both variants alike
-        for variant in [args.only] if args.only else list(VARIANTS):
+        for variant in args.variants.split(","):
             result = one_run(variant, tasks=args.tasks, quiet=args.quiet)
             summary.setdefault(variant, []).append(result)
             print(f"run {i + 1} {variant}: {json.dumps(result)}", flush=True)
     for variant, results in summary.items():
-        lossy = sum(r["missing"] > 0 for r in results)
-        lost = sum(r["missing"] for r in results)
+        lossy = sum(int(r["missing"]) > 0 for r in results)  # type: ignore[call-overload]
+        lost = sum(int(r["missing"]) for r in results)  # type: ignore[call-overload]
         left = [r["unacked"] for r in results]
         print(f"{variant}: tasks lost in {lossy} of {len(results)} runs, {lost} in all "
               f"({args.tasks} per run); left in unacked: {left}")  # fmt: skip
