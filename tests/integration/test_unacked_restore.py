@@ -125,7 +125,7 @@ def test_the_sweep_leaves_what_a_live_worker_holds(
     worker_factory: Factory, client: Celery, counts: redis.Redis, redis_url: str
 ) -> None:
     env = _env(redis_url, 120.0)
-    _worker(worker_factory, env, "holder")
+    holder = _worker(worker_factory, env, "holder")
     for n in range(5):
         client.send_task("lossapp.step", (n, 15.0), queue="loss")
     deadline = time.monotonic() + 30
@@ -136,3 +136,4 @@ def test_the_sweep_leaves_what_a_live_worker_holds(
     assert counts.hlen("unacked") == 5  # nothing taken from the live holder
     assert counts.llen("loss") == 0
     assert "no abandoned Redis messages to restore (5 younger" in late.output(), late.tail()
+    os.kill(holder.pid, signal.SIGKILL)  # rather than wait 15 s for a warm shutdown
