@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from harness.servers import restartable_redis_server  # noqa: E402
+from harness.tasks import unacked_task_ids  # noqa: E402
 from harness.workers import start_worker  # noqa: E402
 
 APPS = ROOT / "tests" / "integration" / "apps"
@@ -89,7 +90,7 @@ def one_run(variant: str, *, tasks: int, quiet: float) -> dict[str, object]:
                 time.sleep(0.2)
             runs = {int(k): int(v) for k, v in counts.hgetall("loss:runs").items()}
             log = worker.output()
-            held = _unacked_ids(counts)
+            held = unacked_task_ids(counts)
             fate = {
                 n: ("in unacked" if f"loss-{n}" in held else
                     "never received" if f"[loss-{n}] received" not in log else
@@ -109,15 +110,6 @@ def one_run(variant: str, *, tasks: int, quiet: float) -> dict[str, object]:
             return result
         finally:
             worker.stop()
-
-
-def _unacked_ids(counts: redis.Redis) -> set[str]:
-    """The task ids of the messages kombu still holds in ``unacked`` (protocol 2)."""
-    ids = set()
-    for raw in counts.hvals("unacked"):
-        message = json.loads(raw)[0]
-        ids.add(str(message.get("headers", {}).get("id")))
-    return ids
 
 
 def main() -> int:
