@@ -6,10 +6,10 @@ poolkit's start-up sweep they stay there however many workers start; with it, th
 gevent worker to start puts back those older than ``visibility_timeout``, and every task
 runs. Counts, not timings: N sent, N run at least once, but one.
 
-That one is kombu's Redis transport, on every pool: BRPOP removes a message from its queue
-when Redis answers, and the worker records it in ``unacked`` only once it has read the
-reply; a worker killed in between takes that message with it. A busy consumer always has
-a BRPOP answered or in flight, so a kill loses at most one message this way.
+That one is kombu's Redis transport, whatever the pool: BRPOP removes a message from its
+queue when Redis answers, and the worker records it in ``unacked`` only once it has read
+the reply; a worker killed in between takes that message with it. A consumer has one
+BRPOP at a time, so a kill loses at most one message this way.
 """
 
 from __future__ import annotations
