@@ -14,7 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from harness.servers import PostgresServer, RedisServer, postgres_server, redis_server
+from harness.servers import (
+    PostgresServer,
+    RabbitServer,
+    RedisServer,
+    postgres_server,
+    rabbitmq_server,
+    redis_server,
+)
 from harness.workers import WorkerProcess, start_worker
 
 TESTS = Path(__file__).resolve().parent
@@ -52,6 +59,35 @@ def redis_url(redis_srv: RedisServer) -> str:
 
     redis.Redis.from_url(redis_srv.url_for(db)).flushdb()
     return redis_srv.url_for(db)
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_srv() -> Iterator[RabbitServer]:
+    with rabbitmq_server() as server:
+        yield server
+
+
+_rabbit_vhost = itertools.count(0)
+
+
+@pytest.fixture
+def rabbitmq_url(rabbitmq_srv: RabbitServer) -> str:
+    """An AMQP URL on a virtual host no other test has used (made empty at start)."""
+    n = next(_rabbit_vhost)
+    if n >= len(rabbitmq_srv.vhosts):
+        pytest.fail(f"more RabbitMQ tests than virtual hosts ({len(rabbitmq_srv.vhosts)}): "
+                    "raise rabbitmq_server(vhosts=...)")  # fmt: skip
+    return rabbitmq_srv.url_for(rabbitmq_srv.vhosts[n])
+
+
+#: The brokers a test taking ``broker_url`` runs on. Results always go to Redis.
+BROKERS = ("redis", "rabbitmq")
+
+
+@pytest.fixture(params=BROKERS)
+def broker_url(request: pytest.FixtureRequest) -> str:
+    """The test's broker: a fresh Redis database, then a fresh RabbitMQ virtual host."""
+    return str(request.getfixturevalue(f"{request.param}_url"))
 
 
 @pytest.fixture(scope="session")

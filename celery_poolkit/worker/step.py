@@ -7,8 +7,9 @@ time (in the user's ``celery.py``) and adds two things to the app: the
 in the worker live: the start-up guard (:mod:`celery_poolkit.worker.guard`), the task
 recorder (:mod:`celery_poolkit.worker.recorder`) that feeds the per-task profile
 (:mod:`celery_poolkit.worker.profile`) and the gevent hub monitor
-(:mod:`celery_poolkit.worker.monitor`), and the per-task release of Django's pooled
-connections.
+(:mod:`celery_poolkit.worker.monitor`), the per-task release of Django's pooled
+connections, and the start-up restore of a Redis broker's abandoned messages
+(:mod:`celery_poolkit.worker.restore_unacked`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class StepOptions:
     monitor: bool = True  # gevent: watch the hub for blocking, name the task
     block_threshold: float = 0.1  # seconds the hub may go without switching
     profile: bool = True  # per-task count, wall and CPU time, for `poolkit profile`
+    restore_unacked: bool = True  # gevent/eventlet on Redis: restore abandoned messages
 
 
 #: The ``celery worker`` options; ``default=None`` tells "not given" from a value, so the
@@ -72,6 +74,12 @@ WORKER_OPTIONS = (
         ("--poolkit-profile/--no-poolkit-profile",),
         default=None,
         help="Record a per-task CPU/wall profile (poolkit profile collect).",
+    ),
+    click.Option(
+        ("--poolkit-restore-unacked/--no-poolkit-restore-unacked",),
+        default=None,
+        help="gevent/eventlet on Redis: at start, put back on their queues the messages a "
+        "dead worker left unacknowledged for longer than visibility_timeout.",
     ),
 )
 
@@ -162,6 +170,12 @@ class PoolkitStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery is u
             logger.exception("poolkit: the profile/monitor could not be set up; continuing")
 
     def start(self, parent: Any) -> None:
+        # Before the consumer starts (it is the worker's last step), so this worker holds
+        # no message yet and the sweep only sees what others left.
+        if self.options.restore_unacked:
+            from celery_poolkit import restore_unacked
+
+            restore_unacked.run(parent)
         if self.runtime is not None:
             try:
                 self.runtime.start()

@@ -6,6 +6,7 @@ as another service would.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -35,3 +36,13 @@ def run_task(
 ) -> Any:
     (value,) = run_tasks(app, name, [args], queue=queue, timeout=timeout)
     return value
+
+
+def unacked_task_ids(redis_client: Any) -> set[str]:
+    """The task ids of the messages kombu's Redis transport holds as delivered and not
+    acked (the ``unacked`` hash: ``[message, exchange, routing_key]`` in JSON)."""
+    ids = set()
+    for raw in redis_client.hvals("unacked"):
+        message = json.loads(raw)[0]
+        ids.add(str(message.get("headers", {}).get("id")))
+    return ids

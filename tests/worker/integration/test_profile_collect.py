@@ -23,14 +23,15 @@ QUIET = ["--without-gossip", "--without-mingle"]
 
 
 @pytest.fixture
-def env(redis_url: str) -> dict[str, str]:
+def env(broker_url: str, redis_url: str) -> dict[str, str]:
+    """Redis, then RabbitMQ as the broker (remote control rides on it); results in Redis."""
     inherited = {k: v for k, v in os.environ.items() if not k.startswith("CELERY_")}
-    return {**inherited, "CELERY_BROKER_URL": redis_url, "CELERY_RESULT_BACKEND": redis_url}
+    return {**inherited, "CELERY_BROKER_URL": broker_url, "CELERY_RESULT_BACKEND": redis_url}
 
 
 @pytest.fixture
-def client(redis_url: str) -> Iterator[Celery]:
-    app = Celery("client", broker=redis_url, backend=redis_url)
+def client(broker_url: str, redis_url: str) -> Iterator[Celery]:
+    app = Celery("client", broker=broker_url, backend=redis_url)
     yield app
     app.close()
 

@@ -1,7 +1,8 @@
 """The bootstep on real workers (issue 6): the guard, the hub monitor, the profile.
 
 Each test launches ``celery -A bsapp worker ...`` (tests/worker/apps/bsapp.py calls
-``celery_poolkit.install(app)``) against the session's real Redis, as a user would.
+``celery_poolkit.install(app)``) against the session's real Redis, as a user would; the
+tests taking ``broker_env`` run on RabbitMQ too.
 """
 
 from __future__ import annotations
@@ -37,6 +38,19 @@ def client(redis_url: str) -> Iterator[Celery]:
     app.close()
 
 
+@pytest.fixture
+def broker_env(broker_url: str, redis_url: str) -> dict[str, str]:
+    """The tests that run on Redis and RabbitMQ: the broker varies, results stay in Redis."""
+    return {"CELERY_BROKER_URL": broker_url, "CELERY_RESULT_BACKEND": redis_url}
+
+
+@pytest.fixture
+def broker_client(broker_url: str, redis_url: str) -> Iterator[Celery]:
+    app = Celery("client", broker=broker_url, backend=redis_url)
+    yield app
+    app.close()
+
+
 def _start(factory: Factory, env: dict[str, str], *args: str) -> WorkerProcess:
     return factory(["celery", "-A", "bsapp", "worker", *args, *QUIET], cwd=APPS, env=env)
 
@@ -58,9 +72,10 @@ def test_strict_guard_refuses_an_unpatched_gevent_worker(env: dict[str, str]) ->
 
 
 def test_strict_guard_passes_a_patched_gevent_worker(
-    worker_factory: Factory, env: dict[str, str], client: Celery
+    worker_factory: Factory, broker_env: dict[str, str], broker_client: Celery
 ) -> None:
-    worker = _start(worker_factory, env, "-P", "gevent", "-c", "5", "--poolkit-strict")
+    client = broker_client
+    worker = _start(worker_factory, broker_env, "-P", "gevent", "-c", "5", "--poolkit-strict")
     assert run_tasks(client, "bs.noop", [()] * 3) == [None] * 3
     out = worker.output()
     assert "refusing" not in out, out
@@ -68,20 +83,21 @@ def test_strict_guard_passes_a_patched_gevent_worker(
 
 
 def test_non_strict_unpatched_gevent_worker_is_warned_about_but_started(
-    worker_factory: Factory, env: dict[str, str]
+    worker_factory: Factory, broker_env: dict[str, str]
 ) -> None:
     # Started: the harness waited for "ready.". (Its tasks may hang on Redis: that is
     # the failure the warning is about.)
-    worker = _start(worker_factory, env, "-Pgevent", "-c", "5")
+    worker = _start(worker_factory, broker_env, "-Pgevent", "-c", "5")
     out = worker.output()
     assert "poolkit guard PK801 [patch-state]" in out
     assert "poolkit worker" in out
 
 
 def test_a_cpu_burn_on_gevent_is_reported_once_by_name_with_its_duration(
-    worker_factory: Factory, env: dict[str, str], client: Celery
+    worker_factory: Factory, broker_env: dict[str, str], broker_client: Celery
 ) -> None:
-    worker = _start(worker_factory, env, "-P", "gevent", "-c", "10",
+    client = broker_client
+    worker = _start(worker_factory, broker_env, "-P", "gevent", "-c", "10",
                     "--poolkit-block-threshold", "0.1")  # fmt: skip
     result = client.send_task("bs.burn", (0.5,))
     result.get(timeout=30)

@@ -20,7 +20,9 @@ if MODE == "psycogreen" and monkey.is_module_patched("socket"):
     patch_psycopg()
 
 _broker = os.environ["CELERY_BROKER_URL"]
-app = Celery("pgapp", broker=_broker, backend=_broker, include=["pgapp.tasks"])
+# Results stay in Redis when the broker is RabbitMQ (CELERY_RESULT_BACKEND).
+_backend = os.environ.get("CELERY_RESULT_BACKEND", _broker)
+app = Celery("pgapp", broker=_broker, backend=_backend, include=["pgapp.tasks"])
 app.conf.update(
     task_default_queue="greendb",
     worker_hijack_root_logger=False,
