@@ -2,7 +2,7 @@
 
 Each run starts its own Redis (append-only file, fsync on every write, so a restart keeps
 the queues as a production broker does), one gevent worker of
-``tests/integration/apps/lossapp.py`` at ``-c 20`` with late acks, sends ``--tasks``
+``tests/worker/apps/lossapp.py`` at ``-c 20`` with late acks, sends ``--tasks``
 tasks of 50 ms, restarts Redis (SIGTERM, start again on the same port and data) once a
 quarter of them ran, then waits until every task ran or nothing moved for ``--quiet``
 seconds. It counts the tasks that never ran, the entries left in kombu's ``unacked`` hash

@@ -173,7 +173,7 @@ class PoolkitStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery is u
         # Before the consumer starts (it is the worker's last step), so this worker holds
         # no message yet and the sweep only sees what others left.
         if self.options.restore_unacked:
-            from celery_poolkit import restore_unacked
+            from celery_poolkit.worker import restore_unacked
 
             restore_unacked.run(parent)
         if self.runtime is not None:

@@ -1,5 +1,5 @@
 """The start-up sweep's decisions without a broker (its effect on real Redis and real
-workers is in tests/integration/test_unacked_restore.py)."""
+workers is in tests/worker/integration/test_unacked_restore.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import types
 import pytest
 from celery import Celery
 
-from celery_poolkit import restore_unacked
+from celery_poolkit.worker import restore_unacked
 from celery_poolkit.bootstep import StepOptions, resolve_options
 
 
