@@ -246,9 +246,7 @@ def main(argv: list[str] | None = None) -> int:
                         f"peak connections {peak:3d}  left after stop {left}",
                         flush=True,
                     )
-                ratios[comparison.name].append(
-                    rates[comparison.setup] / rates[comparison.baseline]
-                )
+                ratios[comparison.name].append(rates[comparison.setup] / rates[comparison.baseline])
         client.close()
     load_after = load()
 

@@ -28,7 +28,7 @@ import os
 # process chooses the callback itself, block by block.
 os.environ["POOLKIT_DISABLE"] = "1"
 
-from gevent import monkey  # noqa: E402
+from gevent import monkey
 
 monkey.patch_all()
 
@@ -90,8 +90,8 @@ def block(call: Callable[[], None], calls: int) -> float:
 
 def measure(dsn: str, pairs: int, scale: float) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for name, calls in CALLS.items():
-        calls = max(int(calls * scale), 1)
+    for name, base_calls in CALLS.items():
+        calls = max(int(base_calls * scale), 1)
         cpu: dict[str, list[float]] = {side: [] for side in SIDES}
         for pair in range(pairs):
             for side in SIDES if pair % 2 == 0 else SIDES[::-1]:
@@ -107,7 +107,7 @@ def measure(dsn: str, pairs: int, scale: float) -> dict[str, Any]:
                     cpu[side].append(block(kept_call(conn), calls))
                 finally:
                     conn.close()
-        ratios = [base / ours for base, ours in zip(cpu["psycogreen"], cpu["poolkit"])]
+        ratios = [base / ours for base, ours in zip(cpu["psycogreen"], cpu["poolkit"], strict=True)]
         out[name] = {
             "calls_per_block": calls,
             "cpu_us": cpu,
