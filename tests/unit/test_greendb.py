@@ -105,6 +105,37 @@ def test_ip_literals_and_known_names_skip_the_resolver(
     assert asked == ["db", "db", "gone", "gone"]
 
 
+def test_the_common_path_imports_nothing_and_parses_each_dsn_once(
+    monkeypatch: pytest.MonkeyPatch, no_pg_env: None
+) -> None:
+    """What issue 17 measured as CPU per task, counted: the wait callback imported four
+    names on every call and each connect parsed its dsn three times."""
+    import builtins
+
+    dsn = "host=127.0.0.1 port=5432 dbname=x"
+    polls: list[int] = []
+    waiting = SimpleNamespace(status=ext.STATUS_READY, poll=lambda: polls.append(1) or 0)
+    connecting = SimpleNamespace(status=ext.STATUS_SETUP, poll=waiting.poll, dsn=dsn)
+    for conn in (waiting, connecting):  # the first calls may import and cache
+        green_psycopg2.green_wait_callback(conn)
+        green_psycopg2._with_hostaddr(dsn)
+    parsed: list[str] = []
+    imported: list[str] = []
+    real_parse, real_import = ext.parse_dsn, builtins.__import__
+    with monkeypatch.context() as counting:
+        counting.setattr(ext, "parse_dsn", lambda d: parsed.append(d) or real_parse(d))
+        counting.setattr(
+            builtins,
+            "__import__",
+            lambda name, *a, **k: imported.append(name) or real_import(name, *a, **k),
+        )
+        for _ in range(50):
+            for conn in (waiting, connecting):
+                green_psycopg2.green_wait_callback(conn)
+            assert green_psycopg2._with_hostaddr(dsn) == dsn
+    assert (imported, parsed, len(polls)) == ([], [], 102)
+
+
 def test_remembered_names_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     import gevent.socket
 
