@@ -20,6 +20,13 @@ poll loop and adds what it leaves out (green-runtime.md section 4.2):
   ``psycopg2.connect`` get :class:`GreenModeUnsupported` instead, which says why and what
   to do.
 
+None of this may cost throughput against psycogreen alone (issue 17), so the common path
+does only what psycogreen does: the callback imports nothing and checks one status per
+wait; a connection's ``connect_timeout`` and its dsn's hosts are parsed once per distinct
+dsn (cached), IP literals never reach the resolver, a host name's address is reused for
+:data:`RESOLVE_TTL` seconds, and the cancel machinery runs only when a wait is
+interrupted.
+
 Under eventlet, ``eventlet.monkey_patch()`` greens psycopg2 itself (it installs its own
 copy of psycogreen's callback). ``install("eventlet")`` keeps that callback, installs
 psycogreen's eventlet one if none is set, and adds none of the above: eventlet is
@@ -32,7 +39,9 @@ import functools
 import ipaddress
 import logging
 import os
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from celery_poolkit.errors import DidNotEnable
@@ -62,51 +71,72 @@ def _import_psycopg2() -> Any:
 # -- the wait callback (gevent) ------------------------------------------------------------
 
 
-def green_wait_callback(conn: Any, timeout: float | None = None) -> None:
-    """psycopg2 wait callback for gevent: psycogreen's poll loop, plus connect_timeout and
-    a server-side cancel when the wait is interrupted."""
+@dataclass(frozen=True, slots=True)
+class _Imported:
+    """What the callback uses from psycogreen, gevent and psycopg2. The callback runs for
+    every connect and every query, so it imports them once, not on each call."""
+
+    poll: Callable[[Any, float | None], None]  # psycogreen's gevent_wait_callback
+    connecting: int  # psycopg2's STATUS_SETUP
+    timer: Any  # gevent.Timeout
+    error: type[Exception]  # psycopg2.OperationalError
+
+
+@functools.cache
+def _imported() -> _Imported:
     import gevent
     from psycogreen.gevent import gevent_wait_callback
     from psycopg2 import OperationalError
     from psycopg2.extensions import STATUS_SETUP
 
-    if conn.status == STATUS_SETUP:
-        # Connecting: nothing runs on the server yet, so nothing to cancel; only the
-        # timeout libpq forgets in non-blocking mode.
-        limit = _connect_timeout(conn.dsn)
-        if limit is None:
-            gevent_wait_callback(conn, timeout)
-            return
-        timer = gevent.Timeout(limit)
-        timer.start()
+    return _Imported(gevent_wait_callback, STATUS_SETUP, gevent.Timeout, OperationalError)
+
+
+def green_wait_callback(conn: Any, timeout: float | None = None) -> None:
+    """psycopg2 wait callback for gevent: psycogreen's poll loop, plus connect_timeout and
+    a server-side cancel when the wait is interrupted."""
+    imported = _imported()
+    if conn.status != imported.connecting:
+        # A query: psycogreen's loop as it is; the cancel machinery runs only when
+        # something interrupts it.
         try:
-            gevent_wait_callback(conn, timeout)
-        except gevent.Timeout as exc:
-            if exc is not timer:
-                raise
-            raise OperationalError(
-                f"timeout expired: no connection to the server within connect_timeout="
-                f"{limit:g}s (enforced by celery-poolkit: libpq ignores connect_timeout "
-                f"in the non-blocking mode green drivers use)"
-            ) from None
-        finally:
-            timer.close()
+            imported.poll(conn, timeout)
+        except BaseException:
+            # Whatever stopped the wait (a timeout, a kill, a broken socket), psycopg2 is
+            # about to close this connection; make the server stop the query first.
+            _cancel(conn)
+            raise
         return
+    # Connecting: nothing runs on the server yet, so nothing to cancel; only the timeout
+    # libpq forgets in non-blocking mode.
+    limit = _connect_timeout(conn.dsn, os.environ.get("PGCONNECT_TIMEOUT"))
+    if limit is None:
+        imported.poll(conn, timeout)
+        return
+    timer = imported.timer(limit)
+    timer.start()
     try:
-        gevent_wait_callback(conn, timeout)
-    except BaseException:
-        # Whatever stopped the wait (a timeout, a kill, a broken socket), psycopg2 is
-        # about to close this connection; make the server stop the query first.
-        _cancel(conn)
-        raise
+        imported.poll(conn, timeout)
+    except imported.timer as exc:
+        if exc is not timer:
+            raise
+        raise imported.error(
+            f"timeout expired: no connection to the server within connect_timeout="
+            f"{limit:g}s (enforced by celery-poolkit: libpq ignores connect_timeout "
+            f"in the non-blocking mode green drivers use)"
+        ) from None
+    finally:
+        timer.close()
 
 
-def _connect_timeout(dsn: str) -> float | None:
-    """``connect_timeout`` from the dsn or PGCONNECT_TIMEOUT, libpq's way: <= 0 means none,
-    and values between 0 and 2 mean 2 seconds."""
+@functools.lru_cache(maxsize=64)
+def _connect_timeout(dsn: str, env: str | None) -> float | None:
+    """``connect_timeout`` from the dsn or else ``env`` (PGCONNECT_TIMEOUT), libpq's way:
+    <= 0 means none, and values between 0 and 2 mean 2 seconds. Cached: a worker connects
+    with the same few dsns over and over."""
     from psycopg2.extensions import parse_dsn
 
-    raw = parse_dsn(dsn).get("connect_timeout") or os.environ.get("PGCONNECT_TIMEOUT")
+    raw = parse_dsn(dsn).get("connect_timeout") or env
     if not raw:
         return None
     try:
@@ -190,13 +220,9 @@ def _classes() -> tuple[type[Exception], type[Any], type[Any]]:
         def copy_expert(self, *args: Any, **kwargs: Any) -> Any:
             raise unsupported_error("COPY (cursor.copy_expert)")
 
+    # No cursor() override: connect() sets the connection's cursor_factory to GreenCursor,
+    # and psycopg2 then makes cursors in C, with no Python call per cursor.
     class GreenConnection(ext.connection):  # type: ignore[misc]
-        def cursor(self, *args: Any, **kwargs: Any) -> Any:
-            factory = kwargs.get("cursor_factory") or self.cursor_factory
-            if factory is None or factory is ext.cursor:
-                kwargs["cursor_factory"] = GreenCursor
-            return super().cursor(*args, **kwargs)
-
         def lobject(self, *args: Any, **kwargs: Any) -> Any:
             raise unsupported_error("A large object (connection.lobject)")
 
@@ -205,6 +231,12 @@ def _classes() -> tuple[type[Exception], type[Any], type[Any]]:
 
 
 def _wrap_connect(original: Callable[..., Any]) -> Callable[..., Any]:
+    # Looked up once here, not on every connect.
+    from psycopg2.extensions import cursor as plain_cursor
+    from psycopg2.extensions import make_dsn
+
+    _, green_connection, green_cursor = _classes()
+
     @functools.wraps(original)
     def connect(
         dsn: str | None = None,
@@ -212,17 +244,15 @@ def _wrap_connect(original: Callable[..., Any]) -> Callable[..., Any]:
         cursor_factory: Any = None,
         **kwargs: Any,
     ) -> Any:
-        from psycopg2.extensions import cursor, make_dsn
-
-        if "async" in kwargs or "async_" in kwargs:
-            # Asynchronous connections are driven by the caller, not by the callback.
-            return original(dsn, connection_factory, cursor_factory, **kwargs)
-        full = _with_hostaddr(make_dsn(dsn, **kwargs))
-        _, green_connection, green_cursor = _classes()
-        if cursor_factory is None or cursor_factory is cursor:
+        if kwargs or not isinstance(dsn, str):
+            if "async" in kwargs or "async_" in kwargs:
+                # Asynchronous connections are driven by the caller, not by the callback.
+                return original(dsn, connection_factory, cursor_factory, **kwargs)
+            dsn = make_dsn(dsn, **kwargs)
+        if cursor_factory is None or cursor_factory is plain_cursor:
             cursor_factory = green_cursor
         return original(
-            full, connection_factory=connection_factory or green_connection,
+            _with_hostaddr(dsn), connection_factory=connection_factory or green_connection,
             cursor_factory=cursor_factory,
         )  # fmt: skip
 
@@ -230,24 +260,62 @@ def _wrap_connect(original: Callable[..., Any]) -> Callable[..., Any]:
     return connect
 
 
+#: How long a host name's address is reused before gevent's resolver is asked again.
+#: libpq itself resolves on every connect; a second keeps a moved server (a failover
+#: that changes DNS) followed almost as promptly, while a worker opening a connection per
+#: task asks the resolver about once a second instead of once per task.
+RESOLVE_TTL = 1.0
+#: Host names remembered at most (the oldest is forgotten first).
+_ADDRESSES_MAX = 64
+#: host name -> (time.monotonic() it expires at, address): see RESOLVE_TTL.
+_addresses: dict[str, tuple[float, str]] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """Where a dsn points, as far as libpq's name resolution is concerned."""
+
+    hosts: str  # the dsn's host list ("" when it names none: libpq then reads PGHOST)
+    port: str  # its port list ("" when it names none)
+    hostaddr: bool  # it names hostaddr itself
+
+
+@functools.lru_cache(maxsize=64)
+def _target(dsn: str) -> _Target:
+    """Parsed once per distinct dsn: a worker connects with the same few over and over."""
+    from psycopg2.extensions import parse_dsn
+
+    params = parse_dsn(dsn)
+    return _Target(params.get("host", ""), params.get("port", ""), bool(params.get("hostaddr")))
+
+
 def _with_hostaddr(dsn: str) -> str:
     """``dsn`` plus ``hostaddr`` resolved by gevent's (cooperative) resolver, when libpq
     would otherwise resolve a host name itself. Unchanged for sockets, IP literals, an
     explicit ``hostaddr``, or no host at all (libpq then uses a Unix socket)."""
-    from psycopg2.extensions import make_dsn, parse_dsn
+    target = _target(dsn)
+    if target.hostaddr:
+        return dsn
+    hosts = target.hosts or os.environ.get("PGHOST", "")
+    names = _host_names(hosts)
+    if not names or os.environ.get("PGHOSTADDR"):
+        return dsn
+    from psycopg2.extensions import make_dsn
 
-    params = parse_dsn(dsn)
-    hosts = params.get("host") or os.environ.get("PGHOST", "")
-    if not hosts or params.get("hostaddr") or os.environ.get("PGHOSTADDR"):
-        return dsn
-    names = hosts.split(",")
-    if any(not _is_host_name(name) for name in names):
-        return dsn
-    ports = (params.get("port") or os.environ.get("PGPORT") or "5432").split(",")
+    ports = (target.port or os.environ.get("PGPORT") or "5432").split(",")
     if len(ports) == 1:
         ports *= len(names)
     addresses = [_resolve(name, port) for name, port in zip(names, ports, strict=False)]
     return str(make_dsn(dsn, host=hosts, hostaddr=",".join(addresses)))
+
+
+@functools.lru_cache(maxsize=64)
+def _host_names(hosts: str) -> tuple[str, ...]:
+    """The names in a ``host`` list, or () when libpq needs no resolver for it: an entry
+    is an IP literal or a Unix socket (hostaddr must then name every host, so the whole
+    list is left to libpq), or the list is empty."""
+    names = tuple(hosts.split(",")) if hosts else ()
+    return names if all(_is_host_name(name) for name in names) else ()
 
 
 def _is_host_name(host: str) -> bool:
@@ -261,6 +329,12 @@ def _is_host_name(host: str) -> bool:
 
 
 def _resolve(host: str, port: str) -> str:
+    """``host``'s first address, from gevent's resolver or from the last RESOLVE_TTL
+    seconds. Failures are not remembered."""
+    now = time.monotonic()
+    known = _addresses.get(host)
+    if known is not None and now < known[0]:
+        return known[1]
     import gevent.socket
     from psycopg2 import OperationalError
 
@@ -272,7 +346,11 @@ def _resolve(host: str, port: str) -> str:
             f'could not translate host name "{host}" to address: {exc}'
         ) from None
     # libpq would try every address in turn; with hostaddr it tries only this one.
-    return str(infos[0][4][0])
+    address = str(infos[0][4][0])
+    if host not in _addresses and len(_addresses) >= _ADDRESSES_MAX:
+        del _addresses[next(iter(_addresses))]
+    _addresses[host] = (now + RESOLVE_TTL, address)
+    return address
 
 
 # -- install / uninstall -------------------------------------------------------------------
@@ -334,6 +412,7 @@ def uninstall() -> None:
     if _state["connect"] is not None:
         psycopg2.connect = _state["connect"]
     _state.clear()
+    _addresses.clear()
 
 
 def is_installed() -> bool:

@@ -60,7 +60,93 @@ def test_host_names_are_resolved_to_hostaddr(
      ("connect_timeout=7", 7.0), ("connect_timeout=abc", None)],
 )  # fmt: skip
 def test_connect_timeout_follows_libpq(dsn: str, seconds: float | None) -> None:
-    assert green_psycopg2._connect_timeout(dsn) == seconds
+    assert green_psycopg2._connect_timeout(dsn, None) == seconds
+    # PGCONNECT_TIMEOUT applies when the dsn names none.
+    fallback = seconds if "connect_timeout" in dsn else 5.0
+    assert green_psycopg2._connect_timeout(dsn, "5") == fallback
+
+
+def test_ip_literals_and_known_names_skip_the_resolver(
+    monkeypatch: pytest.MonkeyPatch, no_pg_env: None
+) -> None:
+    """The common path of a connect-per-task worker: an IP literal never reaches gevent's
+    resolver, and a name it resolved is reused for RESOLVE_TTL seconds; failures are not
+    remembered."""
+    import gevent.socket
+
+    asked: list[str] = []
+    now = [1000.0]
+
+    def getaddrinfo(host: str, port: int, *args: Any) -> list[Any]:
+        asked.append(host)
+        if host == "gone":
+            raise OSError("Name or service not known")
+        return [(2, 1, 6, "", (f"10.0.0.{len(asked)}", port))]
+
+    monkeypatch.setattr(gevent.socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(green_psycopg2, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    monkeypatch.setattr(green_psycopg2, "_addresses", {})
+
+    def hostaddr(dsn: str) -> str | None:
+        return ext.parse_dsn(green_psycopg2._with_hostaddr(dsn)).get("hostaddr")
+
+    assert hostaddr("host=127.0.0.1 port=5432") is None
+    assert hostaddr("host=::1") is None
+    assert asked == []
+    assert hostaddr("host=db") == "10.0.0.1"
+    now[0] += green_psycopg2.RESOLVE_TTL / 2
+    assert hostaddr("host=db port=5433") == "10.0.0.1"  # remembered
+    assert asked == ["db"]
+    now[0] += green_psycopg2.RESOLVE_TTL
+    assert hostaddr("host=db") == "10.0.0.2"  # expired: asked again
+    for _ in range(2):
+        with pytest.raises(psycopg2.OperationalError, match='could not translate host name "gone"'):
+            green_psycopg2._with_hostaddr("host=gone")
+    assert asked == ["db", "db", "gone", "gone"]
+
+
+def test_the_common_path_imports_nothing_and_parses_each_dsn_once(
+    monkeypatch: pytest.MonkeyPatch, no_pg_env: None
+) -> None:
+    """What issue 17 measured as CPU per task, counted: the wait callback imported four
+    names on every call and each connect parsed its dsn three times."""
+    import builtins
+
+    dsn = "host=127.0.0.1 port=5432 dbname=x"
+    polls: list[int] = []
+    waiting = SimpleNamespace(status=ext.STATUS_READY, poll=lambda: polls.append(1) or 0)
+    connecting = SimpleNamespace(status=ext.STATUS_SETUP, poll=waiting.poll, dsn=dsn)
+    for conn in (waiting, connecting):  # the first calls may import and cache
+        green_psycopg2.green_wait_callback(conn)
+        green_psycopg2._with_hostaddr(dsn)
+    parsed: list[str] = []
+    imported: list[str] = []
+    real_parse, real_import = ext.parse_dsn, builtins.__import__
+    with monkeypatch.context() as counting:
+        counting.setattr(ext, "parse_dsn", lambda d: parsed.append(d) or real_parse(d))
+        counting.setattr(
+            builtins,
+            "__import__",
+            lambda name, *a, **k: imported.append(name) or real_import(name, *a, **k),
+        )
+        for _ in range(50):
+            for conn in (waiting, connecting):
+                green_psycopg2.green_wait_callback(conn)
+            assert green_psycopg2._with_hostaddr(dsn) == dsn
+    assert (imported, parsed, len(polls)) == ([], [], 102)
+
+
+def test_remembered_names_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gevent.socket
+
+    monkeypatch.setattr(
+        gevent.socket, "getaddrinfo", lambda host, port, *a: [(2, 1, 6, "", ("10.0.0.9", port))]
+    )
+    monkeypatch.setattr(green_psycopg2, "_addresses", {})
+    for n in range(green_psycopg2._ADDRESSES_MAX + 10):
+        green_psycopg2._resolve(f"host{n}", "5432")
+    assert len(green_psycopg2._addresses) == green_psycopg2._ADDRESSES_MAX
+    assert "host0" not in green_psycopg2._addresses  # the oldest went first
 
 
 def test_install_rejects_unknown_pools_and_reports_missing_psycopg2(

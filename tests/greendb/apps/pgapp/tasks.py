@@ -52,6 +52,32 @@ def query(seconds: float) -> float:
         conn.close()
 
 
+#: Idle kept connections. A task takes one (or opens one) and puts it back, so at -c 50
+#: the worker keeps at most one per greenlet that ran at the same time, each reused.
+#: Celery's gevent pool spawns a new greenlet per task, so a greenlet-local connection
+#: would not outlive its task. pop() and append() never yield to another greenlet.
+_kept: list[Any] = []
+
+
+@app.task
+def kept_query(seconds: float) -> float:
+    """A kept connection (autocommit), one ``pg_sleep``: the steady state of a worker that
+    reuses its connections, where the wait callback runs but no connect does."""
+    if _kept:
+        conn = _kept.pop()
+    else:
+        conn = psycopg2.connect(DSN)
+        conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_sleep(%s)", (seconds,))
+    except BaseException:
+        conn.close()
+        raise
+    _kept.append(conn)
+    return seconds
+
+
 @app.task
 def interrupted_query(how: str, seconds: float = 30.0) -> str:
     """Start a long query and interrupt it: ``timeout`` (gevent.Timeout) or ``kill``
