@@ -17,6 +17,7 @@ task caused (the worker's own code) carry ``task="(none)"``.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -154,8 +155,9 @@ class WorkerCollector(Collector):
             "adapters": ",".join(f"{a.plugin}={a.status.value}" for a in adapter_results()),
         })  # fmt: skip
         yield info
-        concurrency = GaugeMetricFamily("poolkit_worker_concurrency",
-                                        "The worker's concurrency (-c).", labels=["pool"])  # fmt: skip
+        concurrency = GaugeMetricFamily(
+            "poolkit_worker_concurrency", "The worker's concurrency (-c).", labels=["pool"]
+        )
         concurrency.add_metric([self.pool], self.concurrency)
         yield concurrency
 
@@ -178,12 +180,12 @@ def _connection_pools() -> Iterator[Metric]:
     share one: a test's, a rebuilt one)."""
     from celery_poolkit.greendb.connection_pool import live_pools
 
+    keys = [key for key, _, _ in (*_POOL_GAUGES, *_POOL_COUNTERS)]
     totals: dict[str, dict[str, int]] = {}
     for pool in live_pools():
         stats = pool.stats()
-        row = totals.setdefault(stats.name, dict.fromkeys(("max_size", "size", "in_use",
-                                                            "waiting", "timeouts", "discarded"), 0))  # fmt: skip
-        for key in row:
+        row = totals.setdefault(stats.name, dict.fromkeys(keys, 0))
+        for key in keys:
             row[key] += getattr(stats, key)
     for key, name, doc in _POOL_GAUGES:
         gauge = GaugeMetricFamily(name, doc, labels=["connection_pool"])
@@ -247,7 +249,5 @@ class Exporter:
             self.server.shutdown()
             self.server.server_close()
             self.server = None
-        try:
+        with contextlib.suppress(KeyError):  # never registered, or already gone
             self.registry.unregister(self.collector)
-        except KeyError:  # never registered, or already gone
-            pass

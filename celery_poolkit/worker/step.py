@@ -40,7 +40,7 @@ class StepOptions:
     profile: bool = True  # per-task count, wall and CPU time, for `poolkit profile`
     metrics: bool = False  # Prometheus metrics in prometheus_client's default registry
     metrics_port: int = 0  # serve them on this port (implies metrics); 0: not served
-    metrics_address: str = "0.0.0.0"  # noqa: S104  # Prometheus scrapes from elsewhere
+    metrics_address: str = "0.0.0.0"  # Prometheus scrapes from another host
 
 
 #: The ``celery worker`` options; ``default=None`` tells "not given" from a value, so the
