@@ -122,7 +122,7 @@ def chart(rows: list[Row]) -> str:
 
 
 def _short(name: str, limit: int = 40) -> str:
-    return name if len(name) <= limit else "…" + name[-(limit - 1):]
+    return name if len(name) <= limit else "…" + name[1 - limit :]
 
 
 def _table(rows: list[Row]) -> str:

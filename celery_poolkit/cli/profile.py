@@ -90,11 +90,14 @@ def collect(app_spec: str, timeout: float, output: Path | None) -> None:
     )
 
 
-@profile.command(epilog="""\b
+REPORT_EPILOG = """\b
 Examples:
   poolkit profile collect -A proj -o profile.json
   poolkit profile report profile.json -o profile.html
-""")
+"""
+
+
+@profile.command(epilog=REPORT_EPILOG)
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "-o",

@@ -55,7 +55,8 @@ def test_the_console_check_sees_an_error(tmp_path: Path) -> None:
     page = tmp_path / "broken.html"
     page.write_text('<!DOCTYPE html><p>x</p><script>console.error("poolkit-canary")</script>')
     log = _open(page, tmp_path / "broken.png", tmp_path)
-    assert CONSOLE.search(log) and "poolkit-canary" in log, log[-3000:]
+    assert CONSOLE.search(log), log[-3000:]
+    assert "poolkit-canary" in log
 
 
 def test_the_report_opens_without_console_errors_and_is_the_docs_picture(tmp_path: Path) -> None:
