@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from celery import Celery
 
+from harness.dashboard import concrete, dashboard, queries
 from harness.procs import free_port
 from harness.prometheus import prometheus_server
 from harness.tasks import run_tasks
@@ -118,3 +119,11 @@ def test_prometheus_scrapes_per_task_cpu_and_hub_blocks_from_gevent_and_prefork(
         assert (info["cpu"]["pool"], info["cpu"]["patched"]) == ("prefork", "no")
         assert prom.values("poolkit_worker_concurrency", "job") == {"green": 10, "cpu": 2}
         assert prom.values("poolkit_profile_dropped_total", "job") == {"green": 0, "cpu": 0}
+
+        # Every query of the Grafana dashboard runs on this Prometheus, and the panels
+        # that must show these workers' tasks do (a rate needs two scrapes: wait).
+        for promql in queries(dashboard()):
+            prom.query(concrete(promql))  # raises on a PromQL error
+        board = {p["title"]: p["targets"][0]["expr"] for p in dashboard()["panels"]}
+        for title in ("CPU share by task", "Hub blocks by task", "Runs and failures by task"):
+            prom.wait_for(concrete(board[title]), "task", lambda v: "bs.crunch" in v)
