@@ -4,21 +4,19 @@ The extra ``celery-poolkit[metrics]`` installs ``prometheus_client``; without it
 module is never imported and the step says what to install.
 
 What is measured is what the profile measures (:mod:`celery_poolkit.worker.recorder`), in
-the process where the profile lives: :class:`MetricsProfile` is the recorder's
-:class:`~celery_poolkit.worker.profile.Profile` that also observes each run into the
-histograms. Under prefork the children's runs reach the main process through the
-recorder's pipe and are observed there, once: children never observe, keep nothing, and a
-replaced child leaves nothing behind (no multiprocess directory, no environment variable).
+the process where the profile lives: :class:`TaskMetrics` observes each run and hub block
+the recorder's :class:`~celery_poolkit.worker.profile.Profile` records. Under prefork the
+children's runs reach the main process through the recorder's pipe and are observed
+there, once: children never observe, keep nothing, and a replaced child leaves nothing
+behind (no multiprocess directory, no environment variable).
 
-Labels are bounded: the ``task`` label takes at most :data:`MAX_TASK_LABELS` task names in
-a process; runs of any further name are counted under ``task="(other)"``. Hub blocks no
-task caused (the worker's own code) carry ``task="(none)"``.
+Labels are bounded (:mod:`celery_poolkit.worker.task_labels`): at most 500 task names in a
+process, then ``task="(other)"``; hub blocks no task caused carry ``task="(none)"``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -27,12 +25,11 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, InfoM
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from celery_poolkit.worker.profile import MAX_TASKS, OTHER, Block, Profile
+from celery_poolkit.worker.profile import Block, Profile
+from celery_poolkit.worker.task_labels import TaskLabels
 
-__all__ = ["MAX_TASK_LABELS", "METRIC_NAMES", "MetricsProfile", "WorkerCollector", "register"]
+__all__ = ["METRIC_NAMES", "Exporter", "TaskMetrics", "WorkerCollector", "register"]
 
-MAX_TASK_LABELS = MAX_TASKS
-NO_TASK = "(none)"
 #: From 1 ms to 10 min: no-op tasks to long batch jobs.
 BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
            60.0, 120.0, 300.0, 600.0, float("inf"))  # fmt: skip
@@ -58,30 +55,12 @@ METRIC_NAMES = (
 )
 
 
-class _TaskLabels:
-    """The bounded ``task`` label: the first :data:`MAX_TASK_LABELS` names, then OTHER."""
+class TaskMetrics:
+    """Each run and hub block the profile records, as metrics by task (a
+    :class:`~celery_poolkit.worker.profile.ProfileObserver`)."""
 
-    def __init__(self, limit: int = MAX_TASK_LABELS) -> None:
-        self.limit = limit
-        self.seen: set[str] = set()
-        self.lock = threading.Lock()
-
-    def __call__(self, name: str) -> str:
-        if name in self.seen:
-            return name
-        with self.lock:
-            if len(self.seen) < self.limit:
-                self.seen.add(name)
-                return name
-        return OTHER
-
-
-class MetricsProfile(Profile):
-    """The recorder's profile, which also observes every run and hub block as metrics."""
-
-    def __init__(self, limit: int = MAX_TASK_LABELS) -> None:
-        super().__init__()
-        self.label = _TaskLabels(limit)
+    def __init__(self, labels: TaskLabels | None = None) -> None:
+        self.label = labels or TaskLabels()
         # registry=None: the metrics belong to WorkerCollector, which registers them
         # together with the gauges it reads at scrape time.
         self.wall = Histogram("poolkit_task_wall_seconds", "Wall time of each task run.",
@@ -101,8 +80,7 @@ class MetricsProfile(Profile):
             ["task"], registry=None,
         )  # fmt: skip
 
-    def add(self, name: str, wall: float, cpu: float, failed: bool) -> None:
-        super().add(name, wall, cpu, failed)
+    def run(self, name: str, wall: float, cpu: float, failed: bool) -> None:
         task = self.label(name)
         self.wall.labels(task).observe(wall)
         self.cpu.labels(task).observe(cpu)
@@ -111,9 +89,8 @@ class MetricsProfile(Profile):
         if failed:
             failures.inc()
 
-    def add_block(self, block: Block) -> None:
-        super().add_block(block)
-        task = NO_TASK if block.task is None else self.label(block.task)
+    def block(self, block: Block) -> None:
+        task = self.label(block.task)
         self.hub_blocks.labels(task).inc()
         self.hub_block_seconds.labels(task).inc(block.seconds)
 
@@ -121,26 +98,28 @@ class MetricsProfile(Profile):
         for metric in (self.wall, self.cpu, self.runs, self.failures, self.hub_blocks,
                        self.hub_block_seconds):  # fmt: skip
             yield from metric.collect()
-        dropped = CounterMetricFamily(
-            "poolkit_profile_dropped",
-            "prefork: task runs a child could not report (its pipe to the main process was full).",
-        )
-        dropped.add_metric([], self.dropped)
-        yield dropped
 
 
 class WorkerCollector(Collector):
-    """The worker's metrics: the tasks' (from :class:`MetricsProfile`), the worker's
-    (pool, concurrency, patch state, adapters) and this process's connection pools, read
-    when Prometheus scrapes."""
+    """The worker's metrics: the tasks' (:class:`TaskMetrics`), the worker's (pool,
+    concurrency, patch state, adapters, lost samples) and this process's connection
+    pools, read when Prometheus scrapes."""
 
-    def __init__(self, profile: MetricsProfile, pool: str, concurrency: int) -> None:
+    def __init__(self, tasks: TaskMetrics, profile: Profile, pool: str, concurrency: int
+                 ) -> None:  # fmt: skip
+        self.tasks = tasks
         self.profile = profile
         self.pool = pool
         self.concurrency = concurrency
 
     def collect(self) -> Iterator[Metric]:
-        yield from self.profile.families()
+        yield from self.tasks.families()
+        dropped = CounterMetricFamily(
+            "poolkit_profile_dropped",
+            "prefork: task runs a child could not report (its pipe to the main process was full).",
+        )
+        dropped.add_metric([], self.profile.dropped)
+        yield dropped
         yield from self._worker()
         yield from _connection_pools()
 
@@ -223,18 +202,17 @@ class Exporter:
 
         self.options = options
         self.registry = REGISTRY if registry is None else registry
-        self.profile = MetricsProfile()
+        self.tasks = TaskMetrics()
         self.collector = WorkerCollector(
-            self.profile, recorder.pool.value if recorder.pool else recorder.pool_name,
-            recorder.concurrency,
+            self.tasks, recorder.profile,
+            recorder.pool.value if recorder.pool else recorder.pool_name, recorder.concurrency,
         )  # fmt: skip
         self.server: Any = None
 
     def attach(self, recorder: Any) -> None:
-        """Side effect: the recorder records into the metrics' profile, and the registry
-        has the worker's metrics. Before the recorder starts (the hub monitor takes the
-        profile then)."""
-        recorder.profile = self.profile
+        """Side effect: the recorder's profile reports to the metrics, and the registry
+        has them."""
+        recorder.profile.observers.append(self.tasks)
         register(self.registry, self.collector)
 
     def start(self) -> None:

@@ -9,8 +9,8 @@ import re
 from prometheus_client import CollectorRegistry
 
 from celery_poolkit.greendb.connection_pool import ConnectionPool
-from celery_poolkit.worker.metrics import MetricsProfile, WorkerCollector, register
-from celery_poolkit.worker.profile import Block
+from celery_poolkit.worker.metrics import TaskMetrics, WorkerCollector, register
+from celery_poolkit.worker.profile import Block, Profile
 from harness.dashboard import dashboard, queries
 
 # A PromQL identifier naming one of poolkit's series.
@@ -19,9 +19,9 @@ _NAME = re.compile(r"\b(poolkit_[a-zA-Z0-9_]*)\b")
 
 def exported_series() -> set[str]:
     """The sample names a worker's exporter writes, with every kind of data recorded."""
-    profile = MetricsProfile()
-    registry = CollectorRegistry()
-    register(registry, WorkerCollector(profile, "gevent", 10))
+    profile, tasks, registry = Profile(), TaskMetrics(), CollectorRegistry()
+    profile.observers.append(tasks)
+    register(registry, WorkerCollector(tasks, profile, "gevent", 10))
     profile.add("t", wall=0.1, cpu=0.1, failed=True)
     profile.add_block(Block("t", "id", "g", 0.2, (), 0.0))
     pool: ConnectionPool[object] = ConnectionPool(object, close=lambda c: None, name="d")

@@ -15,23 +15,25 @@ from celery_poolkit.worker import step as bootstep
 from celery_poolkit.worker.metrics import (
     METRIC_NAMES,
     Exporter,
-    MetricsProfile,
+    TaskMetrics,
     WorkerCollector,
     register,
 )
-from celery_poolkit.worker.profile import OTHER, Block
+from celery_poolkit.worker.profile import OTHER, Block, Profile
 from celery_poolkit.worker.step import StepOptions, resolve_options
+from celery_poolkit.worker.task_labels import TaskLabels
 
 
-def _registry(profile: MetricsProfile) -> CollectorRegistry:
-    registry = CollectorRegistry()
-    register(registry, WorkerCollector(profile, "gevent", 20))
-    return registry
+def _profile(limit: int = 500) -> tuple[Profile, CollectorRegistry]:
+    """A recorder's profile reporting to the metrics of a fresh registry."""
+    profile, tasks, registry = Profile(), TaskMetrics(TaskLabels(limit)), CollectorRegistry()
+    profile.observers.append(tasks)
+    register(registry, WorkerCollector(tasks, profile, "gevent", 20))
+    return profile, registry
 
 
 def test_runs_and_blocks_become_series_by_task() -> None:
-    profile = MetricsProfile()
-    registry = _registry(profile)
+    profile, registry = _profile()
     profile.add("shop.resize", wall=0.5, cpu=0.4, failed=False)
     profile.add("shop.resize", wall=0.25, cpu=0.2, failed=True)
     profile.add_block(Block("shop.resize", "id1", "g", 0.3, (), 0.0))
@@ -57,8 +59,7 @@ def test_runs_and_blocks_become_series_by_task() -> None:
 
 
 def test_the_task_label_is_capped_with_an_other_bucket() -> None:
-    profile = MetricsProfile(limit=3)
-    registry = _registry(profile)
+    profile, registry = _profile(limit=3)
     for i in range(10):
         profile.add(f"t{i}", wall=0.01, cpu=0.01, failed=False)
     profile.add("t1", wall=0.01, cpu=0.01, failed=False)
@@ -70,7 +71,7 @@ def test_the_task_label_is_capped_with_an_other_bucket() -> None:
 
 
 def test_connection_pools_of_the_process_are_read_at_scrape_time() -> None:
-    registry = _registry(MetricsProfile())
+    _, registry = _profile()
     pool: ConnectionPool[object] = ConnectionPool(object, close=lambda c: None, max_size=3,
                                                   name="metrics-test")  # fmt: skip
     held = pool.getconn()
@@ -94,8 +95,7 @@ def test_connection_pools_of_the_process_are_read_at_scrape_time() -> None:
 
 
 def test_every_family_written_is_a_documented_name() -> None:
-    profile = MetricsProfile()
-    registry = _registry(profile)
+    profile, registry = _profile()
     profile.add("t", wall=0.01, cpu=0.01, failed=True)
     profile.add_block(Block("t", "id", "g", 0.2, (), 0.0))
     pool: ConnectionPool[object] = ConnectionPool(object, close=lambda c: None, name="names")
@@ -105,13 +105,13 @@ def test_every_family_written_is_a_documented_name() -> None:
     pool.close()
 
 
-def test_the_exporter_replaces_the_recorders_profile_and_unregisters() -> None:
+def test_the_exporter_observes_the_recorders_profile_and_unregisters() -> None:
     registry = CollectorRegistry()
     recorder = types.SimpleNamespace(pool=None, pool_name="custom.Pool", concurrency=4,
-                                     profile=None)  # fmt: skip
+                                     profile=Profile())  # fmt: skip
     exporter = Exporter(recorder, StepOptions(metrics=True), registry)
     exporter.attach(recorder)
-    assert recorder.profile is exporter.profile
+    assert recorder.profile.observers == [exporter.tasks]
     assert registry.get_sample_value("poolkit_worker_concurrency", {"pool": "custom.Pool"}) == 4
     exporter.start()  # no port: nothing served
     assert exporter.server is None
@@ -136,9 +136,9 @@ def test_without_prometheus_client_the_worker_says_what_to_install(
 ) -> None:
     monkeypatch.setitem(sys.modules, "prometheus_client", None)
     monkeypatch.delitem(sys.modules, "celery_poolkit.worker.metrics")
-    recorder = types.SimpleNamespace(profile="unchanged")
+    recorder = types.SimpleNamespace(profile=Profile())
     with caplog.at_level(logging.ERROR, logger="celery_poolkit"):
         assert bootstep._metrics_exporter(recorder, StepOptions(metrics_port=9808)) is None
     assert "pip install 'celery-poolkit[metrics]'" in caplog.text
-    assert recorder.profile == "unchanged"
+    assert recorder.profile.observers == []
     assert bootstep._metrics_exporter(recorder, StepOptions()) is None
