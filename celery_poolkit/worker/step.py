@@ -41,6 +41,7 @@ class StepOptions:
     metrics: bool = False  # Prometheus metrics in prometheus_client's default registry
     metrics_port: int = 0  # serve them on this port (implies metrics); 0: not served
     metrics_address: str = "0.0.0.0"  # Prometheus scrapes from another host
+    otel: bool = False  # the same metrics as OpenTelemetry instruments (global MeterProvider)
 
 
 #: The ``celery worker`` options; ``default=None`` tells "not given" from a value, so the
@@ -94,6 +95,12 @@ WORKER_OPTIONS = (
         default=None,
         metavar="HOST",
         help="The address --poolkit-metrics-port listens on [default: 0.0.0.0].",
+    ),
+    click.Option(
+        ("--poolkit-otel/--no-poolkit-otel",),
+        default=None,
+        help="OpenTelemetry metrics in the global MeterProvider "
+        "(pip install 'celery-poolkit[otel]').",
     ),
 )
 
@@ -196,6 +203,7 @@ class PoolkitStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery is u
             logger.exception("poolkit: the profile/monitor could not be set up; continuing")
         else:
             self.metrics = _metrics_exporter(self.runtime, self.options)
+            _otel_metrics(self.runtime, self.options)
 
     def start(self, parent: Any) -> None:
         if self.runtime is not None:
@@ -241,6 +249,24 @@ def _metrics_exporter(recorder: Any, options: StepOptions) -> Any:
         logger.exception("poolkit: the metrics could not be set up; continuing")
         return None
     return exporter
+
+
+def _otel_metrics(recorder: Any, options: StepOptions) -> Any:
+    """The worker's OpenTelemetry instruments (:mod:`celery_poolkit.worker.otel`); None
+    when not asked for, or when opentelemetry-api is not installed."""
+    if not options.otel:
+        return None
+    try:
+        from celery_poolkit.worker.otel import attach
+    except ImportError:
+        logger.error("poolkit: --poolkit-otel needs opentelemetry-api: "
+                     "pip install 'celery-poolkit[otel]'; continuing without it")  # fmt: skip
+        return None
+    try:
+        return attach(recorder)
+    except Exception:
+        logger.exception("poolkit: the OpenTelemetry metrics could not be set up; continuing")
+        return None
 
 
 def _connect_green_db_release() -> bool:
