@@ -6,10 +6,9 @@ has the CPU-time and hub-block series of the tasks that ran, with the profile's 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,19 +23,6 @@ from harness.workers import WorkerProcess, script
 
 APPS = Path(__file__).resolve().parents[1] / "apps"
 QUIET = ["--without-gossip", "--without-mingle"]
-
-
-@pytest.fixture
-def env(redis_url: str) -> dict[str, str]:
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith("CELERY_")}
-    return {**inherited, "CELERY_BROKER_URL": redis_url, "CELERY_RESULT_BACKEND": redis_url}
-
-
-@pytest.fixture
-def client(redis_url: str) -> Iterator[Celery]:
-    app = Celery("client", broker=redis_url, backend=redis_url)
-    yield app
-    app.close()
 
 
 def _profile(env: dict[str, str], out: Path) -> dict[str, dict[str, dict[str, Any]]]:
