@@ -27,6 +27,7 @@ The ``celery.task_name`` attribute is bounded like the Prometheus label
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -50,6 +51,9 @@ class OtelMetrics:
         meter = metrics.get_meter("celery_poolkit", meter_provider=meter_provider)
         self.label = TaskLabels()
         self.pool, self.concurrency = pool, concurrency
+        # A prefork child inherits the provider (the SDK's reader restarts its thread
+        # after fork): the process-wide observations are the main process's alone.
+        self.pid = os.getpid()
         self.duration = meter.create_histogram(
             "messaging.process.duration", unit="s", description="Duration of a task run."
         )
@@ -101,10 +105,11 @@ class OtelMetrics:
 
     # -- read when the reader collects -----------------------------------------------
 
-    @staticmethod
-    def _stats() -> Iterator[Any]:
+    def _stats(self) -> Iterator[Any]:
         from celery_poolkit.greendb.connection_pool import live_pools
 
+        if os.getpid() != self.pid:
+            return iter(())
         return (pool.stats() for pool in live_pools())
 
     def _counts(self, options: CallbackOptions) -> Iterable[Observation]:
@@ -122,6 +127,8 @@ class OtelMetrics:
     def _worker(self, options: CallbackOptions) -> Iterable[Observation]:
         from celery_poolkit.bootstrap import current_pool
 
+        if os.getpid() != self.pid:
+            return
         patched = current_pool()
         state = {"poolkit.pool": self.pool, "poolkit.patched": patched.value if patched else "no"}
         yield Observation(self.concurrency, state)
