@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import sys
 import types
+from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
@@ -142,3 +143,12 @@ def test_without_prometheus_client_the_worker_says_what_to_install(
     assert "pip install 'celery-poolkit[metrics]'" in caplog.text
     assert recorder.profile.observers == []
     assert bootstep._metrics_exporter(recorder, StepOptions()) is None
+
+
+def test_every_worker_option_is_documented() -> None:
+    docs = Path(__file__).resolve().parents[2] / "docs"
+    text = (docs / "bootstep.rst").read_text() + (docs / "metrics.rst").read_text()
+    for option in bootstep.WORKER_OPTIONS:
+        flag = option.opts[0]
+        assert f"``{flag}" in text, flag
+        assert f"``{option.name}``" in text, option.name
