@@ -13,7 +13,10 @@ Throughput moves with whatever else the machine runs, so the worker's own CPU ti
 task (every process of the worker's session, from /proc) is reported too: it measures
 poolkit's cost even on a shared machine. The load average is printed before and after.
 
-    python benchmarks/bootstep_overhead.py [--repeat 5] [--tasks 2000]
+With ``--metrics`` both variants have poolkit installed, and the second also serves
+Prometheus metrics (``--poolkit-metrics-port``, issue 14; target again >= 0.97x).
+
+    python benchmarks/bootstep_overhead.py [--repeat 5] [--tasks 2000] [--metrics]
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from celery import Celery  # noqa: E402
 from celery.result import ResultSet  # noqa: E402
 
+from harness.procs import free_port  # noqa: E402
 from harness.servers import redis_server  # noqa: E402
 from harness.workers import start_worker  # noqa: E402
 
@@ -58,12 +62,16 @@ def group_cpu(pgid: int) -> float:
     return total / tick
 
 
-def run_once(url: str, pool: str, installed: bool, tasks: int) -> tuple[float, float]:
+def run_once(url: str, pool: str, installed: bool, tasks: int, metrics: bool = False
+             ) -> tuple[float, float]:  # fmt: skip
     """Tasks per second of one fresh worker, and its CPU milliseconds per task."""
     env = {"CELERY_BROKER_URL": url, "CELERY_RESULT_BACKEND": url,
            "POOLKIT_BENCH_INSTALL": "1" if installed else "0"}  # fmt: skip
     argv = ["celery", "-A", "benchapp", "worker", *POOLS[pool], "--without-gossip",
             "--without-mingle"]  # fmt: skip
+    if metrics:
+        argv += ["--poolkit-metrics-port", str(free_port()),
+                 "--poolkit-metrics-address", "127.0.0.1"]  # fmt: skip
     worker = start_worker([*argv, "--loglevel=INFO"], cwd=APPS, env=env)
     client = Celery("bench", broker=url, backend=url)
     try:
@@ -87,9 +95,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=5, help="pairs per pool")
     parser.add_argument("--tasks", type=int, default=2000, help="timed tasks per run")
     parser.add_argument("--pool", choices=sorted(POOLS), action="append", help="default: both")
+    parser.add_argument("--metrics", action="store_true",
+                        help="poolkit without vs with --poolkit-metrics-port")  # fmt: skip
     args = parser.parse_args()
     if not 1 <= args.repeat <= 50 or not 100 <= args.tasks <= 100_000:
         parser.error("--repeat must be 1-50 and --tasks 100-100000")
+    base, other = ("poolkit", "metrics") if args.metrics else ("without poolkit", "with poolkit")
     print(f"load average before: {os.getloadavg()}")
     with redis_server() as redis:
         for pool in args.pool or list(POOLS):
@@ -100,21 +111,24 @@ def main() -> None:
             for i in range(args.repeat):
                 order = (False, True) if i % 2 == 0 else (True, False)
                 for installed in order:
-                    rate, cpu_ms = run_once(redis.url, pool, installed, args.tasks)
+                    # --metrics: both installed; "installed" selects the metrics variant.
+                    metrics = installed and args.metrics
+                    rate, cpu_ms = run_once(redis.url, pool, installed or args.metrics,
+                                            args.tasks, metrics=metrics)  # fmt: skip
                     (poolkit if installed else plain).append(rate)
                     (poolkit_cpu if installed else plain_cpu).append(cpu_ms)
             ratios = [p / b for p, b in zip(poolkit, plain, strict=True)]
             ratio = statistics.median(poolkit) / statistics.median(plain)
             print(
-                f"{pool:8s} without poolkit {statistics.median(plain):7.0f} tasks/s "
+                f"{pool:8s} {base:15s} {statistics.median(plain):7.0f} tasks/s "
                 f"(runs {', '.join(f'{r:.0f}' for r in plain)})\n"
-                f"{'':8s} with poolkit    {statistics.median(poolkit):7.0f} tasks/s "
+                f"{'':8s} {other:15s} {statistics.median(poolkit):7.0f} tasks/s "
                 f"(runs {', '.join(f'{r:.0f}' for r in poolkit)})\n"
                 f"{'':8s} ratio of medians {ratio:.3f}x; per-pair ratios "
-                f"{min(ratios):.3f}-{max(ratios):.3f}; run-to-run spread without poolkit "
+                f"{min(ratios):.3f}-{max(ratios):.3f}; run-to-run spread {base} "
                 f"{min(plain) / max(plain):.3f}-1\n"
-                f"{'':8s} worker CPU per task: {statistics.median(plain_cpu):.3f} ms without, "
-                f"{statistics.median(poolkit_cpu):.3f} ms with poolkit (medians; cost ratio "
+                f"{'':8s} worker CPU per task: {statistics.median(plain_cpu):.3f} ms {base}, "
+                f"{statistics.median(poolkit_cpu):.3f} ms {other} (medians; cost ratio "
                 f"{statistics.median(poolkit_cpu) / statistics.median(plain_cpu):.3f}x)"
             )
     print(f"load average after: {os.getloadavg()}")

@@ -1,4 +1,5 @@
-"""``poolkit profile collect``: every worker's per-task profile, in one JSON file.
+"""``poolkit profile collect``: every worker's per-task profile, in one JSON file;
+``poolkit profile report``: that file as an HTML page.
 
 Glue only: load the app as ``celery -A`` does, broadcast ``poolkit_profile`` over the
 broker (:func:`celery_poolkit.worker.profile.collect`), write the file. Exit codes: 0 written,
@@ -87,3 +88,40 @@ def collect(app_spec: str, timeout: float, output: Path | None) -> None:
         + (f" -> {output}" if output else ""),
         err=True,
     )
+
+
+REPORT_EPILOG = """\b
+Examples:
+  poolkit profile collect -A proj -o profile.json
+  poolkit profile report profile.json -o profile.html
+"""
+
+
+@profile.command(epilog=REPORT_EPILOG)
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the HTML here [default: FILE with .html].",
+)
+def report(file: Path, output: Path | None) -> None:
+    """A self-contained HTML page of a collected profile: per queue, each task's CPU share
+    against its wall time, its hub blocks and the advisor's measured verdict."""
+    from celery_poolkit.advisor.profile import load
+    from celery_poolkit.advisor.profile_page import render
+    from celery_poolkit.errors import ConfigError
+
+    try:
+        page = render(load(file))
+    except ConfigError as exc:
+        click.echo(f"poolkit: error: {exc}", err=True)
+        sys.exit(2)
+    target = output or file.with_suffix(".html")
+    try:
+        target.write_text(page, encoding="utf-8")
+    except OSError as exc:
+        click.echo(f"poolkit: error: cannot write {target}: {exc.strerror}", err=True)
+        sys.exit(2)
+    click.echo(f"poolkit: {target}", err=True)

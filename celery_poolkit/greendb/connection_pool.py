@@ -29,16 +29,26 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from celery_poolkit.errors import PoolkitError
 
-__all__ = ["ConnectionPool", "ConnectionPoolStats", "ConnectionPoolTimeout"]
+__all__ = ["ConnectionPool", "ConnectionPoolStats", "ConnectionPoolTimeout", "live_pools"]
 
 C = TypeVar("C")
+
+#: Every pool alive in this process, so the worker's metrics find them wherever they were
+#: built (a Django backend, a user's pg_pool()); weak, so it never keeps one alive.
+_LIVE: weakref.WeakSet[ConnectionPool[Any]] = weakref.WeakSet()
+
+
+def live_pools() -> tuple[ConnectionPool[Any], ...]:
+    """The connection pools alive in this process, by name."""
+    return tuple(sorted(_LIVE, key=lambda pool: pool.name))
 
 
 class ConnectionPoolTimeout(PoolkitError):
@@ -128,6 +138,7 @@ class ConnectionPool(Generic[C]):
         self._closed = False
         # Connections whose holder vanished without giving them back (see lost()).
         self._lost: deque[C] = deque()
+        _LIVE.add(self)
 
     # -- checkout ----------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 MAX_TASKS = 500
 SAMPLES = 512
@@ -234,6 +234,15 @@ def _number(
     return value if whole else float(value)
 
 
+class ProfileObserver(Protocol):
+    """Sees every run and hub block the profile records (the worker's metrics exporters),
+    in the thread that records it: it must be quick and never raise."""
+
+    def run(self, name: str, wall: float, cpu: float, failed: bool) -> None: ...
+
+    def block(self, block: Block) -> None: ...
+
+
 def _percentile(ordered: list[float], q: float) -> float:
     if not ordered:
         return 0.0
@@ -259,6 +268,7 @@ class Profile:
         self.blocks = 0
         self.recent: deque[Block] = deque(maxlen=50)
         self.dropped = 0
+        self.observers: list[ProfileObserver] = []
 
     def _get(self, name: str) -> _Stats:
         stats = self._stats.get(name)
@@ -278,6 +288,8 @@ class Profile:
             stats.wall += wall
             stats.cpu += cpu
             stats.samples.append(wall)
+        for observer in self.observers:
+            observer.run(name, wall, cpu, failed)
 
     def add_block(self, block: Block) -> None:
         with self._lock:
@@ -287,6 +299,8 @@ class Profile:
                 stats = self._get(block.task)
                 stats.blocks += 1
                 stats.block_seconds += block.seconds
+        for observer in self.observers:
+            observer.block(block)
 
     def tasks(self) -> tuple[TaskProfile, ...]:
         with self._lock:

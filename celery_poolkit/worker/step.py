@@ -40,6 +40,10 @@ class StepOptions:
     block_threshold: float = 0.1  # seconds the hub may go without switching
     profile: bool = True  # per-task count, wall and CPU time, for `poolkit profile`
     restore_unacked: bool = True  # gevent/eventlet on Redis: restore abandoned messages
+    metrics: bool = False  # Prometheus metrics in prometheus_client's default registry
+    metrics_port: int = 0  # serve them on this port (implies metrics); 0: not served
+    metrics_address: str = "0.0.0.0"  # Prometheus scrapes from another host
+    otel: bool = False  # the same metrics as OpenTelemetry instruments (global MeterProvider)
 
 
 #: The ``celery worker`` options; ``default=None`` tells "not given" from a value, so the
@@ -81,6 +85,31 @@ WORKER_OPTIONS = (
         help="gevent/eventlet on Redis: at start, put back on their queues the messages a "
         "dead worker left unacknowledged for longer than visibility_timeout.",
     ),
+    click.Option(
+        ("--poolkit-metrics/--no-poolkit-metrics",),
+        default=None,
+        help="Prometheus metrics in prometheus_client's default registry "
+        "(pip install 'celery-poolkit[metrics]').",
+    ),
+    click.Option(
+        ("--poolkit-metrics-port",),
+        type=click.IntRange(0, 65535),
+        default=None,
+        metavar="PORT",
+        help="Serve Prometheus metrics on this port (pip install 'celery-poolkit[metrics]').",
+    ),
+    click.Option(
+        ("--poolkit-metrics-address",),
+        default=None,
+        metavar="HOST",
+        help="The address --poolkit-metrics-port listens on [default: 0.0.0.0].",
+    ),
+    click.Option(
+        ("--poolkit-otel/--no-poolkit-otel",),
+        default=None,
+        help="OpenTelemetry metrics in the global MeterProvider "
+        "(pip install 'celery-poolkit[otel]').",
+    ),
 )
 
 
@@ -91,6 +120,13 @@ def _as_bool(value: object, key: str) -> bool:
                                                                          "no", "off"):  # fmt: skip
         return str(value).strip().lower() in _TRUE
     raise ValueError(f"{key} must be true or false, not {value!r}")
+
+
+def _as_port(value: object, key: str) -> int:
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or int(text) > 65535:
+        raise ValueError(f"{key} must be a port number (0-65535), not {value!r}")
+    return int(text)
 
 
 def resolve_options(
@@ -120,6 +156,10 @@ def resolve_options(
             if not number >= 0.005:
                 raise ValueError(f"{key} must be at least 0.005 seconds, not {value!r}")
             values[f.name] = number
+        elif f.name == "metrics_port":
+            values[f.name] = _as_port(value, key)
+        elif f.name == "metrics_address":
+            values[f.name] = str(value)
         else:
             values[f.name] = _as_bool(value, key)
     return StepOptions(**values)
@@ -142,6 +182,7 @@ class PoolkitStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery is u
 
     def __init__(self, parent: Any, **kwargs: Any) -> None:
         self.runtime: Any = None
+        self.metrics: Any = None
         try:
             self.options = resolve_options(
                 parent.app.conf,
@@ -168,6 +209,9 @@ class PoolkitStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery is u
             parent.poolkit = self.runtime  # the remote-control command finds it here
         except Exception:  # never stop a worker over its instrumentation
             logger.exception("poolkit: the profile/monitor could not be set up; continuing")
+        else:
+            self.metrics = _metrics_exporter(self.runtime, self.options)
+            _otel_metrics(self.runtime, self.options)
 
     def start(self, parent: Any) -> None:
         # Before the consumer starts (it is the worker's last step), so this worker holds
@@ -181,14 +225,62 @@ class PoolkitStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery is u
                 self.runtime.start()
             except Exception:
                 logger.exception("poolkit: the profile/monitor could not start; continuing")
+        if self.metrics is not None:
+            try:
+                self.metrics.start()
+            except Exception:
+                logger.exception("poolkit: the metrics could not be served; continuing")
         _connect_green_db_release()
 
     def stop(self, parent: Any) -> None:
         if self.runtime is not None:
             self.runtime.stop()
+        if self.metrics is not None:
+            self.metrics.stop()
+            self.metrics = None
 
     def terminate(self, parent: Any) -> None:
         self.stop(parent)
+
+
+def _metrics_exporter(recorder: Any, options: StepOptions) -> Any:
+    """The worker's Prometheus metrics (:mod:`celery_poolkit.worker.metrics`), attached to
+    the recorder; None when not asked for, or when prometheus_client is not installed."""
+    if not (options.metrics or options.metrics_port):
+        return None
+    try:
+        from celery_poolkit.worker.metrics import Exporter
+    except ImportError:
+        logger.error("poolkit: metrics need prometheus_client: "
+                     "pip install 'celery-poolkit[metrics]'; continuing without them")  # fmt: skip
+        return None
+    if not options.profile:
+        logger.warning("poolkit: --no-poolkit-profile: the metrics have no per-task series")
+    try:
+        exporter = Exporter(recorder, options)
+        exporter.attach(recorder)
+    except Exception:
+        logger.exception("poolkit: the metrics could not be set up; continuing")
+        return None
+    return exporter
+
+
+def _otel_metrics(recorder: Any, options: StepOptions) -> Any:
+    """The worker's OpenTelemetry instruments (:mod:`celery_poolkit.worker.otel`); None
+    when not asked for, or when opentelemetry-api is not installed."""
+    if not options.otel:
+        return None
+    try:
+        from celery_poolkit.worker.otel import attach
+    except ImportError:
+        logger.error("poolkit: --poolkit-otel needs opentelemetry-api: "
+                     "pip install 'celery-poolkit[otel]'; continuing without it")  # fmt: skip
+        return None
+    try:
+        return attach(recorder)
+    except Exception:
+        logger.exception("poolkit: the OpenTelemetry metrics could not be set up; continuing")
+        return None
 
 
 def _connect_green_db_release() -> bool:

@@ -26,6 +26,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "djapp.settings")
 app = Celery("djapp", include=["djapp.tasks"])
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
+if os.environ.get("DJAPP_METRICS_PORT"):  # the metrics test: poolkit's step, serving them
+    import celery_poolkit
+
+    celery_poolkit.install(app, metrics_port=int(os.environ["DJAPP_METRICS_PORT"]),
+                           metrics_address="127.0.0.1")  # fmt: skip
+
 
 @signals.worker_ready.connect
 def _say_ready(sender: object = None, **kwargs: object) -> None:
