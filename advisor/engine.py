@@ -14,7 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from celery_poolkit.advisor import budget, conflicts, deploy, discovery, effects, routing
+from celery_poolkit.advisor import (
+    budget,
+    conflicts,
+    deploy,
+    discovery,
+    effects,
+    routing,
+    unresolved,
+)
 from celery_poolkit.advisor.cache import Cache
 from celery_poolkit.advisor.config import AdvisorConfig
 from celery_poolkit.advisor.decide import classify, decide
@@ -178,6 +186,8 @@ def _advise(
     tasks = [
         _task_info(t, routed[t.name], summaries.get(t.body, {}), project, fork_unsafe) for t in defs
     ]
+    # Tasks with no effect say which calls could not be followed (decide quotes them).
+    tasks = [unresolved.annotate(t, project) for t in tasks]
     # The -A the project's own deployment uses, else the first app found.
     deployed = next((c.app for c in commands if c.app), "")
     app_name = config.app or deployed or (apps[0].cli_name if apps else "proj")

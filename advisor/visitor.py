@@ -13,6 +13,7 @@ import builtins
 import re
 from collections.abc import Iterator
 
+from celery_poolkit.advisor.children import ChildPrograms
 from celery_poolkit.advisor.facts import (
     CallSite,
     CallV,
@@ -530,6 +531,7 @@ class _FunctionBody:
         self.hints: list[Hint] = []
         self.nested: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
         self.returns = ""
+        self.children = ChildPrograms(scope.dotted)  # programs run in subprocesses
         if cls:
             scope.self_class = f"{scope.module.module}.{cls}"
 
@@ -560,6 +562,7 @@ class _FunctionBody:
                     self.param_calls.append(site)
                 else:
                     self.calls.append(site)
+        self.calls.extend(self.children.sites(stmt, _own_expressions(stmt)))
         if isinstance(stmt, ast.Assign | ast.AnnAssign):
             self._assign(stmt)
         elif isinstance(stmt, ast.With | ast.AsyncWith):

@@ -68,6 +68,7 @@ BUILTIN: tuple[str, ...] = (
     "celery_poolkit.plugins.pdfplumber",
     "celery_poolkit.plugins.pika",
     "celery_poolkit.plugins.pillow",
+    "celery_poolkit.plugins.programs",
     "celery_poolkit.plugins.pycurl",
     "celery_poolkit.plugins.pylibmc",
     "celery_poolkit.plugins.pymemcache",
