@@ -122,3 +122,52 @@ def test_library_evidence_of_one_kind_is_high_and_a_heuristic_is_not(tmp_path: P
     loop = "@app.task\ndef crunch(n):\n    total = 0\n    for i in range(n):\n        total += i * i\n    return total\n"
     cpu = advise(task_module(tmp_path / "b", loop))
     assert cpu.queues[0].confidence is Confidence.MEDIUM
+
+
+HASH_KEY = """
+import hashlib
+import requests
+
+@app.task
+def cached_fetch(url):
+    key = hashlib.md5(url.encode()).hexdigest()
+    return key, requests.get(url)
+"""
+
+
+def test_hashing_a_small_key_is_not_cpu_work(tmp_path: Path) -> None:
+    advice = advise(task_module(tmp_path, HASH_KEY))
+    (task,) = advice.tasks
+    assert task.kind == "io"
+    assert advice.queues[0].pool is Pool.GEVENT
+
+
+QUADRATIC = """
+@app.task
+def closest_pair(points):
+    best = None
+    for a in points:
+        for b in points:
+            d = (a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2
+            if best is None or d < best:
+                best = d
+    return best
+
+@app.task
+def order_total(orders):
+    total = 0
+    for order in orders:
+        for line in order.lines:
+            total += line.amount
+    return total
+"""
+
+
+def test_a_quadratic_loop_over_a_list_is_cpu_work_but_rows_and_children_are_not(
+    tmp_path: Path,
+) -> None:
+    advice = advise(task_module(tmp_path, QUADRATIC))
+    tasks = {t.name.rpartition(".")[2]: t for t in advice.tasks}
+    (ev,) = tasks["closest_pair"].evidence
+    assert (ev.kind, ev.call) == ("cpu", "python: nested Python loops over points and points")
+    assert tasks["order_total"].kind == "unknown"
