@@ -20,6 +20,7 @@ from celery_poolkit.advisor import (
     deploy,
     discovery,
     effects,
+    inferred,
     routing,
     unresolved,
 )
@@ -70,7 +71,10 @@ def analyze(
     """Advise on the project at ``paths``. ``plugin_calls`` is the library knowledge;
     ``cache_dir`` None disables the cache. Never raises for bad source files."""
     root = find_root(paths)
-    knowledge = Knowledge([*CELERY_CALLS, *plugin_calls, *config.knowledge])
+    rows = [*CELERY_CALLS, *plugin_calls, *config.knowledge]
+    # Calls into libraries no table describes are inferred from their source (inferred.py).
+    libraries = inferred.Libraries(rows, _described(rows), cache_dir, root)
+    knowledge = inferred.InferringKnowledge(rows, libraries)
     files, skipped = walk(paths, root, config.exclude)
     loaded, unreadable = read_all(files)
     skipped += unreadable
@@ -98,6 +102,7 @@ def analyze(
         live=live,
         commands=commands,
     )
+    libraries.save()
     if results is not None:
         results.new = {result_key: advice}  # only the latest advice is worth keeping
         results.save()
@@ -138,6 +143,11 @@ def _parse_reachable(
     return list(by_module.values()), skipped
 
 
+def _described(rows: Sequence[Call]) -> set[str]:
+    """Top-level modules some table speaks for: their calls are never inferred."""
+    return {row.qualname.partition(".")[0] for row in rows}
+
+
 def _result_key(state: object, knowledge: Knowledge) -> str:
     """A key over everything the advice depends on: file contents (by hash), the skipped
     files, config, cores, --import-app data, deployment commands and the knowledge."""
@@ -158,6 +168,7 @@ def _advise(
     live: LiveConfig | None,
     commands: list[deploy.WorkerCommand],
 ) -> Advice:
+    knowledge = inferred.with_settings(knowledge, facts)
     project = Project(facts, knowledge)
     rule = routing.RuleFactory()
     findings: list[Finding] = []

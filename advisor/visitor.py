@@ -50,6 +50,7 @@ _ARG_CALLS = frozenset(
         "register_task",
         "task",
         "shared_task",
+        "call_command",  # its first argument names the management command (inferred.py)
     }
 )
 _MAX_VALUE_DEPTH = 12  # deeper literals are summarised as Unknown, never recursed into

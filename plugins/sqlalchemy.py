@@ -5,6 +5,9 @@
 ``orm.Session`` (``execute``, ``scalars``, ``scalar``, ``get``, ``query``, ``commit``,
 ``flush``, ``refresh``, ``merge`` do round trips; ``add`` / ``add_all`` / ``delete`` only
 stage until the flush), ``sessionmaker`` / ``scoped_session`` and legacy ``Query``.
+A session reached through an attribute of a value whose class is unknown
+(``request.db.query(...)``, ``self.session.commit()``) is recognised by its name
+(``SESSION_NAMES``), as inferred evidence.
 
 **Under gevent:** ``NEEDS_ADAPTER`` when the URL's driver is psycopg2 (libpq waits need
 poolkit's wait callback) or psycopg 3 (cooperative only when imported after patching,
@@ -36,6 +39,15 @@ _ENGINE = "sqlalchemy.engine.Engine"
 _CONN = "sqlalchemy.engine.Connection"
 _SESSION = "sqlalchemy.orm.Session"
 _DRIVER = "the DBAPI driver decides: psycopg needs poolkit's adapter, mysqlclient blocks"
+
+
+#: Attribute names that, on a value of unknown class, read like an ORM session
+#: (``request.db.query(...)``, ``self.dbsession.execute(...)``), and the session methods
+#: that make a round trip: evidence inferred from the name, never ``high`` confidence.
+SESSION_NAMES = frozenset({"db", "session", "dbsession", "db_session", "sa_session", "Session"})
+SESSION_METHODS = frozenset(
+    {"query", "execute", "scalars", "scalar", "get", "commit", "flush", "refresh", "merge"}
+)
 
 
 def _db(owner: str, names: tuple[str, ...], returns: str = "") -> tuple[Call, ...]:
