@@ -46,7 +46,14 @@ _IO = frozenset(
     }
 )
 _WAITS_GEVENT_HELPS = frozenset(
-    {Effect.NET_IO, Effect.DB_IO, Effect.SLEEP, Effect.SUBPROCESS, Effect.CPU_CHILD, Effect.BROKER_IO}
+    {
+        Effect.NET_IO,
+        Effect.DB_IO,
+        Effect.SLEEP,
+        Effect.SUBPROCESS,
+        Effect.CPU_CHILD,
+        Effect.BROKER_IO,
+    }
 )
 
 
@@ -350,7 +357,6 @@ def _unresolved_reason(unresolved: list[TaskInfo], total: int) -> str:
         "`poolkit profile collect` on a running worker, then `poolkit advise --profile`, "
         "decides it from measurement"
     )
-
 
 
 def _mostly_waiting(tasks: list[TaskInfo]) -> bool:

@@ -75,7 +75,9 @@ def configured_rows(facts: Iterable[ModuleFacts]) -> list[Call]:
                 backend = text
     if not backend:
         return []
-    matches = [row for row in EMAIL_BACKENDS if backend == row[0] or backend.startswith(f"{row[0]}.")]
+    matches = [
+        row for row in EMAIL_BACKENDS if backend == row[0] or backend.startswith(f"{row[0]}.")
+    ]
     if not matches:
         return []
     _, effect, what = max(matches, key=lambda row: len(row[0]))
@@ -108,8 +110,12 @@ CALL_COMMAND = "django.core.management.call_command"
 
 
 def command_handlers(project_functions: Iterable[str], site: CallSite) -> list[str]:
-    """``call_command("rebuild_index")`` -> the project's ``…commands.rebuild_index.Command.handle``."""
-    if not site.args or not isinstance(site.args[0], Lit) or not isinstance(site.args[0].value, str):
+    """``call_command("rebuild")`` -> the project's ``….commands.rebuild.Command.handle``."""
+    if (
+        not site.args
+        or not isinstance(site.args[0], Lit)
+        or not isinstance(site.args[0].value, str)
+    ):
         return []
     suffix = f".management.commands.{site.args[0].value}.Command.handle"
     return sorted(fid for fid in project_functions if fid.endswith(suffix))
@@ -122,7 +128,8 @@ def other_app_command(site: CallSite) -> Call:
         CALL_COMMAND,
         Effect.DB_IO,
         Green.NEEDS_ADAPTER,
-        note=f"{NOTE}: management command {name!r} is not the project's; commands work on the database",
+        note=f"{NOTE}: management command {name!r} is not the project's; "
+        "commands work on the database",
     )
 
 
@@ -169,7 +176,9 @@ class Libraries:
     analysed project, whose lock file names dependencies of packages not installed here.
     """
 
-    def __init__(self, calls: Iterable[Call], described: Iterable[str], folder: Path | None, root: Path) -> None:
+    def __init__(
+        self, calls: Iterable[Call], described: Iterable[str], folder: Path | None, root: Path
+    ) -> None:
         self.rows = list(calls)
         self.described = set(described)
         self.folder = folder
@@ -243,7 +252,15 @@ class Libraries:
 class _Package:
     """One third-party distribution: its files (when installed) and its stored results."""
 
-    def __init__(self, top: str, dist: str, version: str, files: list[Path], requires: list[str], libraries: Libraries) -> None:
+    def __init__(  # noqa: PLR0917 - built in one place, find()
+        self,
+        top: str,
+        dist: str,
+        version: str,
+        files: list[Path],
+        requires: list[str],
+        libraries: Libraries,
+    ) -> None:
         self.top = top
         self.dist = dist
         self.version = version
@@ -287,9 +304,9 @@ class _Package:
             return
         if isinstance(data, dict) and isinstance(data.get("calls"), dict):
             for name, value in data["calls"].items():
-                if isinstance(name, str) and isinstance(value, list) and len(value) == 3:
-                    if all(isinstance(v, str) for v in value):
-                        self.results[name] = value
+                valid = isinstance(value, list) and len(value) == 3
+                if isinstance(name, str) and valid and all(isinstance(v, str) for v in value):
+                    self.results[name] = value
 
     def save(self) -> None:
         path = self._path()
@@ -299,7 +316,9 @@ class _Package:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"dist": self.dist, "version": self.version, "calls": self.results}, handle)
+                json.dump(
+                    {"dist": self.dist, "version": self.version, "calls": self.results}, handle
+                )
             os.replace(tmp, path)
         except OSError:
             pass  # a cache that cannot be written only costs speed
@@ -332,7 +351,9 @@ class _Package:
 
         assert isinstance(project, Project)
         roots = [t.name for t in project.targets(CallSite(qualname, 0)) if t.kind == "func"]
-        direct = [t.call for t in project.targets(CallSite(qualname, 0)) if t.kind == "lib" and t.call]
+        direct = [
+            t.call for t in project.targets(CallSite(qualname, 0)) if t.kind == "lib" and t.call
+        ]
         if not roots and not direct:
             return None
         summaries = effects.summarize(project, roots)

@@ -32,7 +32,9 @@ def annotate(task: TaskInfo, project: Project) -> TaskInfo:
             what = site.recv.partition(":")[0]
             call = f"{what}.{site.target}" if site.target else f"{what}()"
             note = f"a call on {what!r}, a value passed in: its class is not known here"
-            found.append(Evidence(KIND, call, Location(facts.path, site.line, site.col), (fid,), note))
+            found.append(
+                Evidence(KIND, call, Location(facts.path, site.line, site.col), (fid,), note)
+            )
         for site in fn.calls:
             for target in project.targets(site):
                 if target.kind == "lib" and target.call is None and _third_party(target.name):

@@ -690,7 +690,7 @@ class _FunctionBody:
             return
         # ``for order in orders: for line in order.lines``: walking rows and their
         # children (an ORM relation may load lazily), not a quadratic computation.
-        base = inner.iter
+        base: ast.expr = inner.iter
         while isinstance(base, ast.Attribute):
             base = base.value
         if isinstance(base, ast.Name) and base.id in set(_target_names(stmt.target)):

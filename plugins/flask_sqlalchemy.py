@@ -66,7 +66,9 @@ PLUGIN = Plugin(
             note="staged in the session; the IO happens at flush/commit",
         ),
         *_db(_SESSION, ("query",), _QUERY),
-        *_db(_DB, ("get_or_404", "first_or_404", "one_or_404", "paginate", "create_all", "drop_all")),
+        *_db(
+            _DB, ("get_or_404", "first_or_404", "one_or_404", "paginate", "create_all", "drop_all")
+        ),
         *_db(f"{_DB}.engine", ("connect", "begin", "dispose")),
         Call(
             f"{_MODEL}.query.*",

@@ -23,9 +23,39 @@ from celery_poolkit.plugins._rows import cpu, each
 from celery_poolkit.plugins.base import Plugin
 
 _TABLE = "petl.util.base.Table"
-_SOURCES = ("fromcsv", "fromtsv", "fromjson", "fromdicts", "fromxlsx", "fromxls", "fromtext", "fromxml", "frompickle")
-_SINKS = ("tocsv", "totsv", "tojson", "tojsonarrays", "toxlsx", "toxls", "totext", "topickle", "appendcsv")
-_CONSUME = ("look", "nrows", "dicts", "records", "values", "lookup", "todataframe", "tupleoftuples", "listoflists")
+_SOURCES = (
+    "fromcsv",
+    "fromtsv",
+    "fromjson",
+    "fromdicts",
+    "fromxlsx",
+    "fromxls",
+    "fromtext",
+    "fromxml",
+    "frompickle",
+)
+_SINKS = (
+    "tocsv",
+    "totsv",
+    "tojson",
+    "tojsonarrays",
+    "toxlsx",
+    "toxls",
+    "totext",
+    "topickle",
+    "appendcsv",
+)
+_CONSUME = (
+    "look",
+    "nrows",
+    "dicts",
+    "records",
+    "values",
+    "lookup",
+    "todataframe",
+    "tupleoftuples",
+    "listoflists",
+)
 
 PLUGIN = Plugin(
     name="petl",
@@ -37,10 +67,28 @@ PLUGIN = Plugin(
         Call("petl.fromdb", None, Green.SAFE, returns=_TABLE, note="lazy: queries when consumed"),
         *each("petl", _SINKS, Effect.FILE_IO, Green.SAFE_AFTER_PATCH, note="consumes the pipeline"),
         *each(_TABLE, _SINKS, Effect.FILE_IO, Green.SAFE_AFTER_PATCH, note="consumes the pipeline"),
-        *each("petl", ("todb", "appenddb"), Effect.DB_IO, Green.NEEDS_ADAPTER, note="row by row through the DB-API connection"),
-        *each(_TABLE, ("todb", "appenddb"), Effect.DB_IO, Green.NEEDS_ADAPTER, note="row by row through the DB-API connection"),
-        *(cpu(f"petl.{name}", "pulls every row through pure-Python transforms") for name in _CONSUME),
-        *(cpu(f"{_TABLE}.{name}", "pulls every row through pure-Python transforms") for name in _CONSUME),
+        *each(
+            "petl",
+            ("todb", "appenddb"),
+            Effect.DB_IO,
+            Green.NEEDS_ADAPTER,
+            note="row by row through the DB-API connection",
+        ),
+        *each(
+            _TABLE,
+            ("todb", "appenddb"),
+            Effect.DB_IO,
+            Green.NEEDS_ADAPTER,
+            note="row by row through the DB-API connection",
+        ),
+        *(
+            cpu(f"petl.{name}", "pulls every row through pure-Python transforms")
+            for name in _CONSUME
+        ),
+        *(
+            cpu(f"{_TABLE}.{name}", "pulls every row through pure-Python transforms")
+            for name in _CONSUME
+        ),
         Call(f"{_TABLE}.*", None, Green.SAFE, returns=_TABLE, note="a lazy transform: no work yet"),
         Call("petl.*", None, Green.SAFE, returns=_TABLE, note="a lazy transform: no work yet"),
     ),

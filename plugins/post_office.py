@@ -32,7 +32,9 @@ PLUGIN = Plugin(
     distributions=("django-post-office",),
     summary="django-post-office: sending mail writes rows; the queue is sent later over SMTP.",
     calls=(
-        *each("post_office.mail", ("send", "send_many"), Effect.DB_IO, Green.NEEDS_ADAPTER, note=_ROWS),
+        *each(
+            "post_office.mail", ("send", "send_many"), Effect.DB_IO, Green.NEEDS_ADAPTER, note=_ROWS
+        ),
         *each(
             "post_office.mail",
             ("send_queued", "send_queued_mail_until_done", "_send_bulk"),

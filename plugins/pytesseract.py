@@ -5,10 +5,11 @@
 ``get_tesseract_version``, ``get_languages``.
 
 **Pools:** each call writes the image to a temporary file, runs ``tesseract`` with
-``subprocess.Popen`` and waits: ``CPU_CHILD`` (a subprocess that burns a core). The waiting task holds no GIL and,
-under gevent, ``subprocess`` is patched, so the wait is cooperative; but the OCR itself
-burns a whole core in the child (tesseract also uses OpenMP threads), so concurrency
-above the core count only queues work. Set ``OMP_THREAD_LIMIT=1`` when running several
+``subprocess.Popen`` and waits: ``CPU_CHILD`` (a subprocess that burns a core). The
+waiting task holds no GIL and, under gevent, ``subprocess`` is patched, so the wait is
+cooperative; but the OCR itself burns a whole core in the child (tesseract also uses
+OpenMP threads), so concurrency above the core count only queues work (the advisor caps
+``-c`` at the cores). Set ``OMP_THREAD_LIMIT=1`` when running several
 in parallel.
 
 **Fix:** a dedicated OCR queue with concurrency ~ cores (threads or prefork both work).

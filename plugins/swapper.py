@@ -13,7 +13,7 @@ swap in: its ``objects`` and ``save()`` are the ORM (the ``django`` table's rows
 
 from __future__ import annotations
 
-from celery_poolkit.model import Call, Green
+from celery_poolkit.model import Green
 from celery_poolkit.plugins._rows import ctor, each
 from celery_poolkit.plugins.base import Plugin
 

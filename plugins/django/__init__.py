@@ -131,7 +131,10 @@ EMAIL_BACKENDS: tuple[tuple[str, Effect | None, str], ...] = (
 )
 #: The calls whose effect is the configured backend's.
 MAIL_CALLS: tuple[str, ...] = (
-    *(f"{_MAIL}.{name}" for name in ("send_mail", "send_mass_mail", "mail_admins", "mail_managers")),
+    *(
+        f"{_MAIL}.{name}"
+        for name in ("send_mail", "send_mass_mail", "mail_admins", "mail_managers")
+    ),
     f"{_MAIL}.EmailMessage.send",
     f"{_MAIL}.backends.base.BaseEmailBackend.send_messages",
 )

@@ -107,7 +107,8 @@ def test_the_new_tables_reach_through_clients_searches_and_models(tmp_path: Path
     assert _calls(tasks["write_metrics"], "db_io") == ["influxdb.InfluxDBClient.write_points"]
     assert _calls(tasks["search"], "db_io") == ["elasticsearch_dsl.Search.execute"]
     assert _calls(tasks["reindex"], "db_io") == ["elasticsearch_dsl.Document.get"]
-    assert tasks["file_ticket"].kind == "io" and _calls(tasks["file_ticket"], "net_io")
+    assert tasks["file_ticket"].kind == "io"
+    assert _calls(tasks["file_ticket"], "net_io")
     assert _calls(tasks["queue_mail"], "db_io") == ["post_office.mail.send"]
     assert tasks["queue_mail"].effects == (Effect.DB_IO,)  # writing rows, not SMTP
     assert _calls(tasks["swapped"], "db_io") == ["django.db.models.Model.objects.get"]
@@ -115,7 +116,10 @@ def test_the_new_tables_reach_through_clients_searches_and_models(tmp_path: Path
 
 
 def test_send_mail_follows_the_configured_email_backend(tmp_path: Path) -> None:
-    body = "from django.core.mail import send_mail\n@app.task\ndef welcome(to):\n    send_mail('hi', 'body', None, [to])\n"
+    body = (
+        "from django.core.mail import send_mail\n"
+        "@app.task\ndef welcome(to):\n    send_mail('hi', 'body', None, [to])\n"
+    )
     smtp = _tasks(task_module(tmp_path / "smtp", body))["welcome"]
     assert smtp.effects == (Effect.NET_IO,)
     root = task_module(tmp_path / "po", body)
@@ -273,15 +277,21 @@ def test_a_library_that_is_not_installed_is_judged_by_its_locked_dependencies(
         "@app.task\ndef book():\n    ledgerkit.post_entry()\n",
     )
     (root / "poetry.lock").write_text(
-        '[[package]]\nname = "weathersdk"\nversion = "1.0"\n[package.dependencies]\nhttpx = ">=0.27"\n'
-        '[[package]]\nname = "ledgerkit"\nversion = "2.0"\n[package.dependencies]\npsycopg2-binary = "*"\n'
+        '[[package]]\nname = "weathersdk"\nversion = "1.0"\n'
+        '[package.dependencies]\nhttpx = ">=0.27"\n'
+        '[[package]]\nname = "ledgerkit"\nversion = "2.0"\n'
+        '[package.dependencies]\npsycopg2-binary = "*"\n'
     )
     tasks = _tasks(root)
     (net,) = tasks["fetch"].evidence
     assert net.kind == "net_io"
-    assert net.note == "inferred from weathersdk's dependencies: it depends on httpx (a network client)"
+    assert (
+        net.note
+        == "inferred from weathersdk's dependencies: it depends on httpx (a network client)"
+    )
     (db,) = tasks["book"].evidence
-    assert db.kind == "db_io" and "psycopg2-binary (a database driver)" in db.note
+    assert db.kind == "db_io"
+    assert "psycopg2-binary (a database driver)" in db.note
 
 
 def test_a_described_library_is_never_inferred(tmp_path: Path) -> None:

@@ -53,7 +53,9 @@ def notify_it(user):
 
 
 def test_helpers_in_newer_syntax_are_followed_with_their_lines(tmp_path: Path) -> None:
-    root = write(tmp_path, {"proj/__init__.py": "", "proj/tasks.py": TASKS, "proj/helpers.py": NEWER})
+    root = write(
+        tmp_path, {"proj/__init__.py": "", "proj/tasks.py": TASKS, "proj/helpers.py": NEWER}
+    )
     advice = advise(root)
     assert not advice.skipped
     tasks = {t.name: t for t in advice.tasks}

@@ -113,13 +113,19 @@ def test_a_queue_of_mostly_unresolved_tasks_gets_no_confident_pool(tmp_path: Pat
     # The call on a value passed in is named with its place, for a reviewer to look at.
     line = (root / "proj/tasks.py").read_text().splitlines().index("    sink.write(payload)") + 1
     assert f"could not follow proj/tasks.py:{line} (sink.write)" in first
-    assert "poolkit profile collect" in first and "advise --profile" in first
+    assert "poolkit profile collect" in first
+    assert "advise --profile" in first
 
 
 def test_library_evidence_of_one_kind_is_high_and_a_heuristic_is_not(tmp_path: Path) -> None:
-    io = advise(task_module(tmp_path / "a", "import requests\n@app.task\ndef f():\n    requests.get('u')\n"))
+    io = advise(
+        task_module(tmp_path / "a", "import requests\n@app.task\ndef f():\n    requests.get('u')\n")
+    )
     assert io.queues[0].confidence is Confidence.HIGH
-    loop = "@app.task\ndef crunch(n):\n    total = 0\n    for i in range(n):\n        total += i * i\n    return total\n"
+    loop = (
+        "@app.task\ndef crunch(n):\n    total = 0\n"
+        "    for i in range(n):\n        total += i * i\n    return total\n"
+    )
     cpu = advise(task_module(tmp_path / "b", loop))
     assert cpu.queues[0].confidence is Confidence.MEDIUM
 
