@@ -32,10 +32,14 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from celery_poolkit.advisor.facts import CallSite, EnvV, Lit, ModuleFacts, Value
 from celery_poolkit.advisor.knowledge import Knowledge
 from celery_poolkit.model import Call, Effect, Green
+
+if TYPE_CHECKING:  # project.py imports knowledge, which this module extends
+    from celery_poolkit.advisor.project import Project
 
 #: Every inferred row's note starts with this (decide.INFERRED_NOTE).
 NOTE = "inferred"
@@ -269,7 +273,8 @@ class _Package:
         self.libraries = libraries
         self.results: dict[str, list[str]] = {}  # qualname -> [effect, green, how]
         self.dirty = False
-        self._project: object | None = None
+        self._project: Project | None = None
+        self._read = False  # the source is read at most once per run
         self._load()
 
     @classmethod
@@ -347,13 +352,10 @@ class _Package:
         if project is None:
             return None
         from celery_poolkit.advisor import effects
-        from celery_poolkit.advisor.project import Project
 
-        assert isinstance(project, Project)
-        roots = [t.name for t in project.targets(CallSite(qualname, 0)) if t.kind == "func"]
-        direct = [
-            t.call for t in project.targets(CallSite(qualname, 0)) if t.kind == "lib" and t.call
-        ]
+        targets = list(project.targets(CallSite(qualname, 0)))
+        roots = [t.name for t in targets if t.kind == "func"]
+        direct = [t.call for t in targets if t.kind == "lib" and t.call is not None]
         if not roots and not direct:
             return None
         summaries = effects.summarize(project, roots)
@@ -377,10 +379,11 @@ class _Package:
         how = f"from {self.dist} {self.version}'s source: reaches {kinds[effect.value]}"
         return [effect.value, green.value, how]
 
-    def _source_project(self) -> object | None:
-        if self._project is None and self.files:
-            self._project = _read_package(self.top, self.files, self.libraries.rows) or False
-        return self._project or None
+    def _source_project(self) -> Project | None:
+        if not self._read:
+            self._read = True
+            self._project = _read_package(self.top, self.files, self.libraries.rows)
+        return self._project
 
     def _from_dependencies(self) -> list[str]:
         known = self.libraries.dependency_effects()
@@ -394,22 +397,24 @@ class _Package:
         return ["", "", f"from {self.dist}'s dependencies: none known"]
 
 
-def _read_package(top: str, files: list[Path], rows: list[Call]) -> object | None:
+def _read_package(top: str, files: list[Path], rows: list[Call]) -> Project | None:
     """A Project over the package's own source (outline and bodies), or None."""
     from celery_poolkit.advisor.parse import analyse_one
     from celery_poolkit.advisor.project import Project
 
     facts: list[ModuleFacts] = []
-    base = files[0].parent if files else Path()
-    while base.name != top and base.parent != base:
-        base = base.parent
-    root = base.parent
+    # site-packages (or wherever ``top`` lives): module names are paths below it.
+    first = files[0] if files else Path()
+    root = first.parent.parent if first.name == "__init__.py" else first.parent
     for path in files:
         try:
             data = path.read_bytes()
         except OSError:
             continue
-        rel = path.relative_to(root)
+        try:
+            rel = path.relative_to(root)
+        except ValueError:
+            continue
         parts = list(rel.with_suffix("").parts)
         is_package = parts[-1] == "__init__"
         if is_package:
@@ -435,13 +440,14 @@ def _origin(top: str) -> Path | None:
 
 
 def _source_files(origin: Path) -> list[Path]:
-    """The package's ``.py`` files, if within the budget; [] otherwise."""
+    """The package's ``.py`` files, ``__init__`` first, if within the budget; else []."""
     if origin.name != "__init__.py":
         return [origin]
-    found: list[Path] = []
+    found: list[Path] = [origin]
     size = 0
     for path in sorted(origin.parent.rglob("*.py")):
-        if "tests" in path.parts or "test" in path.parts:
+        inside = path.relative_to(origin.parent).parts
+        if path == origin or "tests" in inside or "test" in inside:
             continue
         try:
             size += path.stat().st_size

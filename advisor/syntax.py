@@ -33,9 +33,62 @@ def worth_rewriting(exc: SyntaxError) -> bool:
     return not any(text in (exc.msg or "") for text in _NOT_A_VERSION_ISSUE)
 
 
+#: Failing top-level statements rewritten one by one before the whole file is.
+MAX_STATEMENTS = 64
+
+
 def downgrade(source: str) -> str | None:
     """``source`` in syntax the running ``ast`` reads, or None when nothing can read it
-    (libcst not installed, or the file is not valid Python of any version)."""
+    (libcst not installed, or the file is not valid Python of any version).
+
+    libcst costs 10-15x ``ast`` per line, so the statements ``ast`` refuses are rewritten
+    one at a time (a failing line's top-level statement, found by indentation, then the
+    parse is retried); only when that does not work is the whole file rewritten.
+    """
+    lines = source.splitlines(keepends=True)
+    for _ in range(MAX_STATEMENTS):
+        try:
+            ast.parse("".join(lines))
+        except SyntaxError as exc:
+            span = _statement(lines, (exc.lineno or 1) - 1)
+            chunk = "".join(lines[span[0] : span[1]])
+            rewritten = _downgrade_all(chunk) if span[1] > span[0] else None
+            if rewritten is None or rewritten == chunk:
+                break
+            lines[span[0] : span[1]] = rewritten.splitlines(keepends=True)
+        except (ValueError, RecursionError, MemoryError):
+            break
+        else:
+            return "".join(lines)
+    return _downgrade_all(source)
+
+
+def _statement(lines: list[str], index: int) -> tuple[int, int]:
+    """The top-level statement around line ``index``: from the last line that starts at
+    column 0 (with its decorators) to the next one that is not a continuation (``else``,
+    ``except`` …). A guess where a string spans lines: a wrong one only fails to parse."""
+    index = min(max(index, 0), len(lines) - 1) if lines else 0
+    start = index
+    while start > 0 and not _starts_statement(lines[start]):
+        start -= 1
+    while start > 0 and lines[start - 1].startswith("@"):
+        start -= 1
+    end = index + 1
+    while end < len(lines) and not (
+        _starts_statement(lines[end]) and not lines[end].startswith(_CONTINUATIONS)
+    ):
+        end += 1
+    return start, end
+
+
+_CONTINUATIONS = ("else", "elif", "except", "finally", "case")
+
+
+def _starts_statement(line: str) -> bool:
+    return bool(line) and not line[0].isspace() and line[0] not in "#)]}"
+
+
+def _downgrade_all(source: str) -> str | None:
     try:
         import libcst as cst
     except ImportError:

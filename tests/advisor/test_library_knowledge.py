@@ -304,3 +304,30 @@ def test_a_described_library_is_never_inferred(tmp_path: Path) -> None:
         cores=2,
     )
     assert advice.tasks[0].kind == "unknown"
+
+
+def test_a_single_module_library_and_a_package_over_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from celery_poolkit.advisor import inferred
+
+    _install(
+        tmp_path / "site",
+        monkeypatch,
+        {
+            "pinger.py": "import time\n\ndef wait_for(host):\n    time.sleep(1)\n",
+            **{f"hugesdk/m{i}.py": "import requests\n" for i in range(3)},
+            "hugesdk/__init__.py": "def go():\n    return 1\n",
+        },
+    )
+    monkeypatch.setattr(inferred, "MAX_FILES", 2)  # hugesdk has 4 files
+    body = (
+        "import pinger\nimport hugesdk\n"
+        "@app.task\ndef ping(h):\n    pinger.wait_for(h)\n"
+        "@app.task\ndef go():\n    hugesdk.go()\n"
+    )
+    tasks = _tasks(task_module(tmp_path / "p", body))
+    (ev,) = tasks["ping"].evidence
+    assert (ev.kind, ev.note) == ("sleep", "inferred from pinger 0's source: reaches time.sleep")
+    # Over budget and without metadata: nothing is read, nothing is guessed.
+    assert tasks["go"].kind == "unknown"
