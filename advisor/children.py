@@ -53,9 +53,13 @@ class ChildPrograms:
         self.dotted = dotted
         self.commands: dict[str, tuple[str, ...]] = {}  # local name -> program of its list
 
-    def sites(self, stmt: ast.stmt, expressions: Iterator[ast.AST]) -> Iterator[CallSite]:
+    def sites(
+        self, stmt: ast.stmt, calls: list[CallSite], expressions: Iterator[ast.AST]
+    ) -> Iterator[CallSite]:
         """Synthetic ``subprocess.<program>`` sites for the launches in ``stmt``'s own
-        expressions; remembers ``cmd = ["ffmpeg", ...]`` for later statements."""
+        expressions (``calls``: the sites the visitor read there; the expressions are
+        walked again only when one of them is a launch); remembers ``cmd = ["ffmpeg",
+        ...]`` for later statements."""
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
             target = stmt.targets[0]
             if isinstance(target, ast.Name):
@@ -64,6 +68,8 @@ class ChildPrograms:
                     self.commands[target.id] = named
                 else:
                     self.commands.pop(target.id, None)
+        if not any(site.target in LAUNCHERS for site in calls):
+            return
         for expr in expressions:
             for node in ast.walk(expr):
                 if not isinstance(node, ast.Call) or self.dotted(node.func) not in LAUNCHERS:

@@ -557,13 +557,15 @@ class _FunctionBody:
                 self.hints.append(Hint("thread_unsafe", f"global {name}", stmt.lineno))
             return
         # Calls in the statement's own expressions (not in nested bodies).
+        before = len(self.calls)
         for expr in _own_expressions(stmt):
             for site in scope.calls_in(expr):
                 if site.recv_kind in PARAM_KINDS:
                     self.param_calls.append(site)
                 else:
                     self.calls.append(site)
-        self.calls.extend(self.children.sites(stmt, _own_expressions(stmt)))
+        launched = self.calls[before:]
+        self.calls.extend(self.children.sites(stmt, launched, _own_expressions(stmt)))
         if isinstance(stmt, ast.Assign | ast.AnnAssign):
             self._assign(stmt)
         elif isinstance(stmt, ast.With | ast.AsyncWith):
