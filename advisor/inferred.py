@@ -29,7 +29,6 @@ import os
 import re
 import sys
 import tempfile
-from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -189,7 +188,6 @@ class Libraries:
         self.root = root
         self.memo: dict[str, Call | None] = {}
         self._packages: dict[str, _Package | None] = {}
-        self._dep_effects: dict[str, Effect] | None = None
         self._locked: dict[str, list[str]] | None = None
         self._distributions: dict[str, list[str]] | None = None
 
@@ -229,22 +227,12 @@ class Libraries:
                 self._distributions = {}
         return self._distributions.get(top, [])
 
-    # Effects of the libraries the tables know, by distribution: what depending on them means.
-    def dependency_effects(self) -> dict[str, Effect]:
-        if self._dep_effects is None:
-            from celery_poolkit.plugins import builtin_plugins
+    @staticmethod
+    def dependency_effects() -> dict[str, Effect]:
+        """Clients and drivers: what depending on them means (``plugins/_dependencies``)."""
+        from celery_poolkit.plugins._dependencies import CLIENTS
 
-            found: dict[str, Effect] = {}
-            for plugin in builtin_plugins():
-                counts = Counter(
-                    c.effect for c in plugin.calls if c.effect in (Effect.NET_IO, Effect.DB_IO)
-                )
-                if counts:
-                    effect = counts.most_common(1)[0][0]
-                    for dist in plugin.distributions:
-                        found[_normal(dist)] = effect
-            self._dep_effects = found
-        return self._dep_effects
+        return CLIENTS
 
     def locked_dependencies(self) -> dict[str, list[str]]:
         """Dependencies per package, from the project's ``poetry.lock`` / ``uv.lock``."""

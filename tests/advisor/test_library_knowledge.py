@@ -273,14 +273,18 @@ def test_a_library_that_is_not_installed_is_judged_by_its_locked_dependencies(
 ) -> None:
     root = task_module(
         tmp_path,
-        "import weathersdk\nimport ledgerkit\n@app.task\ndef fetch():\n    weathersdk.today()\n"
-        "@app.task\ndef book():\n    ledgerkit.post_entry()\n",
+        "import weathersdk\nimport ledgerkit\nimport djangoaddon\n"
+        "@app.task\ndef fetch():\n    weathersdk.today()\n"
+        "@app.task\ndef book():\n    ledgerkit.post_entry()\n"
+        "@app.task\ndef framework():\n    djangoaddon.layers.get_layer()\n",
     )
     (root / "poetry.lock").write_text(
         '[[package]]\nname = "weathersdk"\nversion = "1.0"\n'
         '[package.dependencies]\nhttpx = ">=0.27"\n'
         '[[package]]\nname = "ledgerkit"\nversion = "2.0"\n'
         '[package.dependencies]\npsycopg2-binary = "*"\n'
+        '[[package]]\nname = "djangoaddon"\nversion = "3.0"\n'
+        '[package.dependencies]\ndjango = ">=4"\n'
     )
     tasks = _tasks(root)
     (net,) = tasks["fetch"].evidence
@@ -292,6 +296,8 @@ def test_a_library_that_is_not_installed_is_judged_by_its_locked_dependencies(
     (db,) = tasks["book"].evidence
     assert db.kind == "db_io"
     assert "psycopg2-binary (a database driver)" in db.note
+    # A framework says nothing about what a call does: no guess.
+    assert tasks["framework"].kind == "unknown"
 
 
 def test_a_described_library_is_never_inferred(tmp_path: Path) -> None:

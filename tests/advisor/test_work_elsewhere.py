@@ -148,6 +148,24 @@ def test_hashing_a_small_key_is_not_cpu_work(tmp_path: Path) -> None:
     assert advice.queues[0].pool is Pool.GEVENT
 
 
+def test_hashing_a_file_chunk_by_chunk_is_gil_releasing_cpu_work(tmp_path: Path) -> None:
+    body = """
+import hashlib
+
+@app.task
+def checksum(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(65536):
+            h.update(chunk)
+    return h.hexdigest()
+"""
+    (task,) = advise(task_module(tmp_path, body)).tasks
+    assert [e.call for e in task.evidence if e.kind == "cpu_releases_gil"] == [
+        "hashlib._Hash.update"
+    ]
+
+
 QUADRATIC = """
 @app.task
 def closest_pair(points):
