@@ -68,25 +68,33 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9_.-]")
 # --- settings ---------------------------------------------------------------------------
 def configured_rows(facts: Iterable[ModuleFacts]) -> list[Call]:
     """Rows that the project's settings imply: Django's mail calls follow
-    ``EMAIL_BACKEND`` (a literal or an environment variable's default)."""
+    ``EMAIL_BACKEND`` (a literal or an environment variable's default).
+
+    Projects keep several settings modules (common, local, test). A backend that does no
+    IO (console, locmem, dummy) is a development or test setting and never applies; the
+    others apply only when they agree (``common.py`` says SMTP and ``local.py`` console:
+    SMTP; one module says post_office and another SMTP: the default stays).
+    """
     from celery_poolkit.plugins.django import EMAIL_BACKENDS, MAIL_CALLS
 
-    backend = ""
+    chosen: dict[Effect, tuple[str, str]] = {}
     for module in facts:
         for name, value in module.assigns:
-            if name == "EMAIL_BACKEND" and (text := _literal(value)):
-                backend = text
-    if not backend:
+            backend = _literal(value) if name == "EMAIL_BACKEND" else ""
+            matches = [
+                row
+                for row in EMAIL_BACKENDS
+                if backend == row[0] or backend.startswith(f"{row[0]}.")
+            ]
+            if backend and matches:
+                _, effect, what = max(matches, key=lambda row: len(row[0]))
+                if effect is not None:
+                    chosen.setdefault(effect, (backend, what))
+    if len(chosen) != 1:
         return []
-    matches = [
-        row for row in EMAIL_BACKENDS if backend == row[0] or backend.startswith(f"{row[0]}.")
-    ]
-    if not matches:
-        return []
-    _, effect, what = max(matches, key=lambda row: len(row[0]))
-    green = Green.SAFE if effect is None else Green.SAFE_AFTER_PATCH
+    ((effect, (backend, what)),) = chosen.items()
     note = f"{NOTE} from EMAIL_BACKEND = {backend!r}: {what}"
-    return [Call(name, effect, green, note=note) for name in MAIL_CALLS]
+    return [Call(name, effect, Green.SAFE_AFTER_PATCH, note=note) for name in MAIL_CALLS]
 
 
 def _literal(value: Value) -> str:

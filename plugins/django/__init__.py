@@ -117,6 +117,7 @@ _CONTRIB_MANAGERS = (
 
 #: What Django's mail functions do, by the ``EMAIL_BACKEND`` the settings name (the
 #: longest matching prefix wins): without a setting, or with SMTP, they are network IO.
+#: Backends with no effect are development and test settings: listed, never applied.
 EMAIL_BACKENDS: tuple[tuple[str, Effect | None, str], ...] = (
     ("django.core.mail.backends.smtp", Effect.NET_IO, "SMTP backend: smtplib"),
     ("django.core.mail.backends.console", None, "console backend: writes to stdout"),

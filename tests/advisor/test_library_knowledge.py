@@ -126,10 +126,19 @@ def test_send_mail_follows_the_configured_email_backend(tmp_path: Path) -> None:
     (root / "proj/settings.py").write_text(
         "import os\nEMAIL_BACKEND = os.environ.get('EMAIL_BACKEND', 'post_office.EmailBackend')\n"
     )
+    # A test settings module with the locmem backend does not make mail free.
+    (root / "proj/settings_ci.py").write_text(
+        "EMAIL_BACKEND = 'django.core.mail.backends.locmem.EmailBackend'\n"
+    )
     queued = _tasks(root)["welcome"]
     assert queued.effects == (Effect.DB_IO,)
     (ev,) = queued.evidence
     assert ev.note.startswith("inferred from EMAIL_BACKEND = 'post_office.EmailBackend'")
+    # Settings that disagree on an effect leave the default (SMTP) in place.
+    (root / "proj/prod_settings.py").write_text(
+        "EMAIL_BACKEND = 'django.core.mail.backends.smtp.EmailBackend'\n"
+    )
+    assert _tasks(root)["welcome"].effects == (Effect.NET_IO,)
 
 
 COMMAND = {
