@@ -22,6 +22,7 @@ and inferred evidence never makes a queue's confidence ``high`` (decide.py).
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import importlib.util
 import json
@@ -245,7 +246,7 @@ class Libraries:
     def locked_dependencies(self) -> dict[str, list[str]]:
         """Dependencies per package, from the project's ``poetry.lock`` / ``uv.lock``."""
         if self._locked is None:
-            self._locked = _read_locks(self.root)
+            self._locked = _read_locks(self.root, self.folder)
         return self._locked
 
 
@@ -296,13 +297,7 @@ class _Package:
 
     def _load(self) -> None:
         path = self._path()
-        if path is None:
-            return
-        try:
-            with open(path, encoding="utf-8") as handle:
-                data = json.load(handle)
-        except (OSError, ValueError):
-            return
+        data = _load_json(path) if path is not None else None
         if isinstance(data, dict) and isinstance(data.get("calls"), dict):
             for name, value in data["calls"].items():
                 valid = isinstance(value, list) and len(value) == 3
@@ -313,16 +308,7 @@ class _Package:
         path = self._path()
         if path is None or not self.dirty:
             return
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(
-                    {"dist": self.dist, "version": self.version, "calls": self.results}, handle
-                )
-            os.replace(tmp, path)
-        except OSError:
-            pass  # a cache that cannot be written only costs speed
+        _store_json(path, {"dist": self.dist, "version": self.version, "calls": self.results})
         self.dirty = False
 
     # -- classification ------------------------------------------------------------------
@@ -476,30 +462,76 @@ def _normal(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _read_locks(root: Path) -> dict[str, list[str]]:
-    """Package -> its dependencies, from ``poetry.lock`` or ``uv.lock`` at the root."""
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover - Python 3.10
-        import tomli as tomllib
+def _read_locks(root: Path, folder: Path | None) -> dict[str, list[str]]:
+    """Package -> its dependencies, from ``poetry.lock`` or ``uv.lock`` at the root.
+
+    A big lock file takes ~0.3 s to parse (saleor's uv.lock), so what it says is kept in
+    ``folder`` as JSON, keyed by the file's hash.
+    """
     found: dict[str, list[str]] = {}
     for name in ("poetry.lock", "uv.lock"):
         path = root / name
         try:
             if not path.is_file() or path.stat().st_size > 16 * 1024 * 1024:
                 continue
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError, UnicodeDecodeError):
+            raw = path.read_bytes()
+        except OSError:
             continue
-        for package in data.get("package", []) if isinstance(data, dict) else []:
-            if not isinstance(package, dict) or not isinstance(package.get("name"), str):
-                continue
-            deps = package.get("dependencies", {})
-            if isinstance(deps, dict):  # poetry: {name: constraint}
-                names = [str(k) for k in deps]
-            elif isinstance(deps, list):  # uv: [{name = ...}]
-                names = [str(d.get("name")) for d in deps if isinstance(d, dict) and d.get("name")]
-            else:
-                names = []
-            found[package["name"]] = names
+        digest = hashlib.blake2b(raw, digest_size=16).hexdigest()
+        stored = folder / "libraries" / "locks" / f"{digest}-f{FORMAT}.json" if folder else None
+        cached = _load_json(stored) if stored is not None else None
+        if isinstance(cached, dict) and all(
+            isinstance(v, list) and all(isinstance(d, str) for d in v) for v in cached.values()
+        ):
+            found.update(cached)
+            continue
+        parsed = _parse_lock(raw)
+        found.update(parsed)
+        if stored is not None:
+            _store_json(stored, parsed)
     return found
+
+
+def _parse_lock(raw: bytes) -> dict[str, list[str]]:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    found: dict[str, list[str]] = {}
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return found
+    for package in data.get("package", []) if isinstance(data, dict) else []:
+        if not isinstance(package, dict) or not isinstance(package.get("name"), str):
+            continue
+        deps = package.get("dependencies", {})
+        if isinstance(deps, dict):  # poetry: {name: constraint}
+            names = [str(k) for k in deps]
+        elif isinstance(deps, list):  # uv: [{name = ...}]
+            names = [str(d.get("name")) for d in deps if isinstance(d, dict) and d.get("name")]
+        else:
+            names = []
+        found[package["name"]] = names
+    return found
+
+
+def _load_json(path: Path) -> object:
+    """What a stored JSON file holds, or None (missing, unreadable, not JSON)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+def _store_json(path: Path, data: object) -> None:
+    """Write atomically; a folder that cannot be written only costs speed."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(data, handle)
+        os.replace(tmp, path)
+    except OSError:
+        pass

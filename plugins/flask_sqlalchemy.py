@@ -25,24 +25,13 @@ from __future__ import annotations
 from celery_poolkit.model import Call, Effect, Green
 from celery_poolkit.plugins._rows import ctor, each
 from celery_poolkit.plugins.base import Plugin
+from celery_poolkit.plugins.sqlalchemy import SESSION_ROUND_TRIPS, session_staging
 
 _DB = "flask_sqlalchemy.SQLAlchemy"
 _SESSION = f"{_DB}.session"
 _MODEL = "flask_sqlalchemy.model.Model"
 _QUERY = "flask_sqlalchemy.query.Query"
 _NOTE = "SQLAlchemy underneath: the DBAPI driver decides greenness"
-_ROUND_TRIPS = (
-    "execute",
-    "scalars",
-    "scalar",
-    "get",
-    "commit",
-    "flush",
-    "refresh",
-    "merge",
-    "rollback",
-    "connection",
-)
 
 
 def _db(owner: str, names: tuple[str, ...], returns: str = "") -> tuple[Call, ...]:
@@ -57,14 +46,8 @@ PLUGIN = Plugin(
     calls=(
         ctor(_DB, _DB, "no IO: binds to the app's config"),
         ctor(f"{_DB}.Model", _MODEL, "the declarative base of the app's models"),
-        *_db(_SESSION, _ROUND_TRIPS),
-        *each(
-            _SESSION,
-            ("add", "add_all", "delete", "expunge", "remove", "close"),
-            None,
-            Green.SAFE,
-            note="staged in the session; the IO happens at flush/commit",
-        ),
+        *_db(_SESSION, SESSION_ROUND_TRIPS),
+        *session_staging(_SESSION, ("remove", "close")),
         *_db(_SESSION, ("query",), _QUERY),
         *_db(
             _DB, ("get_or_404", "first_or_404", "one_or_404", "paginate", "create_all", "drop_all")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -307,6 +308,18 @@ def test_a_library_that_is_not_installed_is_judged_by_its_locked_dependencies(
     assert "psycopg2-binary (a database driver)" in db.note
     # A framework says nothing about what a call does: no guess.
     assert tasks["framework"].kind == "unknown"
+    # What the lock says is stored as JSON by the lock's hash, and read back next time.
+    cache = tmp_path / "cache"
+    _tasks(root, cache)
+    (stored,) = (cache / "libraries" / "locks").glob("*.json")
+    assert json.loads(stored.read_text())["weathersdk"] == ["httpx"]
+    stored.write_text(json.dumps({"weathersdk": ["psycopg2"]}))
+    for answer in (cache / "libraries").glob("weathersdk-*.json"):
+        answer.unlink()  # forget the answer for the call, keep the lock's reading
+    other = tmp_path / "other"
+    shutil.copytree(root, other)  # another project (own result cache), the same lock
+    (again,) = _tasks(other, cache)["fetch"].evidence
+    assert again.kind == "db_io"  # the stored reading, not a re-parse
 
 
 def test_a_described_library_is_never_inferred(tmp_path: Path) -> None:
