@@ -123,7 +123,7 @@ EMAIL_BACKENDS: tuple[tuple[str, Effect | None, str], ...] = (
     ("django.core.mail.backends.console", None, "console backend: writes to stdout"),
     ("django.core.mail.backends.locmem", None, "locmem backend: kept in memory"),
     ("django.core.mail.backends.dummy", None, "dummy backend: discarded"),
-    ("django.core.mail.backends.filebased", Effect.FILE_IO, "file backend: writes files"),
+    ("django.core.mail.backends.filebased", None, "file backend: a development setting"),
     ("post_office", Effect.DB_IO, "post_office backend: the mail is written as rows"),
     ("djcelery_email", Effect.BROKER_IO, "celery-email backend: the mail is sent by a task"),
     ("anymail", Effect.NET_IO, "anymail backend: an HTTPS request to the provider"),

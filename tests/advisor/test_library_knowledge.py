@@ -130,6 +130,7 @@ def test_send_mail_follows_the_configured_email_backend(tmp_path: Path) -> None:
     # A test settings module with the locmem backend does not make mail free.
     (root / "proj/settings_ci.py").write_text(
         "EMAIL_BACKEND = 'django.core.mail.backends.locmem.EmailBackend'\n"
+        "if DEBUG:\n    EMAIL_BACKEND = 'django.core.mail.backends.filebased.EmailBackend'\n"
     )
     queued = _tasks(root)["welcome"]
     assert queued.effects == (Effect.DB_IO,)
