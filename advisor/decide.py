@@ -35,10 +35,25 @@ from celery_poolkit.model import (
 #: (40-73 % of concurrency/latency per process at -c 50 on 2 cores).
 IO_CONCURRENCY = 50
 _IO = frozenset(
-    {Effect.NET_IO, Effect.DB_IO, Effect.FILE_IO, Effect.SUBPROCESS, Effect.SLEEP, Effect.BROKER_IO}
+    {
+        Effect.NET_IO,
+        Effect.DB_IO,
+        Effect.FILE_IO,
+        Effect.SUBPROCESS,
+        Effect.CPU_CHILD,
+        Effect.SLEEP,
+        Effect.BROKER_IO,
+    }
 )
 _WAITS_GEVENT_HELPS = frozenset(
-    {Effect.NET_IO, Effect.DB_IO, Effect.SLEEP, Effect.SUBPROCESS, Effect.BROKER_IO}
+    {
+        Effect.NET_IO,
+        Effect.DB_IO,
+        Effect.SLEEP,
+        Effect.SUBPROCESS,
+        Effect.CPU_CHILD,
+        Effect.BROKER_IO,
+    }
 )
 
 
@@ -178,6 +193,23 @@ def decide(
     if Hazard.THREAD_UNSAFE in hazards and pool is Pool.THREADS:
         pool = Pool.PREFORK if green_blockers else Pool.GEVENT
         reasons.append("thread-unsafe state rules threads out")
+    if pool is Pool.PREFORK and Hazard.FORK_UNSAFE in hazards:
+        pool, concurrency, processes = _fork_unsafe_pool(
+            tasks, hazards, cores=cores, reasons=reasons, alternatives=alternatives
+        )
+    children = _cpu_children(evidence)
+    if children and concurrency > cores:
+        concurrency, processes = cores, 1
+        reasons.append(
+            f"{children[0].call} (a CPU-heavy program) runs in a child process: each "
+            f"running task keeps a core busy outside Python, so more than {cores} at once "
+            f"only queue up in the OS; -c capped at the host's {cores} cores"
+        )
+    confidence = _confidence(tasks)
+    unresolved = [t for t in tasks if t.kind == "unknown"]
+    if tasks and 2 * len(unresolved) > len(tasks):
+        confidence = Confidence.LOW
+        reasons.insert(0, _unresolved_reason(unresolved, len(tasks)))
     if override is not None:
         if override.pool is not None and override.pool is not pool:
             reasons.insert(
@@ -205,7 +237,7 @@ def decide(
         pool=pool,
         concurrency=concurrency,
         processes=processes,
-        confidence=_confidence(tasks),
+        confidence=confidence,
         tasks=tuple(t.name for t in tasks),
         reasons=tuple(reasons),
         evidence=tuple(evidence),
@@ -285,6 +317,51 @@ def _io_pool(
     return Pool.GEVENT, IO_CONCURRENCY, cores
 
 
+def _fork_unsafe_pool(
+    tasks: list[TaskInfo],
+    hazards: set[Hazard],
+    *,
+    cores: int,
+    reasons: list[str],
+    alternatives: list[Alternative],
+) -> tuple[Pool, int, int]:
+    """State that does not survive fork (a CUDA context, a model moved to the GPU at
+    import) rules prefork out, whatever else the tasks do: prefork forks after import."""
+    waits = any(set(t.effects) & _IO for t in tasks)
+    thread_ok = Hazard.THREAD_UNSAFE not in hazards
+    pool = Pool.THREADS if waits and thread_ok else Pool.SOLO
+    concurrency = cores if pool is Pool.THREADS else 1
+    reasons.append(
+        "fork-unsafe state is created at import (a CUDA context, a model on the GPU): "
+        "prefork's children would inherit a broken copy, so "
+        + (
+            f"threads -c {cores} in one process"
+            if pool is Pool.THREADS
+            else f"{cores} solo worker processes"
+        )
+    )
+    alternatives.append(Alternative(Pool.PREFORK, "forks after import: the state breaks"))
+    return pool, concurrency, 1 if pool is Pool.THREADS else cores
+
+
+def _cpu_children(evidence: list[Evidence]) -> list[Evidence]:
+    return [e for e in evidence if e.kind == Effect.CPU_CHILD.value]
+
+
+def _unresolved_reason(unresolved: list[TaskInfo], total: int) -> str:
+    """Why a queue of mostly unresolved tasks gets no confident pool, and what decides."""
+    names = ", ".join(t.name.rpartition(".")[2] for t in unresolved[:3])
+    more = f" and {len(unresolved) - 3} more" if len(unresolved) > 3 else ""
+    follow = [f"{e.location} ({e.call})" for t in unresolved for e in t.unresolved]
+    where = f"; could not follow {', '.join(follow[:3])}" if follow else ""
+    return (
+        f"{len(unresolved)} of {total} tasks ({names}{more}) show no effect the advisor "
+        f"could resolve{where}: this pool is a default, not a finding. "
+        "`poolkit profile collect` on a running worker, then `poolkit advise --profile`, "
+        "decides it from measurement"
+    )
+
+
 def _mostly_waiting(tasks: list[TaskInfo]) -> bool:
     """More tasks wait (IO, GIL-releasing C work) than hold the GIL with pure Python."""
     holding = sum(t.kind == "cpu" for t in tasks)
@@ -326,15 +403,39 @@ def _evidence(tasks: list[TaskInfo]) -> list[Evidence]:
 
 
 def _confidence(tasks: list[TaskInfo]) -> Confidence:
+    """``high`` only when the evidence is library knowledge and agrees.
+
+    Calibrated on labelled projects: queues whose every task shows library evidence of
+    one kind were right; heuristics (``python: …`` loops), effects inferred from a
+    library without a table, and mixed or missing kinds were wrong often enough that
+    they cap the confidence at ``medium``.
+    """
     known = [t for t in tasks if t.kind != "unknown"]
     if not known:
         return Confidence.LOW
-    heuristic = all(
-        ev.call.startswith("python:") for t in known for ev in t.evidence if ev.kind == "cpu"
-    ) and any(t.kind == "cpu" for t in known)
-    if heuristic or len(known) < len(tasks) or len({t.kind for t in known}) > 1:
+    decisive = [ev for t in known for ev in t.evidence if ev.kind in _DECISIVE.get(t.kind, ())]
+    soft = all(_is_soft(ev) for ev in decisive)
+    if soft or len(known) < len(tasks) or len({t.kind for t in known}) > 1:
         return Confidence.MEDIUM
     return Confidence.HIGH
+
+
+#: The evidence kinds that make each task kind (what classify() looked at).
+_DECISIVE: dict[str, frozenset[str]] = {
+    "gpu": frozenset({Effect.GPU.value}),
+    "cpu": frozenset({Effect.CPU.value}),
+    "cpu_releases_gil": frozenset({Effect.CPU_RELEASES_GIL.value}),
+    "io": frozenset(e.value for e in _IO),
+}
+
+
+def _is_soft(ev: Evidence) -> bool:
+    """Evidence from a heuristic or an inference rather than a knowledge table."""
+    return ev.call.startswith("python:") or ev.note.startswith(INFERRED_NOTE)
+
+
+#: How inferred evidence's note starts (see inferred.py): it never makes ``high``.
+INFERRED_NOTE = "inferred"
 
 
 def command(app: str, queue: str, pool: Pool, concurrency: int) -> str:

@@ -9,8 +9,9 @@ one a reviewer wants to read. Only functions reachable from tasks are summarised
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
+from celery_poolkit.advisor import inferred
 from celery_poolkit.advisor.facts import CallSite
 from celery_poolkit.advisor.project import Project
 from celery_poolkit.model import Effect, Evidence, Green, Location
@@ -100,7 +101,9 @@ def _direct(project: Project, fid: str) -> tuple[Summary, set[str]]:
     for site, decorator in (*wrapped, *((c, False) for c in fn.calls)):
         if site.line in ignored:
             continue
+        reached = False
         for target in project.targets(site):
+            reached = True
             if target.kind == "func":
                 if decorator:
                     continue
@@ -108,6 +111,10 @@ def _direct(project: Project, fid: str) -> tuple[Summary, set[str]]:
                     callees.add(target.name)
                 continue
             row = target.call
+            if target.name == inferred.CALL_COMMAND:  # follow the command to its handle()
+                handlers = inferred.command_handlers(project.functions, site)
+                callees.update(handlers)
+                row = None if handlers else inferred.other_app_command(site)
             if row is None:
                 continue
             if row.effect is not None:
@@ -116,9 +123,14 @@ def _direct(project: Project, fid: str) -> tuple[Summary, set[str]]:
                 add(row.green.value, target.name, site.line, site.col, row.note)
             for hazard in sorted(row.hazards, key=lambda h: h.value):
                 add(hazard.value, target.name, site.line, site.col, row.note)
+        if not reached and site.recv_kind == "selfattr":
+            _by_name(f"{site.recv.rpartition('#')[2]}.{site.target}", site, add)
     for site in fn.calls:
         if site.passed and site.line not in ignored:
             _passed_effects(project, fid, site, own, callees)
+    for site in fn.param_calls:  # a session-like chain on a value passed in
+        if site.line not in ignored and site.recv_kind == "param":
+            _by_name(site.target, site, add)
     for hint in fn.hints:
         if hint.line in ignored:
             continue
@@ -128,6 +140,12 @@ def _direct(project: Project, fid: str) -> tuple[Summary, set[str]]:
     # Nested functions defined here usually run here (callbacks, retries): include them.
     callees.update(project.nested.get(fid, ()))
     return own, callees
+
+
+def _by_name(chain: str, site: CallSite, add: Callable[[str, str, int, int, str], None]) -> None:
+    row = inferred.by_name(chain)
+    if row is not None and row.effect is not None:
+        add(row.effect.value, row.qualname, site.line, site.col, row.note)
 
 
 def _passed_effects(

@@ -14,7 +14,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from celery_poolkit.advisor import budget, conflicts, deploy, discovery, effects, routing
+from celery_poolkit.advisor import (
+    budget,
+    conflicts,
+    deploy,
+    discovery,
+    effects,
+    inferred,
+    routing,
+    unresolved,
+)
 from celery_poolkit.advisor.cache import Cache
 from celery_poolkit.advisor.config import AdvisorConfig
 from celery_poolkit.advisor.decide import classify, decide
@@ -62,7 +71,10 @@ def analyze(
     """Advise on the project at ``paths``. ``plugin_calls`` is the library knowledge;
     ``cache_dir`` None disables the cache. Never raises for bad source files."""
     root = find_root(paths)
-    knowledge = Knowledge([*CELERY_CALLS, *plugin_calls, *config.knowledge])
+    rows = [*CELERY_CALLS, *plugin_calls, *config.knowledge]
+    # Calls into libraries no table describes are inferred from their source (inferred.py).
+    libraries = inferred.Libraries(rows, _described(rows), cache_dir, root)
+    knowledge = inferred.InferringKnowledge(rows, libraries)
     read, focus = context(paths, root)
     files, skipped = walk(read, root, config.exclude)
     loaded, unreadable = read_all(files)
@@ -94,6 +106,7 @@ def analyze(
         commands=commands,
         focus=focus,
     )
+    libraries.save()
     if results is not None:
         results.new = {}  # only the latest advice is worth keeping
         results.put(result_key, advice)
@@ -135,6 +148,11 @@ def _parse_reachable(
     return list(by_module.values()), skipped
 
 
+def _described(rows: Sequence[Call]) -> set[str]:
+    """Top-level modules some table speaks for: their calls are never inferred."""
+    return {row.qualname.partition(".")[0] for row in rows}
+
+
 def _result_key(state: object, knowledge: Knowledge) -> str:
     """A key over everything the advice depends on: file contents (by hash), the skipped
     files, config, cores, --import-app data, deployment commands and the knowledge."""
@@ -156,6 +174,7 @@ def _advise(
     commands: list[deploy.WorkerCommand],
     focus: tuple[str, ...] = (),
 ) -> Advice:
+    knowledge = inferred.with_settings(knowledge, facts)
     project = Project(facts, knowledge)
     rule = routing.RuleFactory()
     findings: list[Finding] = []
@@ -185,6 +204,8 @@ def _advise(
     tasks = [
         _task_info(t, routed[t.name], summaries.get(t.body, {}), project, fork_unsafe) for t in defs
     ]
+    # Tasks with no effect say which calls could not be followed (decide quotes them).
+    tasks = [unresolved.annotate(t, project) for t in tasks]
     # The -A the project's own deployment uses, else the first app found.
     deployed = next((c.app for c in commands if c.app), "")
     app_name = config.app or deployed or (apps[0].cli_name if apps else "proj")

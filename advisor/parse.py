@@ -15,8 +15,10 @@ import threading
 import tokenize
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from typing import TypeVar
 
+from celery_poolkit.advisor import syntax
 from celery_poolkit.advisor.cache import Cache
 from celery_poolkit.advisor.facts import ModuleFacts
 from celery_poolkit.advisor.files import SourceFile
@@ -155,24 +157,36 @@ def analyse_one(  # noqa: PLR0917 - called with a packed work item
         facts = visit() if len(data) < _BIG_STACK_MIN else _on_big_stack(visit)
         return key, facts, None
     except SyntaxError as exc:
-        # Only when the parse failed, and only for PEP 758's ``except A, B:``: read the
-        # file with those clauses parenthesized rather than lose every task in it.
-        rewritten = _parenthesize_excepts(source) if _is_pep758(exc) else None
-        if rewritten is not None:
+        # Only when the parse failed: read the file as a newer Python would, rather
+        # than lose every task and helper in it (see syntax.py).
+        big = len(data) >= _BIG_STACK_MIN
+        for rewrite in _rewrites(exc):
             try:
+                rewritten = _on_big_stack(partial(rewrite, source)) if big else rewrite(source)
+                if rewritten is None:
+                    continue
 
-                def visit_rewritten() -> ModuleFacts:
-                    return module_facts(rewritten, rel, module, is_package=is_package, full=full)
+                def visit_rewritten(text: str = rewritten) -> ModuleFacts:
+                    return module_facts(text, rel, module, is_package=is_package, full=full)
 
-                big = len(data) >= _BIG_STACK_MIN
                 return key, _on_big_stack(visit_rewritten) if big else visit_rewritten(), None
             except (SyntaxError, RecursionError, MemoryError, ValueError):
-                pass  # something else is wrong too: report the first error
+                continue  # something else is wrong too: report the first error
         return key, None, Skipped(rel, _syntax_reason(exc))
     except (RecursionError, MemoryError):
         return key, None, Skipped(rel, "expressions nested too deeply to analyse")
     except ValueError as exc:  # e.g. a source the parser refuses outright
         return key, None, Skipped(rel, f"cannot parse: {_first_line(exc)}")
+
+
+def _rewrites(exc: SyntaxError) -> list[Callable[[str], str | None]]:
+    """How to try reading a file ``ast`` refused, cheapest first."""
+    found: list[Callable[[str], str | None]] = []
+    if _is_pep758(exc):
+        found.append(_parenthesize_excepts)  # tokenize only: no libcst needed for it
+    if syntax.worth_rewriting(exc):
+        found.append(syntax.downgrade)
+    return found
 
 
 def _syntax_reason(exc: SyntaxError) -> str:

@@ -13,6 +13,7 @@ import builtins
 import re
 from collections.abc import Iterator
 
+from celery_poolkit.advisor.children import ChildPrograms
 from celery_poolkit.advisor.facts import (
     CallSite,
     CallV,
@@ -49,6 +50,7 @@ _ARG_CALLS = frozenset(
         "register_task",
         "task",
         "shared_task",
+        "call_command",  # its first argument names the management command (inferred.py)
     }
 )
 _MAX_VALUE_DEPTH = 12  # deeper literals are summarised as Unknown, never recursed into
@@ -530,6 +532,7 @@ class _FunctionBody:
         self.hints: list[Hint] = []
         self.nested: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
         self.returns = ""
+        self.children = ChildPrograms(scope.dotted)  # programs run in subprocesses
         if cls:
             scope.self_class = f"{scope.module.module}.{cls}"
 
@@ -554,12 +557,15 @@ class _FunctionBody:
                 self.hints.append(Hint("thread_unsafe", f"global {name}", stmt.lineno))
             return
         # Calls in the statement's own expressions (not in nested bodies).
+        before = len(self.calls)
         for expr in _own_expressions(stmt):
             for site in scope.calls_in(expr):
                 if site.recv_kind in PARAM_KINDS:
                     self.param_calls.append(site)
                 else:
                     self.calls.append(site)
+        launched = self.calls[before:]
+        self.calls.extend(self.children.sites(stmt, launched, _own_expressions(stmt)))
         if isinstance(stmt, ast.Assign | ast.AnnAssign):
             self._assign(stmt)
         elif isinstance(stmt, ast.With | ast.AsyncWith):
@@ -648,6 +654,7 @@ class _FunctionBody:
         """
         it = stmt.iter
         if not (isinstance(it, ast.Call) and self.scope.dotted(it.func) == "range" and it.args):
+            self._nested_loop_hint(stmt)
             return
         bound = it.args[-1] if len(it.args) < 3 else it.args[1]
         constant = bound.value if isinstance(bound, ast.Constant) else None
@@ -656,17 +663,44 @@ class _FunctionBody:
         # range(len(rows)), range(math.floor(rating)): iterating data, not crunching it.
         if isinstance(bound, ast.Call) and self.scope.dotted(bound.func) in _SIZE_CALLS:
             return
-        if len(stmt.body) > 6:
+        if len(stmt.body) > 6 or not self._understood(stmt.body):
             return
-        # A call the visitor cannot name (``pipe.lpop()`` on an unknown object) may well
-        # wait: only loops whose every call is understood count as CPU work.
-        for node in stmt.body:
+        end = stmt.end_lineno or stmt.lineno
+        self.hints.append(Hint("cpu", f"Python loop over {_source(it)}", stmt.lineno, end))
+
+    def _understood(self, body: list[ast.stmt]) -> bool:
+        """A call the visitor cannot name (``pipe.lpop()`` on an unknown object) may well
+        wait: only loops whose every call is understood count as CPU work."""
+        for node in body:
             for sub in _calls_below(node):
                 site = self.scope.call_site(sub, keep_args=False)
                 if site is None or site.recv_kind in PARAM_KINDS:
-                    return
-        end = stmt.end_lineno or stmt.lineno
-        self.hints.append(Hint("cpu", f"Python loop over {_source(it)}", stmt.lineno, end))
+                    return False
+        return True
+
+    def _nested_loop_hint(self, stmt: ast.For | ast.AsyncFor) -> None:
+        """``for a in items: for b in items: ...``: quadratic pure-Python work over a list.
+
+        Both loops must run over plain names or attributes (a list, a field), not over a
+        call (a query, a page fetch), and the inner body must be short and understood;
+        effects.py then drops the hint if any call in it waits or leaves for the project.
+        """
+        if isinstance(stmt, ast.AsyncFor) or not isinstance(stmt.iter, ast.Name | ast.Attribute):
+            return
+        inner = next((s for s in stmt.body if isinstance(s, ast.For)), None)
+        if inner is None or not isinstance(inner.iter, ast.Name | ast.Attribute):
+            return
+        # ``for order in orders: for line in order.lines``: walking rows and their
+        # children (an ORM relation may load lazily), not a quadratic computation.
+        base: ast.expr = inner.iter
+        while isinstance(base, ast.Attribute):
+            base = base.value
+        if isinstance(base, ast.Name) and base.id in set(_target_names(stmt.target)):
+            return
+        if len(inner.body) > 6 or not self._understood(stmt.body):
+            return
+        what = f"nested Python loops over {_source(stmt.iter)} and {_source(inner.iter)}"
+        self.hints.append(Hint("cpu", what, stmt.lineno, stmt.end_lineno or stmt.lineno))
 
 
 def _bind_parameters(

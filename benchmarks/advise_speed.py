@@ -4,11 +4,15 @@ Runs side by side on the same files, in this order:
 
 1. baseline: a bare single-process ``ast.parse`` of every ``.py`` file under PROJECT
    (read + parse, nothing else);
-2. cold: ``poolkit advise PROJECT --format json`` with an empty ``POOLKIT_CACHE_DIR``;
-3. warm: the same command again, with the cache the cold run filled.
+2. first: ``poolkit advise PROJECT --format json`` with an empty ``POOLKIT_CACHE_DIR``
+   (no facts, no library results: what a first run on a new machine pays);
+3. cold: the same on an empty cache that holds only the library results the first run
+   stored (``libraries/``, shared by every project): a changed project on a machine
+   that has advised before;
+4. warm: the same command again, with the cache the first run filled.
 
 Each is repeated ``--repeat`` times (median reported) and printed as a ratio to the
-baseline, in wall time (the target: cold <= 0.5x, warm <= 0.1x; issue 3) and in CPU time
+baseline, in wall time (the target: cold <= 0.6x, warm <= 0.15x; issue 11) and in CPU time
 (user + system, the advisor's child processes included). The CPU ratio does not depend
 on how busy the machine is; the wall ratio does, because the cold run needs both cores
 free to parse in parallel while the baseline needs only one. The load average is
@@ -26,6 +30,7 @@ import argparse
 import ast
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -100,21 +105,33 @@ def main() -> None:
     )
     print(f"load average before: {os.getloadavg()[0]:.2f}")
     base: list[tuple[float, float]] = []
+    first: list[tuple[float, float]] = []
     cold: list[tuple[float, float]] = []
     warm: list[tuple[float, float]] = []
     for _ in range(max(1, args.repeat)):
         base.append(baseline(files))
-        with tempfile.TemporaryDirectory(prefix="poolkit-bench-") as cache:
-            cold.append(advise(args.project, Path(cache)))
+        with (
+            tempfile.TemporaryDirectory(prefix="poolkit-bench-") as cache,
+            tempfile.TemporaryDirectory(prefix="poolkit-bench-") as fresh,
+        ):
+            first.append(advise(args.project, Path(cache)))
+            if (Path(cache) / "libraries").is_dir():
+                shutil.copytree(Path(cache) / "libraries", Path(fresh) / "libraries")
+            cold.append(advise(args.project, Path(fresh)))
             warm.append(advise(args.project, Path(cache)))
     b_wall = statistics.median(w for w, _ in base)
     b_cpu = statistics.median(c for _, c in base)
     print(f"{'run':<32}{'wall s':>8}{'x parse':>9}{'target':>8}{'':>8}{'CPU s':>8}{'x parse':>9}")
     print(f"{'ast.parse, 1 process':<32}{b_wall:>8.2f}{1:>9.2f}{'':>16}{b_cpu:>8.2f}{1:>9.2f}")
-    for name, runs, target in (("poolkit advise, cold cache", cold, 0.5),
-                               ("poolkit advise, warm cache", warm, 0.1)):  # fmt: skip
+    for name, runs, target in (("poolkit advise, first run", first, None),
+                               ("poolkit advise, cold cache", cold, 0.6),
+                               ("poolkit advise, warm cache", warm, 0.15)):  # fmt: skip
         wall = statistics.median(w for w, _ in runs)
         cpu = statistics.median(c for _, c in runs)
+        if target is None:  # reported, not judged: it pays for reading libraries once
+            print(f"{name:<32}{wall:>8.2f}{wall / b_wall:>9.2f}{'':>16}"
+                  f"{cpu:>8.2f}{cpu / b_cpu:>9.2f}")  # fmt: skip
+            continue
         verdict = "ok" if wall / b_wall <= target else "MISSED"
         print(f"{name:<32}{wall:>8.2f}{wall / b_wall:>9.2f}{'<= ' + str(target):>8}"
               f"{verdict:>8}{cpu:>8.2f}{cpu / b_cpu:>9.2f}")  # fmt: skip

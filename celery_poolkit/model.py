@@ -84,6 +84,9 @@ class Effect(str, enum.Enum):
     CPU = "cpu"  # pure-Python or C work that holds the GIL
     CPU_RELEASES_GIL = "cpu_releases_gil"  # C work that releases the GIL (hashlib, numpy, …)
     GPU = "gpu"
+    #: A CPU-heavy program in a child process (ffmpeg, tesseract …): the task waits, but
+    #: each running task keeps a core busy, so concurrency beyond the cores only queues.
+    CPU_CHILD = "cpu_child"
 
 
 class Green(str, enum.Enum):
@@ -183,6 +186,9 @@ class TaskInfo:
     evidence: tuple[Evidence, ...] = ()
     kind: str = "unknown"  # cpu, cpu_releases_gil, gpu, io, unknown: the decision's input
     also_queues: tuple[str, ...] = ()  # queues named at call sites (apply_async(queue=...))
+    #: For a task with no effect: calls the advisor could not follow (a method on a value
+    #: passed in, a library no table describes), so "nothing found" is not read as "idle".
+    unresolved: tuple[Evidence, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,6 +5,9 @@
 ``orm.Session`` (``execute``, ``scalars``, ``scalar``, ``get``, ``query``, ``commit``,
 ``flush``, ``refresh``, ``merge`` do round trips; ``add`` / ``add_all`` / ``delete`` only
 stage until the flush), ``sessionmaker`` / ``scoped_session`` and legacy ``Query``.
+A session reached through an attribute of a value whose class is unknown
+(``request.db.query(...)``, ``self.session.commit()``) is recognised by its name
+(``SESSION_NAMES``), as inferred evidence.
 
 **Under gevent:** ``NEEDS_ADAPTER`` when the URL's driver is psycopg2 (libpq waits need
 poolkit's wait callback) or psycopg 3 (cooperative only when imported after patching,
@@ -38,6 +41,38 @@ _SESSION = "sqlalchemy.orm.Session"
 _DRIVER = "the DBAPI driver decides: psycopg needs poolkit's adapter, mysqlclient blocks"
 
 
+#: The ORM session's methods that make a round trip, and those that only stage work until
+#: the flush (shared with the tables of libraries built on the session: Flask-SQLAlchemy).
+SESSION_ROUND_TRIPS = (
+    "execute",
+    "scalars",
+    "scalar",
+    "get",
+    "commit",
+    "flush",
+    "refresh",
+    "merge",
+    "rollback",
+    "connection",
+)
+SESSION_STAGING = ("add", "add_all", "delete", "expunge")
+
+
+def session_staging(owner: str, extra: tuple[str, ...] = ()) -> tuple[Call, ...]:
+    """``add`` / ``delete`` …: no IO until the flush."""
+    note = "staged in the session; the IO happens at flush/commit"
+    return each(owner, (*SESSION_STAGING, *extra), None, Green.SAFE, note=note)
+
+
+#: Attribute names that, on a value of unknown class, read like an ORM session
+#: (``request.db.query(...)``, ``self.dbsession.execute(...)``), and the session methods
+#: that make a round trip: evidence inferred from the name, never ``high`` confidence.
+SESSION_NAMES = frozenset({"db", "session", "dbsession", "db_session", "sa_session", "Session"})
+SESSION_METHODS = frozenset(
+    {"query", "execute", "scalars", "scalar", "get", "commit", "flush", "refresh", "merge"}
+)
+
+
 def _db(owner: str, names: tuple[str, ...], returns: str = "") -> tuple[Call, ...]:
     return each(owner, names, Effect.DB_IO, Green.NEEDS_ADAPTER, returns=returns, note=_DRIVER)
 
@@ -61,28 +96,8 @@ PLUGIN = Plugin(
         ctor("sqlalchemy.orm.sessionmaker.__call__", _SESSION),
         ctor("sqlalchemy.orm.sessionmaker.begin", _SESSION),
         ctor("sqlalchemy.orm.scoped_session", _SESSION),
-        *_db(
-            _SESSION,
-            (
-                "execute",
-                "scalars",
-                "scalar",
-                "get",
-                "commit",
-                "flush",
-                "refresh",
-                "merge",
-                "rollback",
-                "connection",
-            ),
-        ),
-        *each(
-            _SESSION,
-            ("add", "add_all", "delete", "expunge"),
-            None,
-            Green.SAFE,
-            note="staged in the session; the IO happens at flush/commit",
-        ),
+        *_db(_SESSION, SESSION_ROUND_TRIPS),
+        *session_staging(_SESSION),
         *_db(_SESSION, ("query",), "sqlalchemy.orm.Query"),
         Call(
             "sqlalchemy.orm.Query.*",

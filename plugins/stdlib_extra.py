@@ -5,8 +5,10 @@
 ``imaplib`` / ``poplib`` / ``ftplib`` sessions (network IO), ``urllib.request.urlretrieve``
 and ``socket.gethostbyname`` (network IO), the remaining subprocess entry points
 (``subprocess.getoutput`` / ``getstatusoutput``, ``os.popen``, ``os.waitpid``),
-``xml.etree.ElementTree`` parsing and ``hashlib`` constructors (CPU: the GIL is released
-only for inputs over 2 KiB), and event loops started with
+``xml.etree.ElementTree`` parsing, ``hashlib`` constructors (no effect: hashing a key
+once is not CPU work; a loop of hashes is, through the loop) and ``update`` /
+``file_digest`` (hashing a file chunk by chunk: GIL-releasing CPU), and event loops
+started with
 ``get_event_loop().run_until_complete``.
 
 **Under gevent:** sockets, DNS and subprocess waits are cooperative once patched. Regular
@@ -22,15 +24,17 @@ and ruff ASYNC240 (subprocess, ``os.wait*``, ``pathlib`` calls); blockbuster's
 from __future__ import annotations
 
 from celery_poolkit.model import Call, Effect, Green, Hazard
-from celery_poolkit.plugins._rows import cpu, each
+from celery_poolkit.plugins._rows import cpu, each, gil_free
 from celery_poolkit.plugins.base import Plugin
 
 _FILE = Effect.FILE_IO
 _NET = Effect.NET_IO
 _SQLITE = "SQLite runs in C and waits on file locks in C: the hub stalls"
-# CPython's hashlib drops the GIL only for inputs over 2047 bytes: hashing small values
-# in a loop (cache keys, fingerprints) is GIL-bound CPU work.
-_HASH = "cheap per call; in a loop it is CPU; the GIL is released only for inputs > 2 KiB"
+# Hashing a key or a payload once is microseconds: calling it CPU work pushed IO tasks
+# that build a cache key onto prefork. A loop of hashes is CPU, and the loop says so
+# (the visitor's counted-loop hint), not the hash call.
+_HASH = "cheap per call (a cache key, a checksum): CPU only in a loop, which the loop shows"
+_HASHER = "hashlib._Hash"
 
 PLUGIN = Plugin(
     name="stdlib_extra",
@@ -104,9 +108,13 @@ PLUGIN = Plugin(
         Call("os.popen", Effect.SUBPROCESS, note="runs through subprocess.Popen"),
         *each("os", ("waitpid", "wait"), Effect.SUBPROCESS),
         *(
-            cpu(f"hashlib.{name}", _HASH)
+            Call(f"hashlib.{name}", None, Green.SAFE, returns=_HASHER, note=_HASH)
             for name in ("md5", "sha1", "sha256", "sha512", "blake2b", "new")
         ),
+        # Feeding a hasher chunk by chunk is hashing a file or a stream: real work, in C
+        # that drops the GIL for chunks over 2 KiB.
+        gil_free(f"{_HASHER}.update", "hashing data chunk by chunk: releases the GIL"),
+        gil_free("hashlib.file_digest", "hashing a whole file: releases the GIL"),
         cpu("xml.etree.ElementTree.parse", "expat builds Python objects: holds the GIL"),
         cpu("xml.etree.ElementTree.fromstring", "expat builds Python objects: holds the GIL"),
         Call("asyncio.get_event_loop", None, Green.SAFE, returns="asyncio.AbstractEventLoop"),

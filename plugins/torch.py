@@ -52,8 +52,11 @@ PLUGIN = Plugin(
             hazards=_CUDA,
             note=_CUDA_NOTE,
         ),
-        *each("torch", ("load", "save"), Effect.FILE_IO),
-        Call("torch.jit.load", Effect.FILE_IO),
+        # A loaded model is a Module: ``torch.jit.load(p).to("cuda")`` at import is CUDA
+        # in the parent, which the advisor must see to rule prefork out.
+        Call("torch.load", Effect.FILE_IO, returns="torch.nn.Module"),
+        Call("torch.save", Effect.FILE_IO),
+        Call("torch.jit.load", Effect.FILE_IO, returns="torch.nn.Module"),
         *(
             gil_free(f"torch.{name}", "ATen kernels release the GIL")
             for name in ("matmul", "mm", "bmm", "einsum", "conv2d", "topk", "sort")

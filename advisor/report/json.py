@@ -89,4 +89,5 @@ def _task(t: TaskInfo) -> dict[str, Any]:
         "effects": [e.value for e in t.effects],
         "hazards": [h.value for h in t.hazards],
         "evidence": [_evidence(e) for e in t.evidence],
+        "unresolved": [_evidence(e) for e in t.unresolved],
     }

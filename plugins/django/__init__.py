@@ -15,9 +15,14 @@
   ``Group``, ``Permission``, ``ContentType``, ``Site``, ``Session`` …, and so are
   ``get_user_model()`` and ``apps.get_model(...)``; ``UserManager`` is a manager.
 - ``django.core.cache.cache.*`` (a round trip to the configured cache backend).
+- ``django.core.management.call_command`` (a project command is followed to its
+  ``Command.handle``; another app's command counts as database IO, inferred);
 - ``django.core.mail``: ``send_mail``, ``send_mass_mail``, ``mail_admins``,
   ``mail_managers``, ``EmailMessage`` / ``EmailMultiAlternatives`` ``.send()`` and
-  ``get_connection().send_messages()``.
+  ``get_connection().send_messages()``: what they do follows ``EMAIL_BACKEND`` as the
+  project's settings set it (``EMAIL_BACKENDS`` below: SMTP and HTTP providers are
+  network IO, ``post_office`` writes rows, celery-email publishes a task, console and
+  locmem do no IO).
 - ``render_to_string`` (CPU) and ``default_storage`` (file IO, or network IO with a
   remote django-storages backend).
 
@@ -116,6 +121,32 @@ _CONTRIB_MANAGERS = (
 )
 
 
+#: What Django's mail functions do, by the ``EMAIL_BACKEND`` the settings name (the
+#: longest matching prefix wins): without a setting, or with SMTP, they are network IO.
+#: Backends with no effect are development and test settings: listed, never applied.
+EMAIL_BACKENDS: tuple[tuple[str, Effect | None, str], ...] = (
+    ("django.core.mail.backends.smtp", Effect.NET_IO, "SMTP backend: smtplib"),
+    ("django.core.mail.backends.console", None, "console backend: writes to stdout"),
+    ("django.core.mail.backends.locmem", None, "locmem backend: kept in memory"),
+    ("django.core.mail.backends.dummy", None, "dummy backend: discarded"),
+    ("django.core.mail.backends.filebased", None, "file backend: a development setting"),
+    ("post_office", Effect.DB_IO, "post_office backend: the mail is written as rows"),
+    ("djcelery_email", Effect.BROKER_IO, "celery-email backend: the mail is sent by a task"),
+    ("anymail", Effect.NET_IO, "anymail backend: an HTTPS request to the provider"),
+    ("django_ses", Effect.NET_IO, "SES backend: an HTTPS request (boto3)"),
+    ("sendgrid_backend", Effect.NET_IO, "SendGrid backend: an HTTPS request"),
+)
+#: The calls whose effect is the configured backend's.
+MAIL_CALLS: tuple[str, ...] = (
+    *(
+        f"{_MAIL}.{name}"
+        for name in ("send_mail", "send_mass_mail", "mail_admins", "mail_managers")
+    ),
+    f"{_MAIL}.EmailMessage.send",
+    f"{_MAIL}.backends.base.BaseEmailBackend.send_messages",
+)
+
+
 PLUGIN = Plugin(
     name="django",
     modules=("django",),
@@ -169,6 +200,12 @@ PLUGIN = Plugin(
         Call(f"{_MAIL}.EmailMessage.send", Effect.NET_IO),
         ctor(f"{_MAIL}.get_connection", f"{_MAIL}.backends.base.BaseEmailBackend"),
         *each(f"{_MAIL}.backends.base.BaseEmailBackend", ("open", "send_messages"), Effect.NET_IO),
+        Call(
+            "django.core.management.call_command",
+            None,
+            Green.SAFE,
+            note="runs a management command: a project command is followed to its handle()",
+        ),
         cpu("django.template.loader.render_to_string", "template rendering is pure Python"),
         Call(
             "django.core.files.storage.default_storage.*",

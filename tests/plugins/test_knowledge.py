@@ -93,7 +93,7 @@ SPOT_CHECKS = [
     ("bs4.BeautifulSoup", _CPU, Green.SAFE),
     ("lxml.etree.fromstring", _NOGIL, Green.SAFE),
     ("openpyxl.load_workbook", _CPU, Green.SAFE),
-    ("pytesseract.image_to_string", _SUB, _AFTER),
+    ("pytesseract.image_to_string", Effect.CPU_CHILD, _AFTER),
     ("pdfkit.from_url", _SUB, _AFTER),
     # crypto
     ("bcrypt.hashpw", _NOGIL, Green.SAFE),

@@ -1,0 +1,224 @@
+"""Read newer Python than the running one: rewrite a file into syntax ``ast`` accepts.
+
+``ast`` parses only the grammar of the Python that runs poolkit, so a 3.11 run would
+skip a file that uses 3.12's generics or f-strings, and every helper in it with it.
+When (and only when) ``ast.parse`` fails, the file is read with libcst, whose parser
+knows the grammar of every Python from 3.0 to 3.15, and the constructs older parsers
+refuse are rewritten into ones they accept, with what the advisor needs kept:
+
+* ``type X[T] = v`` (PEP 695) becomes ``X = v``; ``def f[T]`` / ``class C[T]`` lose
+  their type parameters (names only the type checker reads);
+* an f-string or t-string older parsers refuse (PEP 701 quotes, PEP 750) becomes the
+  tuple of its expressions, so the calls inside them are still seen;
+* ``*Ts`` in an annotation or subscript (PEP 646) loses its star;
+* ``except* E`` (PEP 654) becomes ``except E``, ``except A, B:`` (PEP 758) ``except (A, B):``.
+
+Every other line is kept byte for byte and a rewrite keeps the line count, so line
+numbers in evidence stay right (columns on rewritten lines may move). libcst is
+imported here only, and only on that path: a tree of the usual files never loads it.
+Only the top-level statements ``ast`` refuses go through libcst (10-15x slower per line).
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+#: Parser messages that no newer grammar accepts either: the fallback would only cost time
+#: (and deep nesting is what a native parser may not survive).
+_NOT_A_VERSION_ISSUE = ("too many nested parentheses", "too many statically nested blocks")
+
+
+def worth_rewriting(exc: SyntaxError) -> bool:
+    """Whether a newer grammar might accept what ``ast`` refused."""
+    return not any(text in (exc.msg or "") for text in _NOT_A_VERSION_ISSUE)
+
+
+#: Failing top-level statements rewritten one by one before the whole file is.
+MAX_STATEMENTS = 64
+
+
+def downgrade(source: str) -> str | None:
+    """``source`` in syntax the running ``ast`` reads, or None when nothing can read it
+    (libcst not installed, or the file is not valid Python of any version).
+
+    libcst costs 10-15x ``ast`` per line, so the statements ``ast`` refuses are rewritten
+    one at a time (a failing line's top-level statement, found by indentation, then the
+    parse is retried); only when that does not work is the whole file rewritten.
+    """
+    lines = source.splitlines(keepends=True)
+    for _ in range(MAX_STATEMENTS):
+        try:
+            ast.parse("".join(lines))
+        except SyntaxError as exc:
+            span = _statement(lines, (exc.lineno or 1) - 1)
+            chunk = "".join(lines[span[0] : span[1]])
+            rewritten = _downgrade_all(chunk) if span[1] > span[0] else None
+            if rewritten is None or rewritten == chunk:
+                break
+            lines[span[0] : span[1]] = rewritten.splitlines(keepends=True)
+        except (ValueError, RecursionError, MemoryError):
+            break
+        else:
+            return "".join(lines)
+    return _downgrade_all(source)
+
+
+def _statement(lines: list[str], index: int) -> tuple[int, int]:
+    """The top-level statement around line ``index``: from the last line that starts at
+    column 0 (with its decorators) to the next one that is not a continuation (``else``,
+    ``except`` …). A guess where a string spans lines: a wrong one only fails to parse."""
+    index = min(max(index, 0), len(lines) - 1) if lines else 0
+    start = index
+    while start > 0 and not _starts_statement(lines[start]):
+        start -= 1
+    while start > 0 and lines[start - 1].startswith("@"):
+        start -= 1
+    end = index + 1
+    while end < len(lines) and not (
+        _starts_statement(lines[end]) and not lines[end].startswith(_CONTINUATIONS)
+    ):
+        end += 1
+    return start, end
+
+
+_CONTINUATIONS = ("else", "elif", "except", "finally", "case")
+
+
+def _starts_statement(line: str) -> bool:
+    return bool(line) and not line[0].isspace() and line[0] not in "#)]}"
+
+
+def _downgrade_all(source: str) -> str | None:
+    try:
+        import libcst as cst
+    except ImportError:
+        return None
+    try:
+        module = cst.parse_module(source)
+    except (cst.ParserSyntaxError, RecursionError, ValueError):
+        return None
+    rewritten: str = module.visit(_downgrader(cst, module)).code
+    return rewritten if rewritten.count("\n") == source.count("\n") else _pad(rewritten, source)
+
+
+def _pad(rewritten: str, source: str) -> str:
+    # A rewrite that dropped lines (type parameters over several lines, a triple-quoted
+    # f-string) shifts the lines below it; appending blank lines keeps the count, and the
+    # evidence after the rewritten construct is off by at most its own height.
+    missing = source.count("\n") - rewritten.count("\n")
+    return rewritten + "\n" * max(0, missing)
+
+
+def _downgrader(cst: Any, module: Any) -> Any:
+    """A libcst transformer with the rewrites above; built here so libcst stays lazy."""
+
+    def parses(node: Any) -> bool:
+        try:
+            ast.parse(f"({module.code_for_node(node)})", mode="eval")
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return False
+        return True
+
+    def as_tuple(original: Any, exprs: list[Any]) -> Any:
+        # (a, b,) keeps the calls in the expressions; a 1-tuple needs its comma, and an
+        # f-string without expressions becomes the empty tuple.
+        elements = [cst.Element(e, comma=cst.Comma()) for e in exprs]
+        lines = module.code_for_node(original).count("\n")
+        rpar = cst.RightParen()
+        if lines:
+            rpar = cst.RightParen(
+                whitespace_before=cst.ParenthesizedWhitespace(
+                    empty_lines=[cst.EmptyLine(indent=False)] * (lines - 1)
+                )
+            )
+        return cst.Tuple(elements, lpar=[cst.LeftParen()], rpar=[rpar])
+
+    def expressions(node: Any) -> list[Any]:
+        parts: list[Any] = []
+        for part in getattr(node, "parts", ()):
+            expression = getattr(part, "expression", None)
+            if expression is not None:
+                parts.append(expression)
+        return parts
+
+    class Downgrade(cst.CSTTransformer):  # type: ignore[misc]
+        def leave_TypeAlias(self, original: Any, updated: Any) -> Any:
+            return cst.Assign(targets=[cst.AssignTarget(updated.name)], value=updated.value)
+
+        def leave_FunctionDef(self, original: Any, updated: Any) -> Any:
+            return updated.with_changes(type_parameters=None)
+
+        def leave_ClassDef(self, original: Any, updated: Any) -> Any:
+            return updated.with_changes(type_parameters=None)
+
+        def leave_Index(self, original: Any, updated: Any) -> Any:
+            return updated.with_changes(star=None) if updated.star else updated
+
+        def leave_Annotation(self, original: Any, updated: Any) -> Any:
+            if isinstance(updated.annotation, cst.StarredElement):
+                return updated.with_changes(annotation=updated.annotation.value)
+            return updated
+
+        def leave_TryStar(self, original: Any, updated: Any) -> Any:
+            handlers = [
+                cst.ExceptHandler(
+                    body=h.body,
+                    type=h.type,
+                    name=h.name,
+                    leading_lines=h.leading_lines,
+                    whitespace_after_except=cst.SimpleWhitespace(" "),
+                    whitespace_before_colon=h.whitespace_before_colon,
+                )
+                for h in updated.handlers
+            ]
+            return cst.Try(
+                body=updated.body,
+                handlers=handlers,
+                orelse=updated.orelse,
+                finalbody=updated.finalbody,
+                leading_lines=updated.leading_lines,
+                whitespace_before_colon=updated.whitespace_before_colon,
+            )
+
+        def leave_ExceptHandler(self, original: Any, updated: Any) -> Any:
+            kind = updated.type
+            if isinstance(kind, cst.Tuple) and not kind.lpar:
+                kind = kind.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
+                return updated.with_changes(type=kind)
+            return updated
+
+        def __init__(self) -> None:
+            super().__init__()
+            # Parts of an implicit concatenation are judged with it, not alone: libcst
+            # cannot concatenate a tuple, and "a" f"{x}" must turn into one tuple.
+            self.parts: set[int] = set()
+
+        def visit_ConcatenatedString(self, node: Any) -> bool:
+            self.parts.update((id(node.left), id(node.right)))
+            return True
+
+        def leave_FormattedString(self, original: Any, updated: Any) -> Any:
+            if id(original) in self.parts or parses(updated):
+                return updated
+            return as_tuple(original, expressions(updated))
+
+        def leave_TemplatedString(self, original: Any, updated: Any) -> Any:
+            if id(original) in self.parts or parses(updated):
+                return updated
+            return as_tuple(original, expressions(updated))
+
+        def leave_ConcatenatedString(self, original: Any, updated: Any) -> Any:
+            if id(original) in self.parts or parses(updated):
+                return updated
+            flat: list[Any] = []
+            todo = [updated]
+            while todo:
+                node = todo.pop()
+                if isinstance(node, cst.ConcatenatedString):
+                    todo.extend((node.right, node.left))
+                else:
+                    flat.extend(expressions(node))
+            return as_tuple(original, flat)
+
+    return Downgrade()

@@ -1,0 +1,197 @@
+"""CPU that happens in a child process, GPU state made at import, and honest confidence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from advisor_helpers import advise, task_module
+
+from celery_poolkit.model import Confidence, Effect, Pool
+
+TRANSCODE = """
+import subprocess
+import shutil
+from django.conf import settings
+
+@app.task(queue="media")
+def transcode(src, dst):
+    subprocess.run(["ffmpeg", "-i", src, dst], check=True)
+
+@app.task(queue="media")
+def ocr(path):
+    cmd = ["/usr/bin/tesseract", path, "out"]
+    subprocess.check_call(cmd)
+
+@app.task(queue="media")
+def thumbnail(path):
+    subprocess.run([shutil.which("convert"), path, "-resize", "64x64", "t.png"])
+
+@app.task(queue="media")
+def render(path):
+    subprocess.Popen([settings.LIBREOFFICE_BINARY, "--headless", path]).wait()
+"""
+
+
+def test_cpu_heavy_programs_in_a_child_cap_concurrency_at_the_cores(tmp_path: Path) -> None:
+    advice = advise(task_module(tmp_path, TRANSCODE))
+    (queue,) = advice.queues
+    programs = {
+        t.name.rpartition(".")[2]: [e.call for e in t.evidence if e.kind == "cpu_child"]
+        for t in advice.tasks
+    }
+    assert programs == {
+        "transcode": ["subprocess.ffmpeg"],
+        "ocr": ["subprocess.tesseract"],
+        "thumbnail": ["subprocess.convert"],
+        "render": ["subprocess.libreoffice"],
+    }
+    assert all(Effect.CPU_CHILD in t.effects for t in advice.tasks)
+    assert queue.concurrency == 2  # the host's cores, not gevent's -c 50
+    assert queue.processes == 1
+    assert any("runs in a child process" in r and "capped" in r for r in queue.reasons)
+
+
+def test_a_program_that_is_not_cpu_heavy_leaves_the_io_advice_alone(tmp_path: Path) -> None:
+    body = """
+import subprocess
+
+@app.task
+def push():
+    subprocess.run(["git", "push"], check=True)
+"""
+    advice = advise(task_module(tmp_path, body))
+    (queue,) = advice.queues
+    assert queue.concurrency == 50
+    assert [e.kind for e in advice.tasks[0].evidence] == ["subprocess"]
+
+
+GPU_MODULE = """
+import torch
+
+model = torch.jit.load("model.pt").to("cuda")
+
+@app.task
+def predict(x):
+    return model(x)
+"""
+
+
+def test_a_model_moved_to_the_gpu_at_import_rules_prefork_out(tmp_path: Path) -> None:
+    advice = advise(task_module(tmp_path, GPU_MODULE))
+    (queue,) = advice.queues
+    (task,) = advice.tasks
+    assert [e.call for e in task.evidence if e.kind == "fork_unsafe"] == ["torch.nn.Module.to"]
+    assert queue.pool is not Pool.PREFORK
+    assert queue.pool is Pool.SOLO
+    assert any("fork-unsafe state is created at import" in r for r in queue.reasons)
+
+
+UNKNOWN = """
+import requests
+
+@app.task
+def fetch(url):
+    requests.get(url)
+
+@app.task
+def handle(event, handlers):
+    handlers[event["kind"]](event)
+
+@app.task
+def other(payload, sink):
+    sink.write(payload)
+"""
+
+
+def test_a_queue_of_mostly_unresolved_tasks_gets_no_confident_pool(tmp_path: Path) -> None:
+    root = task_module(tmp_path, UNKNOWN)
+    advice = advise(root)
+    (queue,) = advice.queues
+    assert queue.confidence is Confidence.LOW
+    first = queue.reasons[0]
+    assert first.startswith("2 of 3 tasks (handle, other) show no effect")
+    # The call on a value passed in is named with its place, for a reviewer to look at.
+    line = (root / "proj/tasks.py").read_text().splitlines().index("    sink.write(payload)") + 1
+    assert f"could not follow proj/tasks.py:{line} (sink.write)" in first
+    assert "poolkit profile collect" in first
+    assert "advise --profile" in first
+
+
+def test_library_evidence_of_one_kind_is_high_and_a_heuristic_is_not(tmp_path: Path) -> None:
+    io = advise(
+        task_module(tmp_path / "a", "import requests\n@app.task\ndef f():\n    requests.get('u')\n")
+    )
+    assert io.queues[0].confidence is Confidence.HIGH
+    loop = (
+        "@app.task\ndef crunch(n):\n    total = 0\n"
+        "    for i in range(n):\n        total += i * i\n    return total\n"
+    )
+    cpu = advise(task_module(tmp_path / "b", loop))
+    assert cpu.queues[0].confidence is Confidence.MEDIUM
+
+
+HASH_KEY = """
+import hashlib
+import requests
+
+@app.task
+def cached_fetch(url):
+    key = hashlib.md5(url.encode()).hexdigest()
+    return key, requests.get(url)
+"""
+
+
+def test_hashing_a_small_key_is_not_cpu_work(tmp_path: Path) -> None:
+    advice = advise(task_module(tmp_path, HASH_KEY))
+    (task,) = advice.tasks
+    assert task.kind == "io"
+    assert advice.queues[0].pool is Pool.GEVENT
+
+
+def test_hashing_a_file_chunk_by_chunk_is_gil_releasing_cpu_work(tmp_path: Path) -> None:
+    body = """
+import hashlib
+
+@app.task
+def checksum(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(65536):
+            h.update(chunk)
+    return h.hexdigest()
+"""
+    (task,) = advise(task_module(tmp_path, body)).tasks
+    assert [e.call for e in task.evidence if e.kind == "cpu_releases_gil"] == [
+        "hashlib._Hash.update"
+    ]
+
+
+QUADRATIC = """
+@app.task
+def closest_pair(points):
+    best = None
+    for a in points:
+        for b in points:
+            d = (a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2
+            if best is None or d < best:
+                best = d
+    return best
+
+@app.task
+def order_total(orders):
+    total = 0
+    for order in orders:
+        for line in order.lines:
+            total += line.amount
+    return total
+"""
+
+
+def test_a_quadratic_loop_over_a_list_is_cpu_work_but_rows_and_children_are_not(
+    tmp_path: Path,
+) -> None:
+    advice = advise(task_module(tmp_path, QUADRATIC))
+    tasks = {t.name.rpartition(".")[2]: t for t in advice.tasks}
+    (ev,) = tasks["closest_pair"].evidence
+    assert (ev.kind, ev.call) == ("cpu", "python: nested Python loops over points and points")
+    assert tasks["order_total"].kind == "unknown"
