@@ -13,11 +13,11 @@ import pytest
 from advisor_helpers import advise, task_module
 from click.testing import CliRunner
 
-from celery_poolkit.worker import profile as profile_model
 from celery_poolkit.advisor import profile
 from celery_poolkit.cli import poolkit
 from celery_poolkit.errors import ConfigError
 from celery_poolkit.model import Pool
+from celery_poolkit.worker import profile as profile_model
 from celery_poolkit.worker.profile import ClusterProfile, TaskProfile, WorkerProfile
 
 BODY = """

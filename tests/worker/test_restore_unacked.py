@@ -10,7 +10,7 @@ import pytest
 from celery import Celery
 
 from celery_poolkit.worker import restore_unacked
-from celery_poolkit.bootstep import StepOptions, resolve_options
+from celery_poolkit.worker.step import StepOptions, resolve_options
 
 
 def _worker(eventloop: bool | None, app: Celery | None = None) -> types.SimpleNamespace:
