@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable
 
-from celery_poolkit.advisor import inferred
+from celery_poolkit.advisor import conventions
 from celery_poolkit.advisor.facts import CallSite
 from celery_poolkit.advisor.project import Project
 from celery_poolkit.model import Effect, Evidence, Green, Location
@@ -111,10 +111,10 @@ def _direct(project: Project, fid: str) -> tuple[Summary, set[str]]:
                     callees.add(target.name)
                 continue
             row = target.call
-            if target.name == inferred.CALL_COMMAND:  # follow the command to its handle()
-                handlers = inferred.command_handlers(project.functions, site)
+            if target.name == conventions.CALL_COMMAND:  # follow the command to its handle()
+                handlers = conventions.command_handlers(project.functions, site)
                 callees.update(handlers)
-                row = None if handlers else inferred.other_app_command(site)
+                row = None if handlers else conventions.other_app_command(site)
             if row is None:
                 continue
             if row.effect is not None:
@@ -143,7 +143,7 @@ def _direct(project: Project, fid: str) -> tuple[Summary, set[str]]:
 
 
 def _by_name(chain: str, site: CallSite, add: Callable[[str, str, int, int, str], None]) -> None:
-    row = inferred.by_name(chain)
+    row = conventions.by_name(chain)
     if row is not None and row.effect is not None:
         add(row.effect.value, row.qualname, site.line, site.col, row.note)
 

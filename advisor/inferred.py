@@ -34,6 +34,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from celery_poolkit.advisor.conventions import NOTE
 from celery_poolkit.advisor.facts import CallSite, EnvV, Lit, ModuleFacts, Value
 from celery_poolkit.advisor.knowledge import Knowledge
 from celery_poolkit.model import Call, Effect, Green
@@ -41,8 +42,6 @@ from celery_poolkit.model import Call, Effect, Green
 if TYPE_CHECKING:  # project.py imports knowledge, which this module extends
     from celery_poolkit.advisor.project import Project
 
-#: Every inferred row's note starts with this (decide.INFERRED_NOTE).
-NOTE = "inferred"
 #: Reading a package's source is bounded: bigger packages are judged by their dependencies.
 MAX_FILES = 400
 MAX_BYTES = 8 * 1024 * 1024
@@ -115,51 +114,6 @@ def with_settings(knowledge: Knowledge, facts: Iterable[ModuleFacts]) -> Knowled
     if isinstance(knowledge, InferringKnowledge):
         return InferringKnowledge(every, knowledge.libraries)
     return Knowledge(every)
-
-
-# --- management commands ----------------------------------------------------------------
-CALL_COMMAND = "django.core.management.call_command"
-
-
-def command_handlers(project_functions: Iterable[str], site: CallSite) -> list[str]:
-    """``call_command("rebuild")`` -> the project's ``….commands.rebuild.Command.handle``."""
-    if (
-        not site.args
-        or not isinstance(site.args[0], Lit)
-        or not isinstance(site.args[0].value, str)
-    ):
-        return []
-    suffix = f".management.commands.{site.args[0].value}.Command.handle"
-    return sorted(fid for fid in project_functions if fid.endswith(suffix))
-
-
-def other_app_command(site: CallSite) -> Call:
-    """A command the project does not define (Django's or another app's)."""
-    name = site.args[0].value if site.args and isinstance(site.args[0], Lit) else "?"
-    return Call(
-        CALL_COMMAND,
-        Effect.DB_IO,
-        Green.NEEDS_ADAPTER,
-        note=f"{NOTE}: management command {name!r} is not the project's; "
-        "commands work on the database",
-    )
-
-
-# --- names ------------------------------------------------------------------------------
-def by_name(chain: str) -> Call | None:
-    """A session-like attribute chain on a value of unknown class: ``db.query``,
-    ``dbsession.execute``, ``session.commit`` (the last two names of ``chain``)."""
-    from celery_poolkit.plugins.sqlalchemy import SESSION_METHODS, SESSION_NAMES
-
-    parts = chain.split(".")
-    if len(parts) < 2 or parts[-1] not in SESSION_METHODS or parts[-2] not in SESSION_NAMES:
-        return None
-    return Call(
-        f"sqlalchemy.orm.Session.{parts[-1]}",
-        Effect.DB_IO,
-        Green.NEEDS_ADAPTER,
-        note=f"{NOTE} from the name: {'.'.join(parts[-2:])} reads like a SQLAlchemy session",
-    )
 
 
 # --- libraries without a table ------------------------------------------------------------
