@@ -22,7 +22,7 @@ from celery_poolkit.advisor.facts import ModuleFacts
 from celery_poolkit.advisor.files import find_root, walk
 from celery_poolkit.advisor.knowledge import CELERY_CALLS, Knowledge
 from celery_poolkit.advisor.parse import Loaded, Parser, default_jobs, read_all
-from celery_poolkit.advisor.project import Project
+from celery_poolkit.advisor.project import MAX_MRO, Project
 from celery_poolkit.advisor.values import Evaluator, FromEnv
 from celery_poolkit.model import (
     Advice,
@@ -258,6 +258,11 @@ def _advise(
                     )
                 )
     findings = _filter(findings, project, config)
+    skipped = skipped + [
+        Skipped(path, f"class hierarchy deeper than {MAX_MRO} levels at {cid}: bases past "
+                "that depth are not followed")
+        for path, cid in project.too_deep.items()
+    ]
     return Advice(
         root=str(root),
         queues=tuple(queues),

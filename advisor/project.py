@@ -28,6 +28,9 @@ from celery_poolkit.advisor.knowledge import Knowledge
 from celery_poolkit.model import Call
 
 _MAX_HOPS = 24  # re-export chains longer than this are cycles or generated code
+#: Classes deeper than this in one hierarchy are generated code: their order is cut and
+#: their file reported (real hierarchies, Django's and DRF's included, stay below 40).
+MAX_MRO = 100
 TASK_METHODS = frozenset({"delay", "apply_async"})
 SIGNATURE_METHODS = frozenset({"s", "si", "signature", "set", "on_error", "link"})
 
@@ -69,6 +72,9 @@ class Project:
             for cls in facts.classes:
                 self.classes[f"{facts.module}.{cls.qualname}"] = (facts, cls)
         self._mro: dict[str, tuple[str, ...]] = {}
+        self._bases: dict[str, tuple[str, ...]] = {}
+        #: Files whose class hierarchies exceed MAX_MRO: path -> the class cut there.
+        self.too_deep: dict[str, str] = {}
         #: Dispatch points (``HANDLERS[kind](...)``, ``getattr(mod, f"on_{x}")(...)``) made
         #: into functions that call every candidate: id -> (table, candidates), or
         #: ("", 0) when the candidates are not all statically known.
@@ -136,22 +142,60 @@ class Project:
         return Symbol("classattr", cid, tail)
 
     def mro(self, cid: str) -> tuple[str, ...]:
-        """The class and its bases, depth first; external bases by their library names."""
+        """The class and its bases, depth first; external bases by their library names.
+
+        Iterative, memoised and bounded: a generated chain of a thousand classes must not
+        overflow the stack or take quadratic time. A class whose bases go deeper than
+        ``MAX_MRO`` gets a cut order and its file is named in :attr:`too_deep`.
+        """
         if cid in self._mro:
             return self._mro[cid]
+        # Post-order over the base graph with an explicit stack: a class's order is made
+        # once every base it has (that is not already being computed) has its own.
+        stack: list[tuple[str, list[str]]] = [(cid, self._base_names(cid))]
         self._mro[cid] = (cid,)  # guards against cycles while computing
-        order: list[str] = [cid]
-        if cid in self.classes:
-            _, cls = self.classes[cid]
-            for base in cls.bases:
-                symbol = self.resolve(base)
-                resolved = symbol.name if symbol.kind == "class" else base
-                names = self.mro(resolved) if symbol.kind == "class" else self._lib_mro(base)
-                for name in names:
-                    if name not in order:
-                        order.append(name)
-        self._mro[cid] = tuple(order)
+        while stack:
+            current, pending = stack[-1]
+            while pending:
+                base = pending.pop()
+                if base in self.classes and base not in self._mro:
+                    if len(stack) >= MAX_MRO:
+                        self._cut(current)
+                        continue
+                    self._mro[base] = (base,)
+                    stack.append((base, self._base_names(base)))
+                    break
+            else:
+                stack.pop()
+                self._mro[current] = self._merge(current)
         return self._mro[cid]
+
+    def _base_names(self, cid: str) -> list[str]:
+        """The class's bases, resolved, in reverse (the stack pops the first one first)."""
+        if cid not in self.classes:
+            return []
+        if cid not in self._bases:
+            names = []
+            for base in self.classes[cid][1].bases:
+                symbol = self.resolve(base)
+                names.append(symbol.name if symbol.kind == "class" else base)
+            self._bases[cid] = tuple(reversed(names))
+        return list(self._bases[cid])
+
+    def _merge(self, cid: str) -> tuple[str, ...]:
+        order: dict[str, None] = {cid: None}
+        for base in reversed(self._base_names(cid)):
+            names = self._mro.get(base, (base,)) if base in self.classes else self._lib_mro(base)
+            for name in names:
+                if len(order) >= MAX_MRO:
+                    self._cut(cid)
+                    break
+                order.setdefault(name, None)
+        return tuple(order)
+
+    def _cut(self, cid: str) -> None:
+        facts = self.classes[cid][0]
+        self.too_deep.setdefault(facts.path, cid)
 
     def _lib_mro(self, name: str) -> tuple[str, ...]:
         """A library base and the library classes the knowledge says it is (``AbstractUser``,
