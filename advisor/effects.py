@@ -120,7 +120,7 @@ def union_note(project: Project, fid: str, note: str) -> str:
     table, count = project.dispatch.get(fid, ("", 0))
     if not count:
         return note
-    union = f"dynamic dispatch: the union over the {count} candidates of {table}"
+    union = f"dynamic dispatch: one of {count} candidates ({table}), the union of their effects"
     return f"{union}; {note}" if note else union
 
 

@@ -132,13 +132,19 @@ class FunctionFacts:
     calls: tuple[CallSite, ...] = ()
     decorators: tuple[Decorator, ...] = ()
     hints: tuple[Hint, ...] = ()
-    returns: str = ""  # canonical callee when the function returns a call's result
+    #: What the function returns: its annotated class, else the canonical callee whose
+    #: result it returns (``return Session()``).
+    returns: str = ""
+    #: Functions and classes it returns uncalled (``return requests.get``): a factory's.
+    returned: tuple[str, ...] = ()
     cls: str = ""  # the enclosing class's qualname for methods
     params: tuple[str, ...] = ()  # parameter names in order, without self/cls
     #: Calls on parameters: ``recv_kind`` "param" (``p()``: target "", ``p.objects.filter()``:
     #: target "objects.filter"; ``recv`` is the parameter) or "paramresult" (``p.x.y().z()``:
     #: ``recv`` "p:x.y", target "z"). Resolved per call site, with what the caller passed.
     param_calls: tuple[CallSite, ...] = ()
+    #: Literal tables bound to local names, (name, value, line): ``senders = {...}``.
+    tables: tuple[tuple[str, Value, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

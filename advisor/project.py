@@ -33,6 +33,10 @@ _MAX_HOPS = 24  # re-export chains longer than this are cycles or generated code
 MAX_MRO = 100
 TASK_METHODS = frozenset({"delay", "apply_async"})
 SIGNATURE_METHODS = frozenset({"s", "si", "signature", "set", "on_error", "link"})
+#: Celery's canvas primitives: calling one (``chord(header)(callback)``) applies it async.
+_CANVAS = frozenset({"group", "chord", "chain"})
+_CANVAS_PUBLISH = "celery.canvas.Signature.apply_async"
+_MAX_SUBCLASSES = 5000  # a class hierarchy searched for overrides stops here
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,12 +77,19 @@ class Project:
                 self.classes[f"{facts.module}.{cls.qualname}"] = (facts, cls)
         self._mro: dict[str, tuple[str, ...]] = {}
         self._bases: dict[str, tuple[str, ...]] = {}
+        self._children: dict[str, list[str]] | None = None  # class -> direct subclasses
+        self._override_memo: dict[tuple[str, str], list[str]] = {}
         #: Files whose class hierarchies exceed MAX_MRO: path -> the class cut there.
         self.too_deep: dict[str, str] = {}
         #: Dispatch points (``HANDLERS[kind](...)``, ``getattr(mod, f"on_{x}")(...)``) made
         #: into functions that call every candidate: id -> (table, candidates), or
         #: ("", 0) when the candidates are not all statically known.
         self.dispatch: dict[str, tuple[str, int]] = {}
+        #: Literal tables local to functions: dotted name -> (module, line, value).
+        self.local_tables: dict[str, tuple[str, int, Value]] = {}
+        for fid, (facts, fn) in self.functions.items():
+            for name, value, line in fn.tables:
+                self.local_tables[f"{fid}.{name}"] = (facts.module, line, value)
         #: Functions defined inside other functions (not methods), by enclosing function.
         self.nested: dict[str, list[str]] = {}
         for fid, (_, fn) in self.functions.items():
@@ -121,12 +132,29 @@ class Project:
             return Symbol("instance", value.func, tail, value=value, module=module)
         if value is not None:
             return Symbol("value", full, tail, value=value, module=module)
+        starred = self._starred(module, rest, hops)
+        if starred is not None:
+            return starred
         facts = self.modules[module]
         if "." not in module and not facts.is_package:
             # A loose top-level script named like a library (readthedocs'
             # dockerfiles/settings/celery.py) that lacks the name: the library's.
             return Symbol("external", f"{module}.{'.'.join(rest)}")
         return Symbol("unknown", full, tail)
+
+    def _starred(self, module: str, rest: list[str], hops: int) -> Symbol | None:
+        """A name a module has through ``from .x import *``: the project module that
+        defines it (the last such import wins, as in Python). A library's star import
+        is not followed: the advisor cannot list a library's names, and a guess would
+        turn every unknown local name into a library call."""
+        stars = [v for k, v in self.imports[module].items() if k.startswith("*")]
+        for star in reversed(stars):
+            if star not in self.modules:
+                continue
+            found = self.resolve(".".join([star, *rest]), hops + 1)
+            if found.kind not in ("external", "unknown"):
+                return found
+        return None
 
     def _class_member(self, cid: str, tail: tuple[str, ...], hops: int) -> Symbol:
         if not tail:
@@ -229,6 +257,12 @@ class Project:
         ("ext", library class), from constructors, factories' ``return`` and knowledge."""
         if hops > 8:
             return None
+        if callee.endswith("()"):  # cls = sender_class(); cls(): what the factory returns
+            for made in self.returned_by_factory(callee[:-2]):
+                found = self.type_of_result(made, hops + 1)
+                if found is not None:
+                    return found
+            return None
         symbol = self.resolve(callee)
         if symbol.kind == "class":
             return ("class", symbol.name)
@@ -288,6 +322,14 @@ class Project:
                 return row
         return None
 
+    def returned_by_factory(self, callee: str) -> tuple[str, ...]:
+        """The functions or classes a project factory returns uncalled, all of them
+        (``return requests.get`` in one branch, ``return requests.request`` in another)."""
+        symbol = self.resolve(callee)
+        if symbol.kind != "func":
+            return ()
+        return self.functions[symbol.name][1].returned
+
     def type_of_instance(self, name: str) -> tuple[str, str]:
         symbol = self.resolve(name)
         return ("class", symbol.name) if symbol.kind == "class" else ("ext", name)
@@ -306,7 +348,9 @@ class Project:
                 yield from self._dispatch_targets("dispatch", table, site.target)
                 return
         if not site.target:
-            return  # calling a value the advisor cannot name
+            if site.recv_kind == "result":
+                yield from self._called_result(site.recv)
+            return
         if site.recv_kind == "result":
             kind = self.type_of_result(site.recv)
             if kind is None and site.target in TASK_METHODS:
@@ -317,8 +361,79 @@ class Project:
             kind = self.type_of_instance(site.recv)
         else:  # selfattr: "pkg.mod.Class#attr"
             kind = self._self_attr_type(site.recv)
-        if kind is not None:
-            yield from self._method_targets(kind, site.target)
+        if kind is None:
+            return
+        # Only a constructor says the exact class; self, an annotation, an attribute or a
+        # factory's result may be any subclass, so a method call reaches every override.
+        exact = site.recv_kind == "result" and self.resolve(site.recv).kind == "class"
+        if kind[0] == "class" and not exact and "." not in site.target:
+            overrides = self._overrides(kind[1], site.target)
+            if overrides:
+                yield from self._hierarchy_targets(kind[1], site.target, overrides)
+                return
+        yield from self._method_targets(kind, site.target)
+
+    # -- class hierarchy --------------------------------------------------------------
+    def _overrides(self, cid: str, method: str) -> list[str]:
+        """``method`` as defined by ``cid``'s subclasses in the project (not ``cid``'s)."""
+        key = (cid, method)
+        if key not in self._override_memo:
+            self._override_memo[key] = self._find_overrides(cid, method)
+        return self._override_memo[key]
+
+    def _find_overrides(self, cid: str, method: str) -> list[str]:
+        if self._children is None:
+            self._children = {}
+            for sub in self.classes:
+                for base in self._base_names(sub):
+                    if base in self.classes:
+                        self._children.setdefault(base, []).append(sub)
+        found: list[str] = []
+        seen = {cid}
+        todo = list(self._children.get(cid, ()))
+        while todo and len(seen) < _MAX_SUBCLASSES:
+            sub = todo.pop()
+            if sub in seen:
+                continue
+            seen.add(sub)
+            if method in self.classes[sub][1].methods:
+                found.append(f"{sub}.{method}")
+            todo.extend(self._children.get(sub, ()))
+        return sorted(found)
+
+    def _hierarchy_targets(self, cid: str, method: str, overrides: list[str]) -> Iterator[Target]:
+        """A call on ``cid``'s ``method`` where the object may be any subclass: one made-up
+        function calling the method ``cid`` resolves to and every override."""
+        fid = f"{cid}.{method}[*]"
+        if fid not in self.dispatch:
+            facts, cls = self.classes[cid]
+            own = self._class_member(cid, (method,), 0)
+            names = [own.name] if own.kind == "func" else []
+            names += [o for o in overrides if o not in names]
+            sites = tuple(CallSite(name, cls.line) for name in names)
+            module = facts.module
+            qualname = fid[len(module) + 1 :]
+            self.functions[fid] = (facts, FunctionFacts(qualname, cls.line, calls=sites))
+            self.dispatch[fid] = (f"{cid}.{method} and its overrides", len(sites))
+        yield Target("func", fid)
+
+    def _called_result(self, made: str) -> Iterator[Target]:
+        """Calling what a call returned: a factory's function or class (``fn =
+        get_request_function(); fn(...)``), or a canvas, which publishes when called
+        (``chord(header)(callback)``, ``group(...)()``). Anything else is a value the
+        advisor cannot name."""
+        returned = self.returned_by_factory(made)
+        for name in returned:
+            yield from self._dotted_targets(name)
+        if not returned and self._is_canvas(made):
+            yield Target("lib", f"{made}.__call__", self.lookup(_CANVAS_PUBLISH))
+
+    def _is_canvas(self, made: str) -> bool:
+        if made.endswith("()"):
+            return False
+        symbol = self.resolve(made)
+        head, _, last = made.rpartition(".")
+        return symbol.kind == "external" and head.startswith("celery") and last in _CANVAS
 
     # -- dynamic dispatch -------------------------------------------------------------
     def _dispatch_targets(self, how: str, recv: str, method: str) -> Iterator[Target]:
@@ -342,14 +457,27 @@ class Project:
         if self.dispatch[fid][1]:
             yield Target("func", fid)
 
-    def _table_items(self, table: str) -> tuple[Value, ...] | None:
+    def _table(self, table: str) -> tuple[str, str, int, Value] | None:
+        """A literal table: (module, name, line, value), at module level or local to a
+        function (``senders = {...}`` in its body)."""
+        if table in self.local_tables:
+            module, line, value = self.local_tables[table]
+            return module, table, line, value
         symbol = self.resolve(table)
-        if symbol.kind != "value" or symbol.rest:
+        if symbol.kind != "value" or symbol.rest or symbol.module not in self.modules:
             return None
-        if isinstance(symbol.value, DictV):
-            return tuple(v for _, v in symbol.value.items)
-        if isinstance(symbol.value, SeqV):
-            return symbol.value.items
+        if symbol.value is None:
+            return None
+        line = dict(self.modules[symbol.module].tables).get(symbol.name.rpartition(".")[2], 1)
+        return symbol.module, symbol.name, line, symbol.value
+
+    def _table_items(self, table: str) -> tuple[Value, ...] | None:
+        found = self._table(table)
+        value = found[3] if found is not None else None
+        if isinstance(value, DictV):
+            return tuple(v for _, v in value.items)
+        if isinstance(value, SeqV):
+            return value.items
         return None
 
     def _make_dispatch(
@@ -358,17 +486,16 @@ class Project:
         sites: list[CallSite] = []
         if how == "dispatch":
             items = self._table_items(recv)
-            symbol = self.resolve(recv)
-            if not items or symbol.module not in self.modules:
+            found = self._table(recv)
+            if not items or found is None:
                 return None
-            facts = self.modules[symbol.module]
-            line = dict(facts.tables).get(symbol.name.rpartition(".")[2], 1)
+            module, table, line, _ = found
+            facts = self.modules[module]
             for item in items:
                 site = self._candidate(item, method, line)
                 if site is None:
                     return None
                 sites.append(site)
-            table = symbol.name
         else:
             owner, _, pattern = recv.partition("#")
             names = self._getattr_candidates(owner, pattern)
@@ -480,6 +607,8 @@ class Project:
                 yield from self._method_targets(kind, ".".join(symbol.rest))
         elif symbol.kind == "external":
             yield self._lib(dotted)
+        elif symbol.kind == "value" and not symbol.rest and isinstance(symbol.value, CallV):
+            yield from self._called_result(symbol.value.func)  # fn = factory() at module level
 
     def _lib(self, name: str) -> Target:
         return Target("lib", name, self.lookup(name))

@@ -117,6 +117,8 @@ class _ModuleVisitor:
         self.package = module if is_package else module.rpartition(".")[0]
         self.imports: dict[str, str] = {}
         self.defined: set[str] = set()
+        self.table_names: set[str] = set()  # module-level names bound to literal tables
+        self.starred = False  # the module has a ``from x import *``
         self.assigns: dict[str, Value] = {}
         self.attr_assigns: list[tuple[str, Value, int]] = []
         self.tables: list[tuple[str, int]] = []
@@ -149,7 +151,9 @@ class _ModuleVisitor:
 
     def _collect_name(self, stmt: ast.stmt) -> None:
         if isinstance(stmt, ast.Import | ast.ImportFrom):
-            self.imports.update(_import_bindings(stmt, self.package))
+            bindings = _import_bindings(stmt, self.package)
+            self.imports.update(bindings)
+            self.starred = self.starred or any(k.startswith("*") for k in bindings)
         elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             self.defined.add(stmt.name)
         elif isinstance(stmt, ast.Assign | ast.AnnAssign):
@@ -157,6 +161,8 @@ class _ModuleVisitor:
             for target in targets:
                 for name in _target_names(target):
                     self.defined.add(name)
+                    if isinstance(stmt.value, _TABLE_NODES):
+                        self.table_names.add(name)
 
     def module_resolve(self, name: str) -> str | None:
         if name in self.imports:
@@ -165,6 +171,8 @@ class _ModuleVisitor:
             return f"{self.module}.{name}"
         if name in _BUILTINS:
             return name
+        if self.starred:  # from .models import *: the project finds which module has it
+            return f"{self.module}.{name}"
         return None
 
     def _module_stmt(self, stmt: ast.stmt) -> None:
@@ -213,6 +221,9 @@ class _ModuleVisitor:
             elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
                 if stmt.value is not None and _class_attr_wanted(stmt.target.id):
                     attrs.append((stmt.target.id, scope.value(stmt.value)))
+                typed = scope.annotation(stmt.annotation)
+                if typed:  # _ctx: QueryContext, the type of what instances hold there
+                    made.setdefault(stmt.target.id, typed)
             elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
                 methods.append(stmt.name)
         # Methods first: their bodies record ``self.x = Factory(...)`` into self_attrs.
@@ -251,6 +262,9 @@ class _ModuleVisitor:
         if self.full:
             params = _bind_parameters(node, scope, cls, f"{self.module}.{cls}" if cls else "")
             body.statements(node.body, loop_depth=0)
+        # An annotated return type says what the result is, even when the body builds
+        # it in a way the visitor cannot name (and in outlines, which skip bodies).
+        annotated = scope.annotation(node.returns) if node.returns is not None else None
         self.functions.append(
             FunctionFacts(
                 qualname=qual,
@@ -259,7 +273,9 @@ class _ModuleVisitor:
                 calls=tuple(body.calls),
                 decorators=tuple(scope.decorators(node.decorator_list)),
                 hints=tuple(body.hints),
-                returns=body.returns,
+                returns=annotated or body.returns,
+                returned=tuple(dict.fromkeys(body.returned)),
+                tables=tuple(body.tables),
                 cls=cls,
                 params=params,
                 param_calls=tuple(body.param_calls),
@@ -275,6 +291,7 @@ class _Scope:
     def __init__(self, module: _ModuleVisitor, bindings: dict[str, Binding]) -> None:
         self.module = module
         self.bindings = bindings
+        self.local_tables: set[str] = set()
 
     def resolve(self, name: str) -> Binding | None:
         if name in self.bindings:
@@ -295,60 +312,81 @@ class _Scope:
             return None
         return ".".join([binding[1], *reversed(attrs)])
 
-    def call_site(self, call: ast.Call, *, keep_args: bool) -> CallSite | None:
-        func = call.func
-        target, recv, kind = "", "", ""
+    def _callee_parts(self, func: ast.expr) -> tuple[str, str, str] | None:
+        """(target, recv, recv_kind) of a call's callee, as :class:`CallSite` has them."""
         if isinstance(func, ast.Name):
-            binding = self.resolve(func.id)
-            if binding is None or binding[0] not in ("alias", "result", "param", *DISPATCH):
-                return None
-            if binding[0] == "param":
-                recv, kind = binding[1], "param"
-            elif binding[0] == "alias":
-                target = binding[1]
-            else:  # handler = HANDLERS[kind] (or HANDLERS.get(kind)); handler(...)
-                recv, kind = binding[1], binding[0]
-        elif (picked := self.picked(func)) is not None:  # HANDLERS[kind](...)
-            kind, recv = picked
-        elif isinstance(func, ast.Attribute) and (picked := self.picked(func.value)) is not None:
-            kind, recv = picked  # streams[name].populate(...)
-            target = func.attr
-        elif isinstance(func, ast.Attribute):
-            attrs: list[str] = [func.attr]
-            base = func.value
-            while isinstance(base, ast.Attribute):
-                attrs.append(base.attr)
-                base = base.value
-            attrs.reverse()
-            if isinstance(base, ast.Name):
-                binding = self.resolve(base.id)
-                if binding is None:
-                    return None
-                if binding[0] == "alias":
-                    target = ".".join([binding[1], *attrs])
-                elif len(attrs) == 1:
-                    target, recv, kind = attrs[0], binding[1], binding[0]
-                elif len(attrs) == 2 and binding == ("instance", "<self>"):
-                    target, recv, kind = attrs[1], f"{self.self_class}#{attrs[0]}", "selfattr"
-                elif binding[0] == "param":
-                    target, recv, kind = ".".join(attrs), binding[1], "param"
-                elif binding[0] in ("result", "instance"):
-                    # user_model.objects.get(...): a chain of attributes on a known value.
-                    target, recv, kind = ".".join(attrs), binding[1], binding[0]
-                else:
-                    return None
-            elif isinstance(base, ast.Call):
-                inner = self.callee(base)
-                if inner is not None:
-                    target, recv, kind = ".".join(attrs), inner, "result"
-                elif (on_param := self.param_chain(base.func)) is not None:
-                    target, recv, kind = ".".join(attrs), on_param, "paramresult"
-                else:
-                    return None
-            else:
-                return None
-        else:
+            return self._name_callee(func)
+        if (picked := self.picked(func)) is not None:  # HANDLERS[kind](...)
+            return "", picked[1], picked[0]
+        if isinstance(func, ast.Attribute) and (picked := self.picked(func.value)) is not None:
+            return func.attr, picked[1], picked[0]  # streams[name].populate(...)
+        if isinstance(func, ast.Attribute):
+            return self._attr_callee(func)
+        if isinstance(func, ast.Call):  # factory()(...), chord(header)(callback)
+            made = self._made_by(func)
+            return ("", made, "result") if made else None
+        return None
+
+    def _name_callee(self, func: ast.Name) -> tuple[str, str, str] | None:
+        binding = self.resolve(func.id)
+        if binding is None or binding[0] not in ("alias", "result", "param", *DISPATCH):
             return None
+        if binding[0] == "alias":
+            return binding[1], "", ""
+        # p(...), fn = factory(); fn(...), handler = HANDLERS[kind]; handler(...)
+        return "", binding[1], binding[0]
+
+    def _attr_callee(self, func: ast.Attribute) -> tuple[str, str, str] | None:
+        attrs: list[str] = [func.attr]
+        base = func.value
+        while isinstance(base, ast.Attribute):
+            attrs.append(base.attr)
+            base = base.value
+        attrs.reverse()
+        chain = ".".join(attrs)
+        if isinstance(base, ast.Call):
+            if (made := self._made_by(base)) is not None:
+                return chain, made, "result"
+            if (on_param := self.param_chain(base.func)) is not None:
+                return chain, on_param, "paramresult"
+            if (picked := self.picked(base.func)) is not None:  # senders.get(kind)().run()
+                return chain, picked[1], picked[0]
+            if isinstance(base.func, ast.Name):  # for cls in PLUGINS: cls().run()
+                binding = self.resolve(base.func.id)
+                if binding is not None and binding[0] == "dispatch":
+                    return chain, binding[1], "dispatch"
+            return None
+        if not isinstance(base, ast.Name):
+            return None
+        binding = self.resolve(base.id)
+        if binding is None:
+            return None
+        if binding[0] == "alias":
+            return ".".join([binding[1], *attrs]), "", ""
+        if len(attrs) == 1:
+            return attrs[0], binding[1], binding[0]
+        if len(attrs) == 2 and binding == ("instance", "<self>"):
+            return attrs[1], f"{self.self_class}#{attrs[0]}", "selfattr"
+        if binding[0] in ("param", "result", "instance"):
+            # user_model.objects.get(...): a chain of attributes on a known value.
+            return chain, binding[1], binding[0]
+        return None
+
+    def _made_by(self, call: ast.Call) -> str | None:
+        """What a call's result comes from, as a receiver: its callee (``Session()``), or
+        ``factory()`` for a call of a factory's result (``cls = sender_class(); cls()``)."""
+        made = self.callee(call)
+        if made is None and isinstance(call.func, ast.Name):
+            binding = self.bindings.get(call.func.id)
+            if binding is not None and binding[0] == "result":
+                made = f"{binding[1]}()"
+        return made
+
+    def call_site(self, call: ast.Call, *, keep_args: bool) -> CallSite | None:
+        found = self._callee_parts(call.func)
+        if found is None:
+            return None
+        target, recv, kind = found
         if kind == "instance" and recv == "<self>":
             recv = self.self_class
         wanted = keep_args or target.rpartition(".")[2] in _ARG_CALLS
@@ -412,6 +450,18 @@ class _Scope:
         if isinstance(node, ast.Subscript):
             table = self.dotted(node.value)
             return ("dispatch", table) if table else None
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and node.args
+        ):  # senders.get(kind), for a table this module or function defines
+            table = self.dotted(node.func.value) or ""
+            known = table in self.local_tables or (
+                table.rpartition(".")[0] == self.module.module
+                and table.rpartition(".")[2] in self.module.table_names
+            )
+            return ("dispatch", table) if known else None
         if not (isinstance(node, ast.Call) and len(node.args) in (2, 3) and not node.keywords):
             return None
         if not isinstance(node.func, ast.Name) or self.resolve(node.func.id) != (
@@ -426,6 +476,30 @@ class _Scope:
             owner = self.dotted(obj) or ""
         pattern = _name_pattern(name)
         return ("getattr", f"{owner}#{pattern}") if owner and pattern else None
+
+    def annotation(self, node: ast.expr, depth: int = 0) -> str | None:
+        """The class an annotation names: ``Client``, ``"Client"``, ``Optional[Client]``,
+        ``Client | None``; None for anything else (containers, unions of classes)."""
+        if depth > 4:
+            return None
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            try:
+                node = ast.parse(node.value.strip(), mode="eval").body
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                return None
+            return self.annotation(node, depth + 1)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+            sides = [n for n in (node.left, node.right) if not _is_none(n)]
+            return self.annotation(sides[0], depth + 1) if len(sides) == 1 else None
+        if isinstance(node, ast.Subscript):
+            if self.dotted(node.value) in _OPTIONAL:
+                return self.annotation(node.slice, depth + 1)
+            return None
+        if isinstance(node, ast.Name | ast.Attribute):
+            dotted = self.dotted(node)
+            if dotted and dotted not in _BUILTINS and dotted not in _CALLABLE_HINTS:
+                return dotted
+        return None
 
     def callee(self, call: ast.Call) -> str | None:
         """The canonical callee of a plain ``a.b.c(...)`` call (what its result comes from)."""
@@ -530,6 +604,10 @@ class _FunctionBody:
         self.hints: list[Hint] = []
         self.nested: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
         self.returns = ""
+        #: Functions and classes returned uncalled (``return requests.get``): a factory's.
+        self.returned: list[str] = []
+        #: Literal tables bound to local names: (name, value, line), for dispatch.
+        self.tables: list[tuple[str, Value, int]] = []
         if cls:
             scope.self_class = f"{scope.module.module}.{cls}"
 
@@ -566,8 +644,8 @@ class _FunctionBody:
             for item in stmt.items:
                 if isinstance(item.optional_vars, ast.Name):
                     self._bind(item.optional_vars.id, item.context_expr)
-        elif isinstance(stmt, ast.Return) and stmt.value is not None and not self.returns:
-            self.returns = self._produced_by(stmt.value) or ""
+        elif isinstance(stmt, ast.Return) and stmt.value is not None:
+            self._return(stmt.value)
         if isinstance(stmt, ast.For | ast.AsyncFor):
             self._loop_hint(stmt, loop_depth)
             self._loop_binding(stmt)
@@ -575,30 +653,49 @@ class _FunctionBody:
             depth = loop_depth + 1 if isinstance(stmt, ast.For | ast.While) else loop_depth
             self.statements(child_body, depth)
 
+    def _return(self, value: ast.expr) -> None:
+        if not self.returns:
+            self.returns = self._produced_by(value) or ""
+        if isinstance(value, ast.Name | ast.Attribute):
+            binding = self.scope.resolve(value.id) if isinstance(value, ast.Name) else None
+            dotted = self.scope.dotted(value)
+            if dotted and dotted not in _BUILTINS and (binding is None or binding[0] == "alias"):
+                self.returned.append(dotted)
+
     def _assign(self, stmt: ast.Assign | ast.AnnAssign) -> None:
         targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        annotated = (
+            self.scope.annotation(stmt.annotation) if isinstance(stmt, ast.AnnAssign) else None
+        )
         for target in targets:
             if isinstance(target, ast.Name):
-                if isinstance(stmt, ast.AnnAssign) and stmt.value is None:
-                    annotated = self.scope.dotted(stmt.annotation)
-                    if annotated:
-                        self.scope.bindings[target.id] = ("instance", annotated)
-                elif stmt.value is not None:
+                if stmt.value is not None:
                     self._bind(target.id, stmt.value)
+                if annotated and target.id not in self.scope.bindings:
+                    self.scope.bindings[target.id] = ("instance", annotated)
             elif isinstance(target, ast.Attribute) and self.self_attrs is not None:
                 base = target.value
                 is_self = isinstance(base, ast.Name) and self.scope.bindings.get(base.id) == (
                     "instance",
                     "<self>",
                 )
-                produced = self._produced_by(stmt.value) if stmt.value is not None else None
-                if is_self and produced:
-                    self.self_attrs.setdefault(target.attr, produced)
+                if is_self:
+                    typed = annotated or self._type_of(stmt.value)
+                    if typed:
+                        self.self_attrs.setdefault(target.attr, typed)
             else:
                 for name in _target_names(target):
                     self.scope.bindings.pop(name, None)
 
     def _bind(self, name: str, value: ast.expr) -> None:
+        if isinstance(value, _TABLE_NODES):
+            # senders = {"mail": send_mail, ...}: a table of candidates, named after the
+            # function it lives in so the project can list them (``senders[kind](...)``).
+            self.tables.append((name, self.scope.value(value), value.lineno))
+            local = f"{self.scope.module.module}.{self.qual}.{name}"
+            self.scope.bindings[name] = ("alias", local)
+            self.scope.local_tables.add(local)
+            return
         picked = self.scope.picked(value)
         if picked is not None:
             self.scope.bindings[name] = picked
@@ -610,6 +707,20 @@ class _FunctionBody:
             self.scope.bindings[name] = same
         else:
             self.scope.bindings.pop(name, None)
+
+    def _type_of(self, value: ast.expr | None) -> str | None:
+        """What ``self.x = value`` stores, as a producer: a call's callee (``WebClient(...)``)
+        or the class of an annotated parameter (``def __init__(self, ctx: Context)``)."""
+        if value is None:
+            return None
+        produced = self._produced_by(value)
+        if produced:
+            return produced
+        if isinstance(value, ast.Name):
+            binding = self.scope.bindings.get(value.id)
+            if binding is not None and binding[0] == "instance" and binding[1] != "<self>":
+                return binding[1]
+        return None
 
     def _produced_by(self, value: ast.expr) -> str | None:
         if isinstance(value, ast.Await):
@@ -678,7 +789,11 @@ def _bind_parameters(
     decorators = {scope.dotted(d) for d in node.decorator_list}
     is_static = "staticmethod" in decorators
     names: list[str] = []
+    bound_task = "" if cls else _bound_task_class(node, scope)
     for index, arg in enumerate(params):
+        if index == 0 and bound_task:  # @app.task(bind=True): self is the task instance
+            scope.bindings[arg.arg] = ("instance", bound_task)
+            continue
         if index == 0 and cls and not is_static:
             if "classmethod" in decorators:
                 scope.bindings[arg.arg] = ("alias", cls_dotted)
@@ -698,6 +813,31 @@ def _bind_parameters(
             scope.bindings.pop(extra.arg, None)
     return tuple(names)
 
+
+_OPTIONAL = frozenset({"typing.Optional", "typing_extensions.Optional"})
+_TABLE_NODES = (ast.Dict, ast.List, ast.Tuple, ast.Set)
+
+
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+def _bound_task_class(node: ast.FunctionDef | ast.AsyncFunctionDef, scope: _Scope) -> str:
+    """The class of ``self`` in a bound task (``@app.task(bind=True, base=Base)``): its
+    ``base=``, else Celery's Task; "" when no decorator binds."""
+    for dec in node.decorator_list:
+        if not isinstance(dec, ast.Call):
+            continue
+        options = {k.arg: k.value for k in dec.keywords if k.arg}
+        bind = options.get("bind")
+        if isinstance(bind, ast.Constant) and bind.value is True:
+            base = options.get("base")
+            named = scope.dotted(base) if base is not None else None
+            return named or _CELERY_TASK
+    return ""
+
+
+_CELERY_TASK = "celery.app.task.Task"
 
 #: Parameter annotations that say "a callable", not "an instance of this class".
 _CALLABLE_HINTS = frozenset({"typing.Callable", "collections.abc.Callable", "callable"})
@@ -721,6 +861,8 @@ def _import_bindings(stmt: ast.Import | ast.ImportFrom, package: str) -> dict[st
         base = ".".join([*parts, *([base] if base else [])])
     for alias in stmt.names:
         if alias.name == "*":
+            # Not a name: the project looks names up in ``base`` (see Project._starred).
+            found[f"*{base}"] = base
             continue
         found[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
     return found

@@ -86,7 +86,8 @@ def test_every_known_candidate_adds_its_effects(
     task = _task(tmp_path, body)
     assert {e.kind for e in task.evidence} == kinds, task.evidence
     for ev in task.evidence:
-        assert ev.note.startswith("dynamic dispatch: the union over"), ev
+        assert ev.note.startswith("dynamic dispatch: one of "), ev
+        assert "candidate" in ev.note, ev
         assert table in ev.note, ev
 
 
