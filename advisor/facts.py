@@ -74,6 +74,12 @@ def lookup(pairs: tuple[tuple[str, Value], ...], name: str) -> Value | None:
     return None
 
 
+#: The prefix of a dispatch table that stands for what a dynamic import may import:
+#: "import:<module pattern>" (``import_module(f"proj.backends.{name}")``) or
+#: "import:=<reference>" (``import_string(settings.EMAIL_BACKEND)``).
+IMPORTED = "import:"
+
+
 # --- Calls and definitions --------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class CallSite:

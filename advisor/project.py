@@ -14,11 +14,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from celery_poolkit.advisor.facts import (
+    IMPORTED,
     CallSite,
     CallV,
     ClassFacts,
     DictV,
     FunctionFacts,
+    Lit,
     ModuleFacts,
     Ref,
     SeqV,
@@ -37,6 +39,8 @@ SIGNATURE_METHODS = frozenset({"s", "si", "signature", "set", "on_error", "link"
 _CANVAS = frozenset({"group", "chord", "chain"})
 _CANVAS_PUBLISH = "celery.canvas.Signature.apply_async"
 _MAX_SUBCLASSES = 5000  # a class hierarchy searched for overrides stops here
+_MAX_IMPORTED = 200  # candidates of one dynamic import, at most
+_DJANGO_SETTINGS = "django.conf.settings."
 
 
 @dataclass(frozen=True, slots=True)
@@ -463,6 +467,8 @@ class Project:
         if table in self.local_tables:
             module, line, value = self.local_tables[table]
             return module, table, line, value
+        if table.startswith(IMPORTED):
+            return self._imported_table(table)
         symbol = self.resolve(table)
         if symbol.kind != "value" or symbol.rest or symbol.module not in self.modules:
             return None
@@ -470,6 +476,46 @@ class Project:
             return None
         line = dict(self.modules[symbol.module].tables).get(symbol.name.rpartition(".")[2], 1)
         return symbol.module, symbol.name, line, symbol.value
+
+    def _imported_table(self, table: str) -> tuple[str, str, int, Value] | None:
+        """What a dynamic import may import, as a table: the project modules matching a
+        pattern (``import_module(f"proj.backends.{name}")``), or the dotted paths a
+        setting holds, in every settings module that sets it (``import_string(
+        settings.EMAIL_BACKEND)``)."""
+        spec = table[len(IMPORTED) :]
+        if spec.startswith("="):
+            names = self._setting_paths(spec[1:])
+        else:
+            names = sorted(m for m in self.modules if fnmatch.fnmatchcase(m, spec))
+        names = names[:_MAX_IMPORTED]
+        if not names:
+            return None
+        symbol = self.resolve(names[0])
+        module = symbol.name if symbol.kind == "module" else symbol.module
+        module = module or next(iter(self.modules))
+        label = f"the modules {spec}" if not spec.startswith("=") else f"the values of {spec[1:]}"
+        return module, label, 1, SeqV(tuple(Ref(n) for n in names))
+
+    def _setting_paths(self, ref: str) -> list[str]:
+        """The dotted paths a setting holds: a string, or a list of strings (every
+        settings module that assigns it counts, since which one runs is not known)."""
+        if ref.startswith(_DJANGO_SETTINGS):
+            key = ref[len(_DJANGO_SETTINGS) :]
+            values = [
+                dict(facts.assigns)[key]
+                for module, facts in sorted(self.modules.items())
+                if "settings" in module and key in dict(facts.assigns)
+            ]
+        else:
+            symbol = self.resolve(ref)
+            values = [symbol.value] if symbol.kind == "value" and symbol.value else []
+        found: list[str] = []
+        for value in values:
+            items = value.items if isinstance(value, SeqV) else (value,)
+            for item in items:
+                if isinstance(item, Lit) and isinstance(item.value, str) and "." in item.value:
+                    found.append(item.value.replace(":", "."))
+        return sorted(set(found))
 
     def _table_items(self, table: str) -> tuple[Value, ...] | None:
         found = self._table(table)
@@ -493,9 +539,12 @@ class Project:
             facts = self.modules[module]
             for item in items:
                 site = self._candidate(item, method, line)
-                if site is None:
+                if site is None and not recv.startswith(IMPORTED):
                     return None
-                sites.append(site)
+                if site is not None:  # a matching module without the name is no candidate
+                    sites.append(site)
+            if not sites:
+                return None
         else:
             owner, _, pattern = recv.partition("#")
             names = self._getattr_candidates(owner, pattern)

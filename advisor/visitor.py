@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 
 from celery_poolkit.advisor.facts import (
+    IMPORTED,
     CallSite,
     CallV,
     ClassFacts,
@@ -450,6 +451,9 @@ class _Scope:
         if isinstance(node, ast.Subscript):
             table = self.dotted(node.value)
             return ("dispatch", table) if table else None
+        imported = self.imported(node)
+        if imported is not None:
+            return ("dispatch", imported)
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -476,6 +480,26 @@ class _Scope:
             owner = self.dotted(obj) or ""
         pattern = _name_pattern(name)
         return ("getattr", f"{owner}#{pattern}") if owner and pattern else None
+
+    def imported(self, node: ast.expr) -> str | None:
+        """``import_module(prefix + x)`` / ``import_string(settings.X)``: a table whose
+        candidates the project lists (:data:`IMPORTED`), as "import:<module pattern>" or
+        "import:=<reference to a setting>"; None for anything else."""
+        if not (isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords):
+            return None
+        if self.dotted(node.func) not in _IMPORTERS:
+            return None
+        arg = node.args[0]
+        if isinstance(arg, ast.Name | ast.Attribute):
+            ref = self.dotted(arg)
+            return f"{IMPORTED}={ref}" if ref else None
+        if isinstance(arg, ast.BinOp) and isinstance(arg.op, ast.Add):
+            left = arg.left
+            if isinstance(left, ast.Constant) and isinstance(left.value, str) and left.value:
+                return f"{IMPORTED}{left.value}*"
+            return None
+        pattern = _name_pattern(arg)
+        return f"{IMPORTED}{pattern}" if pattern else None
 
     def annotation(self, node: ast.expr, depth: int = 0) -> str | None:
         """The class an annotation names: ``Client``, ``"Client"``, ``Optional[Client]``,
@@ -815,6 +839,16 @@ def _bind_parameters(
 
 
 _OPTIONAL = frozenset({"typing.Optional", "typing_extensions.Optional"})
+#: Functions that import a module or an object by a dotted name given at run time.
+_IMPORTERS = frozenset(
+    {
+        "importlib.import_module",
+        "django.utils.module_loading.import_string",
+        "werkzeug.utils.import_string",
+        "celery.utils.imports.symbol_by_name",
+        "kombu.utils.imports.symbol_by_name",
+    }
+)
 _TABLE_NODES = (ast.Dict, ast.List, ast.Tuple, ast.Set)
 
 

@@ -131,3 +131,35 @@ def test_dispatch_that_is_not_static_stays_unknown(tmp_path: Path, body: str) ->
     task = _task(tmp_path, body)
     assert task.kind == "unknown", task.evidence
     assert task.evidence == ()
+
+
+def test_dynamic_imports_are_the_union_of_matching_modules_and_settings(tmp_path: Path) -> None:
+    advice = advise_files(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            "proj/settings.py": 'NOTIFIER = "proj.backends.mail.Notifier"\n',
+            "proj/backends/__init__.py": "",
+            "proj/backends/mail.py": "import requests\n\nclass Notifier:\n"
+            "    def send(self):\n        requests.post('http://example.com')\n\n"
+            "def run():\n    Notifier().send()\n",
+            "proj/backends/hook.py": "import time\n\ndef run():\n    time.sleep(1)\n",
+            "proj/backends/base.py": "class Base:\n    pass\n",
+            "proj/tasks.py": APP
+            + "from importlib import import_module\n"
+            "from django.conf import settings\n"
+            "from django.utils.module_loading import import_string\n\n"
+            "@app.task\ndef by_module(name):\n"
+            "    backend = import_module('proj.backends.' + name)\n    backend.run()\n\n"
+            "@app.task\ndef by_fstring(name):\n"
+            "    import_module(f'proj.backends.{name}').run()\n\n"
+            "@app.task\ndef by_setting():\n"
+            "    import_string(settings.NOTIFIER)().send()\n",
+        },
+    )
+    found = {t.name.rpartition(".")[2]: {e.kind for e in t.evidence} for t in advice.tasks}
+    assert found["by_module"] == {"net_io", "sleep"}
+    assert found["by_fstring"] == {"net_io", "sleep"}
+    assert found["by_setting"] == {"net_io"}
+    by_module = next(t for t in advice.tasks if t.name.endswith("by_module"))
+    assert any("one of 2 candidates" in e.note for e in by_module.evidence), by_module.evidence
