@@ -259,8 +259,11 @@ def _advise(
                 )
     findings = _filter(findings, project, config)
     skipped = skipped + [
-        Skipped(path, f"class hierarchy deeper than {MAX_MRO} levels at {cid}: bases past "
-                "that depth are not followed")
+        Skipped(
+            path,
+            f"class hierarchy deeper than {MAX_MRO} levels at {cid}: bases past "
+            "that depth are not followed",
+        )
         for path, cid in project.too_deep.items()
     ]
     return Advice(

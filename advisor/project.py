@@ -262,11 +262,10 @@ class Project:
         if hops > 8:
             return None
         if callee.endswith("()"):  # cls = sender_class(); cls(): what the factory returns
-            for made in self.returned_by_factory(callee[:-2]):
-                found = self.type_of_result(made, hops + 1)
-                if found is not None:
-                    return found
-            return None
+            found = (
+                self.type_of_result(m, hops + 1) for m in self.returned_by_factory(callee[:-2])
+            )
+            return next((f for f in found if f is not None), None)
         symbol = self.resolve(callee)
         if symbol.kind == "class":
             return ("class", symbol.name)
@@ -279,11 +278,14 @@ class Project:
                 return ("ext", row.returns)
             if callee.rpartition(".")[2][:1].isupper():
                 return ("ext", callee)  # a library class: its instance's methods are Class.m
+            return None
+        return self._type_of_member(symbol, hops)
+
+    def _type_of_member(self, symbol: Symbol, hops: int) -> tuple[str, str] | None:
         if symbol.kind == "instance" and symbol.rest:
             # r = redis.from_url(...) at module level; r.pipeline() -> what pipeline returns.
             owner = self.type_of_result(symbol.name, hops + 1)
-            if owner is not None:
-                return self._returned_by(owner, symbol.rest, hops + 1)
+            return self._returned_by(owner, symbol.rest, hops + 1) if owner else None
         if symbol.kind == "classattr":
             return self._returned_by(("class", symbol.name), symbol.rest, hops + 1)
         return None
@@ -342,19 +344,24 @@ class Project:
     def targets(self, site: CallSite) -> Iterator[Target]:
         if not site.recv_kind:
             yield from self._dotted_targets(site.target)
-            return
-        if site.recv_kind in ("dispatch", "getattr"):
+        elif site.recv_kind in ("dispatch", "getattr"):
             yield from self._dispatch_targets(site.recv_kind, site.recv, site.target)
-            return
-        if site.recv_kind == "result" and site.recv.endswith(".get"):
-            table = site.recv[: -len(".get")]
-            if self._table_items(table) is not None:  # HANDLERS.get(kind)(...)
-                yield from self._dispatch_targets("dispatch", table, site.target)
-                return
-        if not site.target:
+        elif (table := self._got_from_table(site)) is not None:  # HANDLERS.get(kind)(...)
+            yield from self._dispatch_targets("dispatch", table, site.target)
+        elif not site.target:
             if site.recv_kind == "result":
                 yield from self._called_result(site.recv)
-            return
+        else:
+            yield from self._method_call_targets(site)
+
+    def _got_from_table(self, site: CallSite) -> str | None:
+        if site.recv_kind != "result" or not site.recv.endswith(".get"):
+            return None
+        table = site.recv[: -len(".get")]
+        return table if self._table_items(table) is not None else None
+
+    def _method_call_targets(self, site: CallSite) -> Iterator[Target]:
+        """A method (or attribute chain) called on a receiver whose type is looked up."""
         if site.recv_kind == "result":
             kind = self.type_of_result(site.recv)
             if kind is None and site.target in TASK_METHODS:
@@ -470,12 +477,24 @@ class Project:
         if table.startswith(IMPORTED):
             return self._imported_table(table)
         symbol = self.resolve(table)
+        if symbol.kind == "classattr" and len(symbol.rest) == 1:
+            return self._class_table(symbol.name, symbol.rest[0])
         if symbol.kind != "value" or symbol.rest or symbol.module not in self.modules:
             return None
         if symbol.value is None:
             return None
         line = dict(self.modules[symbol.module].tables).get(symbol.name.rpartition(".")[2], 1)
         return symbol.module, symbol.name, line, symbol.value
+
+    def _class_table(self, cid: str, name: str) -> tuple[str, str, int, Value] | None:
+        """``HANDLERS = {...}`` in a class body (or a base's): a table of candidates."""
+        for base in self.mro(cid):
+            if base in self.classes:
+                facts, cls = self.classes[base]
+                value = cls.attr(name)
+                if value is not None:
+                    return facts.module, f"{base}.{name}", cls.line, value
+        return None
 
     def _imported_table(self, table: str) -> tuple[str, str, int, Value] | None:
         """What a dynamic import may import, as a table: the project modules matching a

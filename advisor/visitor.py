@@ -120,6 +120,7 @@ class _ModuleVisitor:
         self.defined: set[str] = set()
         self.table_names: set[str] = set()  # module-level names bound to literal tables
         self.starred = False  # the module has a ``from x import *``
+        self.class_tables: set[str] = set()  # "pkg.mod.Class.NAME" bound to literal tables
         self.assigns: dict[str, Value] = {}
         self.attr_assigns: list[tuple[str, Value, int]] = []
         self.tables: list[tuple[str, int]] = []
@@ -206,27 +207,8 @@ class _ModuleVisitor:
         qual = f"{prefix}{node.name}"
         scope = _Scope(self, {})
         bases = tuple(b for b in (scope.dotted(base) for base in node.bases) if b)
-        attrs: list[tuple[str, Value]] = []
         self_attrs: dict[str, str] = {}
-        methods: list[str] = []
-        # objects = OrderManager(), session = requests.Session(): what the attribute is.
-        made: dict[str, str] = {}
-        for stmt in node.body:
-            if isinstance(stmt, ast.Assign) and stmt.value is not None:
-                produced = scope.callee(stmt.value) if isinstance(stmt.value, ast.Call) else None
-                for target in stmt.targets:
-                    if isinstance(target, ast.Name) and _class_attr_wanted(target.id):
-                        attrs.append((target.id, scope.value(stmt.value)))
-                    if isinstance(target, ast.Name) and produced:
-                        made[target.id] = produced
-            elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-                if stmt.value is not None and _class_attr_wanted(stmt.target.id):
-                    attrs.append((stmt.target.id, scope.value(stmt.value)))
-                typed = scope.annotation(stmt.annotation)
-                if typed:  # _ctx: QueryContext, the type of what instances hold there
-                    made.setdefault(stmt.target.id, typed)
-            elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
-                methods.append(stmt.name)
+        attrs, made, methods = self._class_body(node, qual, scope)
         # Methods first: their bodies record ``self.x = Factory(...)`` into self_attrs.
         for stmt in node.body:
             if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -246,6 +228,40 @@ class _ModuleVisitor:
                 methods=tuple(methods),
             )
         )
+
+    def _class_body(
+        self, node: ast.ClassDef, qual: str, scope: _Scope
+    ) -> tuple[list[tuple[str, Value]], dict[str, str], list[str]]:
+        """The class body's own statements: recorded attributes (task options, settings,
+        literal tables), what attributes hold (``objects = OrderManager()``, ``session =
+        requests.Session()``, ``_ctx: QueryContext``) and the method names."""
+        attrs: list[tuple[str, Value]] = []
+        made: dict[str, str] = {}
+        methods: list[str] = []
+        for stmt in node.body:
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+                methods.append(stmt.name)
+                continue
+            if not isinstance(stmt, ast.Assign | ast.AnnAssign) or stmt.value is None:
+                if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                    typed = scope.annotation(stmt.annotation)
+                    if typed:  # _ctx: QueryContext: what instances hold there
+                        made.setdefault(stmt.target.id, typed)
+                continue
+            value = stmt.value
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            for target in targets:
+                if not isinstance(target, ast.Name):
+                    continue
+                table = isinstance(value, _TABLE_NODES)
+                if table:  # HANDLERS = {...}: candidates for self.HANDLERS[kind](...)
+                    self.class_tables.add(f"{self.module}.{qual}.{target.id}")
+                if table or _class_attr_wanted(target.id):
+                    attrs.append((target.id, scope.value(value)))
+                produced = scope.callee(value) if isinstance(value, ast.Call) else None
+                if produced:
+                    made[target.id] = produced
+        return attrs, made, methods
 
     def _function(
         self,
@@ -346,17 +362,7 @@ class _Scope:
         attrs.reverse()
         chain = ".".join(attrs)
         if isinstance(base, ast.Call):
-            if (made := self._made_by(base)) is not None:
-                return chain, made, "result"
-            if (on_param := self.param_chain(base.func)) is not None:
-                return chain, on_param, "paramresult"
-            if (picked := self.picked(base.func)) is not None:  # senders.get(kind)().run()
-                return chain, picked[1], picked[0]
-            if isinstance(base.func, ast.Name):  # for cls in PLUGINS: cls().run()
-                binding = self.resolve(base.func.id)
-                if binding is not None and binding[0] == "dispatch":
-                    return chain, binding[1], "dispatch"
-            return None
+            return self._on_result(base, chain)
         if not isinstance(base, ast.Name):
             return None
         binding = self.resolve(base.id)
@@ -371,6 +377,21 @@ class _Scope:
         if binding[0] in ("param", "result", "instance"):
             # user_model.objects.get(...): a chain of attributes on a known value.
             return chain, binding[1], binding[0]
+        return None
+
+    def _on_result(self, base: ast.Call, chain: str) -> tuple[str, str, str] | None:
+        """``chain`` called on what ``base`` returns: ``Session().get``, ``p.x().y``,
+        ``senders.get(kind)().run``, ``cls().run`` with ``cls`` from a table."""
+        if (made := self._made_by(base)) is not None:
+            return chain, made, "result"
+        if (on_param := self.param_chain(base.func)) is not None:
+            return chain, on_param, "paramresult"
+        if (picked := self.picked(base.func)) is not None:  # senders.get(kind)().run()
+            return chain, picked[1], picked[0]
+        if isinstance(base.func, ast.Name):  # for cls in PLUGINS: cls().run()
+            binding = self.resolve(base.func.id)
+            if binding is not None and binding[0] == "dispatch":
+                return chain, binding[1], "dispatch"
         return None
 
     def _made_by(self, call: ast.Call) -> str | None:
@@ -449,7 +470,7 @@ class _Scope:
         becomes the pattern ``on_*``).
         """
         if isinstance(node, ast.Subscript):
-            table = self.dotted(node.value)
+            table = self.dotted(node.value) or self._self_table(node.value)
             return ("dispatch", table) if table else None
         imported = self.imported(node)
         if imported is not None:
@@ -460,10 +481,14 @@ class _Scope:
             and node.func.attr == "get"
             and node.args
         ):  # senders.get(kind), for a table this module or function defines
-            table = self.dotted(node.func.value) or ""
-            known = table in self.local_tables or (
-                table.rpartition(".")[0] == self.module.module
-                and table.rpartition(".")[2] in self.module.table_names
+            table = self.dotted(node.func.value) or self._self_table(node.func.value) or ""
+            known = (
+                table in self.local_tables
+                or table in self.module.class_tables
+                or (
+                    table.rpartition(".")[0] == self.module.module
+                    and table.rpartition(".")[2] in self.module.table_names
+                )
             )
             return ("dispatch", table) if known else None
         if not (isinstance(node, ast.Call) and len(node.args) in (2, 3) and not node.keywords):
@@ -480,6 +505,15 @@ class _Scope:
             owner = self.dotted(obj) or ""
         pattern = _name_pattern(name)
         return ("getattr", f"{owner}#{pattern}") if owner and pattern else None
+
+    def _self_table(self, node: ast.expr) -> str | None:
+        """``self.HANDLERS`` for a table the class body defines: "pkg.mod.Class.HANDLERS"."""
+        if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)):
+            return None
+        if self.bindings.get(node.value.id) != ("instance", "<self>"):
+            return None
+        name = f"{self.self_class}.{node.attr}"
+        return name if name in self.module.class_tables else None
 
     def imported(self, node: ast.expr) -> str | None:
         """``import_module(prefix + x)`` / ``import_string(settings.X)``: a table whose

@@ -145,8 +145,7 @@ def test_dynamic_imports_are_the_union_of_matching_modules_and_settings(tmp_path
             "def run():\n    Notifier().send()\n",
             "proj/backends/hook.py": "import time\n\ndef run():\n    time.sleep(1)\n",
             "proj/backends/base.py": "class Base:\n    pass\n",
-            "proj/tasks.py": APP
-            + "from importlib import import_module\n"
+            "proj/tasks.py": APP + "from importlib import import_module\n"
             "from django.conf import settings\n"
             "from django.utils.module_loading import import_string\n\n"
             "@app.task\ndef by_module(name):\n"

@@ -86,8 +86,7 @@ def test_evidence_says_one_of_n_candidates(tmp_path: Path) -> None:
         {
             "proj/__init__.py": "",
             "proj/connectors.py": CONNECTORS,
-            "proj/tasks.py": APP
-            + "from proj.connectors import get_connector\n\n@app.task\n"
+            "proj/tasks.py": APP + "from proj.connectors import get_connector\n\n@app.task\n"
             "def go(kind):\n    get_connector(kind).fetch()\n",
         },
     )
@@ -184,8 +183,29 @@ def local_functions(kind):
 
     handlers = {"a": a, "b": b}
     handlers[kind]()
+
+
+class Router:
+    HANDLERS = {"fetch": Fetch, "wait": Wait}
+
+    def route(self, kind):
+        self.HANDLERS[kind]().run()
+
+    def route_get(self, kind):
+        self.HANDLERS.get(kind)().run()
+
+
+@app.task
+def class_table(kind):
+    Router().route(kind)
+
+
+@app.task
+def class_table_get(kind):
+    Router().route_get(kind)
 """,
         },
     )
+    assert len(advice.tasks) == 5
     for task in advice.tasks:
         assert {e.kind for e in task.evidence} == {"net_io", "sleep"}, task

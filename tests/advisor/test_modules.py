@@ -38,7 +38,8 @@ def test_star_import_of_a_project_module(tmp_path: Path) -> None:
         {
             "proj/__init__.py": "",
             "proj/helpers.py": HELPERS,
-            "proj/tasks.py": APP + "from proj.helpers import *\n\n@app.task\ndef t():\n    fetch()\n",
+            "proj/tasks.py": APP
+            + "from proj.helpers import *\n\n@app.task\ndef t():\n    fetch()\n",
         },
     )
     assert found == {"proj.tasks.t": {"net_io"}}
@@ -52,8 +53,7 @@ def test_re_export_through_init(tmp_path: Path) -> None:
             "proj/util/__init__.py": "from .net import *\nfrom .clock import wait as pause\n",
             "proj/util/net.py": HELPERS,
             "proj/util/clock.py": HELPERS,
-            "proj/tasks.py": APP
-            + "from proj import util\nfrom proj.util import pause\n\n"
+            "proj/tasks.py": APP + "from proj import util\nfrom proj.util import pause\n\n"
             "@app.task\ndef t():\n    util.fetch()\n    pause()\n",
         },
     )
@@ -138,8 +138,7 @@ def test_canvas_called_directly_is_broker_io(tmp_path: Path, call: str) -> None:
         tmp_path,
         {
             "proj/__init__.py": "",
-            "proj/tasks.py": APP
-            + "from celery import chain, chord, group, canvas\n\n"
+            "proj/tasks.py": APP + "from celery import chain, chord, group, canvas\n\n"
             "@app.task\ndef a():\n    pass\n\n@app.task\ndef b():\n    pass\n\n"
             f"@app.task\ndef start():\n    {call}\n",
         },
