@@ -81,7 +81,9 @@ class Project:
                 self.classes[f"{facts.module}.{cls.qualname}"] = (facts, cls)
         self._mro: dict[str, tuple[str, ...]] = {}
         self._bases: dict[str, tuple[str, ...]] = {}
-        self._children: dict[str, list[str]] | None = None  # class -> direct subclasses
+        #: Project classes by the last part of each base's name, for finding subclasses.
+        self._by_base_name: dict[str, list[str]] | None = None
+        self._resolved: dict[str, Symbol] = {}
         self._override_memo: dict[tuple[str, str], list[str]] = {}
         #: Files whose class hierarchies exceed MAX_MRO: path -> the class cut there.
         self.too_deep: dict[str, str] = {}
@@ -103,6 +105,16 @@ class Project:
 
     # -- names ----------------------------------------------------------------------
     def resolve(self, dotted: str, hops: int = 0) -> Symbol:
+        if hops:
+            return self._resolve(dotted, hops)
+        # The same names are resolved over and over (every call site, every round's
+        # reachability): a top-level resolution depends only on the project's facts.
+        found = self._resolved.get(dotted)
+        if found is None:
+            found = self._resolved[dotted] = self._resolve(dotted, 0)
+        return found
+
+    def _resolve(self, dotted: str, hops: int) -> Symbol:
         if hops > _MAX_HOPS:
             return Symbol("unknown", dotted)
         parts = dotted.split(".")
@@ -393,15 +405,9 @@ class Project:
         return self._override_memo[key]
 
     def _find_overrides(self, cid: str, method: str) -> list[str]:
-        if self._children is None:
-            self._children = {}
-            for sub in self.classes:
-                for base in self._base_names(sub):
-                    if base in self.classes:
-                        self._children.setdefault(base, []).append(sub)
         found: list[str] = []
         seen = {cid}
-        todo = list(self._children.get(cid, ()))
+        todo = self._children(cid)
         while todo and len(seen) < _MAX_SUBCLASSES:
             sub = todo.pop()
             if sub in seen:
@@ -409,8 +415,20 @@ class Project:
             seen.add(sub)
             if method in self.classes[sub][1].methods:
                 found.append(f"{sub}.{method}")
-            todo.extend(self._children.get(sub, ()))
+            todo.extend(self._children(sub))
         return sorted(found)
+
+    def _children(self, cid: str) -> list[str]:
+        """The project classes whose bases resolve to ``cid``. Bases are canonical names
+        already, so only classes naming a base that ends like ``cid`` are resolved: a
+        large project's other classes cost nothing."""
+        if self._by_base_name is None:
+            self._by_base_name = {}
+            for sub, (_, cls) in self.classes.items():
+                for base in cls.bases:
+                    self._by_base_name.setdefault(base.rpartition(".")[2], []).append(sub)
+        named = self._by_base_name.get(cid.rpartition(".")[2], ())
+        return [sub for sub in named if cid in self._base_names(sub)]
 
     def _hierarchy_targets(self, cid: str, method: str, overrides: list[str]) -> Iterator[Target]:
         """A call on ``cid``'s ``method`` where the object may be any subclass: one made-up
