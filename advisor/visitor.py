@@ -891,17 +891,22 @@ def _is_none(node: ast.expr) -> bool:
 
 
 def _bound_task_class(node: ast.FunctionDef | ast.AsyncFunctionDef, scope: _Scope) -> str:
-    """The class of ``self`` in a bound task (``@app.task(bind=True, base=Base)``): its
-    ``base=``, else Celery's Task; "" when no decorator binds."""
+    """The class of ``self`` in a bound task (``@app.task(bind=True, base=Base)``, or
+    ``@retry_task`` with ``retry_task = shared_task(bind=True)`` earlier in the module):
+    its ``base=``, else Celery's Task; "" when no decorator binds."""
     for dec in node.decorator_list:
-        if not isinstance(dec, ast.Call):
+        if isinstance(dec, ast.Call):
+            options = {k.arg: scope.value(k.value) for k in dec.keywords if k.arg}
+        elif isinstance(dec, ast.Name) and isinstance(
+            held := scope.module.assigns.get(dec.id), CallV
+        ):
+            options = dict(held.kwargs)
+        else:
             continue
-        options = {k.arg: k.value for k in dec.keywords if k.arg}
         bind = options.get("bind")
-        if isinstance(bind, ast.Constant) and bind.value is True:
+        if isinstance(bind, Lit) and bind.value is True:
             base = options.get("base")
-            named = scope.dotted(base) if base is not None else None
-            return named or _CELERY_TASK
+            return base.name if isinstance(base, Ref) else _CELERY_TASK
     return ""
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from advisor_helpers import APP, advise, advise_files, task_module
 
-from celery_poolkit.model import Effect, Pool, TaskInfo
+from celery_poolkit.advisor.knowledge import Knowledge
+from celery_poolkit.model import Call, Effect, Pool, TaskInfo
 
 
 def _one(tmp_path: Path, body: str, extra: dict[str, str] | None = None) -> TaskInfo:
@@ -246,3 +247,16 @@ def send():
 """,
     )
     assert Effect.NET_IO in task.effects, task.evidence
+
+
+def test_knowledge_deep_rows_cover_any_depth_and_shallow_rows_one_level() -> None:
+    deep = Call("sdk.Client.**", Effect.NET_IO)
+    shallow = Call("orm.Model.*", Effect.DB_IO)
+    manager = Call("orm.Model.objects.*", Effect.DB_IO)
+    knowledge = Knowledge([deep, shallow, manager])
+    assert knowledge.lookup_below("sdk.Client", "chat.completions.create") is deep
+    assert knowledge.lookup_below("sdk.Client", "a.b.c.d.e") is deep
+    assert knowledge.lookup_below("orm.Model", "objects.get") is manager
+    assert knowledge.lookup_below("orm.Model", "field.save") is None  # a field is no Model
+    assert knowledge.lookup("sdk.Client.send") is deep
+    assert knowledge.lookup("orm.Model.save") is shallow
