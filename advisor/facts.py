@@ -90,7 +90,8 @@ class CallSite:
     the value returned by calling ``recv`` (``requests.Session().post``, or a variable
     assigned from such a call); ``"instance"`` means the receiver is an instance of
     class ``recv`` (``self``, an annotated parameter); ``"selfattr"`` means the receiver
-    is ``self.<recv>`` and the class's attribute types decide.
+    is ``self.<recv>`` and the class's attribute types decide; ``"super"`` means
+    ``super().<target>`` in a method of class ``recv``.
     """
 
     target: str

@@ -374,6 +374,9 @@ class Project:
 
     def _method_call_targets(self, site: CallSite) -> Iterator[Target]:
         """A method (or attribute chain) called on a receiver whose type is looked up."""
+        if site.recv_kind == "super":
+            yield from self._super_targets(site.recv, site.target)
+            return
         if site.recv_kind == "result":
             kind = self.type_of_result(site.recv)
             if kind is None and site.target in TASK_METHODS:
@@ -395,6 +398,24 @@ class Project:
                 yield from self._hierarchy_targets(kind[1], site.target, overrides)
                 return
         yield from self._method_targets(kind, site.target)
+
+    def _super_targets(self, cid: str, method: str) -> Iterator[Target]:
+        """``super().method()`` in ``cid``: the first class after it in its MRO that has
+        the method, a project one or a library one the knowledge describes (a model's
+        ``save`` override calling ``super().save()`` is the ORM's save)."""
+        parts = tuple(method.split("."))
+        for base in self.mro(cid)[1:]:
+            if base in self.classes:
+                if len(parts) == 1 and method in self.classes[base][1].methods:
+                    yield Target("func", f"{base}.{method}")
+                    return
+                continue
+            row = self._lib_row(base, parts)
+            if row is not None:
+                yield Target("lib", f"{base}.{method}", row)
+                return
+        if method in TASK_METHODS:
+            yield self._lib(f"celery.app.task.Task.{method}")
 
     # -- class hierarchy --------------------------------------------------------------
     def _overrides(self, cid: str, method: str) -> list[str]:

@@ -382,6 +382,8 @@ class _Scope:
     def _on_result(self, base: ast.Call, chain: str) -> tuple[str, str, str] | None:
         """``chain`` called on what ``base`` returns: ``Session().get``, ``p.x().y``,
         ``senders.get(kind)().run``, ``cls().run`` with ``cls`` from a table."""
+        if self._is_super(base):  # super().save(): the next class in the MRO that has it
+            return chain, self.self_class, "super"
         if (made := self._made_by(base)) is not None:
             return chain, made, "result"
         if (on_param := self.param_chain(base.func)) is not None:
@@ -394,9 +396,19 @@ class _Scope:
                 return chain, binding[1], "dispatch"
         return None
 
+    def _is_super(self, call: ast.Call) -> bool:
+        return (
+            bool(self.self_class)
+            and isinstance(call.func, ast.Name)
+            and call.func.id == "super"
+            and self.resolve("super") == ("alias", "super")
+        )
+
     def _made_by(self, call: ast.Call) -> str | None:
         """What a call's result comes from, as a receiver: its callee (``Session()``), or
         ``factory()`` for a call of a factory's result (``cls = sender_class(); cls()``)."""
+        if self.self_class and isinstance(call.func, ast.Name) and call.func.id == "super":
+            return None  # handled by _on_result: the next class in the MRO
         made = self.callee(call)
         if made is None and isinstance(call.func, ast.Name):
             binding = self.bindings.get(call.func.id)

@@ -209,3 +209,46 @@ def class_table_get(kind):
     assert len(advice.tasks) == 5
     for task in advice.tasks:
         assert {e.kind for e in task.evidence} == {"net_io", "sleep"}, task
+
+
+def test_super_calls_reach_the_next_class_in_the_mro(tmp_path: Path) -> None:
+    advice = advise_files(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            "proj/tasks.py": APP
+            + """
+import requests
+from django.db import models
+
+
+class Doc(models.Model):
+    def save(self, *args, **kwargs):
+        self.title = self.title.strip()
+        super().save(*args, **kwargs)
+
+
+class Fetcher:
+    def run(self):
+        requests.get("http://example.com")
+
+
+class Logged(Fetcher):
+    def run(self):
+        super(Logged, self).run()
+
+
+@app.task
+def store():
+    Doc(title=" x ").save()
+
+
+@app.task
+def fetch():
+    Logged().run()
+""",
+        },
+    )
+    found = {t.name: {e.kind for e in t.evidence} for t in advice.tasks}
+    assert "db_io" in found["proj.tasks.store"], found
+    assert found["proj.tasks.fetch"] == {"net_io"}
