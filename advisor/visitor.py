@@ -163,7 +163,7 @@ class _ModuleVisitor:
             for target in targets:
                 for name in _target_names(target):
                     self.defined.add(name)
-                    if isinstance(stmt.value, _TABLE_NODES):
+                    if stmt.value is not None and _is_table(stmt.value):
                         self.table_names.add(name)
 
     def module_resolve(self, name: str) -> str | None:
@@ -253,7 +253,7 @@ class _ModuleVisitor:
             for target in targets:
                 if not isinstance(target, ast.Name):
                     continue
-                table = isinstance(value, _TABLE_NODES)
+                table = _is_table(value)
                 if table:  # HANDLERS = {...}: candidates for self.HANDLERS[kind](...)
                     self.class_tables.add(f"{self.module}.{qual}.{target.id}")
                 if table or _class_attr_wanted(target.id):
@@ -758,7 +758,7 @@ class _FunctionBody:
                     self.scope.bindings.pop(name, None)
 
     def _bind(self, name: str, value: ast.expr) -> None:
-        if isinstance(value, _TABLE_NODES):
+        if _is_table(value):
             # senders = {"mail": send_mail, ...}: a table of candidates, named after the
             # function it lives in so the project can list them (``senders[kind](...)``).
             self.tables.append((name, self.scope.value(value), value.lineno))
@@ -896,6 +896,20 @@ _IMPORTERS = frozenset(
     }
 )
 _TABLE_NODES = (ast.Dict, ast.List, ast.Tuple, ast.Set)
+_MAX_TABLE = 256  # longer literals are data, not tables of handlers
+
+
+def _is_table(node: ast.expr) -> bool:
+    """A literal that may list callables or classes: a dict, list, tuple or set of at
+    most ``_MAX_TABLE`` items, one of which at least is a name, an attribute or a call
+    (``{"a": on_a}``, ``[Fetch, Wait]``). Data literals (strings, numbers) are not
+    recorded: they would only make the cached facts bigger."""
+    if not isinstance(node, _TABLE_NODES):
+        return False
+    items = node.values if isinstance(node, ast.Dict) else node.elts
+    return len(items) <= _MAX_TABLE and any(
+        isinstance(item, ast.Name | ast.Attribute | ast.Call) for item in items
+    )
 
 
 def _is_none(node: ast.expr) -> bool:
