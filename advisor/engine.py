@@ -117,9 +117,9 @@ def _parse_reachable(
     source = {file.module: (file, data, key) for file, data, key in loaded}
     # Tasks are known after round one: decorators are in outlines, and a wrapper that
     # calls app.task() matches the seed pattern, so its body is read in round one.
-    roots = [t.body for t in discovery.find_tasks(Project(by_module.values(), knowledge))]
+    project = Project(by_module.values(), knowledge)
+    roots = [t.body for t in discovery.find_tasks(project)]
     for _ in range(_MAX_ROUNDS):
-        project = Project(by_module.values(), knowledge)
         wanted = {project.functions[fid][0].module for fid in effects.reachable(project, roots)}
         todo = [source[m] for m in sorted(wanted) if not by_module[m].full and m in source]
         if not todo:
@@ -127,6 +127,7 @@ def _parse_reachable(
         more, bad = parser.parse(todo, lambda _file, _data: True)
         skipped += bad
         by_module.update((f.module, f) for f in more)
+        project = project.with_modules(more)  # patched, not rebuilt
     return list(by_module.values()), skipped
 
 

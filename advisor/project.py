@@ -69,16 +69,74 @@ class Project:
         self.classes: dict[str, tuple[ModuleFacts, ClassFacts]] = {}
         self.imports: dict[str, dict[str, str]] = {}
         self.assigns: dict[str, dict[str, Value]] = {}
-        for facts in sorted(modules, key=lambda m: m.path):
+        #: Literal tables local to functions: dotted name -> (module, line, value).
+        self.local_tables: dict[str, tuple[str, int, Value]] = {}
+        #: Functions defined inside other functions (not methods), by enclosing function.
+        self.nested: dict[str, list[str]] = {}
+        self._index(sorted(modules, key=lambda m: m.path))
+        self._reset()
+
+    def with_modules(self, modules: Iterable[ModuleFacts]) -> Project:
+        """This project with ``modules`` in place of those of the same names (outlines
+        read in full, between parse rounds): the index is copied and patched, not
+        rebuilt, and every derived answer is computed afresh."""
+        new = object.__new__(Project)
+        new.knowledge = self.knowledge
+        new.modules = dict(self.modules)
+        # Without the made-up dispatch functions: they are made again when asked for.
+        new.functions = {k: v for k, v in self.functions.items() if k not in self.dispatch}
+        new.classes = dict(self.classes)
+        new.imports = dict(self.imports)
+        new.assigns = dict(self.assigns)
+        new.local_tables = dict(self.local_tables)
+        new.nested = {k: list(v) for k, v in self.nested.items()}
+        given = list(modules)
+        for facts in given:
+            new._forget(facts.module)
+        new._index(given)
+        new._reset()
+        return new
+
+    def _forget(self, module: str) -> None:
+        old = self.modules.pop(module, None)
+        if old is None:
+            return
+        for fn in old.functions:
+            fid = f"{module}.{fn.qualname}"
+            self.functions.pop(fid, None)
+            self.nested.pop(fid, None)
+            parent = fid.rpartition(".")[0]
+            if fid in self.nested.get(parent, ()):
+                self.nested[parent].remove(fid)
+            for name, _, _ in fn.tables:
+                self.local_tables.pop(f"{fid}.{name}", None)
+        for cls in old.classes:
+            self.classes.pop(f"{module}.{cls.qualname}", None)
+
+    def _index(self, modules: Iterable[ModuleFacts]) -> None:
+        added: list[str] = []
+        for facts in modules:
             if facts.module in self.modules:
                 continue  # two roots with the same module: the first path wins
             self.modules[facts.module] = facts
             self.imports[facts.module] = dict(facts.imports)
             self.assigns[facts.module] = dict(facts.assigns)
             for fn in facts.functions:
-                self.functions[f"{facts.module}.{fn.qualname}"] = (facts, fn)
+                fid = f"{facts.module}.{fn.qualname}"
+                self.functions[fid] = (facts, fn)
+                added.append(fid)
             for cls in facts.classes:
                 self.classes[f"{facts.module}.{cls.qualname}"] = (facts, cls)
+        for fid in added:
+            facts, fn = self.functions[fid]
+            for name, value, line in fn.tables:
+                self.local_tables[f"{fid}.{name}"] = (facts.module, line, value)
+            parent = fid.rpartition(".")[0]
+            if not fn.cls and parent in self.functions:
+                self.nested.setdefault(parent, []).append(fid)
+
+    def _reset(self) -> None:
+        """Answers derived from the index, computed on demand."""
         self._mro: dict[str, tuple[str, ...]] = {}
         self._bases: dict[str, tuple[str, ...]] = {}
         #: Project classes by the last part of each base's name, for finding subclasses.
@@ -91,17 +149,6 @@ class Project:
         #: into functions that call every candidate: id -> (table, candidates), or
         #: ("", 0) when the candidates are not all statically known.
         self.dispatch: dict[str, tuple[str, int]] = {}
-        #: Literal tables local to functions: dotted name -> (module, line, value).
-        self.local_tables: dict[str, tuple[str, int, Value]] = {}
-        for fid, (facts, fn) in self.functions.items():
-            for name, value, line in fn.tables:
-                self.local_tables[f"{fid}.{name}"] = (facts.module, line, value)
-        #: Functions defined inside other functions (not methods), by enclosing function.
-        self.nested: dict[str, list[str]] = {}
-        for fid, (_, fn) in self.functions.items():
-            parent = fid.rpartition(".")[0]
-            if not fn.cls and parent in self.functions:
-                self.nested.setdefault(parent, []).append(fid)
 
     # -- names ----------------------------------------------------------------------
     def resolve(self, dotted: str, hops: int = 0) -> Symbol:
