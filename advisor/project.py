@@ -450,17 +450,31 @@ class Project:
         """``super().method()`` in ``cid``: the first class after it in its MRO that has
         the method, a project one or a library one the knowledge describes (a model's
         ``save`` override calling ``super().save()`` is the ORM's save)."""
+        after = self.mro(cid)[1:]
+        own = next(
+            (
+                i
+                for i, b in enumerate(after)
+                if b in self.classes and method in self.classes[b][1].methods
+            ),
+            len(after),
+        )
+        found = list(self._library_method(after[:own], method))
+        if found or own == len(after):
+            yield from found
+        else:
+            yield Target("func", f"{after[own]}.{method}")
+
+    def _library_method(self, bases: Iterable[str], method: str) -> Iterator[Target]:
+        """``method`` (or an attribute chain) as the first library class among ``bases``
+        with knowledge of it has it; else, for ``delay``/``apply_async``, publishing."""
         parts = tuple(method.split("."))
-        for base in self.mro(cid)[1:]:
-            if base in self.classes:
-                if len(parts) == 1 and method in self.classes[base][1].methods:
-                    yield Target("func", f"{base}.{method}")
+        for base in bases:
+            if base not in self.classes:
+                row = self._lib_row(base, parts)
+                if row is not None:
+                    yield Target("lib", f"{base}.{method}", row)
                     return
-                continue
-            row = self._lib_row(base, parts)
-            if row is not None:
-                yield Target("lib", f"{base}.{method}", row)
-                return
         if method in TASK_METHODS:
             yield self._lib(f"celery.app.task.Task.{method}")
 
@@ -723,14 +737,7 @@ class Project:
                 if any(t.kind == "func" or t.call is not None for t in found):
                     yield from found
                     return
-            for base in self.mro(kind[1]):
-                if base not in self.classes:
-                    row = self._lib_row(base, parts)
-                    if row is not None:
-                        yield Target("lib", f"{base}.{method}", row)
-                        return
-            if method in TASK_METHODS:
-                yield self._lib(f"celery.app.task.Task.{method}")
+            yield from self._library_method(self.mro(kind[1]), method)
             return
         if len(parts) == 1:
             yield self._lib(f"{kind[1]}.{method}")

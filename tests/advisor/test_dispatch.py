@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from advisor_helpers import APP, advise_files
+from advisor_helpers import APP, advise_files, kinds
 
 from celery_poolkit.model import TaskInfo
 
@@ -156,7 +156,7 @@ def test_dynamic_imports_are_the_union_of_matching_modules_and_settings(tmp_path
             "    import_string(settings.NOTIFIER)().send()\n",
         },
     )
-    found = {t.name.rpartition(".")[2]: {e.kind for e in t.evidence} for t in advice.tasks}
+    found = kinds(advice)
     assert found["by_module"] == {"net_io", "sleep"}
     assert found["by_fstring"] == {"net_io", "sleep"}
     assert found["by_setting"] == {"net_io"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from advisor_helpers import APP, advise_files
+from advisor_helpers import APP, advise_files, kinds
 
 from celery_poolkit.model import Effect
 
@@ -52,7 +52,7 @@ def _tasks(tmp_path: Path, body: str) -> dict[str, set[str]]:
             "proj/tasks.py": APP + "from proj.connectors import *\n" + body,
         },
     )
-    return {t.name.rpartition(".")[2]: {e.kind for e in t.evidence} for t in advice.tasks}
+    return kinds(advice)
 
 
 def test_self_call_in_a_base_reaches_every_override(tmp_path: Path) -> None:
@@ -249,6 +249,6 @@ def fetch():
 """,
         },
     )
-    found = {t.name: {e.kind for e in t.evidence} for t in advice.tasks}
-    assert "db_io" in found["proj.tasks.store"], found
-    assert found["proj.tasks.fetch"] == {"net_io"}
+    found = kinds(advice)
+    assert "db_io" in found["store"], found
+    assert found["fetch"] == {"net_io"}

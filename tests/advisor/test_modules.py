@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from advisor_helpers import APP, advise_files
+from advisor_helpers import APP, advise_files, kinds
 
 from celery_poolkit.model import Effect
 
@@ -28,8 +28,7 @@ def wait():
 
 
 def _effects(tmp_path: Path, files: dict[str, str]) -> dict[str, set[str]]:
-    advice = advise_files(tmp_path, files)
-    return {t.name: {e.kind for e in t.evidence} for t in advice.tasks}
+    return kinds(advise_files(tmp_path, files), short=False)
 
 
 def test_star_import_of_a_project_module(tmp_path: Path) -> None:
