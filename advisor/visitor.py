@@ -331,6 +331,7 @@ class _Scope:
 
     def _callee_parts(self, func: ast.expr) -> tuple[str, str, str] | None:
         """(target, recv, recv_kind) of a call's callee, as :class:`CallSite` has them."""
+        func = self._without_getattr(func)
         if isinstance(func, ast.Name):
             return self._name_callee(func)
         if (picked := self.picked(func)) is not None:  # HANDLERS[kind](...)
@@ -343,6 +344,38 @@ class _Scope:
             made = self._made_by(func)
             return ("", made, "result") if made else None
         return None
+
+    def _without_getattr(self, node: ast.expr) -> ast.expr:
+        """``getattr(obj, "name")`` with a constant name is ``obj.name``: the callee's
+        chain with every such call read as the attribute (iterative: chains can be long)."""
+        attrs: list[str] = []
+        rewritten = False
+        current = node
+        while True:
+            if isinstance(current, ast.Attribute):
+                attrs.append(current.attr)
+                current = current.value
+            elif (name := self._constant_getattr(current)) is not None:
+                attrs.append(name)
+                current = current.args[0]  # type: ignore[attr-defined]
+                rewritten = True
+            else:
+                break
+        if not rewritten:
+            return node
+        for attr in reversed(attrs):
+            current = ast.Attribute(value=current, attr=attr, ctx=ast.Load())
+        return current
+
+    def _constant_getattr(self, node: ast.expr) -> str | None:
+        if not (isinstance(node, ast.Call) and len(node.args) == 2 and not node.keywords):
+            return None
+        name = node.args[1]
+        if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
+            return None
+        if not name.value.isidentifier() or not isinstance(node.func, ast.Name):
+            return None
+        return name.value if self.resolve(node.func.id) == ("alias", "getattr") else None
 
     def _name_callee(self, func: ast.Name) -> tuple[str, str, str] | None:
         binding = self.resolve(func.id)
