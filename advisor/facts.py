@@ -78,6 +78,9 @@ def lookup(pairs: tuple[tuple[str, Value], ...], name: str) -> Value | None:
 #: "import:<module pattern>" (``import_module(f"proj.backends.{name}")``) or
 #: "import:=<reference>" (``import_string(settings.EMAIL_BACKEND)``).
 IMPORTED = "import:"
+#: The suffix of a receiver that stands for an item of what a call returns
+#: (``for c in get_connectors(): c.search()``: receiver "pkg.get_connectors[]").
+ITEM = "[]"
 
 
 # --- Calls and definitions --------------------------------------------------------------
@@ -144,6 +147,8 @@ class FunctionFacts:
     returns: str = ""
     #: Functions and classes it returns uncalled (``return requests.get``): a factory's.
     returned: tuple[str, ...] = ()
+    #: The annotated class of the items it returns (``-> Iterator[Connector]``).
+    returns_items: str = ""
     cls: str = ""  # the enclosing class's qualname for methods
     params: tuple[str, ...] = ()  # parameter names in order, without self/cls
     #: Calls on parameters: ``recv_kind`` "param" (``p()``: target "", ``p.objects.filter()``:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from celery_poolkit.advisor.facts import (
     IMPORTED,
+    ITEM,
     CallSite,
     CallV,
     ClassFacts,
@@ -320,6 +321,10 @@ class Project:
         ("ext", library class), from constructors, factories' ``return`` and knowledge."""
         if hops > 8:
             return None
+        if callee.endswith(ITEM):  # for c in get_connectors(): the annotated item type
+            symbol = self.resolve(callee[: -len(ITEM)])
+            items = self.functions[symbol.name][1].returns_items if symbol.kind == "func" else ""
+            return self.type_of_result(items, hops + 1) if items else None
         if callee.endswith("()"):  # cls = sender_class(); cls(): what the factory returns
             found = (
                 self.type_of_result(m, hops + 1) for m in self.returned_by_factory(callee[:-2])

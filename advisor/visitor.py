@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 from celery_poolkit.advisor.facts import (
     IMPORTED,
+    ITEM,
     CallSite,
     CallV,
     ClassFacts,
@@ -282,6 +283,7 @@ class _ModuleVisitor:
         # An annotated return type says what the result is, even when the body builds
         # it in a way the visitor cannot name (and in outlines, which skip bodies).
         annotated = scope.annotation(node.returns) if node.returns is not None else None
+        items = scope.item_annotation(node.returns) if node.returns is not None else None
         self.functions.append(
             FunctionFacts(
                 qualname=qual,
@@ -291,6 +293,7 @@ class _ModuleVisitor:
                 decorators=tuple(scope.decorators(node.decorator_list)),
                 hints=tuple(body.hints),
                 returns=annotated or body.returns,
+                returns_items=items or "",
                 returned=tuple(dict.fromkeys(body.returned)),
                 tables=tuple(body.tables),
                 cls=cls,
@@ -580,6 +583,22 @@ class _Scope:
         pattern = _name_pattern(arg)
         return f"{IMPORTED}{pattern}" if pattern else None
 
+    def item_annotation(self, node: ast.expr) -> str | None:
+        """The class of the items of an annotated container: ``Iterator[Connector]``,
+        ``list[Connector]``, ``Generator[Connector, None, None]``."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            try:
+                node = ast.parse(node.value.strip(), mode="eval").body
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                return None
+        if not isinstance(node, ast.Subscript):
+            return None
+        container = self.dotted(node.value) or ""
+        if container.rpartition(".")[2].lower() not in _CONTAINERS:
+            return None
+        inner = node.slice.elts[0] if isinstance(node.slice, ast.Tuple) else node.slice
+        return self.annotation(inner) if inner is not None else None
+
     def annotation(self, node: ast.expr, depth: int = 0) -> str | None:
         """The class an annotation names: ``Client``, ``"Client"``, ``Optional[Client]``,
         ``Client | None``; None for anything else (containers, unions of classes)."""
@@ -852,6 +871,10 @@ class _FunctionBody:
             self.scope.bindings.pop(name, None)  # the loop rebinds it, whatever it was
         if table and isinstance(target, ast.Name):
             self.scope.bindings[target.id] = ("dispatch", table)
+        elif isinstance(stmt.target, ast.Name) and (made := self._produced_by(stmt.iter)):
+            # for connector in get_connectors(): an item of what the call returns, typed
+            # when the function's annotation says (``-> Iterator[Connector]``).
+            self.scope.bindings[stmt.target.id] = ("result", f"{made}{ITEM}")
 
     def _loop_hint(self, stmt: ast.For | ast.AsyncFor, loop_depth: int) -> None:
         """A counted loop over a large or computed range: pure-Python CPU work.
@@ -929,6 +952,10 @@ _IMPORTERS = frozenset(
     }
 )
 _TABLE_NODES = (ast.Dict, ast.List, ast.Tuple, ast.Set)
+#: Annotated containers whose first parameter is the type of their items.
+_CONTAINERS = frozenset(
+    {"iterator", "iterable", "generator", "list", "sequence", "set", "frozenset", "collection"}
+)
 _MAX_TABLE = 256  # longer literals are data, not tables of handlers
 
 

@@ -260,3 +260,37 @@ def test_knowledge_deep_rows_cover_any_depth_and_shallow_rows_one_level() -> Non
     assert knowledge.lookup_below("orm.Model", "field.save") is None  # a field is no Model
     assert knowledge.lookup("sdk.Client.send") is deep
     assert knowledge.lookup("orm.Model.save") is shallow
+
+
+def test_loop_over_a_function_annotated_to_return_items(tmp_path: Path) -> None:
+    task = _one(
+        tmp_path,
+        """
+from collections.abc import Iterator
+from typing import List
+
+import requests
+
+
+class Connector:
+    def search(self, query):
+        requests.get("http://example.com", params={"q": query})
+
+
+def get_connectors() -> Iterator[Connector]:
+    yield from load()
+
+
+def all_connectors() -> "List[Connector]":
+    return load()
+
+
+@app.task
+def search(query):
+    for connector in get_connectors():
+        connector.search(query)
+    for other in all_connectors():
+        other.search(query)
+""",
+    )
+    assert Effect.NET_IO in task.effects, task.evidence
