@@ -202,12 +202,9 @@ def _passed_effects(
             if param not in bound:
                 continue
             passed = bound[param]
-            if use.recv_kind == "param":
-                made = CallSite(
-                    f"{passed}.{use.target}" if use.target else passed, use.line, use.col
-                )
-            else:
-                made = CallSite(use.target, use.line, use.col, f"{passed}.{chain}", "result")
+            made = _passed_call(use, passed, chain)
+            if made is None:
+                continue
             for reached in project.targets(made):
                 if reached.kind == "func":
                     if reached.name != fid:
@@ -220,15 +217,26 @@ def _passed_effects(
                 if row.green in _GREEN_KINDS:
                     kinds.append(row.green.value)
                 kinds += sorted(h.value for h in row.hazards)
-                note = (
-                    f"{passed} passed to {target.name}; {row.note}"
-                    if row.note
-                    else (f"{passed} passed to {target.name}")
-                )
+                shown = passed.partition(":")[2] if ":" in passed else passed
+                note = f"{shown} passed to {target.name}"
+                note = f"{note}; {row.note}" if row.note else note
                 for kind in kinds:
                     if kind not in own:
                         where = Location(facts.path, use.line, use.col)
                         own[kind] = Evidence(kind, reached.name, where, (fid, target.name), note)
+
+
+def _passed_call(use: CallSite, passed: str, chain: str) -> CallSite | None:
+    """The call a callee makes on its parameter, made on what the caller passed: a
+    function or class by name, or a value of known type (``result:``/``instance:``)."""
+    how, _, typed = passed.partition(":")
+    if typed and how in ("result", "instance"):
+        if use.recv_kind != "param" or not use.target:
+            return None  # p.x.y().z() or p() on a value: not followed
+        return CallSite(use.target, use.line, use.col, typed, how)
+    if use.recv_kind == "param":
+        return CallSite(f"{passed}.{use.target}" if use.target else passed, use.line, use.col)
+    return CallSite(use.target, use.line, use.col, f"{passed}.{chain}", "result")
 
 
 _CPU_EFFECTS = frozenset({Effect.CPU, Effect.CPU_RELEASES_GIL, Effect.GPU})

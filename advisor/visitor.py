@@ -489,7 +489,13 @@ class _Scope:
 
     def passed(self, node: ast.Name | ast.Attribute) -> str:
         """The canonical name of an argument worth handing to the callee: a function or a
-        class (``get_logs``, ``models.Log``), never a builtin or an UPPERCASE constant."""
+        class (``get_logs``, ``models.Log``), never a builtin or an UPPERCASE constant;
+        or a local value of known type, as ``result:<callee>`` (``session`` from
+        ``aiohttp.ClientSession()``) or ``instance:<class>`` (an annotated parameter)."""
+        if isinstance(node, ast.Name):
+            binding = self.bindings.get(node.id)
+            if binding is not None and binding[0] in _TYPED and binding[1] != "<self>":
+                return f"{binding[0]}:{binding[1]}"
         dotted = self.dotted(node) or ""
         last = dotted.rpartition(".")[2]
         if not dotted or dotted in _BUILTINS or last.isupper() or "." not in dotted:
@@ -952,6 +958,7 @@ _IMPORTERS = frozenset(
     }
 )
 _TABLE_NODES = (ast.Dict, ast.List, ast.Tuple, ast.Set)
+_TYPED = ("result", "instance")  # bindings whose type a callee can use
 #: Annotated containers whose first parameter is the type of their items.
 _CONTAINERS = frozenset(
     {"iterator", "iterable", "generator", "list", "sequence", "set", "frozenset", "collection"}
