@@ -329,13 +329,20 @@ def _task_decorator(
     if symbol.kind == "instance" and symbol.rest in (("task",), ("periodic_task",)):
         func = symbol.name  # task = app.task, with app = Celery(...)
         return () if _is_app_class(project, func) or "celery" in func.lower() else None
-    value = symbol.value  # task = partial(shared_task, bind=True): what it partially applies
-    if not (isinstance(value, CallV) and value.func in _PARTIALS and value.args) or hops > 4:
+    value = symbol.value
+    if not isinstance(value, CallV) or hops > 4:
         return None
-    wrapped = value.args[0]
-    if not isinstance(wrapped, Ref):
-        return None
-    inner = _task_decorator(project, Decorator(wrapped.name, dec.line), factories, hops + 1)
+    if value.func in _PARTIALS and value.args:
+        # task = partial(shared_task, bind=True): what it partially applies.
+        wrapped = value.args[0]
+        if not isinstance(wrapped, Ref):
+            return None
+        inner = _task_decorator(project, Decorator(wrapped.name, dec.line), factories, hops + 1)
+        return None if inner is None else (*inner, *value.kwargs)
+    # retry_task = shared_task(bind=True, max_retries=3): a called decorator held in a
+    # variable; ``@retry_task`` applies it with those options.
+    made = Decorator(value.func, dec.line, called=True, kwargs=value.kwargs)
+    inner = _task_decorator(project, made, factories, hops + 1)
     return None if inner is None else (*inner, *value.kwargs)
 
 

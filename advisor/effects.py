@@ -9,7 +9,7 @@ one a reviewer wants to read. Only functions reachable from tasks are summarised
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from celery_poolkit.advisor import conventions
 from celery_poolkit.advisor.facts import CallSite
@@ -41,38 +41,79 @@ def _explore(
     return direct, edges
 
 
-def summarize(project: Project, roots: Iterable[str]) -> dict[str, Summary]:
+def summarize(project: Project, roots: Iterable[str]) -> Summaries:
     direct, edges = _explore(project, roots)
     callers: dict[str, set[str]] = {fid: set() for fid in direct}
     for fid, callees in edges.items():
         for callee in callees:
             if callee in callers:
                 callers[callee].add(fid)
-    summaries = {fid: dict(own) for fid, own in direct.items()}
-    work = deque(summaries)
+    # One witness per (function, kind): the chain's length and the next function on it
+    # ("" where the evidence is the function's own). Chains are rebuilt on demand from
+    # these pointers, so a 40,000-deep call chain costs memory linear in its depth.
+    best: dict[str, dict[str, tuple[int, str]]] = {
+        fid: dict.fromkeys(own, (1, "")) for fid, own in direct.items()
+    }
+    work = deque(best)
     queued = set(work)
     while work:  # shortest chains settle like Bellman-Ford: each pass can only shorten
         callee = work.popleft()
         queued.discard(callee)
-        found = summaries[callee]
+        found = best[callee]
         for caller in callers.get(callee, ()):
-            target = summaries[caller]
+            target = best[caller]
             changed = False
-            for kind, ev in found.items():
-                if caller in ev.via:
-                    continue  # a recursive chain adds nothing
+            for kind, (length, _) in found.items():
+                # Shortest chain first, then the smallest next step: the same evidence
+                # whatever order the work list (which follows set order) took. A chain
+                # through the caller itself is longer than the caller's own: never taken.
+                offer = (length + 1, callee)
                 current = target.get(kind)
-                chain = (caller, *ev.via)
-                # Shortest chain first, then the smallest one: the same evidence whatever
-                # order the work list (which follows set order, hence the hash seed) took.
-                if current is None or (len(chain), chain) < (len(current.via), current.via):
-                    note = union_note(project, caller, ev.note)
-                    target[kind] = Evidence(kind, ev.call, ev.location, chain, note)
+                if current is None or offer < current:
+                    target[kind] = offer
                     changed = True
             if changed and caller not in queued:
                 work.append(caller)
                 queued.add(caller)
-    return summaries
+    return Summaries(project, direct, best)
+
+
+class Summaries(Mapping[str, Summary]):
+    """Each reached function's summary, its evidence chains rebuilt when asked for."""
+
+    def __init__(
+        self,
+        project: Project,
+        direct: dict[str, Summary],
+        best: dict[str, dict[str, tuple[int, str]]],
+    ) -> None:
+        self._project = project
+        self._direct = direct
+        self._best = best
+        self._made: dict[str, Summary] = {}
+
+    def __getitem__(self, fid: str) -> Summary:
+        if fid not in self._made:
+            self._made[fid] = {kind: self._witness(fid, kind) for kind in self._best[fid]}
+        return self._made[fid]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._best)
+
+    def __len__(self) -> int:
+        return len(self._best)
+
+    def _witness(self, fid: str, kind: str) -> Evidence:
+        chain = [fid]
+        step = self._best[fid][kind][1]
+        while step:
+            chain.append(step)
+            step = self._best[step][kind][1]
+        leaf = self._direct[chain[-1]][kind]
+        note = leaf.note
+        for caller in reversed(chain[:-1]):
+            note = union_note(self._project, caller, note)
+        return Evidence(kind, leaf.call, leaf.location, (*chain[:-1], *leaf.via), note)
 
 
 def union_note(project: Project, fid: str, note: str) -> str:
@@ -80,7 +121,7 @@ def union_note(project: Project, fid: str, note: str) -> str:
     table, count = project.dispatch.get(fid, ("", 0))
     if not count:
         return note
-    union = f"dynamic dispatch: the union over the {count} candidates of {table}"
+    union = f"dynamic dispatch: one of {count} candidates ({table}), the union of their effects"
     return f"{union}; {note}" if note else union
 
 
@@ -179,12 +220,9 @@ def _passed_effects(
             if param not in bound:
                 continue
             passed = bound[param]
-            if use.recv_kind == "param":
-                made = CallSite(
-                    f"{passed}.{use.target}" if use.target else passed, use.line, use.col
-                )
-            else:
-                made = CallSite(use.target, use.line, use.col, f"{passed}.{chain}", "result")
+            made = _passed_call(use, passed, chain)
+            if made is None:
+                continue
             for reached in project.targets(made):
                 if reached.kind == "func":
                     if reached.name != fid:
@@ -197,15 +235,26 @@ def _passed_effects(
                 if row.green in _GREEN_KINDS:
                     kinds.append(row.green.value)
                 kinds += sorted(h.value for h in row.hazards)
-                note = (
-                    f"{passed} passed to {target.name}; {row.note}"
-                    if row.note
-                    else (f"{passed} passed to {target.name}")
-                )
+                shown = passed.partition(":")[2] if ":" in passed else passed
+                note = f"{shown} passed to {target.name}"
+                note = f"{note}; {row.note}" if row.note else note
                 for kind in kinds:
                     if kind not in own:
                         where = Location(facts.path, use.line, use.col)
                         own[kind] = Evidence(kind, reached.name, where, (fid, target.name), note)
+
+
+def _passed_call(use: CallSite, passed: str, chain: str) -> CallSite | None:
+    """The call a callee makes on its parameter, made on what the caller passed: a
+    function or class by name, or a value of known type (``result:``/``instance:``)."""
+    how, _, typed = passed.partition(":")
+    if typed and how in ("result", "instance"):
+        if use.recv_kind != "param" or not use.target:
+            return None  # p.x.y().z() or p() on a value: not followed
+        return CallSite(use.target, use.line, use.col, typed, how)
+    if use.recv_kind == "param":
+        return CallSite(f"{passed}.{use.target}" if use.target else passed, use.line, use.col)
+    return CallSite(use.target, use.line, use.col, f"{passed}.{chain}", "result")
 
 
 _CPU_EFFECTS = frozenset({Effect.CPU, Effect.CPU_RELEASES_GIL, Effect.GPU})

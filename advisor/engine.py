@@ -31,7 +31,7 @@ from celery_poolkit.advisor.facts import ModuleFacts
 from celery_poolkit.advisor.files import context, find_root, in_focus, walk
 from celery_poolkit.advisor.knowledge import CELERY_CALLS, Knowledge
 from celery_poolkit.advisor.parse import Loaded, Parser, default_jobs, read_all
-from celery_poolkit.advisor.project import Project
+from celery_poolkit.advisor.project import MAX_MRO, Project
 from celery_poolkit.advisor.values import Evaluator, FromEnv
 from celery_poolkit.model import (
     Advice,
@@ -135,9 +135,9 @@ def _parse_reachable(
     source = {file.module: (file, data, key) for file, data, key in loaded}
     # Tasks are known after round one: decorators are in outlines, and a wrapper that
     # calls app.task() matches the seed pattern, so its body is read in round one.
-    roots = [t.body for t in discovery.find_tasks(Project(by_module.values(), knowledge))]
+    project = Project(by_module.values(), knowledge)
+    roots = [t.body for t in discovery.find_tasks(project)]
     for _ in range(_MAX_ROUNDS):
-        project = Project(by_module.values(), knowledge)
         wanted = {project.functions[fid][0].module for fid in effects.reachable(project, roots)}
         todo = [source[m] for m in sorted(wanted) if not by_module[m].full and m in source]
         if not todo:
@@ -145,6 +145,7 @@ def _parse_reachable(
         more, bad = parser.parse(todo, lambda _file, _data: True)
         skipped += bad
         by_module.update((f.module, f) for f in more)
+        project = project.with_modules(more)  # patched, not rebuilt
     return list(by_module.values()), skipped
 
 
@@ -286,6 +287,14 @@ def _advise(
                     )
                 )
     findings = _filter(findings, project, config)
+    skipped = skipped + [
+        Skipped(
+            path,
+            f"class hierarchy deeper than {MAX_MRO} levels at {cid}: bases past "
+            "that depth are not followed",
+        )
+        for path, cid in project.too_deep.items()
+    ]
     return Advice(
         root=str(root),
         queues=tuple(queues),

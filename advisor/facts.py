@@ -74,6 +74,15 @@ def lookup(pairs: tuple[tuple[str, Value], ...], name: str) -> Value | None:
     return None
 
 
+#: The prefix of a dispatch table that stands for what a dynamic import may import:
+#: "import:<module pattern>" (``import_module(f"proj.backends.{name}")``) or
+#: "import:=<reference>" (``import_string(settings.EMAIL_BACKEND)``).
+IMPORTED = "import:"
+#: The suffix of a receiver that stands for an item of what a call returns
+#: (``for c in get_connectors(): c.search()``: receiver "pkg.get_connectors[]").
+ITEM = "[]"
+
+
 # --- Calls and definitions --------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class CallSite:
@@ -84,7 +93,8 @@ class CallSite:
     the value returned by calling ``recv`` (``requests.Session().post``, or a variable
     assigned from such a call); ``"instance"`` means the receiver is an instance of
     class ``recv`` (``self``, an annotated parameter); ``"selfattr"`` means the receiver
-    is ``self.<recv>`` and the class's attribute types decide.
+    is ``self.<recv>`` and the class's attribute types decide; ``"super"`` means
+    ``super().<target>`` in a method of class ``recv``.
     """
 
     target: str
@@ -132,13 +142,21 @@ class FunctionFacts:
     calls: tuple[CallSite, ...] = ()
     decorators: tuple[Decorator, ...] = ()
     hints: tuple[Hint, ...] = ()
-    returns: str = ""  # canonical callee when the function returns a call's result
+    #: What the function returns: its annotated class, else the canonical callee whose
+    #: result it returns (``return Session()``).
+    returns: str = ""
+    #: Functions and classes it returns uncalled (``return requests.get``): a factory's.
+    returned: tuple[str, ...] = ()
+    #: The annotated class of the items it returns (``-> Iterator[Connector]``).
+    returns_items: str = ""
     cls: str = ""  # the enclosing class's qualname for methods
     params: tuple[str, ...] = ()  # parameter names in order, without self/cls
     #: Calls on parameters: ``recv_kind`` "param" (``p()``: target "", ``p.objects.filter()``:
     #: target "objects.filter"; ``recv`` is the parameter) or "paramresult" (``p.x.y().z()``:
     #: ``recv`` "p:x.y", target "z"). Resolved per call site, with what the caller passed.
     param_calls: tuple[CallSite, ...] = ()
+    #: Literal tables bound to local names, (name, value, line): ``senders = {...}``.
+    tables: tuple[tuple[str, Value, int], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +19,9 @@ from celery_poolkit.advisor.reading import read_text
 from celery_poolkit.model import Skipped
 
 #: Folders never worth reading: tooling, environments, and code that never runs in a
-#: worker (tests, Django migrations). ``[tool.poolkit] exclude`` replaces this list.
+#: worker (tests, the numbered files of Django migrations and Alembic's versions). The
+#: rest of a ``migrations`` folder is read: projects keep data-migration tasks there
+#: (``app/migrations/tasks/*.py``). ``[tool.poolkit] exclude`` replaces this list.
 DEFAULT_EXCLUDE: tuple[str, ...] = (
     ".git",
     ".hg",
@@ -37,7 +40,10 @@ DEFAULT_EXCLUDE: tuple[str, ...] = (
     ".mypy_cache",
     ".ruff_cache",
     ".pytest_cache",
-    "migrations",
+    "migrations/[0-9][0-9][0-9][0-9]_*.py",
+    "*/migrations/[0-9][0-9][0-9][0-9]_*.py",
+    "migrations/versions",
+    "*/migrations/versions",
     "tests",
     "test",
     "testing",
@@ -129,9 +135,15 @@ def walk(
         for file in _walk_dir(start, root, ignore, seen_dirs, skipped):
             found.setdefault(_rel(file, root), file)
     packages = {rel.rpartition("/")[0] for rel in found if rel.endswith("__init__.py")}
-    files = [
-        SourceFile(path, rel, *_module_name(rel, packages)) for rel, path in sorted(found.items())
-    ]
+    names = {rel: _module_name(rel, packages) for rel in found}
+    # Loose folders (no __init__.py) each start a module path, so two ``utils.py`` in
+    # two script folders would be one module and one would be lost: name those by their
+    # whole path instead, as namespace packages under the root.
+    counts = Counter(module for module, _ in names.values())
+    for rel, (module, is_package) in names.items():
+        if counts[module] > 1:
+            names[rel] = (_path_module(rel), is_package)
+    files = [SourceFile(path, rel, *names[rel]) for rel, path in sorted(found.items())]
     return files, skipped
 
 
@@ -202,6 +214,15 @@ def _rel(path: Path, root: Path) -> str:
         return path.relative_to(root).as_posix()
     except ValueError:
         return path.as_posix()
+
+
+def _path_module(rel: str) -> str:
+    """The dotted name of ``rel`` counted from the root: ``scripts/a/utils.py`` is
+    ``scripts.a.utils``."""
+    parts = rel[:-3].split("/")
+    if parts[-1] == "__init__" and len(parts) > 1:
+        parts.pop()
+    return ".".join(parts)
 
 
 def _module_name(rel: str, packages: set[str]) -> tuple[str, bool]:

@@ -4,6 +4,11 @@ The rows come from the plugins (``celery_poolkit.plugins.builtin_plugins()``, th
 ``celery_poolkit.plugins`` entry-point group) and from ``[tool.poolkit]`` in the user's
 config. A lookup is exact first, else the longest ``prefix.*`` pattern that covers the
 name, so ``boto3.*`` answers for ``boto3.client`` unless ``boto3.client`` has a row.
+
+On an object's attributes a ``Class.*`` row covers one level (``Class.method``), because
+an attribute of an instance is usually another kind of object (a model's field, a
+session's ``headers``). ``Class.**`` covers every depth: an SDK client whose resources
+are attribute chains (``OpenAI().chat.completions.create``) says so with one row.
 """
 
 from __future__ import annotations
@@ -40,8 +45,13 @@ class Knowledge:
     def __init__(self, calls: Iterable[Call]) -> None:
         self.exact: dict[str, Call] = {}
         self.prefix: dict[str, Call] = {}
+        #: ``Class.**`` rows: every attribute chain below the owner, at any depth.
+        self.deep: dict[str, Call] = {}
         for call in calls:
-            if call.qualname.endswith(".*"):
+            if call.qualname.endswith(".**"):
+                self.deep[call.qualname[:-3]] = call
+                self.prefix.setdefault(call.qualname[:-3], call)
+            elif call.qualname.endswith(".*"):
                 self.prefix[call.qualname[:-2]] = call
             else:
                 self.exact[call.qualname] = call
@@ -62,15 +72,17 @@ class Knowledge:
         return found
 
     def lookup_below(self, owner: str, attrs: str) -> Call | None:
-        """The row for ``owner.attrs`` only if it is about ``owner``'s attributes: a
-        ``owner.*`` pattern does not cover ``owner.field.save``, ``owner.objects.*`` covers
-        ``owner.objects.get``. For attribute chains, where the first name may be anything."""
+        """The row for the chain ``owner.attrs`` (``attrs`` holds at least one dot).
+
+        ``owner.objects.*`` covers ``owner.objects.get``; ``owner.**`` (and ``owner.x.**``)
+        covers any depth below it; a one-level ``owner.*`` does not cover
+        ``owner.field.save``, whose ``field`` is some other object."""
         name = f"{owner}.{attrs}"
         found = self.exact.get(name)
         while found is None and "." in name:
             name = name.rpartition(".")[0]
             if name == owner:
-                return None
+                return self.deep.get(name)
             found = self.prefix.get(name)
         return found
 
@@ -88,7 +100,9 @@ class Knowledge:
 
     def fingerprint(self) -> str:
         """Changes whenever the knowledge does, for the result cache's key."""
-        rows = sorted(repr(c) for c in (*self.exact.values(), *self.prefix.values()))
+        rows = sorted(
+            repr(c) for c in (*self.exact.values(), *self.prefix.values(), *self.deep.values())
+        )
         return hashlib.blake2b("\n".join(rows).encode(), digest_size=8).hexdigest()
 
 

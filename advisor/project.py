@@ -14,11 +14,14 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from celery_poolkit.advisor.facts import (
+    IMPORTED,
+    ITEM,
     CallSite,
     CallV,
     ClassFacts,
     DictV,
     FunctionFacts,
+    Lit,
     ModuleFacts,
     Ref,
     SeqV,
@@ -28,7 +31,16 @@ from celery_poolkit.advisor.knowledge import Knowledge
 from celery_poolkit.model import Call
 
 _MAX_HOPS = 24  # re-export chains longer than this are cycles or generated code
+#: Classes deeper than this in one hierarchy are generated code: their order is cut and
+#: their file reported (real hierarchies, Django's and DRF's included, stay below 40).
+MAX_MRO = 100
 TASK_METHODS = frozenset({"delay", "apply_async"})
+#: Celery's canvas primitives: calling one (``chord(header)(callback)``) applies it async.
+_CANVAS = frozenset({"group", "chord", "chain"})
+_CANVAS_PUBLISH = "celery.canvas.Signature.apply_async"
+_MAX_SUBCLASSES = 5000  # a class hierarchy searched for overrides stops here
+_MAX_IMPORTED = 200  # candidates of one dynamic import, at most
+_DJANGO_SETTINGS = "django.conf.settings."
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,30 +69,99 @@ class Project:
         self.classes: dict[str, tuple[ModuleFacts, ClassFacts]] = {}
         self.imports: dict[str, dict[str, str]] = {}
         self.assigns: dict[str, dict[str, Value]] = {}
-        for facts in sorted(modules, key=lambda m: m.path):
+        #: Literal tables local to functions: dotted name -> (module, line, value).
+        self.local_tables: dict[str, tuple[str, int, Value]] = {}
+        #: Functions defined inside other functions (not methods), by enclosing function.
+        self.nested: dict[str, list[str]] = {}
+        self._index(sorted(modules, key=lambda m: m.path))
+        self._reset()
+
+    def with_modules(self, modules: Iterable[ModuleFacts]) -> Project:
+        """This project with ``modules`` in place of those of the same names (outlines
+        read in full, between parse rounds): the index is copied and patched, not
+        rebuilt, and every derived answer is computed afresh."""
+        new = object.__new__(Project)
+        new.knowledge = self.knowledge
+        new.modules = dict(self.modules)
+        # Without the made-up dispatch functions: they are made again when asked for.
+        new.functions = {k: v for k, v in self.functions.items() if k not in self.dispatch}
+        new.classes = dict(self.classes)
+        new.imports = dict(self.imports)
+        new.assigns = dict(self.assigns)
+        new.local_tables = dict(self.local_tables)
+        new.nested = {k: list(v) for k, v in self.nested.items()}
+        given = list(modules)
+        for facts in given:
+            new._forget(facts.module)
+        new._index(given)
+        new._reset()
+        return new
+
+    def _forget(self, module: str) -> None:
+        old = self.modules.pop(module, None)
+        if old is None:
+            return
+        for fn in old.functions:
+            fid = f"{module}.{fn.qualname}"
+            self.functions.pop(fid, None)
+            self.nested.pop(fid, None)
+            parent = fid.rpartition(".")[0]
+            if fid in self.nested.get(parent, ()):
+                self.nested[parent].remove(fid)
+            for name, _, _ in fn.tables:
+                self.local_tables.pop(f"{fid}.{name}", None)
+        for cls in old.classes:
+            self.classes.pop(f"{module}.{cls.qualname}", None)
+
+    def _index(self, modules: Iterable[ModuleFacts]) -> None:
+        added: list[str] = []
+        for facts in modules:
             if facts.module in self.modules:
                 continue  # two roots with the same module: the first path wins
             self.modules[facts.module] = facts
             self.imports[facts.module] = dict(facts.imports)
             self.assigns[facts.module] = dict(facts.assigns)
             for fn in facts.functions:
-                self.functions[f"{facts.module}.{fn.qualname}"] = (facts, fn)
+                fid = f"{facts.module}.{fn.qualname}"
+                self.functions[fid] = (facts, fn)
+                added.append(fid)
             for cls in facts.classes:
                 self.classes[f"{facts.module}.{cls.qualname}"] = (facts, cls)
-        self._mro: dict[str, tuple[str, ...]] = {}
-        #: Dispatch points (``HANDLERS[kind](...)``, ``getattr(mod, f"on_{x}")(...)``) made
-        #: into functions that call every candidate: id -> (table, candidates), or
-        #: ("", 0) when the candidates are not all statically known.
-        self.dispatch: dict[str, tuple[str, int]] = {}
-        #: Functions defined inside other functions (not methods), by enclosing function.
-        self.nested: dict[str, list[str]] = {}
-        for fid, (_, fn) in self.functions.items():
+        for fid in added:
+            facts, fn = self.functions[fid]
+            for name, value, line in fn.tables:
+                self.local_tables[f"{fid}.{name}"] = (facts.module, line, value)
             parent = fid.rpartition(".")[0]
             if not fn.cls and parent in self.functions:
                 self.nested.setdefault(parent, []).append(fid)
 
+    def _reset(self) -> None:
+        """Answers derived from the index, computed on demand."""
+        self._mro: dict[str, tuple[str, ...]] = {}
+        self._bases: dict[str, tuple[str, ...]] = {}
+        #: Project classes by the last part of each base's name, for finding subclasses.
+        self._by_base_name: dict[str, list[str]] | None = None
+        self._resolved: dict[str, Symbol] = {}
+        self._override_memo: dict[tuple[str, str], list[str]] = {}
+        #: Files whose class hierarchies exceed MAX_MRO: path -> the class cut there.
+        self.too_deep: dict[str, str] = {}
+        #: Dispatch points (``HANDLERS[kind](...)``, ``getattr(mod, f"on_{x}")(...)``) made
+        #: into functions that call every candidate: id -> (table, candidates), or
+        #: ("", 0) when the candidates are not all statically known.
+        self.dispatch: dict[str, tuple[str, int]] = {}
+
     # -- names ----------------------------------------------------------------------
     def resolve(self, dotted: str, hops: int = 0) -> Symbol:
+        if hops:
+            return self._resolve(dotted, hops)
+        # The same names are resolved over and over (every call site, every round's
+        # reachability): a top-level resolution depends only on the project's facts.
+        found = self._resolved.get(dotted)
+        if found is None:
+            found = self._resolved[dotted] = self._resolve(dotted, 0)
+        return found
+
+    def _resolve(self, dotted: str, hops: int) -> Symbol:
         if hops > _MAX_HOPS:
             return Symbol("unknown", dotted)
         parts = dotted.split(".")
@@ -114,12 +195,29 @@ class Project:
             return Symbol("instance", value.func, tail, value=value, module=module)
         if value is not None:
             return Symbol("value", full, tail, value=value, module=module)
+        starred = self._starred(module, rest, hops)
+        if starred is not None:
+            return starred
         facts = self.modules[module]
         if "." not in module and not facts.is_package:
             # A loose top-level script named like a library (readthedocs'
             # dockerfiles/settings/celery.py) that lacks the name: the library's.
             return Symbol("external", f"{module}.{'.'.join(rest)}")
         return Symbol("unknown", full, tail)
+
+    def _starred(self, module: str, rest: list[str], hops: int) -> Symbol | None:
+        """A name a module has through ``from .x import *``: the project module that
+        defines it (the last such import wins, as in Python). A library's star import
+        is not followed: the advisor cannot list a library's names, and a guess would
+        turn every unknown local name into a library call."""
+        stars = [v for k, v in self.imports[module].items() if k.startswith("*")]
+        for star in reversed(stars):
+            if star not in self.modules:
+                continue
+            found = self.resolve(".".join([star, *rest]), hops + 1)
+            if found.kind not in ("external", "unknown"):
+                return found
+        return None
 
     def _class_member(self, cid: str, tail: tuple[str, ...], hops: int) -> Symbol:
         if not tail:
@@ -135,22 +233,60 @@ class Project:
         return Symbol("classattr", cid, tail)
 
     def mro(self, cid: str) -> tuple[str, ...]:
-        """The class and its bases, depth first; external bases by their library names."""
+        """The class and its bases, depth first; external bases by their library names.
+
+        Iterative, memoised and bounded: a generated chain of a thousand classes must not
+        overflow the stack or take quadratic time. A class whose bases go deeper than
+        ``MAX_MRO`` gets a cut order and its file is named in :attr:`too_deep`.
+        """
         if cid in self._mro:
             return self._mro[cid]
+        # Post-order over the base graph with an explicit stack: a class's order is made
+        # once every base it has (that is not already being computed) has its own.
+        stack: list[tuple[str, list[str]]] = [(cid, self._base_names(cid))]
         self._mro[cid] = (cid,)  # guards against cycles while computing
-        order: list[str] = [cid]
-        if cid in self.classes:
-            _, cls = self.classes[cid]
-            for base in cls.bases:
-                symbol = self.resolve(base)
-                resolved = symbol.name if symbol.kind == "class" else base
-                names = self.mro(resolved) if symbol.kind == "class" else self._lib_mro(base)
-                for name in names:
-                    if name not in order:
-                        order.append(name)
-        self._mro[cid] = tuple(order)
+        while stack:
+            current, pending = stack[-1]
+            while pending:
+                base = pending.pop()
+                if base in self.classes and base not in self._mro:
+                    if len(stack) >= MAX_MRO:
+                        self._cut(current)
+                        continue
+                    self._mro[base] = (base,)
+                    stack.append((base, self._base_names(base)))
+                    break
+            else:
+                stack.pop()
+                self._mro[current] = self._merge(current)
         return self._mro[cid]
+
+    def _base_names(self, cid: str) -> list[str]:
+        """The class's bases, resolved, in reverse (the stack pops the first one first)."""
+        if cid not in self.classes:
+            return []
+        if cid not in self._bases:
+            names = []
+            for base in self.classes[cid][1].bases:
+                symbol = self.resolve(base)
+                names.append(symbol.name if symbol.kind == "class" else base)
+            self._bases[cid] = tuple(reversed(names))
+        return list(self._bases[cid])
+
+    def _merge(self, cid: str) -> tuple[str, ...]:
+        order: dict[str, None] = {cid: None}
+        for base in reversed(self._base_names(cid)):
+            names = self._mro.get(base, (base,)) if base in self.classes else self._lib_mro(base)
+            for name in names:
+                if len(order) >= MAX_MRO:
+                    self._cut(cid)
+                    break
+                order.setdefault(name, None)
+        return tuple(order)
+
+    def _cut(self, cid: str) -> None:
+        facts = self.classes[cid][0]
+        self.too_deep.setdefault(facts.path, cid)
 
     def _lib_mro(self, name: str) -> tuple[str, ...]:
         """A library base and the library classes the knowledge says it is (``AbstractUser``,
@@ -184,6 +320,15 @@ class Project:
         ("ext", library class), from constructors, factories' ``return`` and knowledge."""
         if hops > 8:
             return None
+        if callee.endswith(ITEM):  # for c in get_connectors(): the annotated item type
+            symbol = self.resolve(callee[: -len(ITEM)])
+            items = self.functions[symbol.name][1].returns_items if symbol.kind == "func" else ""
+            return self.type_of_result(items, hops + 1) if items else None
+        if callee.endswith("()"):  # cls = sender_class(); cls(): what the factory returns
+            found = (
+                self.type_of_result(m, hops + 1) for m in self.returned_by_factory(callee[:-2])
+            )
+            return next((f for f in found if f is not None), None)
         symbol = self.resolve(callee)
         if symbol.kind == "class":
             return ("class", symbol.name)
@@ -196,11 +341,14 @@ class Project:
                 return ("ext", row.returns)
             if callee.rpartition(".")[2][:1].isupper():
                 return ("ext", callee)  # a library class: its instance's methods are Class.m
+            return None
+        return self._type_of_member(symbol, hops)
+
+    def _type_of_member(self, symbol: Symbol, hops: int) -> tuple[str, str] | None:
         if symbol.kind == "instance" and symbol.rest:
             # r = redis.from_url(...) at module level; r.pipeline() -> what pipeline returns.
             owner = self.type_of_result(symbol.name, hops + 1)
-            if owner is not None:
-                return self._returned_by(owner, symbol.rest, hops + 1)
+            return self._returned_by(owner, symbol.rest, hops + 1) if owner else None
         if symbol.kind == "classattr":
             return self._returned_by(("class", symbol.name), symbol.rest, hops + 1)
         return None
@@ -243,6 +391,14 @@ class Project:
                 return row
         return None
 
+    def returned_by_factory(self, callee: str) -> tuple[str, ...]:
+        """The functions or classes a project factory returns uncalled, all of them
+        (``return requests.get`` in one branch, ``return requests.request`` in another)."""
+        symbol = self.resolve(callee)
+        if symbol.kind != "func":
+            return ()
+        return self.functions[symbol.name][1].returned
+
     def type_of_instance(self, name: str) -> tuple[str, str]:
         symbol = self.resolve(name)
         return ("class", symbol.name) if symbol.kind == "class" else ("ext", name)
@@ -251,17 +407,27 @@ class Project:
     def targets(self, site: CallSite) -> Iterator[Target]:
         if not site.recv_kind:
             yield from self._dotted_targets(site.target)
-            return
-        if site.recv_kind in ("dispatch", "getattr"):
+        elif site.recv_kind in ("dispatch", "getattr"):
             yield from self._dispatch_targets(site.recv_kind, site.recv, site.target)
+        elif (table := self._got_from_table(site)) is not None:  # HANDLERS.get(kind)(...)
+            yield from self._dispatch_targets("dispatch", table, site.target)
+        elif not site.target:
+            if site.recv_kind == "result":
+                yield from self._called_result(site.recv)
+        else:
+            yield from self._method_call_targets(site)
+
+    def _got_from_table(self, site: CallSite) -> str | None:
+        if site.recv_kind != "result" or not site.recv.endswith(".get"):
+            return None
+        table = site.recv[: -len(".get")]
+        return table if self._table_items(table) is not None else None
+
+    def _method_call_targets(self, site: CallSite) -> Iterator[Target]:
+        """A method (or attribute chain) called on a receiver whose type is looked up."""
+        if site.recv_kind == "super":
+            yield from self._super_targets(site.recv, site.target)
             return
-        if site.recv_kind == "result" and site.recv.endswith(".get"):
-            table = site.recv[: -len(".get")]
-            if self._table_items(table) is not None:  # HANDLERS.get(kind)(...)
-                yield from self._dispatch_targets("dispatch", table, site.target)
-                return
-        if not site.target:
-            return  # calling a value the advisor cannot name
         if site.recv_kind == "result":
             kind = self.type_of_result(site.recv)
             if kind is None and site.target in TASK_METHODS:
@@ -272,8 +438,117 @@ class Project:
             kind = self.type_of_instance(site.recv)
         else:  # selfattr: "pkg.mod.Class#attr"
             kind = self._self_attr_type(site.recv)
-        if kind is not None:
-            yield from self._method_targets(kind, site.target)
+        if kind is None:
+            return
+        # Only a constructor says the exact class; self, an annotation, an attribute or a
+        # factory's result may be any subclass, so a method call reaches every override.
+        exact = site.recv_kind == "result" and self.resolve(site.recv).kind == "class"
+        if kind[0] == "class" and not exact and "." not in site.target:
+            overrides = self._overrides(kind[1], site.target)
+            if overrides:
+                yield from self._hierarchy_targets(kind[1], site.target, overrides)
+                return
+        yield from self._method_targets(kind, site.target)
+
+    def _super_targets(self, cid: str, method: str) -> Iterator[Target]:
+        """``super().method()`` in ``cid``: the first class after it in its MRO that has
+        the method, a project one or a library one the knowledge describes (a model's
+        ``save`` override calling ``super().save()`` is the ORM's save)."""
+        after = self.mro(cid)[1:]
+        own = next(
+            (
+                i
+                for i, b in enumerate(after)
+                if b in self.classes and method in self.classes[b][1].methods
+            ),
+            len(after),
+        )
+        found = list(self._library_method(after[:own], method))
+        if found or own == len(after):
+            yield from found
+        else:
+            yield Target("func", f"{after[own]}.{method}")
+
+    def _library_method(self, bases: Iterable[str], method: str) -> Iterator[Target]:
+        """``method`` (or an attribute chain) as the first library class among ``bases``
+        with knowledge of it has it; else, for ``delay``/``apply_async``, publishing."""
+        parts = tuple(method.split("."))
+        for base in bases:
+            if base not in self.classes:
+                row = self._lib_row(base, parts)
+                if row is not None:
+                    yield Target("lib", f"{base}.{method}", row)
+                    return
+        if method in TASK_METHODS:
+            yield self._lib(f"celery.app.task.Task.{method}")
+
+    # -- class hierarchy --------------------------------------------------------------
+    def _overrides(self, cid: str, method: str) -> list[str]:
+        """``method`` as defined by ``cid``'s subclasses in the project (not ``cid``'s)."""
+        key = (cid, method)
+        if key not in self._override_memo:
+            self._override_memo[key] = self._find_overrides(cid, method)
+        return self._override_memo[key]
+
+    def _find_overrides(self, cid: str, method: str) -> list[str]:
+        found: list[str] = []
+        seen = {cid}
+        todo = self._children(cid)
+        while todo and len(seen) < _MAX_SUBCLASSES:
+            sub = todo.pop()
+            if sub in seen:
+                continue
+            seen.add(sub)
+            if method in self.classes[sub][1].methods:
+                found.append(f"{sub}.{method}")
+            todo.extend(self._children(sub))
+        return sorted(found)
+
+    def _children(self, cid: str) -> list[str]:
+        """The project classes whose bases resolve to ``cid``. Bases are canonical names
+        already, so only classes naming a base that ends like ``cid`` are resolved: a
+        large project's other classes cost nothing."""
+        if self._by_base_name is None:
+            self._by_base_name = {}
+            for sub, (_, cls) in self.classes.items():
+                for base in cls.bases:
+                    self._by_base_name.setdefault(base.rpartition(".")[2], []).append(sub)
+        named = self._by_base_name.get(cid.rpartition(".")[2], ())
+        return [sub for sub in named if cid in self._base_names(sub)]
+
+    def _hierarchy_targets(self, cid: str, method: str, overrides: list[str]) -> Iterator[Target]:
+        """A call on ``cid``'s ``method`` where the object may be any subclass: one made-up
+        function calling the method ``cid`` resolves to and every override."""
+        fid = f"{cid}.{method}[*]"
+        if fid not in self.dispatch:
+            facts, cls = self.classes[cid]
+            own = self._class_member(cid, (method,), 0)
+            names = [own.name] if own.kind == "func" else []
+            names += [o for o in overrides if o not in names]
+            sites = tuple(CallSite(name, cls.line) for name in names)
+            module = facts.module
+            qualname = fid[len(module) + 1 :]
+            self.functions[fid] = (facts, FunctionFacts(qualname, cls.line, calls=sites))
+            self.dispatch[fid] = (f"{cid}.{method} and its overrides", len(sites))
+        yield Target("func", fid)
+
+    def _called_result(self, made: str) -> Iterator[Target]:
+        """Calling what a call returned: a factory's function or class (``fn =
+        get_request_function(); fn(...)``), or a canvas, which publishes when called
+        (``chord(header)(callback)``, ``group(...)()``). Anything else is a value the
+        advisor cannot name."""
+        returned = self.returned_by_factory(made)
+        for name in returned:
+            yield from self._dotted_targets(name)
+        if not returned and self._is_canvas(made):
+            yield Target("lib", f"{made}.__call__", self.lookup(_CANVAS_PUBLISH))
+
+    def _is_canvas(self, made: str) -> bool:
+        if made.endswith("()"):
+            return False
+        symbol = self.resolve(made)
+        head, _, last = made.rpartition(".")
+        return symbol.kind == "external" and head.startswith("celery") and last in _CANVAS
 
     # -- dynamic dispatch -------------------------------------------------------------
     def _dispatch_targets(self, how: str, recv: str, method: str) -> Iterator[Target]:
@@ -297,14 +572,81 @@ class Project:
         if self.dispatch[fid][1]:
             yield Target("func", fid)
 
-    def _table_items(self, table: str) -> tuple[Value, ...] | None:
+    def _table(self, table: str) -> tuple[str, str, int, Value] | None:
+        """A literal table: (module, name, line, value), at module level or local to a
+        function (``senders = {...}`` in its body)."""
+        if table in self.local_tables:
+            module, line, value = self.local_tables[table]
+            return module, table, line, value
+        if table.startswith(IMPORTED):
+            return self._imported_table(table)
         symbol = self.resolve(table)
-        if symbol.kind != "value" or symbol.rest:
+        if symbol.kind == "classattr" and len(symbol.rest) == 1:
+            return self._class_table(symbol.name, symbol.rest[0])
+        if symbol.kind != "value" or symbol.rest or symbol.module not in self.modules:
             return None
-        if isinstance(symbol.value, DictV):
-            return tuple(v for _, v in symbol.value.items)
-        if isinstance(symbol.value, SeqV):
-            return symbol.value.items
+        if symbol.value is None:
+            return None
+        line = dict(self.modules[symbol.module].tables).get(symbol.name.rpartition(".")[2], 1)
+        return symbol.module, symbol.name, line, symbol.value
+
+    def _class_table(self, cid: str, name: str) -> tuple[str, str, int, Value] | None:
+        """``HANDLERS = {...}`` in a class body (or a base's): a table of candidates."""
+        for base in self.mro(cid):
+            if base in self.classes:
+                facts, cls = self.classes[base]
+                value = cls.attr(name)
+                if value is not None:
+                    return facts.module, f"{base}.{name}", cls.line, value
+        return None
+
+    def _imported_table(self, table: str) -> tuple[str, str, int, Value] | None:
+        """What a dynamic import may import, as a table: the project modules matching a
+        pattern (``import_module(f"proj.backends.{name}")``), or the dotted paths a
+        setting holds, in every settings module that sets it (``import_string(
+        settings.EMAIL_BACKEND)``)."""
+        spec = table[len(IMPORTED) :]
+        if spec.startswith("="):
+            names = self._setting_paths(spec[1:])
+        else:
+            names = sorted(m for m in self.modules if fnmatch.fnmatchcase(m, spec))
+        names = names[:_MAX_IMPORTED]
+        if not names:
+            return None
+        symbol = self.resolve(names[0])
+        module = symbol.name if symbol.kind == "module" else symbol.module
+        module = module or next(iter(self.modules))
+        label = f"the modules {spec}" if not spec.startswith("=") else f"the values of {spec[1:]}"
+        return module, label, 1, SeqV(tuple(Ref(n) for n in names))
+
+    def _setting_paths(self, ref: str) -> list[str]:
+        """The dotted paths a setting holds: a string, or a list of strings (every
+        settings module that assigns it counts, since which one runs is not known)."""
+        if ref.startswith(_DJANGO_SETTINGS):
+            key = ref[len(_DJANGO_SETTINGS) :]
+            values = [
+                dict(facts.assigns)[key]
+                for module, facts in sorted(self.modules.items())
+                if "settings" in module and key in dict(facts.assigns)
+            ]
+        else:
+            symbol = self.resolve(ref)
+            values = [symbol.value] if symbol.kind == "value" and symbol.value else []
+        found: list[str] = []
+        for value in values:
+            items = value.items if isinstance(value, SeqV) else (value,)
+            for item in items:
+                if isinstance(item, Lit) and isinstance(item.value, str) and "." in item.value:
+                    found.append(item.value.replace(":", "."))
+        return sorted(set(found))
+
+    def _table_items(self, table: str) -> tuple[Value, ...] | None:
+        found = self._table(table)
+        value = found[3] if found is not None else None
+        if isinstance(value, DictV):
+            return tuple(v for _, v in value.items)
+        if isinstance(value, SeqV):
+            return value.items
         return None
 
     def _make_dispatch(
@@ -313,17 +655,19 @@ class Project:
         sites: list[CallSite] = []
         if how == "dispatch":
             items = self._table_items(recv)
-            symbol = self.resolve(recv)
-            if not items or symbol.module not in self.modules:
+            found = self._table(recv)
+            if not items or found is None:
                 return None
-            facts = self.modules[symbol.module]
-            line = dict(facts.tables).get(symbol.name.rpartition(".")[2], 1)
+            module, table, line, _ = found
+            facts = self.modules[module]
             for item in items:
                 site = self._candidate(item, method, line)
-                if site is None:
+                if site is None and not recv.startswith(IMPORTED):
                     return None
-                sites.append(site)
-            table = symbol.name
+                if site is not None:  # a matching module without the name is no candidate
+                    sites.append(site)
+            if not sites:
+                return None
         else:
             owner, _, pattern = recv.partition("#")
             names = self._getattr_candidates(owner, pattern)
@@ -397,14 +741,7 @@ class Project:
                 if any(t.kind == "func" or t.call is not None for t in found):
                     yield from found
                     return
-            for base in self.mro(kind[1]):
-                if base not in self.classes:
-                    row = self._lib_row(base, parts)
-                    if row is not None:
-                        yield Target("lib", f"{base}.{method}", row)
-                        return
-            if method in TASK_METHODS:
-                yield self._lib(f"celery.app.task.Task.{method}")
+            yield from self._library_method(self.mro(kind[1]), method)
             return
         if len(parts) == 1:
             yield self._lib(f"{kind[1]}.{method}")
@@ -435,6 +772,8 @@ class Project:
                 yield from self._method_targets(kind, ".".join(symbol.rest))
         elif symbol.kind == "external":
             yield self._lib(dotted)
+        elif symbol.kind == "value" and not symbol.rest and isinstance(symbol.value, CallV):
+            yield from self._called_result(symbol.value.func)  # fn = factory() at module level
 
     def _lib(self, name: str) -> Target:
         return Target("lib", name, self.lookup(name))

@@ -15,6 +15,8 @@ from collections.abc import Iterator
 
 from celery_poolkit.advisor.children import ChildPrograms
 from celery_poolkit.advisor.facts import (
+    IMPORTED,
+    ITEM,
     CallSite,
     CallV,
     ClassFacts,
@@ -119,6 +121,9 @@ class _ModuleVisitor:
         self.package = module if is_package else module.rpartition(".")[0]
         self.imports: dict[str, str] = {}
         self.defined: set[str] = set()
+        self.table_names: set[str] = set()  # module-level names bound to literal tables
+        self.starred = False  # the module has a ``from x import *``
+        self.class_tables: set[str] = set()  # "pkg.mod.Class.NAME" bound to literal tables
         self.assigns: dict[str, Value] = {}
         self.attr_assigns: list[tuple[str, Value, int]] = []
         self.tables: list[tuple[str, int]] = []
@@ -151,7 +156,9 @@ class _ModuleVisitor:
 
     def _collect_name(self, stmt: ast.stmt) -> None:
         if isinstance(stmt, ast.Import | ast.ImportFrom):
-            self.imports.update(_import_bindings(stmt, self.package))
+            bindings = _import_bindings(stmt, self.package)
+            self.imports.update(bindings)
+            self.starred = self.starred or any(k.startswith("*") for k in bindings)
         elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
             self.defined.add(stmt.name)
         elif isinstance(stmt, ast.Assign | ast.AnnAssign):
@@ -159,6 +166,8 @@ class _ModuleVisitor:
             for target in targets:
                 for name in _target_names(target):
                     self.defined.add(name)
+                    if stmt.value is not None and _is_table(stmt.value):
+                        self.table_names.add(name)
 
     def module_resolve(self, name: str) -> str | None:
         if name in self.imports:
@@ -167,6 +176,8 @@ class _ModuleVisitor:
             return f"{self.module}.{name}"
         if name in _BUILTINS:
             return name
+        if self.starred:  # from .models import *: the project finds which module has it
+            return f"{self.module}.{name}"
         return None
 
     def _module_stmt(self, stmt: ast.stmt) -> None:
@@ -199,24 +210,8 @@ class _ModuleVisitor:
         qual = f"{prefix}{node.name}"
         scope = _Scope(self, {})
         bases = tuple(b for b in (scope.dotted(base) for base in node.bases) if b)
-        attrs: list[tuple[str, Value]] = []
         self_attrs: dict[str, str] = {}
-        methods: list[str] = []
-        # objects = OrderManager(), session = requests.Session(): what the attribute is.
-        made: dict[str, str] = {}
-        for stmt in node.body:
-            if isinstance(stmt, ast.Assign) and stmt.value is not None:
-                produced = scope.callee(stmt.value) if isinstance(stmt.value, ast.Call) else None
-                for target in stmt.targets:
-                    if isinstance(target, ast.Name) and _class_attr_wanted(target.id):
-                        attrs.append((target.id, scope.value(stmt.value)))
-                    if isinstance(target, ast.Name) and produced:
-                        made[target.id] = produced
-            elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-                if stmt.value is not None and _class_attr_wanted(stmt.target.id):
-                    attrs.append((stmt.target.id, scope.value(stmt.value)))
-            elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
-                methods.append(stmt.name)
+        attrs, made, methods = self._class_body(node, qual, scope)
         # Methods first: their bodies record ``self.x = Factory(...)`` into self_attrs.
         for stmt in node.body:
             if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -237,6 +232,40 @@ class _ModuleVisitor:
             )
         )
 
+    def _class_body(
+        self, node: ast.ClassDef, qual: str, scope: _Scope
+    ) -> tuple[list[tuple[str, Value]], dict[str, str], list[str]]:
+        """The class body's own statements: recorded attributes (task options, settings,
+        literal tables), what attributes hold (``objects = OrderManager()``, ``session =
+        requests.Session()``, ``_ctx: QueryContext``) and the method names."""
+        attrs: list[tuple[str, Value]] = []
+        made: dict[str, str] = {}
+        methods: list[str] = []
+        for stmt in node.body:
+            if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
+                methods.append(stmt.name)
+                continue
+            if not isinstance(stmt, ast.Assign | ast.AnnAssign) or stmt.value is None:
+                if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                    typed = scope.annotation(stmt.annotation)
+                    if typed:  # _ctx: QueryContext: what instances hold there
+                        made.setdefault(stmt.target.id, typed)
+                continue
+            value = stmt.value
+            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+            for target in targets:
+                if not isinstance(target, ast.Name):
+                    continue
+                table = _is_table(value)
+                if table:  # HANDLERS = {...}: candidates for self.HANDLERS[kind](...)
+                    self.class_tables.add(f"{self.module}.{qual}.{target.id}")
+                if table or _class_attr_wanted(target.id):
+                    attrs.append((target.id, scope.value(value)))
+                produced = scope.callee(value) if isinstance(value, ast.Call) else None
+                if produced:
+                    made[target.id] = produced
+        return attrs, made, methods
+
     def _function(
         self,
         node: ast.FunctionDef | ast.AsyncFunctionDef,
@@ -253,6 +282,10 @@ class _ModuleVisitor:
         if self.full:
             params = _bind_parameters(node, scope, cls, f"{self.module}.{cls}" if cls else "")
             body.statements(node.body, loop_depth=0)
+        # An annotated return type says what the result is, even when the body builds
+        # it in a way the visitor cannot name (and in outlines, which skip bodies).
+        annotated = scope.annotation(node.returns) if node.returns is not None else None
+        items = scope.item_annotation(node.returns) if node.returns is not None else None
         self.functions.append(
             FunctionFacts(
                 qualname=qual,
@@ -261,7 +294,10 @@ class _ModuleVisitor:
                 calls=tuple(body.calls),
                 decorators=tuple(scope.decorators(node.decorator_list)),
                 hints=tuple(body.hints),
-                returns=body.returns,
+                returns=annotated or body.returns,
+                returns_items=items or "",
+                returned=tuple(dict.fromkeys(body.returned)),
+                tables=tuple(body.tables),
                 cls=cls,
                 params=params,
                 param_calls=tuple(body.param_calls),
@@ -277,6 +313,7 @@ class _Scope:
     def __init__(self, module: _ModuleVisitor, bindings: dict[str, Binding]) -> None:
         self.module = module
         self.bindings = bindings
+        self.local_tables: set[str] = set()
 
     def resolve(self, name: str) -> Binding | None:
         if name in self.bindings:
@@ -297,60 +334,131 @@ class _Scope:
             return None
         return ".".join([binding[1], *reversed(attrs)])
 
-    def call_site(self, call: ast.Call, *, keep_args: bool) -> CallSite | None:
-        func = call.func
-        target, recv, kind = "", "", ""
+    def _callee_parts(self, func: ast.expr) -> tuple[str, str, str] | None:
+        """(target, recv, recv_kind) of a call's callee, as :class:`CallSite` has them."""
+        func = self._without_getattr(func)
         if isinstance(func, ast.Name):
-            binding = self.resolve(func.id)
-            if binding is None or binding[0] not in ("alias", "result", "param", *DISPATCH):
-                return None
-            if binding[0] == "param":
-                recv, kind = binding[1], "param"
-            elif binding[0] == "alias":
-                target = binding[1]
-            else:  # handler = HANDLERS[kind] (or HANDLERS.get(kind)); handler(...)
-                recv, kind = binding[1], binding[0]
-        elif (picked := self.picked(func)) is not None:  # HANDLERS[kind](...)
-            kind, recv = picked
-        elif isinstance(func, ast.Attribute) and (picked := self.picked(func.value)) is not None:
-            kind, recv = picked  # streams[name].populate(...)
-            target = func.attr
-        elif isinstance(func, ast.Attribute):
-            attrs: list[str] = [func.attr]
-            base = func.value
-            while isinstance(base, ast.Attribute):
-                attrs.append(base.attr)
-                base = base.value
-            attrs.reverse()
-            if isinstance(base, ast.Name):
-                binding = self.resolve(base.id)
-                if binding is None:
-                    return None
-                if binding[0] == "alias":
-                    target = ".".join([binding[1], *attrs])
-                elif len(attrs) == 1:
-                    target, recv, kind = attrs[0], binding[1], binding[0]
-                elif len(attrs) == 2 and binding == ("instance", "<self>"):
-                    target, recv, kind = attrs[1], f"{self.self_class}#{attrs[0]}", "selfattr"
-                elif binding[0] == "param":
-                    target, recv, kind = ".".join(attrs), binding[1], "param"
-                elif binding[0] in ("result", "instance"):
-                    # user_model.objects.get(...): a chain of attributes on a known value.
-                    target, recv, kind = ".".join(attrs), binding[1], binding[0]
-                else:
-                    return None
-            elif isinstance(base, ast.Call):
-                inner = self.callee(base)
-                if inner is not None:
-                    target, recv, kind = ".".join(attrs), inner, "result"
-                elif (on_param := self.param_chain(base.func)) is not None:
-                    target, recv, kind = ".".join(attrs), on_param, "paramresult"
-                else:
-                    return None
+            return self._name_callee(func)
+        if (picked := self.picked(func)) is not None:  # HANDLERS[kind](...)
+            return "", picked[1], picked[0]
+        if isinstance(func, ast.Attribute) and (picked := self.picked(func.value)) is not None:
+            return func.attr, picked[1], picked[0]  # streams[name].populate(...)
+        if isinstance(func, ast.Attribute):
+            return self._attr_callee(func)
+        if isinstance(func, ast.Call):  # factory()(...), chord(header)(callback)
+            made = self._made_by(func)
+            return ("", made, "result") if made else None
+        return None
+
+    def _without_getattr(self, node: ast.expr) -> ast.expr:
+        """``getattr(obj, "name")`` with a constant name is ``obj.name``: the callee's
+        chain with every such call read as the attribute (iterative: chains can be long)."""
+        attrs: list[str] = []
+        rewritten = False
+        current = node
+        while True:
+            if isinstance(current, ast.Attribute):
+                attrs.append(current.attr)
+                current = current.value
+            elif (name := self._constant_getattr(current)) is not None:
+                attrs.append(name)
+                current = current.args[0]  # type: ignore[attr-defined]
+                rewritten = True
             else:
-                return None
-        else:
+                break
+        if not rewritten:
+            return node
+        for attr in reversed(attrs):
+            current = ast.Attribute(value=current, attr=attr, ctx=ast.Load())
+        return current
+
+    def _constant_getattr(self, node: ast.expr) -> str | None:
+        if not (isinstance(node, ast.Call) and len(node.args) == 2 and not node.keywords):
             return None
+        name = node.args[1]
+        if not (isinstance(name, ast.Constant) and isinstance(name.value, str)):
+            return None
+        if not name.value.isidentifier() or not isinstance(node.func, ast.Name):
+            return None
+        return name.value if self.resolve(node.func.id) == ("alias", "getattr") else None
+
+    def _name_callee(self, func: ast.Name) -> tuple[str, str, str] | None:
+        binding = self.resolve(func.id)
+        if binding is None or binding[0] not in ("alias", "result", "param", *DISPATCH):
+            return None
+        if binding[0] == "alias":
+            return binding[1], "", ""
+        # p(...), fn = factory(); fn(...), handler = HANDLERS[kind]; handler(...)
+        return "", binding[1], binding[0]
+
+    def _attr_callee(self, func: ast.Attribute) -> tuple[str, str, str] | None:
+        attrs: list[str] = [func.attr]
+        base = func.value
+        while isinstance(base, ast.Attribute):
+            attrs.append(base.attr)
+            base = base.value
+        attrs.reverse()
+        chain = ".".join(attrs)
+        if isinstance(base, ast.Call):
+            return self._on_result(base, chain)
+        if not isinstance(base, ast.Name):
+            return None
+        binding = self.resolve(base.id)
+        if binding is None:
+            return None
+        if binding[0] == "alias":
+            return ".".join([binding[1], *attrs]), "", ""
+        if len(attrs) == 1:
+            return attrs[0], binding[1], binding[0]
+        if len(attrs) == 2 and binding == ("instance", "<self>"):
+            return attrs[1], f"{self.self_class}#{attrs[0]}", "selfattr"
+        if binding[0] in ("param", "result", "instance"):
+            # user_model.objects.get(...): a chain of attributes on a known value.
+            return chain, binding[1], binding[0]
+        return None
+
+    def _on_result(self, base: ast.Call, chain: str) -> tuple[str, str, str] | None:
+        """``chain`` called on what ``base`` returns: ``Session().get``, ``p.x().y``,
+        ``senders.get(kind)().run``, ``cls().run`` with ``cls`` from a table."""
+        if self._is_super(base):  # super().save(): the next class in the MRO that has it
+            return chain, self.self_class, "super"
+        if (made := self._made_by(base)) is not None:
+            return chain, made, "result"
+        if (on_param := self.param_chain(base.func)) is not None:
+            return chain, on_param, "paramresult"
+        if (picked := self.picked(base.func)) is not None:  # senders.get(kind)().run()
+            return chain, picked[1], picked[0]
+        if isinstance(base.func, ast.Name):  # for cls in PLUGINS: cls().run()
+            binding = self.resolve(base.func.id)
+            if binding is not None and binding[0] == "dispatch":
+                return chain, binding[1], "dispatch"
+        return None
+
+    def _is_super(self, call: ast.Call) -> bool:
+        return (
+            bool(self.self_class)
+            and isinstance(call.func, ast.Name)
+            and call.func.id == "super"
+            and self.resolve("super") == ("alias", "super")
+        )
+
+    def _made_by(self, call: ast.Call) -> str | None:
+        """What a call's result comes from, as a receiver: its callee (``Session()``), or
+        ``factory()`` for a call of a factory's result (``cls = sender_class(); cls()``)."""
+        if self.self_class and isinstance(call.func, ast.Name) and call.func.id == "super":
+            return None  # handled by _on_result: the next class in the MRO
+        made = self.callee(call)
+        if made is None and isinstance(call.func, ast.Name):
+            binding = self.bindings.get(call.func.id)
+            if binding is not None and binding[0] == "result":
+                made = f"{binding[1]}()"
+        return made
+
+    def call_site(self, call: ast.Call, *, keep_args: bool) -> CallSite | None:
+        found = self._callee_parts(call.func)
+        if found is None:
+            return None
+        target, recv, kind = found
         if kind == "instance" and recv == "<self>":
             recv = self.self_class
         wanted = keep_args or target.rpartition(".")[2] in _ARG_CALLS
@@ -383,7 +491,13 @@ class _Scope:
 
     def passed(self, node: ast.Name | ast.Attribute) -> str:
         """The canonical name of an argument worth handing to the callee: a function or a
-        class (``get_logs``, ``models.Log``), never a builtin or an UPPERCASE constant."""
+        class (``get_logs``, ``models.Log``), never a builtin or an UPPERCASE constant;
+        or a local value of known type, as ``result:<callee>`` (``session`` from
+        ``aiohttp.ClientSession()``) or ``instance:<class>`` (an annotated parameter)."""
+        if isinstance(node, ast.Name):
+            binding = self.bindings.get(node.id)
+            if binding is not None and binding[0] in _TYPED and binding[1] != "<self>":
+                return f"{binding[0]}:{binding[1]}"
         dotted = self.dotted(node) or ""
         last = dotted.rpartition(".")[2]
         if not dotted or dotted in _BUILTINS or last.isupper() or "." not in dotted:
@@ -412,8 +526,27 @@ class _Scope:
         becomes the pattern ``on_*``).
         """
         if isinstance(node, ast.Subscript):
-            table = self.dotted(node.value)
+            table = self.dotted(node.value) or self._self_table(node.value)
             return ("dispatch", table) if table else None
+        imported = self.imported(node)
+        if imported is not None:
+            return ("dispatch", imported)
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "get"
+            and node.args
+        ):  # senders.get(kind), for a table this module or function defines
+            table = self.dotted(node.func.value) or self._self_table(node.func.value) or ""
+            known = (
+                table in self.local_tables
+                or table in self.module.class_tables
+                or (
+                    table.rpartition(".")[0] == self.module.module
+                    and table.rpartition(".")[2] in self.module.table_names
+                )
+            )
+            return ("dispatch", table) if known else None
         if not (isinstance(node, ast.Call) and len(node.args) in (2, 3) and not node.keywords):
             return None
         if not isinstance(node.func, ast.Name) or self.resolve(node.func.id) != (
@@ -428,6 +561,75 @@ class _Scope:
             owner = self.dotted(obj) or ""
         pattern = _name_pattern(name)
         return ("getattr", f"{owner}#{pattern}") if owner and pattern else None
+
+    def _self_table(self, node: ast.expr) -> str | None:
+        """``self.HANDLERS`` for a table the class body defines: "pkg.mod.Class.HANDLERS"."""
+        if not (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)):
+            return None
+        if self.bindings.get(node.value.id) != ("instance", "<self>"):
+            return None
+        name = f"{self.self_class}.{node.attr}"
+        return name if name in self.module.class_tables else None
+
+    def imported(self, node: ast.expr) -> str | None:
+        """``import_module(prefix + x)`` / ``import_string(settings.X)``: a table whose
+        candidates the project lists (:data:`IMPORTED`), as "import:<module pattern>" or
+        "import:=<reference to a setting>"; None for anything else."""
+        if not (isinstance(node, ast.Call) and len(node.args) == 1 and not node.keywords):
+            return None
+        if self.dotted(node.func) not in _IMPORTERS:
+            return None
+        arg = node.args[0]
+        if isinstance(arg, ast.Name | ast.Attribute):
+            ref = self.dotted(arg)
+            return f"{IMPORTED}={ref}" if ref else None
+        if isinstance(arg, ast.BinOp) and isinstance(arg.op, ast.Add):
+            left = arg.left
+            if isinstance(left, ast.Constant) and isinstance(left.value, str) and left.value:
+                return f"{IMPORTED}{left.value}*"
+            return None
+        pattern = _name_pattern(arg)
+        return f"{IMPORTED}{pattern}" if pattern else None
+
+    def item_annotation(self, node: ast.expr) -> str | None:
+        """The class of the items of an annotated container: ``Iterator[Connector]``,
+        ``list[Connector]``, ``Generator[Connector, None, None]``."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            try:
+                node = ast.parse(node.value.strip(), mode="eval").body
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                return None
+        if not isinstance(node, ast.Subscript):
+            return None
+        container = self.dotted(node.value) or ""
+        if container.rpartition(".")[2].lower() not in _CONTAINERS:
+            return None
+        inner = node.slice.elts[0] if isinstance(node.slice, ast.Tuple) else node.slice
+        return self.annotation(inner) if inner is not None else None
+
+    def annotation(self, node: ast.expr, depth: int = 0) -> str | None:
+        """The class an annotation names: ``Client``, ``"Client"``, ``Optional[Client]``,
+        ``Client | None``; None for anything else (containers, unions of classes)."""
+        if depth > 4:
+            return None
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            try:
+                node = ast.parse(node.value.strip(), mode="eval").body
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                return None
+            return self.annotation(node, depth + 1)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+            sides = [n for n in (node.left, node.right) if not _is_none(n)]
+            return self.annotation(sides[0], depth + 1) if len(sides) == 1 else None
+        if isinstance(node, ast.Subscript):
+            if self.dotted(node.value) in _OPTIONAL:
+                return self.annotation(node.slice, depth + 1)
+            return None
+        if isinstance(node, ast.Name | ast.Attribute):
+            dotted = self.dotted(node)
+            if dotted and dotted not in _BUILTINS and dotted not in _CALLABLE_HINTS:
+                return dotted
+        return None
 
     def callee(self, call: ast.Call) -> str | None:
         """The canonical callee of a plain ``a.b.c(...)`` call (what its result comes from)."""
@@ -533,6 +735,10 @@ class _FunctionBody:
         self.nested: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
         self.returns = ""
         self.children = ChildPrograms(scope.dotted)  # programs run in subprocesses
+        #: Functions and classes returned uncalled (``return requests.get``): a factory's.
+        self.returned: list[str] = []
+        #: Literal tables bound to local names: (name, value, line), for dispatch.
+        self.tables: list[tuple[str, Value, int]] = []
         if cls:
             scope.self_class = f"{scope.module.module}.{cls}"
 
@@ -572,8 +778,8 @@ class _FunctionBody:
             for item in stmt.items:
                 if isinstance(item.optional_vars, ast.Name):
                     self._bind(item.optional_vars.id, item.context_expr)
-        elif isinstance(stmt, ast.Return) and stmt.value is not None and not self.returns:
-            self.returns = self._produced_by(stmt.value) or ""
+        elif isinstance(stmt, ast.Return) and stmt.value is not None:
+            self._return(stmt.value)
         if isinstance(stmt, ast.For | ast.AsyncFor):
             self._loop_hint(stmt, loop_depth)
             self._loop_binding(stmt)
@@ -581,30 +787,49 @@ class _FunctionBody:
             depth = loop_depth + 1 if isinstance(stmt, ast.For | ast.While) else loop_depth
             self.statements(child_body, depth)
 
+    def _return(self, value: ast.expr) -> None:
+        if not self.returns:
+            self.returns = self._produced_by(value) or ""
+        if isinstance(value, ast.Name | ast.Attribute):
+            binding = self.scope.resolve(value.id) if isinstance(value, ast.Name) else None
+            dotted = self.scope.dotted(value)
+            if dotted and dotted not in _BUILTINS and (binding is None or binding[0] == "alias"):
+                self.returned.append(dotted)
+
     def _assign(self, stmt: ast.Assign | ast.AnnAssign) -> None:
         targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        annotated = (
+            self.scope.annotation(stmt.annotation) if isinstance(stmt, ast.AnnAssign) else None
+        )
         for target in targets:
             if isinstance(target, ast.Name):
-                if isinstance(stmt, ast.AnnAssign) and stmt.value is None:
-                    annotated = self.scope.dotted(stmt.annotation)
-                    if annotated:
-                        self.scope.bindings[target.id] = ("instance", annotated)
-                elif stmt.value is not None:
+                if stmt.value is not None:
                     self._bind(target.id, stmt.value)
+                if annotated and target.id not in self.scope.bindings:
+                    self.scope.bindings[target.id] = ("instance", annotated)
             elif isinstance(target, ast.Attribute) and self.self_attrs is not None:
                 base = target.value
                 is_self = isinstance(base, ast.Name) and self.scope.bindings.get(base.id) == (
                     "instance",
                     "<self>",
                 )
-                produced = self._produced_by(stmt.value) if stmt.value is not None else None
-                if is_self and produced:
-                    self.self_attrs.setdefault(target.attr, produced)
+                if is_self:
+                    typed = annotated or self._type_of(stmt.value)
+                    if typed:
+                        self.self_attrs.setdefault(target.attr, typed)
             else:
                 for name in _target_names(target):
                     self.scope.bindings.pop(name, None)
 
     def _bind(self, name: str, value: ast.expr) -> None:
+        if _is_table(value):
+            # senders = {"mail": send_mail, ...}: a table of candidates, named after the
+            # function it lives in so the project can list them (``senders[kind](...)``).
+            self.tables.append((name, self.scope.value(value), value.lineno))
+            local = f"{self.scope.module.module}.{self.qual}.{name}"
+            self.scope.bindings[name] = ("alias", local)
+            self.scope.local_tables.add(local)
+            return
         picked = self.scope.picked(value)
         if picked is not None:
             self.scope.bindings[name] = picked
@@ -616,6 +841,20 @@ class _FunctionBody:
             self.scope.bindings[name] = same
         else:
             self.scope.bindings.pop(name, None)
+
+    def _type_of(self, value: ast.expr | None) -> str | None:
+        """What ``self.x = value`` stores, as a producer: a call's callee (``WebClient(...)``)
+        or the class of an annotated parameter (``def __init__(self, ctx: Context)``)."""
+        if value is None:
+            return None
+        produced = self._produced_by(value)
+        if produced:
+            return produced
+        if isinstance(value, ast.Name):
+            binding = self.scope.bindings.get(value.id)
+            if binding is not None and binding[0] == "instance" and binding[1] != "<self>":
+                return binding[1]
+        return None
 
     def _produced_by(self, value: ast.expr) -> str | None:
         if isinstance(value, ast.Await):
@@ -644,6 +883,10 @@ class _FunctionBody:
             self.scope.bindings.pop(name, None)  # the loop rebinds it, whatever it was
         if table and isinstance(target, ast.Name):
             self.scope.bindings[target.id] = ("dispatch", table)
+        elif isinstance(stmt.target, ast.Name) and (made := self._produced_by(stmt.iter)):
+            # for connector in get_connectors(): an item of what the call returns, typed
+            # when the function's annotation says (``-> Iterator[Connector]``).
+            self.scope.bindings[stmt.target.id] = ("result", f"{made}{ITEM}")
 
     def _loop_hint(self, stmt: ast.For | ast.AsyncFor, loop_depth: int) -> None:
         """A counted loop over a large or computed range: pure-Python CPU work.
@@ -712,7 +955,11 @@ def _bind_parameters(
     decorators = {scope.dotted(d) for d in node.decorator_list}
     is_static = "staticmethod" in decorators
     names: list[str] = []
+    bound_task = "" if cls else _bound_task_class(node, scope)
     for index, arg in enumerate(params):
+        if index == 0 and bound_task:  # @app.task(bind=True): self is the task instance
+            scope.bindings[arg.arg] = ("instance", bound_task)
+            continue
         if index == 0 and cls and not is_static:
             if "classmethod" in decorators:
                 scope.bindings[arg.arg] = ("alias", cls_dotted)
@@ -732,6 +979,65 @@ def _bind_parameters(
             scope.bindings.pop(extra.arg, None)
     return tuple(names)
 
+
+_OPTIONAL = frozenset({"typing.Optional", "typing_extensions.Optional"})
+#: Functions that import a module or an object by a dotted name given at run time.
+_IMPORTERS = frozenset(
+    {
+        "importlib.import_module",
+        "django.utils.module_loading.import_string",
+        "werkzeug.utils.import_string",
+        "celery.utils.imports.symbol_by_name",
+        "kombu.utils.imports.symbol_by_name",
+    }
+)
+_TABLE_NODES = (ast.Dict, ast.List, ast.Tuple, ast.Set)
+_TYPED = ("result", "instance")  # bindings whose type a callee can use
+#: Annotated containers whose first parameter is the type of their items.
+_CONTAINERS = frozenset(
+    {"iterator", "iterable", "generator", "list", "sequence", "set", "frozenset", "collection"}
+)
+_MAX_TABLE = 256  # longer literals are data, not tables of handlers
+
+
+def _is_table(node: ast.expr) -> bool:
+    """A literal that may list callables or classes: a dict, list, tuple or set of at
+    most ``_MAX_TABLE`` items, one of which at least is a name, an attribute or a call
+    (``{"a": on_a}``, ``[Fetch, Wait]``). Data literals (strings, numbers) are not
+    recorded: they would only make the cached facts bigger."""
+    if not isinstance(node, _TABLE_NODES):
+        return False
+    items = node.values if isinstance(node, ast.Dict) else node.elts
+    return len(items) <= _MAX_TABLE and any(
+        isinstance(item, ast.Name | ast.Attribute | ast.Call) for item in items
+    )
+
+
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+def _bound_task_class(node: ast.FunctionDef | ast.AsyncFunctionDef, scope: _Scope) -> str:
+    """The class of ``self`` in a bound task (``@app.task(bind=True, base=Base)``, or
+    ``@retry_task`` with ``retry_task = shared_task(bind=True)`` earlier in the module):
+    its ``base=``, else Celery's Task; "" when no decorator binds."""
+    for dec in node.decorator_list:
+        if isinstance(dec, ast.Call):
+            options = {k.arg: scope.value(k.value) for k in dec.keywords if k.arg}
+        elif isinstance(dec, ast.Name) and isinstance(
+            held := scope.module.assigns.get(dec.id), CallV
+        ):
+            options = dict(held.kwargs)
+        else:
+            continue
+        bind = options.get("bind")
+        if isinstance(bind, Lit) and bind.value is True:
+            base = options.get("base")
+            return base.name if isinstance(base, Ref) else _CELERY_TASK
+    return ""
+
+
+_CELERY_TASK = "celery.app.task.Task"
 
 #: Parameter annotations that say "a callable", not "an instance of this class".
 _CALLABLE_HINTS = frozenset({"typing.Callable", "collections.abc.Callable", "callable"})
@@ -755,6 +1061,8 @@ def _import_bindings(stmt: ast.Import | ast.ImportFrom, package: str) -> dict[st
         base = ".".join([*parts, *([base] if base else [])])
     for alias in stmt.names:
         if alias.name == "*":
+            # Not a name: the project looks names up in ``base`` (see Project._starred).
+            found[f"*{base}"] = base
             continue
         found[alias.asname or alias.name] = f"{base}.{alias.name}" if base else alias.name
     return found

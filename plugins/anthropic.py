@@ -32,8 +32,8 @@ PLUGIN = Plugin(
         ctor(_SYNC, _SYNC),
         ctor("anthropic.AnthropicBedrock", _SYNC),
         ctor("anthropic.AnthropicVertex", _SYNC),
-        Call(f"{_SYNC}.*", Effect.NET_IO, note="HTTPS request over httpx"),
+        Call(f"{_SYNC}.**", Effect.NET_IO, note="HTTPS request over httpx"),
         ctor(_ASYNC, _ASYNC),
-        coroutines(f"{_ASYNC}.*"),
+        coroutines(f"{_ASYNC}.**"),
     ),
 )

@@ -48,13 +48,13 @@ PLUGIN = Plugin(
     calls=(
         ctor(_SYNC, _SYNC),
         ctor("openai.AzureOpenAI", _SYNC),
-        Call(f"{_SYNC}.*", Effect.NET_IO, note="HTTPS request over httpx"),
+        Call(f"{_SYNC}.**", Effect.NET_IO, note="HTTPS request over httpx"),
         *(
             Call(f"openai.{name}.*", Effect.NET_IO, note="module-level client")
             for name in _RESOURCES
         ),
         ctor(_ASYNC, _ASYNC),
         ctor("openai.AsyncAzureOpenAI", _ASYNC),
-        coroutines(f"{_ASYNC}.*"),
+        coroutines(f"{_ASYNC}.**"),
     ),
 )

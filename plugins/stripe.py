@@ -33,7 +33,7 @@ PLUGIN = Plugin(
     calls=(
         Call("stripe.*", Effect.NET_IO, note="resource methods are HTTPS requests"),
         ctor("stripe.StripeClient", "stripe.StripeClient"),
-        Call("stripe.StripeClient.*", Effect.NET_IO),
+        Call("stripe.StripeClient.**", Effect.NET_IO),
         Call("stripe.Webhook.construct_event", Effect.CPU, Green.SAFE, note=_LOCAL),
         *each("stripe.WebhookSignature", ("verify_header",), Effect.CPU, Green.SAFE, note=_LOCAL),
         Call("stripe.RequestsClient", None, Green.SAFE),

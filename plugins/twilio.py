@@ -24,6 +24,6 @@ PLUGIN = Plugin(
     summary="Twilio REST API over requests: cooperative after patching.",
     calls=(
         ctor("twilio.rest.Client", "twilio.rest.Client"),
-        Call("twilio.rest.Client.*", Effect.NET_IO, note="resource calls are REST requests"),
+        Call("twilio.rest.Client.**", Effect.NET_IO, note="resource calls are REST requests"),
     ),
 )

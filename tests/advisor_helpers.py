@@ -61,6 +61,14 @@ def advise(
     )
 
 
+def kinds(advice: Advice, *, short: bool = True) -> dict[str, set[str]]:
+    """Each task's evidence kinds, by task name (its last part when ``short``)."""
+    return {
+        (t.name.rpartition(".")[2] if short else t.name): {e.kind for e in t.evidence}
+        for t in advice.tasks
+    }
+
+
 def task_module(base: Path, body: str) -> Path:
     """A project with one package, ``proj``, whose ``tasks.py`` is the app plus ``body``."""
     return write(base, {"proj/__init__.py": "", "proj/tasks.py": APP + body})

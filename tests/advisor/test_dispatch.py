@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from advisor_helpers import APP, advise_files
+from advisor_helpers import APP, advise_files, kinds
 
 from celery_poolkit.model import TaskInfo
 
@@ -77,7 +77,8 @@ def _task(tmp_path: Path, body: str) -> TaskInfo:
             "STREAMS",
         ),
         ('    getattr(handlers, f"on_{kind}")(data)', {"net_io", "sleep"}, "getattr"),
-        ('    getattr(handlers, "on_delete")(data)', {"sleep"}, "getattr"),
+        # A constant name is no dispatch: the attribute itself, without a union note.
+        ('    getattr(handlers, "on_delete")(data)', {"sleep"}, ""),
     ],
 )
 def test_every_known_candidate_adds_its_effects(
@@ -86,7 +87,11 @@ def test_every_known_candidate_adds_its_effects(
     task = _task(tmp_path, body)
     assert {e.kind for e in task.evidence} == kinds, task.evidence
     for ev in task.evidence:
-        assert ev.note.startswith("dynamic dispatch: the union over"), ev
+        if not table:
+            assert not ev.note.startswith("dynamic dispatch"), ev
+            continue
+        assert ev.note.startswith("dynamic dispatch: one of "), ev
+        assert "candidate" in ev.note, ev
         assert table in ev.note, ev
 
 
@@ -130,3 +135,72 @@ def test_dispatch_that_is_not_static_stays_unknown(tmp_path: Path, body: str) ->
     task = _task(tmp_path, body)
     assert task.kind == "unknown", task.evidence
     assert task.evidence == ()
+
+
+def test_dynamic_imports_are_the_union_of_matching_modules_and_settings(tmp_path: Path) -> None:
+    advice = advise_files(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            "proj/settings.py": 'NOTIFIER = "proj.backends.mail.Notifier"\n',
+            "proj/backends/__init__.py": "",
+            "proj/backends/mail.py": "import requests\n\nclass Notifier:\n"
+            "    def send(self):\n        requests.post('http://example.com')\n\n"
+            "def run():\n    Notifier().send()\n",
+            "proj/backends/hook.py": "import time\n\ndef run():\n    time.sleep(1)\n",
+            "proj/backends/base.py": "class Base:\n    pass\n",
+            "proj/tasks.py": APP + "from importlib import import_module\n"
+            "from django.conf import settings\n"
+            "from django.utils.module_loading import import_string\n\n"
+            "@app.task\ndef by_module(name):\n"
+            "    backend = import_module('proj.backends.' + name)\n    backend.run()\n\n"
+            "@app.task\ndef by_fstring(name):\n"
+            "    import_module(f'proj.backends.{name}').run()\n\n"
+            "@app.task\ndef by_setting():\n"
+            "    import_string(settings.NOTIFIER)().send()\n",
+        },
+    )
+    found = kinds(advice)
+    assert found["by_module"] == {"net_io", "sleep"}
+    assert found["by_fstring"] == {"net_io", "sleep"}
+    assert found["by_setting"] == {"net_io"}
+    by_module = next(t for t in advice.tasks if t.name.endswith("by_module"))
+    assert any("one of 2 candidates" in e.note for e in by_module.evidence), by_module.evidence
+
+
+def test_getattr_with_a_constant_name_is_the_attribute(tmp_path: Path) -> None:
+    advice = advise_files(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            "proj/tasks.py": APP
+            + """
+import requests
+from openai import OpenAI
+
+
+class Client:
+    def __init__(self):
+        self.session = requests.Session()
+
+    def send(self):
+        getattr(self.session, "post")("http://example.com")
+
+
+@app.task
+def by_module():
+    getattr(requests, "get")("http://example.com")
+
+
+@app.task
+def by_instance():
+    getattr(Client(), "send")()
+
+
+@app.task
+def in_a_chain():
+    getattr(OpenAI(), "chat").completions.create(model="m", messages=[])
+""",
+        },
+    )
+    assert kinds(advice) == {n: {"net_io"} for n in ("by_module", "by_instance", "in_a_chain")}

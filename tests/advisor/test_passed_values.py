@@ -103,3 +103,46 @@ def test_what_the_callee_does_not_call_adds_nothing(tmp_path: Path, body: str) -
 def test_a_loop_calling_a_parameter_is_not_cpu_work(tmp_path: Path) -> None:
     task = _task(tmp_path, "    helpers.retry(wait)")
     assert {e.kind for e in task.evidence} == {"sleep"}
+
+
+def test_a_local_client_passed_to_a_helper_counts_where_the_helper_uses_it(
+    tmp_path: Path,
+) -> None:
+    advice = advise_files(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            "proj/tasks.py": APP
+            + """
+import requests
+
+
+def fetch(session, url):
+    return session.get(url)
+
+
+def fetch_typed(session: requests.Session, url):
+    return use(session, url)
+
+
+def use(session, url):
+    return session.post(url)
+
+
+@app.task
+def run(url):
+    with requests.Session() as session:
+        fetch(session, url)
+
+
+@app.task
+def run_typed(url):
+    fetch_typed(requests.Session(), url)
+""",
+        },
+    )
+    found = {t.name.rpartition(".")[2]: t for t in advice.tasks}
+    (ev,) = found["run"].evidence
+    assert (ev.kind, ev.call) == ("net_io", "requests.Session.get"), ev
+    assert ev.note.startswith("requests.Session passed to proj.tasks.fetch"), ev
+    assert {e.kind for e in found["run_typed"].evidence} == {"net_io"}

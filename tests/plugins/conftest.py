@@ -1,54 +1,39 @@
-"""A reference implementation of the advisor's lookup rules, for checking the tables.
+"""The plugin tables, read through the advisor's own lookup.
 
-The advisor owns the real matcher; this one is deliberately tiny and follows the rules
-the plugin tables are written against: an exact qualname wins, else the longest
-``prefix.*`` pattern; a method on an object resolves through the ``returns`` of the
-call that made the object.
+The tests check the tables with :class:`celery_poolkit.advisor.knowledge.Knowledge`, the
+matcher the advisor uses: an exact qualname wins, else the longest ``prefix.*``
+pattern; a chain of attributes on an object (``OpenAI().chat.completions.create``)
+goes through :meth:`Knowledge.lookup_below`, as in the advisor; a method on an object
+resolves through the ``returns`` of the call that made the object.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
+from celery_poolkit.advisor.knowledge import Knowledge as _Knowledge
 from celery_poolkit.model import Call
 from celery_poolkit.plugins import builtin_plugins
 
 
-@dataclass(frozen=True)
-class Knowledge:
-    exact: dict[str, Call]
-    patterns: dict[str, Call]  # prefix (without ".*") -> row
-
-    def lookup(self, qualname: str) -> Call | None:
-        if qualname in self.exact:
-            return self.exact[qualname]
-        parts = qualname.split(".")
-        for end in range(len(parts) - 1, 0, -1):
-            row = self.patterns.get(".".join(parts[:end]))
-            if row is not None:
-                return row
-        return None
-
+class Knowledge(_Knowledge):
     def chain(self, first: str, *methods: str) -> Call | None:
-        """Follow ``first(...).m1(...).m2(...)`` through ``returns``; None if it breaks."""
+        """Follow ``first(...).m1(...).m2(...)`` through ``returns``; None if it breaks.
+        A method that is itself a chain (``chat.completions.create``) is looked up below
+        the object's class, as the advisor does."""
         row = self.lookup(first)
         for method in methods:
             if row is None or not row.returns:
                 return None
-            row = self.lookup(f"{row.returns}.{method}")
+            owner = row.returns
+            row = (
+                self.lookup_below(owner, method)
+                if "." in method
+                else self.lookup(f"{owner}.{method}")
+            )
         return row
 
 
 @pytest.fixture(scope="session")
 def knowledge() -> Knowledge:
-    exact: dict[str, Call] = {}
-    patterns: dict[str, Call] = {}
-    for plugin in builtin_plugins():
-        for call in plugin.calls:
-            if call.qualname.endswith(".*"):
-                patterns[call.qualname[:-2]] = call
-            else:
-                exact[call.qualname] = call
-    return Knowledge(exact, patterns)
+    return Knowledge(c for plugin in builtin_plugins() for c in plugin.calls)

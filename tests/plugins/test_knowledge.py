@@ -191,6 +191,11 @@ CHAINS = [
     (("ldap3.Connection", "search"), _NET, _AFTER),
     (("pymssql.connect", "cursor", "execute"), _DB, _BLOCKS),
     (("openai.OpenAI", "embeddings.create"), _NET, _AFTER),
+    (("openai.OpenAI", "chat.completions.create"), _NET, _AFTER),
+    (("openai.AzureOpenAI", "beta.threads.runs.create"), _NET, _AFTER),
+    (("anthropic.Anthropic", "messages.create"), _NET, _AFTER),
+    (("anthropic.Anthropic", "messages.batches.create"), _NET, _AFTER),
+    (("twilio.rest.Client", "messages.create"), _NET, _AFTER),
     (("transformers.AutoTokenizer.from_pretrained", "encode"), _NOGIL, Green.SAFE),
 ]
 
