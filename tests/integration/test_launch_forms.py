@@ -58,6 +58,9 @@ FORMS: dict[str, tuple[list[str], dict[str, str], Path, str]] = {
     "worker_main-after-patch": (
         [sys.executable, "run_worker_main.py", *COMMON], {}, APPS, "poolprobe.pause",
     ),
+    "worker_main-autopatch": (
+        [sys.executable, "run_worker_main_autopatch.py", *COMMON], {}, APPS, "poolprobe.pause",
+    ),
     "manage.py-autopatch": (
         [sys.executable, "manage.py", "celery_worker", "-Pgevent", *COMMON], {}, APPS,
         "poolprobe.pause",
@@ -100,8 +103,11 @@ def test_launch_form_is_patched_before_work_began(
     elapsed, infos = _timed_pauses(client, task)
     assert all(info["socket_patched"] for info in infos), worker.tail()
     assert {info["pid"] for info in infos} == {worker.pid}
-    # Serially these would take 40 * 0.2 = 8 s; overlapped at -c 20, two rounds.
-    assert elapsed < 3.0, (form, elapsed)
+    # Serially the run takes at least the sum of the sleeps (8 s); overlapped at -c 20,
+    # two rounds. A busy machine stretches both sides alike, so the ratio is asserted:
+    # 11-16x quiet, 5-8x beside two CPU burners (scripts/test --under-load).
+    slept = sum(float(info["slept"]) for info in infos)
+    assert slept / elapsed > 3, (form, elapsed, slept)
     print(f"{form}: {TASKS} x sleep({SECONDS}) at -c 20 in {elapsed:.2f}s")
     if argv[0] == "poolkit" or "celery_poolkit" in argv:
         # The launcher patched before celery printed anything.
@@ -114,6 +120,7 @@ def test_launch_form_is_patched_before_work_began(
     ("form", "source"),
     [("poolkit-worker-config", "worker_pool in poolprobe.configured"),
      ("worker_main-after-patch", "argument"),
+     ("worker_main-autopatch", "worker_main argv -P gevent in run_worker_main_autopatch.py:14"),
      ("manage.py-autopatch", "argv -Pgevent")],
 )  # fmt: skip
 def test_entry_point_forms_patched_first_with_no_hazards(

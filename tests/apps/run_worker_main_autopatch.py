@@ -1,0 +1,14 @@
+"""``app.worker_main([..., "-P", "gevent"])`` with ``import celery_poolkit.autopatch`` first.
+
+The pool is in the script's own ``worker_main`` argv, not in ``sys.argv``: autopatch reads
+it from this file's source.
+"""
+
+import celery_poolkit.autopatch  # noqa: F401  (must stay the first import)
+
+import sys  # noqa: E402
+
+from poolprobe.app import app  # noqa: E402
+
+if __name__ == "__main__":
+    app.worker_main(["worker", "-P", "gevent", *sys.argv[1:]])
