@@ -58,10 +58,13 @@ def analyze(
     jobs: int | None = None,
     cores: int | None = None,
     live: LiveConfig | None = None,
+    root: Path | None = None,
 ) -> Advice:
     """Advise on the project at ``paths``. ``plugin_calls`` is the library knowledge;
-    ``cache_dir`` None disables the cache. Never raises for bad source files."""
-    root = find_root(paths)
+    ``cache_dir`` None disables the cache; ``root`` is the project's folder (report paths
+    are relative to it, deployment files are read under it), by default the common
+    folder of ``paths``. Never raises for bad source files."""
+    root = root or find_root(paths)
     knowledge = Knowledge([*CELERY_CALLS, *plugin_calls, *config.knowledge])
     files, skipped = walk(paths, root, config.exclude)
     loaded, unreadable = read_all(files)

@@ -4,11 +4,10 @@ The pool is in the script's own ``worker_main`` argv, not in ``sys.argv``: autop
 it from this file's source.
 """
 
-import celery_poolkit.autopatch  # noqa: F401  (must stay the first import)
+import celery_poolkit.autopatch  # noqa: F401, I001  (must stay the first import)
+import sys
 
-import sys  # noqa: E402
-
-from poolprobe.app import app  # noqa: E402
+from poolprobe.app import app
 
 if __name__ == "__main__":
     app.worker_main(["worker", "-P", "gevent", *sys.argv[1:]])

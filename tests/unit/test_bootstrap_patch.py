@@ -240,8 +240,13 @@ def test_running_asyncio_loop_is_a_hazard() -> None:
             "patched by gevent",
         ),
     ],
-    ids=["non-main-thread", "gevent-missing", "unknown-pool", "gevent-then-eventlet",
-         "eventlet-then-gevent"],  # fmt: skip
+    ids=[
+        "non-main-thread",
+        "gevent-missing",
+        "unknown-pool",
+        "gevent-then-eventlet",
+        "eventlet-then-gevent",
+    ],
 )
 def test_faults_are_clear_errors_and_leave_the_process_unpatched(code: str, message: str) -> None:
     proc = child(
@@ -251,7 +256,7 @@ def test_faults_are_clear_errors_and_leave_the_process_unpatched(code: str, mess
     assert message in proc.stdout
     expected = "socket"
     if "already patched by" in message:  # the first library's patches stay
-        expected = message.split("already patched by ")[1].split(";")[0]
+        expected = message.split("already patched by ", 1)[1].split(";", 1)[0]
     assert f"socket module: {expected}" in proc.stdout
 
 
@@ -306,12 +311,15 @@ def test_autopatch_import_patches_from_argv() -> None:
 def test_autopatch_reads_the_pool_of_the_scripts_worker_main(tmp_path: Path) -> None:
     """sys.argv names no pool: the script's own worker_main([...]) argv does."""
     run = tmp_path / "run.py"
-    run.write_text(_DUMP + textwrap.dedent("""
+    run.write_text(
+        _DUMP
+        + textwrap.dedent("""
         import celery_poolkit.autopatch
         dump(celery_poolkit.autopatch.report)
         if __name__ == "__never__":  # read by autopatch, never run here
             app.worker_main(["worker", *sys.argv[1:], "-c", "10", "-P", "gevent"])
-    """))
+    """)
+    )
     proc = subprocess.run([sys.executable, str(run)], capture_output=True, text=True,
                           timeout=120, cwd=tempfile.gettempdir(), check=False)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
