@@ -31,6 +31,11 @@ def release_task_connections(sender: Any = None, **kwargs: Any) -> None:
     """
     if getattr(getattr(sender, "request", None), "is_eager", False):
         return
+    # A process that never imported django.db holds no Django connection, and one
+    # without Django installed (a worker from `pip install celery-poolkit[gevent]`)
+    # must not fail after every task on the import.
+    if "django.db" not in sys.modules:
+        return
     from django.conf import settings
 
     # Django installed but not set up (a worker of a project that does not use Django):

@@ -77,13 +77,20 @@ def test_release_closes_pooled_connections_only(monkeypatch: pytest.MonkeyPatch)
     assert [w.closed for w in wrappers] == [1, 0, 0, 1, 1]
 
 
-def test_release_is_silent_in_a_worker_whose_project_does_not_use_django(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "setup",
+    ["", "import sys; sys.modules['django'] = None  # as if Django were not installed\n"],
+    ids=["django-installed", "django-missing"],
+)
+def test_release_is_silent_in_a_worker_whose_project_does_not_use_django(
+    tmp_path: Path, setup: str
+) -> None:
     """Django installed, never configured: the task_postrun receiver must not raise
     ImproperlyConfigured after every task (found by the docs' bootstep example)."""
     import subprocess
     import sys
 
-    code = (
+    code = setup + (
         "import os; os.environ.pop('DJANGO_SETTINGS_MODULE', None)\n"
         "from types import SimpleNamespace\n"
         "from celery_poolkit.plugins.django import release_task_connections\n"
