@@ -50,7 +50,9 @@ import celery_poolkit
 app = Celery("smoke", broker=os.environ["SMOKE_BROKER"])
 if app.conf.broker_url.startswith("filesystem"):
     folder = os.environ["SMOKE_FOLDER"]
-    app.conf.broker_transport_options = {"data_folder_in": folder, "data_folder_out": folder}
+    app.conf.broker_transport_options = {
+        "data_folder_in": folder, "data_folder_out": folder, "control_folder": folder,
+    }
 celery_poolkit.install(app)
 
 
@@ -127,8 +129,10 @@ def test_the_extra_alone_gives_a_working_worker(
     folder = tmp_path / "queue"
     folder.mkdir()
     broker = redis_url if extra == "redis" else "filesystem://"
+    # control_folder too: its default is "control" in the working directory.
     options = {} if extra == "redis" else {"data_folder_in": str(folder),
-                                           "data_folder_out": str(folder)}  # fmt: skip
+                                           "data_folder_out": str(folder),
+                                           "control_folder": str(folder)}  # fmt: skip
     env = {"SMOKE_BROKER": broker, "SMOKE_FOLDER": str(folder)}
     worker = worker_factory(
         [str(venv / "bin" / "poolkit"), "worker", "-A", "smoke", "-P", pool, "-c", "2",
