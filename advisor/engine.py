@@ -376,11 +376,14 @@ def _settings_findings(
 ) -> list[Finding]:
     out: list[Finding] = []
     if pool is Pool.EVENTLET:
+        # From worker_pool, or from the live worker (the start-up guard of a -P eventlet
+        # worker), which has no setting to point at.
+        setting = settings.get("worker_pool")
         out.append(
             rule(
                 "PK305",
-                "worker_pool is eventlet, which is deprecated upstream: migrate to gevent",
-                settings["worker_pool"].location,
+                "the eventlet pool is deprecated upstream: migrate to gevent",
+                setting.location if setting is not None else None,
             )
         )
     for key in ("worker_max_tasks_per_child", "worker_max_memory_per_child"):

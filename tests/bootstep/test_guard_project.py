@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from celery_poolkit import guard
+from celery_poolkit.model import Pool
 
 APP = """
 import psycopg2
@@ -71,10 +72,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
             del sys.modules[name]
 
 
-def _facts(app: Any) -> guard.WorkerFacts:
-    from celery_poolkit.model import Pool
-
-    return guard.WorkerFacts(pool=Pool.GEVENT, pool_name="gevent", queues=("io",),
+def _facts(app: Any, pool: Pool = Pool.GEVENT) -> guard.WorkerFacts:
+    return guard.WorkerFacts(pool=pool, pool_name=pool.value, queues=("io",),
                              argv=("celery", "-A", "gproj", "worker"), concurrency=10)  # fmt: skip
 
 
@@ -110,6 +109,16 @@ def test_the_advisor_pass_stays_in_the_project_and_trusts_the_live_driver_state(
     # The Procfile above the project (threads) is another project's: were it read, the
     # queue would count as running on threads and be checked against that.
     assert not any("threads" in f.message for f in found), found
+
+
+def test_an_eventlet_worker_hears_the_deprecation_without_a_worker_pool_setting(
+    project: Any,
+) -> None:
+    """-P eventlet on the command line: the advisor's PK305 had no setting to point at
+    and raised KeyError('worker_pool'), logged as a traceback at every start."""
+    app, _top = project()
+    found = list(guard.advisor_view(_facts(app, Pool.EVENTLET), app))
+    assert any(f.topic == "advisor:PK305" and "deprecated" in f.message for f in found), found
 
 
 def test_an_advisor_that_runs_past_the_bound_is_killed_and_skipped(
