@@ -24,9 +24,8 @@ from pathlib import Path
 import pytest
 from celery import Celery
 
+from harness.wheel import build_wheel
 from harness.workers import WorkerProcess
-
-REPO = Path(__file__).resolve().parents[2]
 
 # extra -> (pool, modules the task imports: the extra's libraries and poolkit's for them)
 EXTRAS: dict[str, tuple[str, list[str]]] = {
@@ -68,15 +67,7 @@ def touch(path, modules):
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("wheel")
-    built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out),
-         str(REPO)],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert built.returncode == 0, built.stderr
-    (found,) = out.glob("celery_poolkit-*.whl")
-    return found
+    return build_wheel(tmp_path_factory.mktemp("wheel"))
 
 
 @pytest.fixture
