@@ -127,7 +127,7 @@ def test_launch_form_is_patched_before_work_began(
     ("form", "source"),
     [("poolkit-worker-config", "worker_pool in poolprobe.configured"),
      ("worker_main-after-patch", "argument"),
-     ("worker_main-autopatch", "worker_main argv -P gevent in run_worker_main_autopatch.py:14"),
+     ("worker_main-autopatch", "worker_main argv -P gevent in run_worker_main_autopatch.py:13"),
      ("manage.py-autopatch", "argv -Pgevent")],
 )  # fmt: skip
 def test_entry_point_forms_patched_first_with_no_hazards(
