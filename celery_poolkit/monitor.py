@@ -29,7 +29,7 @@ import time
 import traceback
 import warnings
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from celery_poolkit.profile import Block, Profile
@@ -42,28 +42,45 @@ WAIT_SAMPLES = 8  # run-queue wait samples per threshold (see SwitchClock)
 _SCHEDSTAT = "/proc/thread-self/schedstat"  # Linux: this thread's CPU, run-queue wait, slices
 
 
-def run_delay_clock() -> Callable[[], float] | None:
+def run_delay_clock(threads: Iterable[int] = ()) -> Callable[[], float] | None:
     """Seconds the calling thread has spent runnable but waiting for a CPU, or None.
 
     Linux's ``/proc/thread-self/schedstat`` (second field, nanoseconds), read through a
     descriptor opened here, so the clock stays the calling thread's wherever it is read.
     The kernel adds a wait when the thread gets a CPU back, so a running thread reads
-    every wait it has had. None where the file does not exist (not Linux, no schedstat).
+    every wait it has had. ``threads`` (native ids of this process's threads) are added:
+    while one of them waits for a CPU to take the GIL this thread handed it, this
+    thread waits too (gevent's monitor thread, every period). None where the file does
+    not exist (not Linux, no schedstat).
     """
+    paths = [_SCHEDSTAT, *(f"/proc/self/task/{tid}/schedstat" for tid in threads)]
+    fds: list[int] = []
     try:
-        fd = os.open(_SCHEDSTAT, os.O_RDONLY)
+        for path in paths:
+            fds.append(os.open(path, os.O_RDONLY))
     except OSError:
+        for fd in fds:
+            os.close(fd)
         return None
 
     def read() -> float:
-        return int(os.pread(fd, 128, 0).split()[1]) / 1e9
+        return sum(int(os.pread(fd, 128, 0).split()[1]) for fd in fds) / 1e9
 
     try:
         read()
     except (OSError, ValueError, IndexError):
-        os.close(fd)
+        for fd in fds:
+            os.close(fd)
         return None
     return read
+
+
+def _threads() -> set[int]:
+    """Native ids of this process's threads (empty where /proc is not there)."""
+    try:
+        return {int(name) for name in os.listdir("/proc/self/task")}
+    except (OSError, ValueError):
+        return set()
 
 
 def thread_run_delay() -> float:
@@ -201,10 +218,15 @@ class HubMonitor:
             # "Unable to monitor memory usage. Install psutil.": poolkit watches only
             # blocking, memory is not its business.
             warnings.simplefilter("ignore", RuntimeWarning)
+            before = _threads()
             thread = self._hub.start_periodic_monitoring_thread()
         if thread is None:
             logger.warning("poolkit: gevent did not start its monitor thread; monitor off")
             return False
+        if clock.run_delay is not None:
+            # The monitor thread takes the GIL every period; on a busy host the hub's
+            # thread then waits while that thread waits for a CPU. Count both waits.
+            clock.run_delay = run_delay_clock(_threads() - before) or clock.run_delay
         from gevent import events
 
         clock.threshold, clock.hub, clock.tasks = self.threshold, self._hub, self.tasks
