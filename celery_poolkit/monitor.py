@@ -153,9 +153,11 @@ class SwitchClock:
             seen = stuck is not None and stuck[0] is origin and stuck[1] == self.since
             if self.run_delay is not None:
                 # What the slice would have lasted on an idle host: its wall time less
-                # the time this thread waited for a CPU held by other processes.
+                # the time this thread (and the monitor thread it handed the GIL to)
+                # waited for a CPU held by other processes, and never less than the CPU
+                # it burned (both threads may wait at once: their sum over-counts).
                 delay = self.run_delay()
-                block = held - (delay - self.waited) >= self.threshold
+                block = max(held_cpu, held - (delay - self.waited)) >= self.threshold
                 self.waited, self.waited_at = delay, now
             else:
                 # No wait clock: a block burned the threshold in CPU, or gevent's monitor

@@ -124,9 +124,18 @@ def test_a_slice_the_host_starved_is_no_block_and_a_blocking_call_is() -> None:
         b.switch()
         c = greenlet.greenlet(lambda: _burn(0.05))  # CPU: a block
         c.switch()
+
+        def overcounted() -> None:
+            _burn(0.05)
+            # Two threads' waits summed can exceed the slice (they waited at once): the
+            # CPU it burned is still a block.
+            waited[0] += 10.0
+
+        d = greenlet.greenlet(overcounted)
+        d.switch()
     finally:
         greenlet.settrace(previous)
-    assert [e[0] for e in clock.ended] == [b, c]
+    assert [e[0] for e in clock.ended] == [b, c, d]
     assert clock.starved == 1
 
 

@@ -63,7 +63,9 @@ def test_collect_from_two_workers_and_advise_with_the_profile(
     for _ in range(6):
         run_tasks(client, "bs.burn", [(0.3,)], queue="celery")
     run_tasks(client, "bs.coop", [(0.05,)] * 10, queue="celery")
-    run_tasks(client, "bs.crunch", [(300_000,)] * 6, queue="cpu")
+    # Long enough (~0.3 s of CPU) to outweigh its result's write to Redis on a busy host:
+    # at 300,000 iterations the share measured 0.55 beside two CPU burners.
+    run_tasks(client, "bs.crunch", [(3_000_000,)] * 6, queue="cpu")
     failed = client.send_task("bs.fail", queue="celery")
     with pytest.raises(ValueError, match="expected"):
         failed.get(timeout=30)

@@ -95,9 +95,10 @@ def _overlap(elapsed: float, infos: list[dict[str, object]]) -> float:
     """How many sleeps ran at once, on average: their sum over the run's wall time.
 
     Serially the run takes at least the sum of the sleeps (ratio <= 1); overlapped at
-    -c 20, two rounds. A busy machine stretches both sides alike, so the ratio holds where
-    a wall-time bound would not: 11-16 quiet, 5-8 beside two CPU burners
-    (``scripts/test --under-load``).
+    -c 20, two rounds (ideally 20). A busy machine stretches the run more than the
+    sleeps, so the bound is 2: measured 3.3-6.7 with ``scripts/test --under-load`` on a
+    two-core machine already at a load average of 10 (where a wall-time bound of 3 s was
+    within 0.5 s of failing).
     """
     return sum(float(str(info["slept"])) for info in infos) / elapsed
 
@@ -114,7 +115,7 @@ def test_launch_form_is_patched_before_work_began(
     elapsed, infos = _timed_pauses(client, task)
     assert all(info["socket_patched"] for info in infos), worker.tail()
     assert {info["pid"] for info in infos} == {worker.pid}
-    assert _overlap(elapsed, infos) > 3, (form, elapsed)
+    assert _overlap(elapsed, infos) > 2, (form, elapsed)
     print(f"{form}: {TASKS} x sleep({SECONDS}) at -c 20 in {elapsed:.2f}s")
     if argv[0] == "poolkit" or "celery_poolkit" in argv:
         # The launcher patched before celery printed anything.
@@ -236,7 +237,7 @@ def test_eventlet_where_the_user_insists_patched_with_the_deprecation(
     )  # fmt: skip
     elapsed, infos = _timed_pauses(client, "poolprobe.pause")
     assert {info["socket_module"] for info in infos} == {"eventlet.greenio.base"}
-    assert _overlap(elapsed, infos) > 3, elapsed
+    assert _overlap(elapsed, infos) > 2, elapsed
     log = worker.output()
     assert "poolkit: patched for eventlet (from argv -P eventlet)" in log
     assert "eventlet is deprecated upstream" in log
@@ -269,7 +270,7 @@ def test_detached_worker_is_patched_too(
         elapsed, infos = _timed_pauses(client, "shop.tasks.maintenance.pause")
         assert all(info["socket_patched"] for info in infos)
         assert {info["pid"] for info in infos} == {pid}
-        assert _overlap(elapsed, infos) > 3, elapsed
+        assert _overlap(elapsed, infos) > 2, elapsed
     finally:
         # The daemon is ours (launched above); stop it by the pid it wrote.
         os.kill(pid, signal.SIGTERM)
