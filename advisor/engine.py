@@ -67,10 +67,13 @@ def analyze(
     jobs: int | None = None,
     cores: int | None = None,
     live: LiveConfig | None = None,
+    root: Path | None = None,
 ) -> Advice:
     """Advise on the project at ``paths``. ``plugin_calls`` is the library knowledge;
-    ``cache_dir`` None disables the cache. Never raises for bad source files."""
-    root = find_root(paths)
+    ``cache_dir`` None disables the cache; ``root`` is the project's folder (report paths
+    are relative to it, deployment files are read under it), by default the common
+    folder of ``paths``. Never raises for bad source files."""
+    root = root or find_root(paths)
     rows = [*CELERY_CALLS, *plugin_calls, *config.knowledge]
     # Calls into libraries no table describes are inferred from their source (inferred.py).
     libraries = inferred.Libraries(rows, _described(rows), cache_dir, root)
@@ -410,11 +413,14 @@ def _settings_findings(
 ) -> list[Finding]:
     out: list[Finding] = []
     if pool is Pool.EVENTLET:
+        # From worker_pool, or from the live worker (the start-up guard of a -P eventlet
+        # worker), which has no setting to point at.
+        setting = settings.get("worker_pool")
         out.append(
             rule(
                 "PK305",
-                "worker_pool is eventlet, which is deprecated upstream: migrate to gevent",
-                settings["worker_pool"].location,
+                "the eventlet pool is deprecated upstream: migrate to gevent",
+                setting.location if setting is not None else None,
             )
         )
     for key in ("worker_max_tasks_per_child", "worker_max_memory_per_child"):

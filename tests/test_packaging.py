@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 import celery_poolkit
+from harness.wheel import build_wheel
 
 REPO = Path(__file__).resolve().parents[1]
 if sys.version_info >= (3, 11):
@@ -52,13 +53,7 @@ def test_tests_import_the_installed_wheel_not_the_source_tree() -> None:
 
 
 def test_wheel_installs_only_the_celery_poolkit_namespace(tmp_path: Path) -> None:
-    built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(tmp_path),
-         str(REPO)],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert built.returncode == 0, built.stderr
-    (wheel,) = tmp_path.glob("celery_poolkit-*.whl")
+    wheel = build_wheel(tmp_path)
     names = zipfile.ZipFile(wheel).namelist()
     tops = {name.split("/", 1)[0] for name in names}
     assert {t for t in tops if not t.endswith(".dist-info")} == {"celery_poolkit"}

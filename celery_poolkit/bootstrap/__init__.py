@@ -94,18 +94,21 @@ def _choose(
 def _check_can_patch(pool: Pool) -> None:
     import threading  # patching imports it anyway; gevent repairs its state
 
-    if threading.current_thread() is not threading.main_thread():
-        raise PatchError(
-            f"celery_poolkit.patch({pool.value!r}) was called from thread "
-            f"{threading.current_thread().name!r}: monkey patching must run in the main "
-            "thread, before any other thread starts; call it first thing in the entry point"
-        )
+    # The other library first: once eventlet (or gevent) patched threading, the main
+    # thread's current_thread() is a green thread, and the thread check below would
+    # blame the wrong thing.
     other = current_pool()
     if other is not None and other is not pool:
         raise PatchError(
             f"this process is already patched by {other.value}; it cannot also be patched "
             f"by {pool.value}: run one green library per process (pick -P {other.value} or "
             f"remove the code that patches with {other.value})"
+        )
+    if other is None and threading.current_thread() is not threading.main_thread():
+        raise PatchError(
+            f"celery_poolkit.patch({pool.value!r}) was called from thread "
+            f"{threading.current_thread().name!r}: monkey patching must run in the main "
+            "thread, before any other thread starts; call it first thing in the entry point"
         )
 
 

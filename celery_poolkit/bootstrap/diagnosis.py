@@ -80,7 +80,9 @@ class Diagnosis:
             "versions": dict(self.versions),
             "pool": self.pool.value if self.pool else None,
             "pool_source": self.pool_source,
-            "patched_before_doctor": self.patched_before.value if self.patched_before else None,
+            # The pool that had patched the process, or false (the text says "no"): null
+            # would read as "unknown".
+            "patched_before_doctor": self.patched_before.value if self.patched_before else False,
             "patch": None
             if patch is None
             else {

@@ -13,7 +13,9 @@ It checks, once, before the worker consumes anything:
   a gevent worker that acks late uses at once (PK307, refused under ``--poolkit-strict``);
 * the advisor's view of the queues this worker consumes, from the live task registry
   and the tasks' source (a CPU-bound task on a gevent queue, time limits the pool
-  ignores, ...), each with its evidence.
+  ignores, ...), each with its evidence. It reads only the app's project (see
+  :func:`project_root`) and runs in a child process killed after a time bound, after
+  which the worker starts without it.
 
 :func:`check` returns :class:`~celery_poolkit.model.Finding` values (the advisor's and
 doctor's type, with rule IDs from docs/rules.rst); :func:`run` logs them and is the one
@@ -24,16 +26,20 @@ non-strict worker.
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 import os
+import signal
+import subprocess
 import sys
+import sysconfig
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from celery_poolkit.model import Finding, Pool, Severity
+from celery_poolkit.model import Advice, Finding, Pool, Severity
 from celery_poolkit.rules import severity
 from celery_poolkit.worker.routes import live_routes
 
@@ -234,43 +240,199 @@ def task_sources(app: Any, queues: tuple[str, ...]) -> tuple[dict[str, str], lis
         if qname not in queues:
             continue
         routes[name] = qname
+        # A task with autoretry_for runs Celery's wrapper (celery/app/autoretry.py); the
+        # function the user wrote is kept as _orig_run.
+        run = getattr(task, "_orig_run", None) or getattr(task, "run", task)
         try:
-            source = inspect.getsourcefile(getattr(task, "run", task))
-        except TypeError:
+            source = inspect.getsourcefile(inspect.unwrap(run))
+        except (TypeError, ValueError):
             source = None
         if source:
             files.add(Path(source).resolve())
     return routes, sorted(files)
 
 
-def advisor_view(facts: WorkerFacts, app: Any) -> Iterator[Finding]:
+#: Files or folders that mark a project's top folder.
+PROJECT_MARKERS = ("pyproject.toml", "setup.cfg", "setup.py", ".git", ".hg")
+#: How far above the app's import root a marker is looked for (``src/`` layouts,
+#: ``services/<name>/`` in a monorepo), so that a ``.git`` in ``$HOME`` is never it.
+_MARKER_LEVELS = 2
+
+
+def _library_dirs() -> set[Path]:
+    paths = sysconfig.get_paths()
+    return {Path(paths[k]).resolve() for k in ("stdlib", "platstdlib", "purelib", "platlib")
+            if k in paths}  # fmt: skip
+
+
+def _in_library(path: Path, libraries: set[Path]) -> bool:
+    return any(p.name in ("site-packages", "dist-packages") or p in libraries
+               for p in (path, *path.parents))  # fmt: skip
+
+
+def _app_file(app: Any, argv: tuple[str, ...]) -> Path | None:
+    """The file of the module that defines the app: ``app.main``, ``-A``, or ``__main__``."""
+    from celery_poolkit.bootstrap.argv import app_name
+
+    names = [app.main or "", (app_name(argv[1:]) or "").partition(":")[0], "__main__"]
+    for given in names:
+        name = given
+        while name:
+            found = getattr(sys.modules.get(name), "__file__", None)
+            if found:
+                return Path(found).resolve()
+            name = name.rpartition(".")[0]  # proj.celery.app -> proj.celery -> proj
+    return None
+
+
+def _import_root(module_file: Path) -> Path:
+    """The folder the module's top-level package is imported from."""
+    folder = module_file.parent
+    while (folder / "__init__.py").exists() and folder.parent != folder:
+        folder = folder.parent
+    return folder
+
+
+def project_root(app: Any, argv: tuple[str, ...]) -> Path | None:
+    """The folder of the app's project: what the guard reads, and nothing above it.
+
+    From the module that defines the app (``app.main``, ``-A``, the ``__main__`` script):
+    the nearest folder with a :data:`PROJECT_MARKERS` entry, at most two levels above the
+    app's import root (never ``$HOME``), else the import root. Never a folder of
+    installed libraries: an app installed into site-packages is its own package folder.
+    None when the app's module has no file.
+    """
+    anchor = _app_file(app, argv)
+    if anchor is None:
+        return None
+    libraries = _library_dirs()
+    top = _import_root(anchor)
+    if _in_library(anchor.parent, libraries):
+        package = anchor.parent
+        while package.parent not in (top, package):
+            package = package.parent
+        return package
+    ceiling = top.parents[_MARKER_LEVELS - 1] if len(top.parents) >= _MARKER_LEVELS else top
+    for folder in (anchor.parent, *anchor.parent.parents):
+        if folder == folder.parent or folder == Path.home() or _in_library(folder, libraries):
+            break
+        if any((folder / marker).exists() for marker in PROJECT_MARKERS):
+            return folder
+        if folder == ceiling:
+            break
+    return top
+
+
+#: Seconds the advisor may take at start-up before the worker starts without it.
+ADVISE_TIMEOUT = 20.0
+
+
+def advisor_view(
+    facts: WorkerFacts, app: Any, *, timeout: float = ADVISE_TIMEOUT
+) -> Iterator[Finding]:
+    """The advisor's findings on the consumed queues, from a child process.
+
+    The child reads the task files of the app's project only (never a library's: Celery's
+    ``autoretry.py`` is no task of the user), with the live routes and pool. It is a
+    process, not a thread, so the time bound holds under gevent (a thread would be a
+    greenlet that never yields) and the analysis can be killed; past ``timeout`` it is,
+    and the worker starts without it.
+    """
+    routes, files = task_sources(app, facts.queues)
+    root = project_root(app, facts.argv)
+    if root is not None:
+        outside = [f for f in files if not f.is_relative_to(root)]
+        if outside:
+            logger.debug("poolkit guard: not reading %s (outside the project %s)",
+                         ", ".join(map(str, outside)), root)  # fmt: skip
+        files = [f for f in files if f.is_relative_to(root)]
+    if not files or facts.pool is None:
+        return
+    request = {
+        "files": [str(f) for f in files],
+        "root": str(root) if root is not None else None,
+        "routes": routes,
+        "pool": facts.pool.value,
+        "queues": list(facts.queues),
+    }
+    started = time.monotonic()
+    found = _advise_in_child(request, timeout)
+    if found is None:
+        logger.warning(
+            "poolkit guard: the advisor did not finish reading %d file(s) of %s within "
+            "%gs; skipped it, the worker starts without its view (raise "
+            "--poolkit-advise-timeout, or turn it off with --no-poolkit-advise)",
+            len(files), root or "the project", timeout,
+        )  # fmt: skip
+        return
+    logger.debug("poolkit guard: advisor read %d file(s) in %.2fs", len(files),
+                 time.monotonic() - started)  # fmt: skip
+    yield from found
+
+
+# `python -c` puts the working directory first on sys.path: the project's own fnmatch.py
+# or json.py must not be imported by the advisor, so it goes.
+_CHILD = f"import sys; del sys.path[0]; import {__name__} as g; g.advise_main()"
+
+
+def _advise_in_child(request: dict[str, Any], timeout: float) -> list[Finding] | None:
+    """Run :func:`advise_main` in a fresh interpreter; None when it ran out of time."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=request["root"] or None, start_new_session=True,
+    )  # fmt: skip
+    try:
+        out, err = child.communicate(json.dumps(request).encode(), timeout=timeout)
+    except subprocess.TimeoutExpired:
+        # Its own session: the parser's worker processes go with it.
+        os.killpg(child.pid, signal.SIGKILL)
+        child.communicate()
+        return None
+    if child.returncode != 0:
+        raise RuntimeError(f"the advisor exited {child.returncode}: "
+                           f"{err.decode(errors='replace').strip()[-2000:]}")  # fmt: skip
+    from celery_poolkit.advisor import serial
+
+    # Read back as the advisor's own types: a finding that does not fit is an error here,
+    # never an arbitrary object.
+    return [serial.load(Finding, f) for f in json.loads(out)]
+
+
+def advise_main() -> None:
+    """The child of :func:`_advise_in_child`: a request on stdin, findings on stdout."""
     from celery_poolkit.advisor.config import AdvisorConfig
     from celery_poolkit.advisor.engine import LiveConfig
     from celery_poolkit.advisor.engine import analyze as analyze_live  # takes live routes
     from celery_poolkit.advisor.knowledge import plugin_calls
 
-    routes, files = task_sources(app, facts.queues)
-    if not files or facts.pool is None:
-        return
+    request = json.load(sys.stdin)
+    pool = Pool.parse(request["pool"])
     calls, _errors = plugin_calls()
-    started = time.monotonic()
     advice = analyze_live(
-        files,
+        [Path(f) for f in request["files"]],
         AdvisorConfig(),
         plugin_calls=calls,
         cache_dir=None,
-        live=LiveConfig(routes=routes, pool=facts.pool.value),
+        live=LiveConfig(routes=request["routes"], pool=pool.value),
+        root=Path(request["root"]) if request["root"] else None,
     )
-    logger.debug("poolkit guard: advisor read %d file(s) in %.2fs", len(files),
-                 time.monotonic() - started)  # fmt: skip
-    mine = set(facts.queues)
+    found = _advice_findings(advice, pool, tuple(request["queues"]))
+    from celery_poolkit.advisor import serial
+
+    json.dump([serial.dump(f) for f in found], sys.stdout)
+
+
+def _advice_findings(advice: Advice, pool: Pool, queues: tuple[str, ...]) -> list[Finding]:
+    found: list[Finding] = []
+    mine = set(queues)
     for queue in advice.queues:
-        if queue.name not in mine or queue.pool is facts.pool:
+        if queue.name not in mine or queue.pool is pool:
             continue
-        yield Finding(
+        found.append(Finding(
             "PK601",
             severity("PK601"),
-            f"queue {queue.name!r} runs on {facts.pool.value}; poolkit advise recommends "
+            f"queue {queue.name!r} runs on {pool.value}; poolkit advise recommends "
             f"{queue.pool.value}: {'; '.join(queue.reasons)}",
             fix=queue.command,
             evidence=tuple(
@@ -280,21 +442,30 @@ def advisor_view(facts: WorkerFacts, app: Any) -> Iterator[Finding]:
             ),
             queue=queue.name,
             subject="advisor",
-        )
+        ))  # fmt: skip
     for finding in advice.findings:
         if finding.queue is not None and finding.queue not in mine:
             continue
-        if finding.rule == "PK307":
-            continue  # the connections check reads the live values instead
+        if finding.rule in _LIVE_RULES:
+            continue
         where = finding.location
         evidence = (f"{where.path}:{where.line}",) if where is not None else ()
-        yield replace(finding, subject="advisor", evidence=finding.evidence or evidence)
+        found.append(replace(finding, subject="advisor", evidence=finding.evidence or evidence))
+    return found
+
+
+#: Rules the guard checks on the live process instead of from source: PK307 (the
+#: connections check reads the live pool sizes) and PK202 (the drivers check sees whether
+#: the adapter made the driver green in this very process).
+_LIVE_RULES = frozenset({"PK202", "PK307"})
 
 
 Check = Callable[[WorkerFacts], Iterator[Finding]]
 
 
-def check(worker: Any, *, advise: bool = True) -> tuple[Finding, ...]:
+def check(
+    worker: Any, *, advise: bool = True, advise_timeout: float = ADVISE_TIMEOUT
+) -> tuple[Finding, ...]:
     """Every finding about ``worker``; a check that fails is logged and skipped."""
     facts = facts_of(worker)
     checks: list[tuple[str, Check]] = [
@@ -302,7 +473,7 @@ def check(worker: Any, *, advise: bool = True) -> tuple[Finding, ...]:
         ("drivers", drivers), ("connections", lambda f: connections(f, worker.app)),
     ]  # fmt: skip
     if advise:
-        checks.append(("advisor", lambda f: advisor_view(f, worker.app)))
+        checks.append(("advisor", lambda f: advisor_view(f, worker.app, timeout=advise_timeout)))
     found: list[Finding] = []
     for name, one in checks:
         try:
@@ -316,7 +487,7 @@ def check(worker: Any, *, advise: bool = True) -> tuple[Finding, ...]:
 def run(worker: Any, options: Any) -> tuple[Finding, ...]:
     """Log the guard's findings; under ``strict``, stop before the worker consumes."""
     try:
-        found = check(worker, advise=options.advise)
+        found = check(worker, advise=options.advise, advise_timeout=options.advise_timeout)
     except Exception:
         logger.exception("poolkit guard failed; continuing without it")
         return ()

@@ -9,7 +9,10 @@ emitted in the monitor thread, where logging (patched locks) is unsafe. So:
 * :class:`SwitchClock`, a ``greenlet.settrace`` function, timestamps every switch. It
   gives each task greenlet its CPU time (``time.thread_time`` between switch-in and
   switch-out), and a greenlet that held the thread for the threshold or longer is a
-  block, of exactly that length: one block, one record, whatever gevent repeated;
+  block, of exactly that length: one block, one record, whatever gevent repeated. On a
+  busy host the thread also waits for a CPU that other processes hold: wall time passes
+  while nobody in this process runs. That wait (Linux's per-thread ``schedstat``) is
+  taken off the slice first, so a busy machine never makes a block;
 * gevent's event, while the block lasts, supplies what only the monitor thread can see:
   the stack where the greenlet is stuck. Its subscriber only attaches that stack to
   "this greenlet, since this switch";
@@ -20,12 +23,13 @@ emitted in the monitor thread, where logging (patched locks) is unsafe. So:
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 import traceback
 import warnings
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from celery_poolkit.worker.profile import Block, Profile
@@ -34,6 +38,59 @@ logger = logging.getLogger("celery_poolkit")
 
 STACK_FRAMES = 8  # innermost frames kept per block
 DRAIN_PERIOD = 0.2  # seconds between two looks at finished blocks
+WAIT_SAMPLES = 8  # run-queue wait samples per threshold (see SwitchClock)
+_SCHEDSTAT = "/proc/thread-self/schedstat"  # Linux: this thread's CPU, run-queue wait, slices
+
+
+def run_delay_clock(threads: Iterable[int] = ()) -> Callable[[], float] | None:
+    """Seconds the calling thread has spent runnable but waiting for a CPU, or None.
+
+    Linux's ``/proc/thread-self/schedstat`` (second field, nanoseconds), read through a
+    descriptor opened here, so the clock stays the calling thread's wherever it is read.
+    The kernel adds a wait when the thread gets a CPU back, so a running thread reads
+    every wait it has had. ``threads`` (native ids of this process's threads) are added:
+    while one of them waits for a CPU to take the GIL this thread handed it, this
+    thread waits too (gevent's monitor thread, every period). None where the file does
+    not exist (not Linux, no schedstat).
+    """
+    paths = [_SCHEDSTAT, *(f"/proc/self/task/{tid}/schedstat" for tid in threads)]
+    fds: list[int] = []
+    try:
+        for path in paths:
+            fds.append(os.open(path, os.O_RDONLY))
+    except OSError:
+        for fd in fds:
+            os.close(fd)
+        return None
+
+    def read() -> float:
+        return sum(int(os.pread(fd, 128, 0).split()[1]) for fd in fds) / 1e9
+
+    try:
+        read()
+    except (OSError, ValueError, IndexError):
+        for fd in fds:
+            os.close(fd)
+        return None
+    return read
+
+
+def _threads() -> set[int]:
+    """Native ids of this process's threads (empty where /proc is not there)."""
+    try:
+        return {int(name) for name in os.listdir("/proc/self/task")}
+    except (OSError, ValueError):
+        return set()
+
+
+def thread_run_delay() -> float:
+    """:func:`run_delay_clock`'s reading for the calling thread, opened each time (pool
+    threads and prefork children read it twice per task); 0.0 where it does not exist."""
+    try:
+        with open(_SCHEDSTAT, "rb", buffering=0) as f:
+            return int(f.read(128).split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 class SwitchClock:
@@ -42,10 +99,25 @@ class SwitchClock:
     Runs on every switch in the hub's thread, so it does the least it can: two clock
     reads, a dict lookup, a comparison. It chains whatever trace function was installed
     before (gevent's own monitor tracer).
+
+    ``run_delay`` (:func:`run_delay_clock`, made in the hub's thread) tells a block from
+    starvation: a slice whose wall time, less the time the thread waited for a CPU, is
+    under the threshold was other processes' doing. The wait is sampled at most
+    :data:`WAIT_SAMPLES` times per threshold (a file read), so a slice's wait is counted
+    from at most ``threshold / WAIT_SAMPLES`` before it began: a slice within that margin
+    of the threshold on a host that was busy just before is not reported.
     """
 
-    def __init__(self, previous: Callable[[str, Any], Any] | None = None) -> None:
+    def __init__(
+        self,
+        previous: Callable[[str, Any], Any] | None = None,
+        run_delay: Callable[[], float] | None = None,
+    ) -> None:
         self.previous = previous
+        self.run_delay = run_delay
+        self.waited_at = float("-inf")  # perf_counter() of the last run_delay sample
+        self.waited = 0.0  # run_delay() then
+        self.starved = 0  # slices over the threshold that were the host's, not a block
         self.cpu: dict[Any, float] = {}  # tracked greenlet -> CPU seconds so far
         self.current: Any = None
         self.since = time.perf_counter()
@@ -79,13 +151,27 @@ class SwitchClock:
         if held >= self.threshold and origin is not self.hub:
             stuck = self.stuck
             seen = stuck is not None and stuck[0] is origin and stuck[1] == self.since
-            # A block is a slice that burned the threshold in CPU, or one gevent's
-            # monitor saw stuck (a blocking call uses no CPU). A long slice with neither
-            # is this process being descheduled on a busy machine, not a block.
-            if held_cpu >= self.threshold or seen:
+            if self.run_delay is not None:
+                # What the slice would have lasted on an idle host: its wall time less
+                # the time this thread (and the monitor thread it handed the GIL to)
+                # waited for a CPU held by other processes, and never less than the CPU
+                # it burned (both threads may wait at once: their sum over-counts).
+                delay = self.run_delay()
+                block = max(held_cpu, held - (delay - self.waited)) >= self.threshold
+                self.waited, self.waited_at = delay, now
+            else:
+                # No wait clock: a block burned the threshold in CPU, or gevent's monitor
+                # saw it stuck (a blocking call uses no CPU); a long slice with neither
+                # is this process being descheduled.
+                block = held_cpu >= self.threshold or seen
+            if block:
                 # The task is looked up now: the greenlet may run another task next.
                 stack = stuck[2] if seen and stuck is not None else ()
                 self.ended.append((origin, held, stack, self.tasks.get(origin) or finished))
+            else:
+                self.starved += 1
+        elif self.run_delay is not None and now - self.waited_at >= self.threshold / WAIT_SAMPLES:
+            self.waited, self.waited_at = self.run_delay(), now
         self.stuck = None
         self.current, self.since, self.since_cpu = target, now, now_cpu
 
@@ -134,10 +220,15 @@ class HubMonitor:
             # "Unable to monitor memory usage. Install psutil.": poolkit watches only
             # blocking, memory is not its business.
             warnings.simplefilter("ignore", RuntimeWarning)
+            before = _threads()
             thread = self._hub.start_periodic_monitoring_thread()
         if thread is None:
             logger.warning("poolkit: gevent did not start its monitor thread; monitor off")
             return False
+        if clock.run_delay is not None:
+            # The monitor thread takes the GIL every period; on a busy host the hub's
+            # thread then waits while that thread waits for a CPU. Count both waits.
+            clock.run_delay = run_delay_clock(_threads() - before) or clock.run_delay
         from gevent import events
 
         clock.threshold, clock.hub, clock.tasks = self.threshold, self._hub, self.tasks

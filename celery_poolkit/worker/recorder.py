@@ -15,6 +15,11 @@ CPU time per task is measured where the task runs, with the clock that isolates 
 * solo: process CPU, in the worker process itself;
 * threads: thread CPU (``time.thread_time``) of the pool thread;
 * gevent: CPU per greenlet, by switch tracing (:class:`~celery_poolkit.worker.monitor.SwitchClock`).
+
+Wall time excludes the time the task's thread spent runnable but waiting for a CPU that
+other processes held (Linux's per-thread ``schedstat``): a CPU-bound task on a busy host
+still measures CPU-bound, where its wall-clock share of CPU would make it look like it
+waits.
 """
 
 from __future__ import annotations
@@ -33,7 +38,12 @@ from celery import signals
 
 from celery_poolkit.model import Pool
 from celery_poolkit.worker.guard import worker_pool
-from celery_poolkit.worker.monitor import HubMonitor, SwitchClock
+from celery_poolkit.worker.monitor import (
+    HubMonitor,
+    SwitchClock,
+    run_delay_clock,
+    thread_run_delay,
+)
 from celery_poolkit.worker.profile import Profile, WorkerProfile
 
 if TYPE_CHECKING:  # the step imports this module: no import cycle at run time
@@ -56,8 +66,9 @@ class TaskRecorder:
     queues: tuple[str, ...]
     options: StepOptions
     profile: Profile = field(default_factory=Profile)
-    # task id -> (name, wall start, cpu start or greenlet); bounded by MAX_OPEN
-    started: dict[str, tuple[str, float, Any]] = field(default_factory=dict)
+    # task id -> (name, wall start, cpu start or greenlet, run-queue wait start);
+    # bounded by MAX_OPEN
+    started: dict[str, tuple[str, float, Any, float]] = field(default_factory=dict)
     greenlets: dict[Any, tuple[str, str]] = field(default_factory=dict)
     clock: SwitchClock | None = None
     monitor: HubMonitor | None = None
@@ -111,7 +122,8 @@ class TaskRecorder:
         if self.pool is Pool.GEVENT and (self.options.profile or self.options.monitor):
             import greenlet  # type: ignore[import-untyped,unused-ignore]
 
-            self.clock = SwitchClock()
+            # In the hub's thread: the run-queue wait clock is this thread's.
+            self.clock = SwitchClock(run_delay=run_delay_clock() if self.options.monitor else None)
             if self.options.monitor:
                 self.monitor = HubMonitor(self.options.block_threshold, self.profile,
                                           self.greenlets)  # fmt: skip
@@ -149,13 +161,18 @@ class TaskRecorder:
             return time.thread_time()
         return time.process_time()
 
+    def _waited(self) -> float:
+        """Seconds this thread has waited for a CPU (0.0 where it cannot be read)."""
+        clock = self.clock.run_delay if self.clock is not None else None
+        return clock() if clock is not None else thread_run_delay()
+
     def on_prerun(self, sender: Any = None, task_id: str = "", task: Any = None,
                   **kwargs: Any) -> None:  # fmt: skip
         name = getattr(task, "name", None) or str(sender)
         if len(self.started) >= MAX_OPEN:
             self.started.pop(next(iter(self.started)), None)
         marker = self._cpu_now()
-        self.started[task_id] = (name, time.perf_counter(), marker)
+        self.started[task_id] = (name, time.perf_counter(), marker, self._waited())
         if self.pool is Pool.GEVENT:
             self.greenlets[marker] = (name, task_id)
 
@@ -164,8 +181,8 @@ class TaskRecorder:
         entry = self.started.pop(task_id, None)
         if entry is None:
             return
-        name, wall_start, marker = entry
-        wall = time.perf_counter() - wall_start
+        name, wall_start, marker, waited = entry
+        wall = max(0.0, time.perf_counter() - wall_start - (self._waited() - waited))
         if self.pool is Pool.GEVENT and self.clock is not None:
             task = self.greenlets.pop(marker, None)
             if task is not None:

@@ -22,6 +22,8 @@ from typing import Any
 import click
 from celery import Celery, bootsteps
 
+from celery_poolkit.worker.guard import ADVISE_TIMEOUT
+
 logger = logging.getLogger("celery_poolkit")
 
 _INSTALLED = "_celery_poolkit_installed"  # the marker that makes install() idempotent
@@ -36,6 +38,7 @@ class StepOptions:
     strict: bool = False  # refuse to start a worker whose pool and patch state disagree
     guard: bool = True  # run the start-up guard at all
     advise: bool = True  # the guard reads the consumed tasks' source with the advisor
+    advise_timeout: float = ADVISE_TIMEOUT  # seconds before the worker starts without it
     monitor: bool = True  # gevent: watch the hub for blocking, name the task
     block_threshold: float = 0.1  # seconds the hub may go without switching
     profile: bool = True  # per-task count, wall and CPU time, for `poolkit profile`
@@ -61,6 +64,13 @@ WORKER_OPTIONS = (
         ("--poolkit-advise/--no-poolkit-advise",),
         default=None,
         help="Let the start-up guard read the consumed tasks' source with poolkit's advisor.",
+    ),
+    click.Option(
+        ("--poolkit-advise-timeout",),
+        type=click.FloatRange(min=0.1),
+        default=None,
+        metavar="SECONDS",
+        help="Start without the advisor's view if it takes longer than this [default: 20].",
     ),
     click.Option(
         ("--poolkit-monitor/--no-poolkit-monitor",),
@@ -113,6 +123,10 @@ WORKER_OPTIONS = (
 )
 
 
+#: The options that are durations, and their least value in seconds.
+_SECONDS = {"block_threshold": 0.005, "advise_timeout": 0.1}
+
+
 def _as_bool(value: object, key: str) -> bool:
     if isinstance(value, bool):
         return value
@@ -151,10 +165,12 @@ def resolve_options(
                 value = environ["POOLKIT_STRICT"]
             else:
                 continue
-        if f.name == "block_threshold":
+        if f.name in _SECONDS:
             number = float(value)
-            if not number >= 0.005:
-                raise ValueError(f"{key} must be at least 0.005 seconds, not {value!r}")
+            if not number >= _SECONDS[f.name]:
+                raise ValueError(
+                    f"{key} must be at least {_SECONDS[f.name]} seconds, not {value!r}"
+                )
             values[f.name] = number
         elif f.name == "metrics_port":
             values[f.name] = _as_port(value, key)

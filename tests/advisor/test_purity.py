@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,12 +22,17 @@ def test_advising_imports_no_celery_gevent_or_user_code(tmp_path: Path) -> None:
             "proj/tasks.py": APP + "\n@app.task\ndef t():\n    pass\n",
         },
     )
+    # A copy of the example beside it: the two paths' common folder is the project root,
+    # whose deployment files the advisor reads. With the example in place that folder
+    # would be "/" and the scan would walk /tmp (and block on another process's FIFO).
+    shop = tmp_path / "shop"
+    shutil.copytree(EXAMPLE, shop, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     code = (
         "import sys, json\n"
         "from pathlib import Path\n"
         "from celery_poolkit.advisor import analyze\n"
-        f"advice = analyze([Path({str(root)!r}), Path({str(EXAMPLE)!r})], cache=False)\n"
-        "print(json.dumps([len(advice.tasks), sorted(sys.modules)]))\n"
+        f"advice = analyze([Path({str(root)!r}), Path({str(shop)!r})], cache=False)\n"
+        "print(json.dumps([len(advice.tasks), sorted(sys.modules), advice.root]))\n"
     )
     # From a scratch folder: the repository's own celery_poolkit/ must not shadow the
     # installed package (whose advisor/ is mapped into it).
@@ -35,8 +41,9 @@ def test_advising_imports_no_celery_gevent_or_user_code(tmp_path: Path) -> None:
         capture_output=True, text=True, timeout=120, check=False, cwd=tmp_path,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    count, modules = json.loads(proc.stdout)
+    count, modules, read_under = json.loads(proc.stdout)
     assert count == 12
+    assert read_under == str(tmp_path)  # never a parent of the test's own folder
     forbidden = {
         "celery",
         "kombu",

@@ -84,6 +84,7 @@ def test_doctor_patches_like_the_launcher_and_finds_green_drivers() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     report = json.loads(proc.stdout)
     assert report["pool"] == "gevent"
+    assert report["patched_before_doctor"] is False  # the text's "no", never null
     assert report["patch"]["patched"] is True
     assert report["patch"]["hazards"] == []
     drivers = {d["name"]: d["green"] for d in report["drivers"]}

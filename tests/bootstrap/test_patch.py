@@ -224,8 +224,29 @@ def test_running_asyncio_loop_is_a_hazard() -> None:
             "PatchError: this process is already patched by gevent; it cannot also be "
             "patched by eventlet",
         ),
+        (
+            # eventlet's patched threading makes the main thread look like another one:
+            # the error must name the other library, not "must run in the main thread".
+            """
+            import warnings; warnings.simplefilter("ignore")
+            import eventlet; eventlet.monkey_patch()
+            import celery_poolkit
+            try:
+                celery_poolkit.patch("gevent")
+            except Exception as exc:
+                print(f"{type(exc).__name__}: {exc}")
+            """,
+            "PatchError: this process is already patched by eventlet; it cannot also be "
+            "patched by gevent",
+        ),
     ],
-    ids=["non-main-thread", "gevent-missing", "unknown-pool", "gevent-then-eventlet"],
+    ids=[
+        "non-main-thread",
+        "gevent-missing",
+        "unknown-pool",
+        "gevent-then-eventlet",
+        "eventlet-then-gevent",
+    ],
 )
 def test_faults_are_clear_errors_and_leave_the_process_unpatched(code: str, message: str) -> None:
     proc = child(
@@ -233,7 +254,9 @@ def test_faults_are_clear_errors_and_leave_the_process_unpatched(code: str, mess
     )
     assert proc.returncode == 0, proc.stderr
     assert message in proc.stdout
-    expected = "gevent" if "already patched" in message else "socket"
+    expected = "socket"
+    if "already patched by" in message:  # the first library's patches stay
+        expected = message.split("already patched by ", 1)[1].split(";", 1)[0]
     assert f"socket module: {expected}" in proc.stdout
 
 
@@ -283,6 +306,45 @@ def test_autopatch_import_patches_from_argv() -> None:
         argv=("celery_worker", "--pool=gevent"),
     )
     assert (out["pool"], out["patched_now"]) == ("gevent", True)
+
+
+def test_autopatch_reads_the_pool_of_the_scripts_worker_main(tmp_path: Path) -> None:
+    """sys.argv names no pool: the script's own worker_main([...]) argv does."""
+    run = tmp_path / "run.py"
+    run.write_text(
+        _DUMP
+        + textwrap.dedent("""
+        import celery_poolkit.autopatch
+        dump(celery_poolkit.autopatch.report)
+        if __name__ == "__never__":  # read by autopatch, never run here
+            app.worker_main(["worker", *sys.argv[1:], "-c", "10", "-P", "gevent"])
+    """)
+    )
+    proc = subprocess.run([sys.executable, str(run)], capture_output=True, text=True,
+                          timeout=120, cwd=tempfile.gettempdir(), check=False)  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert (out["pool"], out["patched_now"]) == ("gevent", True)
+    assert out["source"] == "worker_main argv -P gevent in run.py:21"
+
+
+@pytest.mark.parametrize(
+    ("source", "argvs"),
+    [
+        ('app.worker_main(["worker", "-Pgevent"])', [(1, ["worker", "-Pgevent"])]),
+        ("app.worker_main(('worker', *argv, '--pool=eventlet'))",
+         [(1, ["worker", "--pool=eventlet"])]),
+        ("app.worker_main(argv)", []),  # computed: sys.argv covers it
+        ("worker_main(['-P', 'gevent'])", []),  # not the app's method
+        ("def f(:", []),
+    ],
+)  # fmt: skip
+def test_worker_main_argvs_reads_only_literals(
+    source: str, argvs: list[tuple[int, list[str]]]
+) -> None:
+    from celery_poolkit.bootstrap.script import worker_main_argvs
+
+    assert worker_main_argvs(source) == argvs
 
 
 def test_autopatch_strict_from_environment() -> None:

@@ -238,7 +238,9 @@ PSYCOPG_ORDER = textwrap.dedent(
 @pytest.mark.parametrize("order", ["before", "after"])
 def test_psycopg3_check_explains_import_order(order: str) -> None:
     imported, green, wait, reason, cancels, eventlet = run_json("-c", PSYCOPG_ORDER, order)
-    assert imported is (order == "before")
+    # "after": poolkit's adapter, run by gevent's plugin hook inside patch_all(), has
+    # imported psycopg already, after patching: green.
+    assert imported is True
     assert green is (order == "after")
     assert (wait == "wait_c") is (order == "before")
     if order == "before":

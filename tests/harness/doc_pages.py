@@ -395,10 +395,14 @@ def check_pip_install(words: list[str]) -> str:
     return f"checked: {' '.join(requirements)} (extras declared by celery-poolkit {dist.version})"
 
 
-def check_scripts_test() -> str:
+def check_scripts_test(words: list[str]) -> str:
     script = REPO / "scripts" / "test"
     assert script.stat().st_mode & stat.S_IXUSR, "scripts/test is not executable"
     subprocess.run(["bash", "-n", str(script)], check=True)
+    # Its own options (before tox's): the script must handle each one it is shown with.
+    for option in words[1:2]:
+        if option.startswith("--"):
+            assert f'"{option}"' in script.read_text(), f"scripts/test has no {option}"
     ci = (REPO / ".ci" / "run").read_text()
     assert "scripts/test" in ci, ".ci/run does not run scripts/test"
     return "checked: scripts/test is the command .ci/run runs (this suite is part of it)"
@@ -433,7 +437,7 @@ def run_console(page: Page, source: str) -> None:
             line = rest
             words = _words(line)
         if words and words[0] == "scripts/test":
-            page.results.append(Result(line, 0, check_scripts_test()))
+            page.results.append(Result(line, 0, check_scripts_test(words)))
             continue
         if words and words[0] == "scripts/bench":
             result = plan_bench(page, words)

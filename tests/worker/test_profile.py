@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 import types
+from pathlib import Path
 from typing import Any
 
 import greenlet
@@ -99,6 +100,55 @@ def test_switch_clock_gives_each_greenlet_its_own_cpu_and_block_length() -> None
     assert [e[3] for e in clock.ended] == [None, ("idle", "id-1"), None]
     assert [e[2] for e in clock.ended] == [(), ("stack.py:1 in idle",), ()]
     assert all(0.04 <= e[1] < 2.0 for e in clock.ended)  # wall time held
+
+
+def test_a_slice_the_host_starved_is_no_block_and_a_blocking_call_is() -> None:
+    """Wall time that this thread spent waiting for a CPU (other processes had it) is
+    taken off the slice: on a busy host the main greenlet is not reported as blocked."""
+    waited = [0.0]  # the thread's run-queue wait, as Linux's schedstat would count it
+    clock = SwitchClock(run_delay=lambda: waited[0])
+    previous = greenlet.settrace(clock)
+    try:
+
+        def starved() -> None:
+            started = time.perf_counter()
+            time.sleep(0.05)  # 0.05 s or more of wall time (more on a busy machine) ...
+            # ... all but 5 ms of it runnable, waiting for a CPU other processes held.
+            waited[0] += time.perf_counter() - started - 0.005
+
+        hub = greenlet.getcurrent()
+        clock.threshold, clock.hub = 0.03, hub
+        s = greenlet.greenlet(starved)
+        s.switch()
+        b = greenlet.greenlet(lambda: time.sleep(0.05))  # a blocking call, unseen: a block
+        b.switch()
+        c = greenlet.greenlet(lambda: _burn(0.05))  # CPU: a block
+        c.switch()
+
+        def overcounted() -> None:
+            _burn(0.05)
+            # Two threads' waits summed can exceed the slice (they waited at once): the
+            # CPU it burned is still a block.
+            waited[0] += 10.0
+
+        d = greenlet.greenlet(overcounted)
+        d.switch()
+    finally:
+        greenlet.settrace(previous)
+    assert [e[0] for e in clock.ended] == [b, c, d]
+    assert clock.starved == 1
+
+
+def test_the_run_delay_clock_reads_this_threads_wait() -> None:
+    from celery_poolkit.worker.monitor import run_delay_clock
+
+    read = run_delay_clock()
+    if read is None:  # not Linux: the clock falls back to CPU time and gevent's monitor
+        assert not Path("/proc/thread-self/schedstat").exists()
+        return
+    first = read()
+    _burn(0.02)
+    assert 0.0 <= first <= read()
 
 
 def test_a_task_that_ends_before_its_greenlet_switches_still_owns_the_block() -> None:

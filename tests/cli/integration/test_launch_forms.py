@@ -58,6 +58,9 @@ FORMS: dict[str, tuple[list[str], dict[str, str], Path, str]] = {
     "worker_main-after-patch": (
         [sys.executable, "run_worker_main.py", *COMMON], {}, APPS, "poolprobe.pause",
     ),
+    "worker_main-autopatch": (
+        [sys.executable, "run_worker_main_autopatch.py", *COMMON], {}, APPS, "poolprobe.pause",
+    ),
     "manage.py-autopatch": (
         [sys.executable, "manage.py", "celery_worker", "-Pgevent", *COMMON], {}, APPS,
         "poolprobe.pause",
@@ -88,6 +91,18 @@ def _timed_pauses(client: Celery, task: str) -> tuple[float, list[dict[str, obje
     return time.monotonic() - started, infos
 
 
+def _overlap(elapsed: float, infos: list[dict[str, object]]) -> float:
+    """How many sleeps ran at once, on average: their sum over the run's wall time.
+
+    Serially the run takes at least the sum of the sleeps (ratio <= 1); overlapped at
+    -c 20, two rounds (ideally 20). A busy machine stretches the run more than the
+    sleeps, so the bound is 2: measured 3.3-6.7 with ``scripts/test --under-load`` on a
+    two-core machine already at a load average of 10 (where a wall-time bound of 3 s was
+    within 0.5 s of failing).
+    """
+    return sum(float(str(info["slept"])) for info in infos) / elapsed
+
+
 @pytest.mark.parametrize("form", list(FORMS))
 def test_launch_form_is_patched_before_work_began(
     form: str,
@@ -100,8 +115,7 @@ def test_launch_form_is_patched_before_work_began(
     elapsed, infos = _timed_pauses(client, task)
     assert all(info["socket_patched"] for info in infos), worker.tail()
     assert {info["pid"] for info in infos} == {worker.pid}
-    # Serially these would take 40 * 0.2 = 8 s; overlapped at -c 20, two rounds.
-    assert elapsed < 3.0, (form, elapsed)
+    assert _overlap(elapsed, infos) > 2, (form, elapsed)
     print(f"{form}: {TASKS} x sleep({SECONDS}) at -c 20 in {elapsed:.2f}s")
     if argv[0] == "poolkit" or "celery_poolkit" in argv:
         # The launcher patched before celery printed anything.
@@ -147,6 +161,7 @@ def test_launch_form_is_patched_before_work_began_on_rabbitmq(
     ("form", "source"),
     [("poolkit-worker-config", "worker_pool in poolprobe.configured"),
      ("worker_main-after-patch", "argument"),
+     ("worker_main-autopatch", "worker_main argv -P gevent in run_worker_main_autopatch.py:13"),
      ("manage.py-autopatch", "argv -Pgevent")],
 )  # fmt: skip
 def test_entry_point_forms_patched_first_with_no_hazards(
@@ -255,7 +270,7 @@ def test_eventlet_where_the_user_insists_patched_with_the_deprecation(
     )  # fmt: skip
     elapsed, infos = _timed_pauses(client, "poolprobe.pause")
     assert {info["socket_module"] for info in infos} == {"eventlet.greenio.base"}
-    assert elapsed < 3.0, elapsed
+    assert _overlap(elapsed, infos) > 2, elapsed
     log = worker.output()
     assert "poolkit: patched for eventlet (from argv -P eventlet)" in log
     assert "eventlet is deprecated upstream" in log
@@ -288,7 +303,7 @@ def test_detached_worker_is_patched_too(
         elapsed, infos = _timed_pauses(client, "shop.tasks.maintenance.pause")
         assert all(info["socket_patched"] for info in infos)
         assert {info["pid"] for info in infos} == {pid}
-        assert elapsed < 3.0, elapsed
+        assert _overlap(elapsed, infos) > 2, elapsed
     finally:
         # The daemon is ours (launched above); stop it by the pid it wrote.
         os.kill(pid, signal.SIGTERM)

@@ -35,9 +35,12 @@ def test_fifty_greenlets_share_ten_connections(
         elapsed = time.monotonic() - started
     assert results == [0.05] * 400
     assert sampler.peak <= 10, sampler.peak
-    # Queries overlapped: one connection at a time would take 20 s, ten take ~2 s.
+    # Queries overlapped: PostgreSQL saw at least five running at once (a count, which a
+    # busy host cannot change). Wall time is not asserted: ~2 s quiet, but 15.8 s beside
+    # two CPU burners on a loaded two-core machine (PostgreSQL waits for a CPU too),
+    # close to the 20 s of one connection at a time.
     assert sampler.peak_active >= 5, sampler.peak_active
-    assert elapsed < 12, elapsed
+    print(f"400 x 0.05 s queries on 10 pooled connections ({engine}): {elapsed:.2f}s")
 
     info = run_task(client, "djapp.tasks.backend_info")
     assert info["driver"] == driver
