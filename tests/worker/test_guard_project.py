@@ -102,10 +102,10 @@ def test_the_advisor_pass_stays_in_the_project_and_trusts_the_live_driver_state(
     app, top = project()
     (top / "pyproject.toml").write_text("[project]\nname = 'gproj'\n")
     found = list(guard.advisor_view(_facts(app), app))
-    topics = [f.topic for f in found]
+    rules = [f.rule for f in found]
     # PK202 ("install the adapter") is the drivers check's business in a live worker:
     # it sees whether the adapter made psycopg2 green in this very process.
-    assert "advisor:PK202" not in topics, found
+    assert "PK202" not in rules, found
     # The Procfile above the project (threads) is another project's: were it read, the
     # queue would count as running on threads and be checked against that.
     assert not any("threads" in f.message for f in found), found
@@ -118,7 +118,7 @@ def test_an_eventlet_worker_hears_the_deprecation_without_a_worker_pool_setting(
     and raised KeyError('worker_pool'), logged as a traceback at every start."""
     app, _top = project()
     found = list(guard.advisor_view(_facts(app, Pool.EVENTLET), app))
-    assert any(f.topic == "advisor:PK305" and "deprecated" in f.message for f in found), found
+    assert any(f.rule == "PK305" and "deprecated" in f.message for f in found), found
 
 
 def test_an_advisor_that_runs_past_the_bound_is_killed_and_skipped(
