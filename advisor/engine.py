@@ -10,8 +10,8 @@ import hashlib
 import os
 import pickle
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from celery_poolkit.advisor import (
@@ -21,6 +21,7 @@ from celery_poolkit.advisor import (
     discovery,
     effects,
     inferred,
+    profile,
     routing,
     unresolved,
 )
@@ -47,7 +48,7 @@ from celery_poolkit.model import (
     TaskInfo,
 )
 
-_RESULT_FORMAT = 3  # bump when Advice or the decision logic changes meaning
+_RESULT_FORMAT = 4  # bump when Advice or the decision logic changes meaning
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +68,11 @@ def analyze(
     jobs: int | None = None,
     cores: int | None = None,
     live: LiveConfig | None = None,
+    measured: Mapping[str, profile.Measured] | None = None,
 ) -> Advice:
     """Advise on the project at ``paths``. ``plugin_calls`` is the library knowledge;
-    ``cache_dir`` None disables the cache. Never raises for bad source files."""
+    ``cache_dir`` None disables the cache; ``measured`` is ``--profile``'s per-task
+    measurements (:func:`.profile.measured`). Never raises for bad source files."""
     root = find_root(paths)
     rows = [*CELERY_CALLS, *plugin_calls, *config.knowledge]
     # Calls into libraries no table describes are inferred from their source (inferred.py).
@@ -81,7 +84,17 @@ def analyze(
     skipped += unreadable
     cores = cores or config.cores or os.cpu_count() or 1
     commands = deploy.find_commands(root)
-    state = (sorted(key for _, _, key in loaded), skipped, config, cores, live, commands, focus)
+    measured = dict(measured or {})
+    state = (
+        sorted(key for _, _, key in loaded),
+        skipped,
+        config,
+        cores,
+        live,
+        commands,
+        focus,
+        sorted(measured.items()),
+    )
     result_key = _result_key(state, knowledge)
     results = Cache(cache_dir, root, "result", Advice) if cache_dir is not None else None
     if results is not None:
@@ -105,6 +118,7 @@ def analyze(
         live=live,
         commands=commands,
         focus=focus,
+        measured=measured,
     )
     libraries.save()
     if results is not None:
@@ -174,6 +188,7 @@ def _advise(
     live: LiveConfig | None,
     commands: list[deploy.WorkerCommand],
     focus: tuple[str, ...] = (),
+    measured: Mapping[str, profile.Measured],
 ) -> Advice:
     knowledge = inferred.with_settings(knowledge, facts)
     project = Project(facts, knowledge)
@@ -207,6 +222,10 @@ def _advise(
     ]
     # Tasks with no effect say which calls could not be followed (decide quotes them).
     tasks = [unresolved.annotate(t, project) for t in tasks]
+    # --profile: measured kinds replace static guesses before any queue is decided.
+    applied = profile.apply(tasks, measured, rule)
+    tasks = list(applied.tasks)
+    findings += applied.findings
     # The -A the project's own deployment uses, else the first app found.
     deployed = next((c.app for c in commands if c.app), "")
     app_name = config.app or deployed or (apps[0].cli_name if apps else "proj")
@@ -234,6 +253,9 @@ def _advise(
             override=config.override(name),
             current=current,
         )
+        reasons = [applied.changed[t] for t in advice.tasks if t in applied.changed]
+        if reasons:
+            advice = replace(advice, reasons=(*reasons, *advice.reasons))
         queues.append(advice)
         if advice.split is not None:
             findings.append(

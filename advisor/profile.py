@@ -5,7 +5,9 @@ task with enough runs, the measured share of wall time spent on CPU decides its 
 overriding the static guess: a task the advisor could not classify (or thought waits)
 that measures CPU-bound becomes ``cpu``, and one it thought CPU-bound that measures
 mostly waiting becomes ``io``. Each contradiction is a PK701 finding; tasks measured
-blocking the gevent hub are PK702. Queues whose tasks changed kind are decided again.
+blocking the gevent hub are PK702. The engine applies the measurements to the tasks'
+summaries before it decides any queue (:func:`apply`), so decisions and every later
+finding follow the measured kind, and ``# poolkit: ignore[PK701]`` works like any other.
 
 Reads JSON only: like the rest of the advisor it never imports celery or user code.
 """
@@ -13,15 +15,14 @@ Reads JSON only: like the rest of the advisor it never imports celery or user co
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from celery_poolkit.advisor.config import AdvisorConfig
-from celery_poolkit.advisor.decide import decide
 from celery_poolkit.advisor.reading import Unreadable, read_bytes
 from celery_poolkit.advisor.routing import RuleFactory
 from celery_poolkit.errors import ConfigError
-from celery_poolkit.model import Advice, Finding, QueueAdvice, TaskInfo
+from celery_poolkit.model import Finding, TaskInfo
 from celery_poolkit.worker.profile import ClusterProfile, cluster_profile_from_dict
 
 #: Runs a task needs before its measurement outweighs the static guess.
@@ -108,20 +109,25 @@ def measured(profile: ClusterProfile) -> dict[str, Measured]:
     }
 
 
-def merge(
-    advice: Advice,
-    profile: ClusterProfile,
-    *,
-    cores: int,
-    config: AdvisorConfig | None = None,
-) -> Advice:
-    """``advice`` with measured kinds, re-decided queues and PK701/PK702 findings."""
-    rule = RuleFactory()
-    facts = measured(profile)
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """Tasks with their measured kinds, the PK701/PK702 findings, and per changed task why."""
+
+    tasks: tuple[TaskInfo, ...]
+    findings: tuple[Finding, ...]
+    changed: dict[str, str]  # task name -> the measurement that decided its kind
+
+
+def apply(tasks: Sequence[TaskInfo], facts: Mapping[str, Measured], rule: RuleFactory) -> Applied:
+    """Measured kinds applied to the tasks' summaries, before any queue is decided.
+
+    The engine calls it between the effect summaries and the decisions, so every later
+    stage (decisions, PK601 and the other queue findings, ``# poolkit: ignore``) sees the
+    measured kind, never the static guess it replaced."""
     findings: list[Finding] = []
-    tasks: list[TaskInfo] = []
-    changed: dict[str, str] = {}  # task name -> reason
-    for task in advice.tasks:
+    out: list[TaskInfo] = []
+    changed: dict[str, str] = {}
+    for task in tasks:
         m = facts.get(task.name)
         kind = m.kind if m else None
         if m is not None and m.blocks:
@@ -136,7 +142,7 @@ def merge(
             or (kind == "io" and task.kind in _CPU_KINDS)
         )
         if m is None or not contradicts:
-            tasks.append(task)
+            out.append(task)
             continue
         why = (
             f"measured: {task.name} spends {m.cpu_share:.0%} of its wall time on CPU over "
@@ -145,34 +151,8 @@ def merge(
         findings.append(rule("PK701", f"{why}: the measurement decides ({kind})",
                              task.location, queue=task.queue, task=task.name))  # fmt: skip
         changed[task.name] = why
-        tasks.append(replace(task, kind=str(kind)))
-    if not changed:
-        return replace(advice, findings=advice.findings + tuple(findings))
-    by_queue: dict[str, list[TaskInfo]] = {}
-    for task in tasks:
-        for queue in (task.queue, *task.also_queues):
-            by_queue.setdefault(queue, []).append(task)
-    queues: list[QueueAdvice] = []
-    for old in advice.queues:
-        reasons = [changed[t] for t in old.tasks if t in changed]
-        if not reasons or old.name not in by_queue:
-            queues.append(old)
-            continue
-        new = decide(
-            old.name,
-            by_queue[old.name],
-            app=advice.app,
-            cores=cores,
-            override=config.override(old.name) if config else None,
-            current=old.current_pool,
-        )
-        queues.append(replace(new, reasons=(*reasons, *new.reasons)))
-    return replace(
-        advice,
-        queues=tuple(queues),
-        tasks=tuple(tasks),
-        findings=advice.findings + tuple(findings),
-    )
+        out.append(replace(task, kind=str(kind)))
+    return Applied(tuple(out), tuple(findings), changed)
 
 
 def _hosts(hosts: tuple[str, ...], shown: int = 3) -> str:
