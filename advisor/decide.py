@@ -24,12 +24,16 @@ from celery_poolkit.model import (
     Confidence,
     Effect,
     Evidence,
+    Green,
     Hazard,
     Pool,
     QueueAdvice,
     Split,
     TaskInfo,
+    TaskKind,
 )
+
+_BLOCKS_HUB = Green.BLOCKS_HUB.value  # an Evidence kind: the call stalls every greenlet
 
 #: Greenlets/threads per process for IO queues: the concurrency the benchmark measured
 #: (40-73 % of concurrency/latency per process at -c 50 on 2 cores).
@@ -66,17 +70,17 @@ class Override:
     processes: int | None = None
 
 
-def classify(effects: frozenset[Effect]) -> str:
-    """A task's kind, the decision's input: gpu, cpu, cpu_releases_gil, io or unknown."""
+def classify(effects: frozenset[Effect]) -> TaskKind:
+    """A task's kind, the decision's input."""
     if Effect.GPU in effects:
-        return "gpu"
+        return TaskKind.GPU
     if Effect.CPU in effects:
-        return "cpu"
+        return TaskKind.CPU
     if Effect.CPU_RELEASES_GIL in effects:
-        return "cpu_releases_gil"
+        return TaskKind.CPU_RELEASES_GIL
     if effects & _IO:
-        return "io"
-    return "unknown"
+        return TaskKind.IO
+    return TaskKind.UNKNOWN
 
 
 def decide(
@@ -91,14 +95,14 @@ def decide(
     kinds = {t.kind for t in tasks}
     hazards = {h for t in tasks for h in t.hazards}
     evidence = _evidence(tasks)
-    green_blockers = [e for e in evidence if e.kind in ("blocks_hub", Hazard.RUNS_EVENT_LOOP.value)]
+    green_blockers = [e for e in evidence if e.kind in (_BLOCKS_HUB, Hazard.RUNS_EVENT_LOOP.value)]
     reasons: list[str] = []
     alternatives: list[Alternative] = []
     split: Split | None = None
-    light = [t for t in tasks if t.kind == "io"]
+    light = [t for t in tasks if t.kind is TaskKind.IO]
     processes = 1
 
-    if "gpu" in kinds:
+    if TaskKind.GPU in kinds:
         pool = Pool.SOLO if Hazard.FORK_UNSAFE in hazards else Pool.PREFORK
         concurrency = 1
         reasons.append("GPU work: one task per process keeps one CUDA context per process")
@@ -107,7 +111,7 @@ def decide(
         alternatives.append(
             Alternative(Pool.THREADS, "threads would share one GPU context and the GIL")
         )
-    elif "cpu" in kinds:
+    elif TaskKind.CPU in kinds:
         if Hazard.SPAWNS_PROCESSES in hazards or Hazard.FORK_UNSAFE in hazards:
             pool, concurrency, processes = Pool.SOLO, 1, cores
             why = (
@@ -122,7 +126,7 @@ def decide(
             # holds a process through every wait; threads overlap the waits and give the
             # GIL-bound slices the same cores once there is one process per core.
             pool, concurrency, processes = Pool.THREADS, IO_CONCURRENCY, cores
-            cpu_bound = [t for t in tasks if t.kind == "cpu"]
+            cpu_bound = [t for t in tasks if t.kind is TaskKind.CPU]
             reasons.append(
                 "most tasks here wait (IO or GIL-releasing C work) and a few hold the GIL: "
                 f"-c {IO_CONCURRENCY} threads overlap the waits, and {cores} worker processes "
@@ -162,7 +166,7 @@ def decide(
                 f"{len(light)} IO-bound task(s) share this queue: they wait behind CPU work; "
                 f"move them to {split.new_queue!r} (see split)"
             )
-    elif "cpu_releases_gil" in kinds:
+    elif TaskKind.CPU_RELEASES_GIL in kinds:
         pool = Pool.THREADS
         # Waits in the same tasks (a download, then a resize) count like IO tasks do.
         waits = any(set(t.effects) & _IO for t in tasks)
@@ -180,7 +184,7 @@ def decide(
             )
         alternatives.append(Alternative(Pool.PREFORK, "ties on throughput, 2-3x the memory"))
         alternatives.append(Alternative(Pool.GEVENT, "C work does not yield to the hub"))
-    elif "io" in kinds:
+    elif TaskKind.IO in kinds:
         pool, concurrency, processes = _io_pool(
             tasks, hazards, green_blockers, reasons=reasons, alternatives=alternatives, cores=cores
         )
@@ -206,7 +210,7 @@ def decide(
             f"only queue up in the OS; -c capped at the host's {cores} cores"
         )
     confidence = _confidence(tasks)
-    unresolved = [t for t in tasks if t.kind == "unknown"]
+    unresolved = [t for t in tasks if t.kind is TaskKind.UNKNOWN]
     if tasks and 2 * len(unresolved) > len(tasks):
         confidence = Confidence.LOW
         reasons.insert(0, _unresolved_reason(unresolved, len(tasks)))
@@ -274,7 +278,7 @@ def _io_pool(
         blocker = green_blockers[0] if green_blockers else None
         if blocker is None:
             why = "file IO is never cooperative under gevent"
-        elif blocker.kind == "blocks_hub":
+        elif blocker.kind == _BLOCKS_HUB:
             why = f"{blocker.call} blocks the gevent hub (C code waiting outside gevent)"
         else:
             why = f"{blocker.call} runs its own asyncio loop, which fights gevent's patching"
@@ -294,7 +298,7 @@ def _io_pool(
         "IO-bound: waits scale with greenlets (391-723 tasks/s at -c 50 vs 37-39 on prefork -c 2)"
     )
     reasons.append(per_process)
-    if any(e.kind == "needs_adapter" for t in tasks for e in t.evidence):
+    if any(e.kind == Green.NEEDS_ADAPTER.value for t in tasks for e in t.evidence):
         reasons.append(
             "psycopg2/psycopg waits block the hub unless a wait callback is installed "
             "(19 vs 641 tasks/s): install celery-poolkit[gevent], whose adapter does it"
@@ -364,15 +368,15 @@ def _unresolved_reason(unresolved: list[TaskInfo], total: int) -> str:
 
 def _mostly_waiting(tasks: list[TaskInfo]) -> bool:
     """More tasks wait (IO, GIL-releasing C work) than hold the GIL with pure Python."""
-    holding = sum(t.kind == "cpu" for t in tasks)
-    waiting = sum(t.kind in ("io", "cpu_releases_gil") for t in tasks)
+    holding = sum(t.kind is TaskKind.CPU for t in tasks)
+    waiting = sum(t.kind in (TaskKind.IO, TaskKind.CPU_RELEASES_GIL) for t in tasks)
     return waiting > holding
 
 
 def _split_io(queue: str, light: list[TaskInfo], app: str) -> Split:
     """Move a CPU queue's IO-bound tasks to ``<queue>_io`` on a green or threads pool."""
-    blockers = any(e.kind == "blocks_hub" for t in light for e in t.evidence)
-    nogil = any(t.kind == "cpu_releases_gil" for t in light)
+    blockers = any(e.kind == _BLOCKS_HUB for t in light for e in t.evidence)
+    nogil = any(t.kind is TaskKind.CPU_RELEASES_GIL for t in light)
     pool = Pool.THREADS if blockers or nogil else Pool.GEVENT
     return _split(queue, light, app, suffix="io", pool=pool, concurrency=IO_CONCURRENCY)
 
@@ -410,7 +414,7 @@ def _confidence(tasks: list[TaskInfo]) -> Confidence:
     library without a table, and mixed or missing kinds were wrong often enough that
     they cap the confidence at ``medium``.
     """
-    known = [t for t in tasks if t.kind != "unknown"]
+    known = [t for t in tasks if t.kind is not TaskKind.UNKNOWN]
     if not known:
         return Confidence.LOW
     decisive = [ev for t in known for ev in t.evidence if ev.kind in _DECISIVE.get(t.kind, ())]
@@ -421,11 +425,11 @@ def _confidence(tasks: list[TaskInfo]) -> Confidence:
 
 
 #: The evidence kinds that make each task kind (what classify() looked at).
-_DECISIVE: dict[str, frozenset[str]] = {
-    "gpu": frozenset({Effect.GPU.value}),
-    "cpu": frozenset({Effect.CPU.value}),
-    "cpu_releases_gil": frozenset({Effect.CPU_RELEASES_GIL.value}),
-    "io": frozenset(e.value for e in _IO),
+_DECISIVE: dict[TaskKind, frozenset[str]] = {
+    TaskKind.GPU: frozenset({Effect.GPU.value}),
+    TaskKind.CPU: frozenset({Effect.CPU.value}),
+    TaskKind.CPU_RELEASES_GIL: frozenset({Effect.CPU_RELEASES_GIL.value}),
+    TaskKind.IO: frozenset(e.value for e in _IO),
 }
 
 

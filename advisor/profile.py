@@ -22,14 +22,13 @@ from pathlib import Path
 from celery_poolkit.advisor.reading import Unreadable, read_bytes
 from celery_poolkit.advisor.routing import RuleFactory
 from celery_poolkit.errors import ConfigError
-from celery_poolkit.model import Finding, TaskInfo
+from celery_poolkit.model import Finding, TaskInfo, TaskKind
 from celery_poolkit.worker.profile import ClusterProfile, cluster_profile_from_dict
 
 #: Runs a task needs before its measurement outweighs the static guess.
 MIN_RUNS = 5
 #: CPU share at or above which a task is CPU-bound, and at or below which it waits.
 CPU_BOUND, WAITS = 0.6, 0.25
-_CPU_KINDS = ("cpu", "cpu_releases_gil", "gpu")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,14 +48,14 @@ class Measured:
         return min(1.0, self.cpu / self.wall) if self.wall > 0 else 0.0
 
     @property
-    def kind(self) -> str | None:
-        """cpu or io when the measurement is clear and large enough, else None."""
+    def kind(self) -> TaskKind | None:
+        """CPU or IO when the measurement is clear and large enough, else None."""
         if self.runs < MIN_RUNS:
             return None
         if self.cpu_share >= CPU_BOUND:
-            return "cpu"
+            return TaskKind.CPU
         if self.cpu_share <= WAITS:
-            return "io"
+            return TaskKind.IO
         return None
 
 
@@ -138,20 +137,20 @@ def apply(tasks: Sequence[TaskInfo], facts: Mapping[str, Measured], rule: RuleFa
                 task.location, queue=task.queue, task=task.name,
             ))  # fmt: skip
         contradicts = kind is not None and (
-            (kind == "cpu" and task.kind not in _CPU_KINDS)
-            or (kind == "io" and task.kind in _CPU_KINDS)
+            (kind is TaskKind.CPU and not task.kind.is_cpu)
+            or (kind is TaskKind.IO and task.kind.is_cpu)
         )
-        if m is None or not contradicts:
+        if m is None or kind is None or not contradicts:
             out.append(task)
             continue
         why = (
             f"measured: {task.name} spends {m.cpu_share:.0%} of its wall time on CPU over "
-            f"{m.runs} runs on {_hosts(m.hosts)}; the static guess was {task.kind!r}"
+            f"{m.runs} runs on {_hosts(m.hosts)}; the static guess was {task.kind.value!r}"
         )
-        findings.append(rule("PK701", f"{why}: the measurement decides ({kind})",
+        findings.append(rule("PK701", f"{why}: the measurement decides ({kind.value})",
                              task.location, queue=task.queue, task=task.name))  # fmt: skip
         changed[task.name] = why
-        out.append(replace(task, kind=str(kind)))
+        out.append(replace(task, kind=kind))
     return Applied(tuple(out), tuple(findings), changed)
 
 
