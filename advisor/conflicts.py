@@ -12,7 +12,16 @@ from collections.abc import Iterator
 from celery_poolkit.advisor.deploy import WorkerCommand
 from celery_poolkit.advisor.discovery import TaskDef
 from celery_poolkit.advisor.routing import RuleFactory
-from celery_poolkit.model import Effect, Finding, Green, Hazard, Location, Pool, QueueAdvice, TaskInfo
+from celery_poolkit.model import (
+    Effect,
+    Finding,
+    Green,
+    Hazard,
+    Location,
+    Pool,
+    QueueAdvice,
+    TaskInfo,
+)
 
 _NO_HARD_LIMIT = (Pool.THREADS, Pool.SOLO, Pool.EVENTLET)
 
