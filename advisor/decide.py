@@ -18,6 +18,7 @@ The thresholds come from the pool benchmark measured on real workers
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from celery_poolkit.model import (
     Alternative,
@@ -83,6 +84,15 @@ def classify(effects: frozenset[Effect]) -> TaskKind:
     return TaskKind.UNKNOWN
 
 
+class _Choice(NamedTuple):
+    """A pool for one queue as the decision is being made."""
+
+    pool: Pool
+    concurrency: int
+    processes: int = 1
+    split: Split | None = None
+
+
 def decide(
     queue: str,
     tasks: list[TaskInfo],
@@ -92,108 +102,186 @@ def decide(
     override: Override | None = None,
     current: Pool | None = None,
 ) -> QueueAdvice:
-    kinds = {t.kind for t in tasks}
+    """One queue's advice: a pool by the tasks' kinds, then hazards and children narrow
+    it, then the confidence, then what the team pinned in ``[tool.poolkit]``."""
     hazards = {h for t in tasks for h in t.hazards}
     evidence = _evidence(tasks)
     green_blockers = [e for e in evidence if e.kind in (_BLOCKS_HUB, Hazard.RUNS_EVENT_LOOP.value)]
     reasons: list[str] = []
     alternatives: list[Alternative] = []
-    split: Split | None = None
-    light = [t for t in tasks if t.kind is TaskKind.IO]
-    processes = 1
+    choice = _by_kind(
+        queue, tasks, hazards, green_blockers, app=app, cores=cores, reasons=reasons,
+        alternatives=alternatives,
+    )  # fmt: skip
+    choice = _narrowed(
+        choice, tasks, hazards, evidence, green_blockers, cores=cores, reasons=reasons,
+        alternatives=alternatives,
+    )  # fmt: skip
+    confidence = _confidence(tasks)
+    unresolved = [t for t in tasks if t.kind is TaskKind.UNKNOWN]
+    if tasks and 2 * len(unresolved) > len(tasks):
+        confidence = Confidence.LOW
+        reasons.insert(0, _unresolved_reason(unresolved, len(tasks)))
+    if override is not None:
+        choice, reasons, alternatives = _overridden(choice, override, reasons, alternatives)
+    return QueueAdvice(
+        name=queue,
+        pool=choice.pool,
+        concurrency=choice.concurrency,
+        processes=choice.processes,
+        confidence=confidence,
+        tasks=tuple(t.name for t in tasks),
+        reasons=tuple(reasons),
+        evidence=tuple(evidence),
+        alternatives=tuple(alternatives),
+        command=command(app, queue, choice.pool, choice.concurrency),
+        split=choice.split,
+        current_pool=current,
+    )
 
+
+def _by_kind(
+    queue: str,
+    tasks: list[TaskInfo],
+    hazards: set[Hazard],
+    green_blockers: list[Evidence],
+    *,
+    app: str,
+    cores: int,
+    reasons: list[str],
+    alternatives: list[Alternative],
+) -> _Choice:
+    """The pool the strongest kind among the tasks asks for (GPU, CPU, GIL-free C, IO)."""
+    kinds = {t.kind for t in tasks}
     if TaskKind.GPU in kinds:
         pool = Pool.SOLO if Hazard.FORK_UNSAFE in hazards else Pool.PREFORK
-        concurrency = 1
         reasons.append("GPU work: one task per process keeps one CUDA context per process")
         if pool is Pool.SOLO:
             reasons.append("fork-unsafe state (CUDA initialised at import) rules prefork out")
         alternatives.append(
             Alternative(Pool.THREADS, "threads would share one GPU context and the GIL")
         )
-    elif TaskKind.CPU in kinds:
-        if Hazard.SPAWNS_PROCESSES in hazards or Hazard.FORK_UNSAFE in hazards:
-            pool, concurrency, processes = Pool.SOLO, 1, cores
-            why = (
-                "a task starts its own processes (prefork's daemonic children cannot)"
-                if Hazard.SPAWNS_PROCESSES in hazards
-                else "fork-unsafe state created at import rules prefork out"
-            )
-            reasons.append(f"CPU-bound work, but {why}: run {cores} solo worker processes")
-        elif _mostly_waiting(tasks) and Hazard.THREAD_UNSAFE not in hazards:
-            # Measured (benchmarks/pools, workload "mixed": 3 IO, 1 pure-Python and 1
-            # GIL-releasing task): threads -c 50 ran 67 tasks/s, prefork -c 2 33/s. Prefork
-            # holds a process through every wait; threads overlap the waits and give the
-            # GIL-bound slices the same cores once there is one process per core.
-            pool, concurrency, processes = Pool.THREADS, IO_CONCURRENCY, cores
-            cpu_bound = [t for t in tasks if t.kind is TaskKind.CPU]
-            reasons.append(
-                "most tasks here wait (IO or GIL-releasing C work) and a few hold the GIL: "
-                f"-c {IO_CONCURRENCY} threads overlap the waits, and {cores} worker processes "
-                "per host give the pure-Python work every core (measured on a mixed queue: "
-                "threads 67 tasks/s vs prefork -c 2 33/s)"
-            )
-            split = _split(
-                queue, cpu_bound, app, suffix="cpu", pool=Pool.PREFORK, concurrency=cores
-            )
-            reasons.append(
-                f"{len(cpu_bound)} CPU-bound task(s) share this queue: they slow every "
-                f"thread of their process; move them to {split.new_queue!r} (see split)"
-            )
-        else:
-            pool, concurrency = Pool.PREFORK, cores
-            reasons.append(
-                f"pure-Python CPU work holds the GIL: only separate processes scale it "
-                f"(prefork 32 tasks/s vs 17-19 on one-process pools), -c = {cores} cores"
-            )
-        if pool is not Pool.THREADS:
-            alternatives.append(
-                Alternative(Pool.THREADS, "threads share one GIL: CPU work runs one at a time")
-            )
-        else:
-            alternatives.append(
-                Alternative(Pool.PREFORK, "a process per task holds it through every wait")
-            )
-        alternatives.append(
-            Alternative(
-                Pool.GEVENT,
-                "CPU work never yields: it starves every other greenlet, heartbeats included",
-            )
+        return _Choice(pool, 1)
+    if TaskKind.CPU in kinds:
+        return _cpu_pool(
+            queue, tasks, hazards, app=app, cores=cores, reasons=reasons, alternatives=alternatives
         )
-        if light and split is None:
-            split = _split_io(queue, light, app)
-            reasons.append(
-                f"{len(light)} IO-bound task(s) share this queue: they wait behind CPU work; "
-                f"move them to {split.new_queue!r} (see split)"
-            )
-    elif TaskKind.CPU_RELEASES_GIL in kinds:
-        pool = Pool.THREADS
-        # Waits in the same tasks (a download, then a resize) count like IO tasks do.
-        waits = any(set(t.effects) & _IO for t in tasks)
-        concurrency = IO_CONCURRENCY if waits else cores
-        reasons.append(
-            "C work that releases the GIL scales on threads as well as on prefork "
-            "(37 vs 35 tasks/s) at a third of the memory"
-        )
-        if waits:
-            processes = cores
-            reasons.append(
-                f"the queue also waits: -c {IO_CONCURRENCY} threads, and {cores} worker "
-                "processes per host, since one process tops out near a core on Celery's own "
-                "1-2.3 ms of CPU per task"
-            )
-        alternatives.append(Alternative(Pool.PREFORK, "ties on throughput, 2-3x the memory"))
-        alternatives.append(Alternative(Pool.GEVENT, "C work does not yield to the hub"))
-    elif TaskKind.IO in kinds:
-        pool, concurrency, processes = _io_pool(
+    if TaskKind.CPU_RELEASES_GIL in kinds:
+        return _nogil_pool(tasks, cores=cores, reasons=reasons, alternatives=alternatives)
+    if TaskKind.IO in kinds:
+        return _Choice(*_io_pool(
             tasks, hazards, green_blockers, reasons=reasons, alternatives=alternatives, cores=cores
+        ))  # fmt: skip
+    reasons.append(
+        "no blocking or CPU work found in these tasks' code: Celery's default (prefork, "
+        "-c = cores) is the safe choice"
+    )
+    return _Choice(Pool.PREFORK, cores)
+
+
+def _cpu_pool(
+    queue: str,
+    tasks: list[TaskInfo],
+    hazards: set[Hazard],
+    *,
+    app: str,
+    cores: int,
+    reasons: list[str],
+    alternatives: list[Alternative],
+) -> _Choice:
+    split: Split | None = None
+    processes = 1
+    if Hazard.SPAWNS_PROCESSES in hazards or Hazard.FORK_UNSAFE in hazards:
+        pool, concurrency, processes = Pool.SOLO, 1, cores
+        why = (
+            "a task starts its own processes (prefork's daemonic children cannot)"
+            if Hazard.SPAWNS_PROCESSES in hazards
+            else "fork-unsafe state created at import rules prefork out"
+        )
+        reasons.append(f"CPU-bound work, but {why}: run {cores} solo worker processes")
+    elif _mostly_waiting(tasks) and Hazard.THREAD_UNSAFE not in hazards:
+        # Measured (benchmarks/pools, workload "mixed": 3 IO, 1 pure-Python and 1
+        # GIL-releasing task): threads -c 50 ran 67 tasks/s, prefork -c 2 33/s. Prefork
+        # holds a process through every wait; threads overlap the waits and give the
+        # GIL-bound slices the same cores once there is one process per core.
+        pool, concurrency, processes = Pool.THREADS, IO_CONCURRENCY, cores
+        cpu_bound = [t for t in tasks if t.kind is TaskKind.CPU]
+        reasons.append(
+            "most tasks here wait (IO or GIL-releasing C work) and a few hold the GIL: "
+            f"-c {IO_CONCURRENCY} threads overlap the waits, and {cores} worker processes "
+            "per host give the pure-Python work every core (measured on a mixed queue: "
+            "threads 67 tasks/s vs prefork -c 2 33/s)"
+        )
+        split = _split(queue, cpu_bound, app, suffix="cpu", pool=Pool.PREFORK, concurrency=cores)
+        reasons.append(
+            f"{len(cpu_bound)} CPU-bound task(s) share this queue: they slow every "
+            f"thread of their process; move them to {split.new_queue!r} (see split)"
         )
     else:
         pool, concurrency = Pool.PREFORK, cores
         reasons.append(
-            "no blocking or CPU work found in these tasks' code: Celery's default (prefork, "
-            "-c = cores) is the safe choice"
+            f"pure-Python CPU work holds the GIL: only separate processes scale it "
+            f"(prefork 32 tasks/s vs 17-19 on one-process pools), -c = {cores} cores"
         )
+    if pool is not Pool.THREADS:
+        alternatives.append(
+            Alternative(Pool.THREADS, "threads share one GIL: CPU work runs one at a time")
+        )
+    else:
+        alternatives.append(
+            Alternative(Pool.PREFORK, "a process per task holds it through every wait")
+        )
+    alternatives.append(
+        Alternative(
+            Pool.GEVENT,
+            "CPU work never yields: it starves every other greenlet, heartbeats included",
+        )
+    )
+    light = [t for t in tasks if t.kind is TaskKind.IO]
+    if light and split is None:
+        split = _split_io(queue, light, app)
+        reasons.append(
+            f"{len(light)} IO-bound task(s) share this queue: they wait behind CPU work; "
+            f"move them to {split.new_queue!r} (see split)"
+        )
+    return _Choice(pool, concurrency, processes, split)
+
+
+def _nogil_pool(
+    tasks: list[TaskInfo], *, cores: int, reasons: list[str], alternatives: list[Alternative]
+) -> _Choice:
+    # Waits in the same tasks (a download, then a resize) count like IO tasks do.
+    waits = any(set(t.effects) & _IO for t in tasks)
+    reasons.append(
+        "C work that releases the GIL scales on threads as well as on prefork "
+        "(37 vs 35 tasks/s) at a third of the memory"
+    )
+    if waits:
+        reasons.append(
+            f"the queue also waits: -c {IO_CONCURRENCY} threads, and {cores} worker "
+            "processes per host, since one process tops out near a core on Celery's own "
+            "1-2.3 ms of CPU per task"
+        )
+    alternatives.append(Alternative(Pool.PREFORK, "ties on throughput, 2-3x the memory"))
+    alternatives.append(Alternative(Pool.GEVENT, "C work does not yield to the hub"))
+    if waits:
+        return _Choice(Pool.THREADS, IO_CONCURRENCY, cores)
+    return _Choice(Pool.THREADS, cores)
+
+
+def _narrowed(
+    choice: _Choice,
+    tasks: list[TaskInfo],
+    hazards: set[Hazard],
+    evidence: list[Evidence],
+    green_blockers: list[Evidence],
+    *,
+    cores: int,
+    reasons: list[str],
+    alternatives: list[Alternative],
+) -> _Choice:
+    """Hazards rule pools out; CPU-heavy child programs cap the concurrency."""
+    pool, concurrency, processes, split = choice
     if Hazard.THREAD_UNSAFE in hazards and pool is Pool.THREADS:
         pool = Pool.PREFORK if green_blockers else Pool.GEVENT
         reasons.append("thread-unsafe state rules threads out")
@@ -209,47 +297,34 @@ def decide(
             f"running task keeps a core busy outside Python, so more than {cores} at once "
             f"only queue up in the OS; -c capped at the host's {cores} cores"
         )
-    confidence = _confidence(tasks)
-    unresolved = [t for t in tasks if t.kind is TaskKind.UNKNOWN]
-    if tasks and 2 * len(unresolved) > len(tasks):
-        confidence = Confidence.LOW
-        reasons.insert(0, _unresolved_reason(unresolved, len(tasks)))
-    if override is not None:
-        if override.pool is not None and override.pool is not pool:
-            reasons.insert(
-                0,
-                f"pool set to {override.pool.value} in [tool.poolkit] "
-                f"(the advisor would pick {pool.value})",
-            )
-            # The alternatives were written against the advisor's pick: the pinned pool is
-            # no longer an alternative, the pick is.
-            alternatives = [a for a in alternatives if a.pool is not override.pool]
-            alternatives.insert(
-                0, Alternative(pool, "the advisor's pick; [tool.poolkit] keeps this queue off it")
-            )
-            pool = override.pool
-        concurrency = override.concurrency or concurrency
-        if override.processes and override.processes != processes:
-            # Drop the advisor's own per-host count from the reasons: the team chose one.
-            reasons = [r for r in reasons if "worker processes per host" not in r]
-            reasons.append(
-                f"{override.processes} worker processes per host, as [tool.poolkit] says"
-            )
-            processes = override.processes
-    return QueueAdvice(
-        name=queue,
-        pool=pool,
-        concurrency=concurrency,
-        processes=processes,
-        confidence=confidence,
-        tasks=tuple(t.name for t in tasks),
-        reasons=tuple(reasons),
-        evidence=tuple(evidence),
-        alternatives=tuple(alternatives),
-        command=command(app, queue, pool, concurrency),
-        split=split,
-        current_pool=current,
-    )
+    return _Choice(pool, concurrency, processes, split)
+
+
+def _overridden(
+    choice: _Choice, override: Override, reasons: list[str], alternatives: list[Alternative]
+) -> tuple[_Choice, list[str], list[Alternative]]:
+    """What ``[tool.poolkit.queues.<name>]`` pins, with the advisor's pick kept as a reason."""
+    pool, concurrency, processes, split = choice
+    if override.pool is not None and override.pool is not pool:
+        reasons.insert(
+            0,
+            f"pool set to {override.pool.value} in [tool.poolkit] "
+            f"(the advisor would pick {pool.value})",
+        )
+        # The alternatives were written against the advisor's pick: the pinned pool is
+        # no longer an alternative, the pick is.
+        alternatives = [a for a in alternatives if a.pool is not override.pool]
+        alternatives.insert(
+            0, Alternative(pool, "the advisor's pick; [tool.poolkit] keeps this queue off it")
+        )
+        pool = override.pool
+    concurrency = override.concurrency or concurrency
+    if override.processes and override.processes != processes:
+        # Drop the advisor's own per-host count from the reasons: the team chose one.
+        reasons = [r for r in reasons if "worker processes per host" not in r]
+        reasons.append(f"{override.processes} worker processes per host, as [tool.poolkit] says")
+        processes = override.processes
+    return _Choice(pool, concurrency, processes, split), reasons, alternatives
 
 
 def _io_pool(
