@@ -177,6 +177,43 @@ def _result_key(state: object, knowledge: Knowledge) -> str:
     return "advice:" + digest.hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """Stage 1: the project index, and what every later stage reads from it once."""
+
+    project: Project
+    apps: list[discovery.AppInfo]
+    settings: dict[str, discovery.Setting]
+    evaluator: Evaluator
+
+
+@dataclass(frozen=True, slots=True)
+class _Tasks:
+    """Stage 2: the tasks under the paths asked about, and where each is routed."""
+
+    defs: tuple[discovery.TaskDef, ...]
+    routed: dict[str, routing.Routed]
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Summaries:
+    """Stage 3: each task with its effects and kind, measurements from ``--profile``
+    already applied; import-time hazards and measured contradictions as findings."""
+
+    tasks: tuple[TaskInfo, ...]
+    findings: tuple[Finding, ...]
+    measured: dict[str, str]  # task name -> why its measured kind replaced the static one
+
+
+@dataclass(frozen=True, slots=True)
+class _Decided:
+    """Stage 4: each queue's advice, with its member tasks."""
+
+    queue: QueueAdvice
+    members: tuple[TaskInfo, ...]
+
+
 def _advise(
     root: Path,
     facts: list[ModuleFacts],
@@ -190,25 +227,80 @@ def _advise(
     focus: tuple[str, ...] = (),
     measured: Mapping[str, profile.Measured],
 ) -> Advice:
+    """The stages, each from the previous one's values: index -> tasks and routes ->
+    effect summaries -> decisions -> findings -> :class:`Advice`."""
+    rule = routing.RuleFactory()
+    index = _index(facts, knowledge)
+    tasks = _tasks(index, focus, live, rule)
+    summaries = _summaries(index, tasks, measured, rule)
+    # The -A the project's own deployment uses, else the first app found.
+    deployed = next((c.app for c in commands if c.app), "")
+    app_name = config.app or deployed or (index.apps[0].cli_name if index.apps else "proj")
+    configured_pool = _configured_pool(index.evaluator, index.settings)
+    if live is not None and live.pool:
+        configured_pool = _parse_pool(live.pool) or configured_pool
+    decided = _decisions(
+        summaries, app_name, config, cores, commands=commands, configured=configured_pool
+    )
+    findings = [*tasks.findings, *summaries.findings]
+    findings += _queue_findings(
+        decided, index, tasks, config, cores, commands=commands, configured=configured_pool,
+        rule=rule,
+    )  # fmt: skip
+    findings += _app_findings([d.queue for d in decided], index, commands, configured_pool, rule)
+    findings = _filter(findings, index.project, config)
+    skipped = skipped + [
+        Skipped(
+            path,
+            f"class hierarchy deeper than {MAX_MRO} levels at {cid}: bases past "
+            "that depth are not followed",
+        )
+        for path, cid in index.project.too_deep.items()
+    ]
+    return Advice(
+        root=str(root),
+        queues=tuple(d.queue for d in decided),
+        tasks=summaries.tasks,
+        findings=tuple(findings),
+        skipped=tuple(sorted(skipped, key=lambda s: s.path)),
+        app=app_name,
+        files=len(facts),
+        imported_app=live is not None,
+    )
+
+
+def _index(facts: list[ModuleFacts], knowledge: Knowledge) -> _Index:
     knowledge = inferred.with_settings(knowledge, facts)
     project = Project(facts, knowledge)
-    rule = routing.RuleFactory()
-    findings: list[Finding] = []
     apps = discovery.find_apps(project)
     settings = discovery.find_settings(project, apps)
-    evaluator = Evaluator(project, discovery.django_settings(project))
+    return _Index(project, apps, settings, Evaluator(project, discovery.django_settings(project)))
+
+
+def _tasks(
+    index: _Index, focus: tuple[str, ...], live: LiveConfig | None, rule: routing.RuleFactory
+) -> _Tasks:
     # Only the tasks under the paths asked about; the rest of the package is context.
-    defs = [t for t in discovery.find_tasks(project) if in_focus(t.location.path, focus)]
-    routed, route_findings = routing.route_all(project, defs, settings, evaluator, rule)
+    defs = [t for t in discovery.find_tasks(index.project) if in_focus(t.location.path, focus)]
+    routed, findings = routing.route_all(index.project, defs, index.settings, index.evaluator, rule)
     if live is not None:  # the live router knows better, router functions included
         for name, queue in live.routes.items():
             if name in routed:
                 routed[name] = routing.Routed(queue, routed[name].also)
-        route_findings = [f for f in route_findings if f.rule not in ("PK101", "PK102")]
-    findings += route_findings
-    summaries = effects.summarize(project, [t.body for t in defs])
+        findings = [f for f in findings if f.rule not in ("PK101", "PK102")]
+    return _Tasks(tuple(defs), routed, tuple(findings))
+
+
+def _summaries(
+    index: _Index,
+    tasks: _Tasks,
+    measured: Mapping[str, profile.Measured],
+    rule: routing.RuleFactory,
+) -> _Summaries:
+    project = index.project
+    summaries = effects.summarize(project, [t.body for t in tasks.defs])
     fork_unsafe = _import_time_hazards(project)
-    findings += [
+    findings = [
         rule(
             "PK501",
             f"{ev.call} runs at import time in {ev.location.path}: prefork forks after "
@@ -217,62 +309,82 @@ def _advise(
         )
         for ev in fork_unsafe.values()
     ]
-    tasks = [
-        _task_info(t, routed[t.name], summaries.get(t.body, {}), project, fork_unsafe) for t in defs
+    infos = [
+        _task_info(t, tasks.routed[t.name], summaries.get(t.body, {}), project, fork_unsafe)
+        for t in tasks.defs
     ]
     # Tasks with no effect say which calls could not be followed (decide quotes them).
-    tasks = [unresolved.annotate(t, project) for t in tasks]
+    infos = [unresolved.annotate(t, project) for t in infos]
     # --profile: measured kinds replace static guesses before any queue is decided.
-    applied = profile.apply(tasks, measured, rule)
-    tasks = list(applied.tasks)
-    findings += applied.findings
-    # The -A the project's own deployment uses, else the first app found.
-    deployed = next((c.app for c in commands if c.app), "")
-    app_name = config.app or deployed or (apps[0].cli_name if apps else "proj")
-    configured_pool = _configured_pool(evaluator, settings)
-    if live is not None and live.pool:
-        configured_pool = _parse_pool(live.pool) or configured_pool
-    queues: list[QueueAdvice] = []
+    applied = profile.apply(infos, measured, rule)
+    return _Summaries(applied.tasks, (*findings, *applied.findings), applied.changed)
+
+
+def _decisions(
+    summaries: _Summaries,
+    app: str,
+    config: AdvisorConfig,
+    cores: int,
+    *,
+    commands: list[deploy.WorkerCommand],
+    configured: Pool | None,
+) -> list[_Decided]:
     by_queue: dict[str, list[TaskInfo]] = {}
-    for task in tasks:
+    for task in summaries.tasks:
         by_queue.setdefault(task.queue, []).append(task)
         for extra in task.also_queues:
             by_queue.setdefault(extra, []).append(task)
-    limits = {
-        k: (str(v.value), v.location) for k, v in settings.items() if k.endswith("time_limit")
-    }
-    tdefs = {t.name: t for t in defs}
+    decided = []
     for name in sorted(by_queue):
         members = by_queue[name]
-        current = _deployed_pool(name, commands) or configured_pool
         advice = decide(
             name,
             members,
-            app=app_name,
+            app=app,
             cores=cores,
             override=config.override(name),
-            current=current,
+            current=_deployed_pool(name, commands) or configured,
         )
-        reasons = [applied.changed[t] for t in advice.tasks if t in applied.changed]
+        reasons = [summaries.measured[t] for t in advice.tasks if t in summaries.measured]
         if reasons:
             advice = replace(advice, reasons=(*reasons, *advice.reasons))
-        queues.append(advice)
+        decided.append(_Decided(advice, tuple(members)))
+    return decided
+
+
+def _queue_findings(
+    decided: list[_Decided],
+    index: _Index,
+    tasks: _Tasks,
+    config: AdvisorConfig,
+    cores: int,
+    *,
+    commands: list[deploy.WorkerCommand],
+    configured: Pool | None,
+    rule: routing.RuleFactory,
+) -> list[Finding]:
+    """PK103, the pool conflicts and the connection budgets, queue by queue."""
+    findings: list[Finding] = []
+    tdefs = {t.name: t for t in tasks.defs}
+    settings, evaluator = index.settings, index.evaluator
+    for d in decided:
+        advice, members = d.queue, list(d.members)
         if advice.split is not None:
             findings.append(
                 rule(
                     "PK103",
-                    f"queue {name!r} mixes CPU-bound and IO-bound tasks; move "
+                    f"queue {advice.name!r} mixes CPU-bound and IO-bound tasks; move "
                     f"{len(advice.split.tasks)} task(s) to {advice.split.new_queue!r} "
                     f"({advice.split.pool.value})",
                     members[0].location,
-                    queue=name,
+                    queue=advice.name,
                 )
             )
         findings += conflicts.queue_findings(
             advice, members, defs=tdefs, commands=commands, rule=rule
         )
         queue_runs = budget.runs(
-            advice, commands, settings, evaluator, configured=configured_pool, cores=cores
+            advice, commands, settings, evaluator, configured=configured, cores=cores
         )
         findings += budget.redis_pool(
             advice,
@@ -286,14 +398,28 @@ def _advise(
         findings += budget.postgres_connections(
             advice,
             members,
-            project=project,
+            project=index.project,
             evaluator=evaluator,
             queue_runs=queue_runs,
             budget=config.db_max_connections,
             rule=rule,
         )
-    findings += conflicts.app_wide_limits(queues, limits, rule)
-    findings += _settings_findings(settings, configured_pool, rule)
+    return findings
+
+
+def _app_findings(
+    queues: list[QueueAdvice],
+    index: _Index,
+    commands: list[deploy.WorkerCommand],
+    configured: Pool | None,
+    rule: routing.RuleFactory,
+) -> list[Finding]:
+    """App-wide time limits, settings the pool ignores, and queues nobody consumes."""
+    limits = {
+        k: (str(v.value), v.location) for k, v in index.settings.items() if k.endswith("time_limit")
+    }
+    findings = list(conflicts.app_wide_limits(queues, limits, rule))
+    findings += _settings_findings(index.settings, configured, rule)
     if commands:
         consumed = {q for c in commands for q in c.queues}
         catch_all = any(not c.queues for c in commands)
@@ -308,25 +434,7 @@ def _advise(
                         queue=q.name,
                     )
                 )
-    findings = _filter(findings, project, config)
-    skipped = skipped + [
-        Skipped(
-            path,
-            f"class hierarchy deeper than {MAX_MRO} levels at {cid}: bases past "
-            "that depth are not followed",
-        )
-        for path, cid in project.too_deep.items()
-    ]
-    return Advice(
-        root=str(root),
-        queues=tuple(queues),
-        tasks=tuple(tasks),
-        findings=tuple(findings),
-        skipped=tuple(sorted(skipped, key=lambda s: s.path)),
-        app=app_name,
-        files=len(facts),
-        imported_app=live is not None,
-    )
+    return findings
 
 
 def _task_info(
