@@ -33,6 +33,7 @@ from celery_poolkit.advisor.files import context, find_root, in_focus, walk
 from celery_poolkit.advisor.knowledge import CELERY_CALLS, Knowledge
 from celery_poolkit.advisor.parse import Loaded, Parser, default_jobs, read_all
 from celery_poolkit.advisor.project import MAX_MRO, Project
+from celery_poolkit.advisor.rules import finding
 from celery_poolkit.advisor.values import Evaluator, FromEnv
 from celery_poolkit.model import (
     Advice,
@@ -232,7 +233,7 @@ def _advise(
     rule = routing.RuleFactory()
     index = _index(facts, knowledge)
     tasks = _tasks(index, focus, live, rule)
-    summaries = _summaries(index, tasks, measured, rule)
+    summaries = _summaries(index, tasks, measured)
     # The -A the project's own deployment uses, else the first app found.
     deployed = next((c.app for c in commands if c.app), "")
     app_name = config.app or deployed or (index.apps[0].cli_name if index.apps else "proj")
@@ -295,18 +296,12 @@ def _summaries(
     index: _Index,
     tasks: _Tasks,
     measured: Mapping[str, profile.Measured],
-    rule: routing.RuleFactory,
 ) -> _Summaries:
     project = index.project
     summaries = effects.summarize(project, [t.body for t in tasks.defs])
     fork_unsafe = _import_time_hazards(project)
     findings = [
-        rule(
-            "PK501",
-            f"{ev.call} runs at import time in {ev.location.path}: prefork forks after "
-            "imports, so every child inherits it; create it in worker_process_init instead",
-            ev.location,
-        )
+        finding("PK501", ev.location, call=ev.call, path=ev.location.path)
         for ev in fork_unsafe.values()
     ]
     infos = [
@@ -316,7 +311,7 @@ def _summaries(
     # Tasks with no effect say which calls could not be followed (decide quotes them).
     infos = [unresolved.annotate(t, project) for t in infos]
     # --profile: measured kinds replace static guesses before any queue is decided.
-    applied = profile.apply(infos, measured, rule)
+    applied = profile.apply(infos, measured)
     return _Summaries(applied.tasks, (*findings, *applied.findings), applied.changed)
 
 
@@ -371,13 +366,13 @@ def _queue_findings(
         advice, members = d.queue, list(d.members)
         if advice.split is not None:
             findings.append(
-                rule(
+                finding(
                     "PK103",
-                    f"queue {advice.name!r} mixes CPU-bound and IO-bound tasks; move "
-                    f"{len(advice.split.tasks)} task(s) to {advice.split.new_queue!r} "
-                    f"({advice.split.pool.value})",
                     members[0].location,
                     queue=advice.name,
+                    moved=len(advice.split.tasks),
+                    new_queue=advice.split.new_queue,
+                    pool=advice.split.pool.value,
                 )
             )
         findings += conflicts.queue_findings(
@@ -425,15 +420,7 @@ def _app_findings(
         catch_all = any(not c.queues for c in commands)
         for q in queues:
             if q.name not in consumed and not (catch_all and q.name in ("celery", "default")):
-                findings.append(
-                    rule(
-                        "PK602",
-                        f"queue {q.name!r} has {len(q.tasks)} task(s) but "
-                        "no deployment command consumes it",
-                        None,
-                        queue=q.name,
-                    )
-                )
+                findings.append(finding("PK602", None, queue=q.name, count=len(q.tasks)))
     return findings
 
 
@@ -541,10 +528,10 @@ def _settings_findings(
     out: list[Finding] = []
     if pool is Pool.EVENTLET:
         out.append(
-            rule(
+            finding(
                 "PK305",
-                "worker_pool is eventlet, which is deprecated upstream: migrate to gevent",
                 settings["worker_pool"].location,
+                message="worker_pool is eventlet, which is deprecated upstream: migrate to gevent",
             )
         )
     for key in ("worker_max_tasks_per_child", "worker_max_memory_per_child"):
@@ -566,17 +553,17 @@ def _filter(findings: list[Finding], project: Project, config: AdvisorConfig) ->
     }
     kept = []
     seen = set()
-    for finding in findings:
-        if not config.enabled(finding.rule):
+    for found in findings:
+        if not config.enabled(found.rule):
             continue
-        loc = finding.location
+        loc = found.location
         if loc is not None:
             rules = ignores.get(loc.path, {}).get(loc.line, ())
-            if "" in rules or finding.rule in rules:
+            if "" in rules or found.rule in rules:
                 continue
-        key = (finding.rule, finding.message, loc)
+        key = (found.rule, found.message, loc)
         if key not in seen:
             seen.add(key)
-            kept.append(finding)
+            kept.append(found)
     order = {"error": 0, "warning": 1, "info": 2}
     return sorted(kept, key=lambda f: (order[f.severity.value], f.rule, str(f.location or "")))

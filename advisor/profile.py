@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from celery_poolkit.advisor.reading import Unreadable, read_bytes
-from celery_poolkit.advisor.routing import RuleFactory
+from celery_poolkit.advisor.rules import finding
 from celery_poolkit.errors import ConfigError
 from celery_poolkit.model import Finding, TaskInfo, TaskKind
 from celery_poolkit.worker.profile import ClusterProfile, cluster_profile_from_dict
@@ -117,7 +117,7 @@ class Applied:
     changed: dict[str, str]  # task name -> the measurement that decided its kind
 
 
-def apply(tasks: Sequence[TaskInfo], facts: Mapping[str, Measured], rule: RuleFactory) -> Applied:
+def apply(tasks: Sequence[TaskInfo], facts: Mapping[str, Measured]) -> Applied:
     """Measured kinds applied to the tasks' summaries, before any queue is decided.
 
     The engine calls it between the effect summaries and the decisions, so every later
@@ -130,11 +130,9 @@ def apply(tasks: Sequence[TaskInfo], facts: Mapping[str, Measured], rule: RuleFa
         m = facts.get(task.name)
         kind = m.kind if m else None
         if m is not None and m.blocks:
-            findings.append(rule(
-                "PK702",
-                f"task {task.name} blocked the gevent hub {m.blocks} time(s) for "
-                f"{m.block_seconds:.2f}s in total on {_hosts(m.hosts)} (measured)",
-                task.location, queue=task.queue, task=task.name,
+            findings.append(finding(
+                "PK702", task.location, queue=task.queue, task=task.name, blocks=m.blocks,
+                seconds=m.block_seconds, hosts=_hosts(m.hosts),
             ))  # fmt: skip
         contradicts = kind is not None and (
             (kind is TaskKind.CPU and not task.kind.is_cpu)
@@ -147,8 +145,8 @@ def apply(tasks: Sequence[TaskInfo], facts: Mapping[str, Measured], rule: RuleFa
             f"measured: {task.name} spends {m.cpu_share:.0%} of its wall time on CPU over "
             f"{m.runs} runs on {_hosts(m.hosts)}; the static guess was {task.kind.value!r}"
         )
-        findings.append(rule("PK701", f"{why}: the measurement decides ({kind.value})",
-                             task.location, queue=task.queue, task=task.name))  # fmt: skip
+        findings.append(finding("PK701", task.location, queue=task.queue, task=task.name,
+                                measurement=why, kind=kind.value))  # fmt: skip
         changed[task.name] = why
         out.append(replace(task, kind=kind))
     return Applied(tuple(out), tuple(findings), changed)

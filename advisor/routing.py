@@ -84,9 +84,9 @@ class RuleFactory:
         queue: str | None = None,
         task: str | None = None,
     ) -> Finding:
-        from celery_poolkit.advisor.rules import RULES
+        from celery_poolkit.advisor.rules import finding
 
-        return Finding(rule, RULES[rule].severity, message, location, queue, task)
+        return finding(rule, location, queue=queue, task=task, message=message)
 
 
 def _queue_name(  # noqa: PLR0917 - private helper, called positionally in one place
