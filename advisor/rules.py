@@ -138,10 +138,15 @@ RULES: dict[str, Rule] = {
 #: among them). Rules not listed here yet are reported with their whole message
 #: (``message=``), made where the finding is found.
 TEMPLATES: dict[str, str] = {
+    "PK101": (
+        "task_routes uses {router} ({shown}); tasks it routes cannot be seen statically and "
+        "stay on the queue the other routes give them"
+    ),
     "PK103": (
         "queue {queue!r} mixes CPU-bound and IO-bound tasks; move {moved} task(s) to "
         "{new_queue!r} ({pool})"
     ),
+    "PK104": "tasks are routed to queue {queue!r}, which task_queues does not declare",
     "PK501": (
         "{call} runs at import time in {path}: prefork forks after imports, so every child "
         "inherits it; create it in worker_process_init instead"
