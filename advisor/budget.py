@@ -118,6 +118,23 @@ def redis_pool(
 ) -> Iterator[Finding]:
     """PK307: a Redis connection cap below what the queue's greenlets or threads use."""
     q = advice.name
+    args = (q, tasks, defs, settings, evaluator, queue_runs, rule)
+    yield from _unknown_broker(*args)
+    yield from _redis_broker_acks(*args)
+    yield from _redis_result_backend(*args)
+
+
+def _unknown_broker(  # noqa: PLR0917 - private, called with one tuple
+    q: str,
+    tasks: list[TaskInfo],
+    defs: dict[str, TaskDef],
+    settings: dict[str, Setting],
+    evaluator: Evaluator,
+    queue_runs: list[Run],
+    rule: RuleFactory,
+) -> Iterator[Finding]:
+    """PK307 as information: the broker URL cannot be read, and late acks on gevent
+    would need more connections than kombu's cap if it is Redis."""
     broker = settings.get("broker_url")
     unknown = _unknown_url(evaluator, broker)
     if unknown is not None and broker is not None:
@@ -141,6 +158,18 @@ def redis_pool(
                     severity=Severity.INFO,
                 )
                 break
+
+
+def _redis_broker_acks(  # noqa: PLR0917 - private, called with one tuple
+    q: str,
+    tasks: list[TaskInfo],
+    defs: dict[str, TaskDef],
+    settings: dict[str, Setting],
+    evaluator: Evaluator,
+    queue_runs: list[Run],
+    rule: RuleFactory,
+) -> Iterator[Finding]:
+    broker = settings.get("broker_url")
     if _is_redis(_value(evaluator, broker)):
         late = _acks_late(tasks, defs, settings, evaluator)
         cap = _cap(evaluator, settings.get("broker_transport_options"), "max_connections")
@@ -165,6 +194,17 @@ def redis_pool(
                     where.location if where else (run.location or tasks[0].location),
                     queue=q,
                 )
+
+
+def _redis_result_backend(  # noqa: PLR0917 - private, called with one tuple
+    q: str,
+    tasks: list[TaskInfo],
+    defs: dict[str, TaskDef],
+    settings: dict[str, Setting],
+    evaluator: Evaluator,
+    queue_runs: list[Run],
+    rule: RuleFactory,
+) -> Iterator[Finding]:
     backend = settings.get("result_backend")
     shared = _value(evaluator, settings.get("result_backend_thread_safe")) is True
     if shared and _is_redis(_value(evaluator, backend)):
