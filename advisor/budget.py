@@ -117,73 +117,101 @@ def redis_pool(
     rule: RuleFactory,
 ) -> Iterator[Finding]:
     """PK307: a Redis connection cap below what the queue's greenlets or threads use."""
-    q = advice.name
-    broker = settings.get("broker_url")
-    unknown = _unknown_url(evaluator, broker)
+    check = _RedisCheck(advice.name, tasks, defs, settings, evaluator, queue_runs, rule)
+    yield from _unknown_broker(check)
+    yield from _redis_broker_acks(check)
+    yield from _redis_result_backend(check)
+
+
+@dataclass(frozen=True, slots=True)
+class _RedisCheck:
+    """What each of PK307's checks reads about one queue."""
+
+    q: str
+    tasks: list[TaskInfo]
+    defs: dict[str, TaskDef]
+    settings: dict[str, Setting]
+    evaluator: Evaluator
+    queue_runs: list[Run]
+    rule: RuleFactory
+
+
+def _unknown_broker(c: _RedisCheck) -> Iterator[Finding]:
+    """PK307 as information: the broker URL cannot be read, and late acks on gevent
+    would need more connections than kombu's cap if it is Redis."""
+    broker = c.settings.get("broker_url")
+    unknown = _unknown_url(c.evaluator, broker)
     if unknown is not None and broker is not None:
         # Not knowing is not the same as "fine": say the check could not run, and when
         # it would matter (late acks on a gevent run past kombu's default cap).
-        late = _acks_late(tasks, defs, settings, evaluator)
-        cap = _cap(evaluator, settings.get("broker_transport_options"), "max_connections")
-        for run in queue_runs:
+        late = _acks_late(c.tasks, c.defs, c.settings, c.evaluator)
+        cap = _cap(c.evaluator, c.settings.get("broker_transport_options"), "max_connections")
+        for run in c.queue_runs:
             need = run.concurrency + 1
             if late and run.pool is Pool.GEVENT and cap is not None and cap < need:
                 yield replace(
-                    rule(
+                    c.rule(
                         "PK307",
-                        f"could not check queue {q!r} ({run.describe()}): the broker URL "
+                        f"could not check queue {c.q!r} ({run.describe()}): the broker URL "
                         f"{unknown}; if it is Redis, late acks ({late}) from every greenlet "
                         f"share one pool of max_connections={cap} and fail past it: set "
                         f"broker_transport_options={{'max_connections': {need}}}",
                         broker.location,
-                        queue=q,
+                        queue=c.q,
                     ),
                     severity=Severity.INFO,
                 )
                 break
-    if _is_redis(_value(evaluator, broker)):
-        late = _acks_late(tasks, defs, settings, evaluator)
-        cap = _cap(evaluator, settings.get("broker_transport_options"), "max_connections")
+
+
+def _redis_broker_acks(c: _RedisCheck) -> Iterator[Finding]:
+    broker = c.settings.get("broker_url")
+    if _is_redis(_value(c.evaluator, broker)):
+        late = _acks_late(c.tasks, c.defs, c.settings, c.evaluator)
+        cap = _cap(c.evaluator, c.settings.get("broker_transport_options"), "max_connections")
         if late and cap is not None:
             where = (
-                settings.get("broker_transport_options")
-                or settings.get("task_acks_late")
-                or settings.get("broker_url")
+                c.settings.get("broker_transport_options")
+                or c.settings.get("task_acks_late")
+                or c.settings.get("broker_url")
             )
-            for run in queue_runs:
+            for run in c.queue_runs:
                 need = run.concurrency + 1  # each greenlet's ack, and the consumer's own
                 if run.pool is not Pool.GEVENT or cap >= need:
                     continue
-                yield rule(
+                yield c.rule(
                     "PK307",
-                    f"queue {q!r} ({run.describe()}) acks late ({late}) on a Redis broker: "
+                    f"queue {c.q!r} ({run.describe()}) acks late ({late}) on a Redis broker: "
                     f"every greenlet acks through one connection pool of max_connections="
                     f"{cap}, so past {cap} acks at once they fail with MaxConnectionsError "
                     f"(Celery 5.7+) and the messages are redelivered; set "
                     f"broker_transport_options={{'max_connections': {need}}} "
                     f"(-c + 1, for the consumer)",
-                    where.location if where else (run.location or tasks[0].location),
-                    queue=q,
+                    where.location if where else (run.location or c.tasks[0].location),
+                    queue=c.q,
                 )
-    backend = settings.get("result_backend")
-    shared = _value(evaluator, settings.get("result_backend_thread_safe")) is True
-    if shared and _is_redis(_value(evaluator, backend)):
-        setting = settings.get("redis_max_connections")
-        cap = _int(_value(evaluator, setting))
-        for run in queue_runs:
+
+
+def _redis_result_backend(c: _RedisCheck) -> Iterator[Finding]:
+    backend = c.settings.get("result_backend")
+    shared = _value(c.evaluator, c.settings.get("result_backend_thread_safe")) is True
+    if shared and _is_redis(_value(c.evaluator, backend)):
+        setting = c.settings.get("redis_max_connections")
+        cap = _int(_value(c.evaluator, setting))
+        for run in c.queue_runs:
             if setting is None or cap is None or run.pool is not Pool.THREADS:
                 continue
             if cap >= run.concurrency:
                 continue
-            yield rule(
+            yield c.rule(
                 "PK307",
-                f"queue {q!r} ({run.describe()}) stores results through one shared Redis "
+                f"queue {c.q!r} ({run.describe()}) stores results through one shared Redis "
                 f"backend (result_backend_thread_safe) capped at redis_max_connections={cap}: "
                 f"past {cap} threads finishing at once, store_result fails with "
                 f"MaxConnectionsError and results are lost; set redis_max_connections="
                 f"{run.concurrency} (or leave it unset)",
                 setting.location,
-                queue=q,
+                queue=c.q,
             )
 
 

@@ -12,7 +12,16 @@ from collections.abc import Iterator
 from celery_poolkit.advisor.deploy import WorkerCommand
 from celery_poolkit.advisor.discovery import TaskDef
 from celery_poolkit.advisor.routing import RuleFactory
-from celery_poolkit.model import Effect, Finding, Hazard, Location, Pool, QueueAdvice, TaskInfo
+from celery_poolkit.model import (
+    Effect,
+    Finding,
+    Green,
+    Hazard,
+    Location,
+    Pool,
+    QueueAdvice,
+    TaskInfo,
+)
 
 _NO_HARD_LIMIT = (Pool.THREADS, Pool.SOLO, Pool.EVENTLET)
 
@@ -31,7 +40,7 @@ def queue_findings(
     effective_current = current or Pool.PREFORK  # Celery's default pool
     for task in tasks:
         for ev in task.evidence:
-            if ev.kind == "blocks_hub" and (current in (Pool.GEVENT, Pool.EVENTLET)):
+            if ev.kind == Green.BLOCKS_HUB.value and (current in (Pool.GEVENT, Pool.EVENTLET)):
                 yield rule(
                     "PK201",
                     f"{ev.call} blocks the gevent hub ({' -> '.join(ev.via)}); "
@@ -41,7 +50,7 @@ def queue_findings(
                     queue=q,
                     task=task.name,
                 )
-            elif ev.kind == "needs_adapter" and pools & {Pool.GEVENT, Pool.EVENTLET}:
+            elif ev.kind == Green.NEEDS_ADAPTER.value and pools & {Pool.GEVENT, Pool.EVENTLET}:
                 yield rule(
                     "PK202",
                     f"{ev.call} is green under gevent only with a wait callback: "
@@ -79,7 +88,7 @@ def queue_findings(
                     task=task.name,
                 )
         if current in (Pool.GEVENT, Pool.EVENTLET) and Effect.CPU in task.effects:
-            ev = next(e for e in task.evidence if e.kind == "cpu")
+            ev = next(e for e in task.evidence if e.kind == Effect.CPU.value)
             yield rule(
                 "PK203",
                 f"CPU-bound task {task.name} ({ev.call}) on queue {q!r}, which "

@@ -18,18 +18,23 @@ The thresholds come from the pool benchmark measured on real workers
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from celery_poolkit.model import (
     Alternative,
     Confidence,
     Effect,
     Evidence,
+    Green,
     Hazard,
     Pool,
     QueueAdvice,
     Split,
     TaskInfo,
+    TaskKind,
 )
+
+_BLOCKS_HUB = Green.BLOCKS_HUB.value  # an Evidence kind: the call stalls every greenlet
 
 #: Greenlets/threads per process for IO queues: the concurrency the benchmark measured
 #: (40-73 % of concurrency/latency per process at -c 50 on 2 cores).
@@ -66,17 +71,26 @@ class Override:
     processes: int | None = None
 
 
-def classify(effects: frozenset[Effect]) -> str:
-    """A task's kind, the decision's input: gpu, cpu, cpu_releases_gil, io or unknown."""
+def classify(effects: frozenset[Effect]) -> TaskKind:
+    """A task's kind, the decision's input."""
     if Effect.GPU in effects:
-        return "gpu"
+        return TaskKind.GPU
     if Effect.CPU in effects:
-        return "cpu"
+        return TaskKind.CPU
     if Effect.CPU_RELEASES_GIL in effects:
-        return "cpu_releases_gil"
+        return TaskKind.CPU_RELEASES_GIL
     if effects & _IO:
-        return "io"
-    return "unknown"
+        return TaskKind.IO
+    return TaskKind.UNKNOWN
+
+
+class _Choice(NamedTuple):
+    """A pool for one queue as the decision is being made."""
+
+    pool: Pool
+    concurrency: int
+    processes: int = 1
+    split: Split | None = None
 
 
 def decide(
@@ -88,108 +102,186 @@ def decide(
     override: Override | None = None,
     current: Pool | None = None,
 ) -> QueueAdvice:
-    kinds = {t.kind for t in tasks}
+    """One queue's advice: a pool by the tasks' kinds, then hazards and children narrow
+    it, then the confidence, then what the team pinned in ``[tool.poolkit]``."""
     hazards = {h for t in tasks for h in t.hazards}
     evidence = _evidence(tasks)
-    green_blockers = [e for e in evidence if e.kind in ("blocks_hub", Hazard.RUNS_EVENT_LOOP.value)]
+    green_blockers = [e for e in evidence if e.kind in (_BLOCKS_HUB, Hazard.RUNS_EVENT_LOOP.value)]
     reasons: list[str] = []
     alternatives: list[Alternative] = []
-    split: Split | None = None
-    light = [t for t in tasks if t.kind == "io"]
-    processes = 1
+    choice = _by_kind(
+        queue, tasks, hazards, green_blockers, app=app, cores=cores, reasons=reasons,
+        alternatives=alternatives,
+    )  # fmt: skip
+    choice = _narrowed(
+        choice, tasks, hazards, evidence, green_blockers, cores=cores, reasons=reasons,
+        alternatives=alternatives,
+    )  # fmt: skip
+    confidence = _confidence(tasks)
+    unresolved = [t for t in tasks if t.kind is TaskKind.UNKNOWN]
+    if tasks and 2 * len(unresolved) > len(tasks):
+        confidence = Confidence.LOW
+        reasons.insert(0, _unresolved_reason(unresolved, len(tasks)))
+    if override is not None:
+        choice, reasons, alternatives = _overridden(choice, override, reasons, alternatives)
+    return QueueAdvice(
+        name=queue,
+        pool=choice.pool,
+        concurrency=choice.concurrency,
+        processes=choice.processes,
+        confidence=confidence,
+        tasks=tuple(t.name for t in tasks),
+        reasons=tuple(reasons),
+        evidence=tuple(evidence),
+        alternatives=tuple(alternatives),
+        command=command(app, queue, choice.pool, choice.concurrency),
+        split=choice.split,
+        current_pool=current,
+    )
 
-    if "gpu" in kinds:
+
+def _by_kind(
+    queue: str,
+    tasks: list[TaskInfo],
+    hazards: set[Hazard],
+    green_blockers: list[Evidence],
+    *,
+    app: str,
+    cores: int,
+    reasons: list[str],
+    alternatives: list[Alternative],
+) -> _Choice:
+    """The pool the strongest kind among the tasks asks for (GPU, CPU, GIL-free C, IO)."""
+    kinds = {t.kind for t in tasks}
+    if TaskKind.GPU in kinds:
         pool = Pool.SOLO if Hazard.FORK_UNSAFE in hazards else Pool.PREFORK
-        concurrency = 1
         reasons.append("GPU work: one task per process keeps one CUDA context per process")
         if pool is Pool.SOLO:
             reasons.append("fork-unsafe state (CUDA initialised at import) rules prefork out")
         alternatives.append(
             Alternative(Pool.THREADS, "threads would share one GPU context and the GIL")
         )
-    elif "cpu" in kinds:
-        if Hazard.SPAWNS_PROCESSES in hazards or Hazard.FORK_UNSAFE in hazards:
-            pool, concurrency, processes = Pool.SOLO, 1, cores
-            why = (
-                "a task starts its own processes (prefork's daemonic children cannot)"
-                if Hazard.SPAWNS_PROCESSES in hazards
-                else "fork-unsafe state created at import rules prefork out"
-            )
-            reasons.append(f"CPU-bound work, but {why}: run {cores} solo worker processes")
-        elif _mostly_waiting(tasks) and Hazard.THREAD_UNSAFE not in hazards:
-            # Measured (benchmarks/pools, workload "mixed": 3 IO, 1 pure-Python and 1
-            # GIL-releasing task): threads -c 50 ran 67 tasks/s, prefork -c 2 33/s. Prefork
-            # holds a process through every wait; threads overlap the waits and give the
-            # GIL-bound slices the same cores once there is one process per core.
-            pool, concurrency, processes = Pool.THREADS, IO_CONCURRENCY, cores
-            cpu_bound = [t for t in tasks if t.kind == "cpu"]
-            reasons.append(
-                "most tasks here wait (IO or GIL-releasing C work) and a few hold the GIL: "
-                f"-c {IO_CONCURRENCY} threads overlap the waits, and {cores} worker processes "
-                "per host give the pure-Python work every core (measured on a mixed queue: "
-                "threads 67 tasks/s vs prefork -c 2 33/s)"
-            )
-            split = _split(
-                queue, cpu_bound, app, suffix="cpu", pool=Pool.PREFORK, concurrency=cores
-            )
-            reasons.append(
-                f"{len(cpu_bound)} CPU-bound task(s) share this queue: they slow every "
-                f"thread of their process; move them to {split.new_queue!r} (see split)"
-            )
-        else:
-            pool, concurrency = Pool.PREFORK, cores
-            reasons.append(
-                f"pure-Python CPU work holds the GIL: only separate processes scale it "
-                f"(prefork 32 tasks/s vs 17-19 on one-process pools), -c = {cores} cores"
-            )
-        if pool is not Pool.THREADS:
-            alternatives.append(
-                Alternative(Pool.THREADS, "threads share one GIL: CPU work runs one at a time")
-            )
-        else:
-            alternatives.append(
-                Alternative(Pool.PREFORK, "a process per task holds it through every wait")
-            )
-        alternatives.append(
-            Alternative(
-                Pool.GEVENT,
-                "CPU work never yields: it starves every other greenlet, heartbeats included",
-            )
+        return _Choice(pool, 1)
+    if TaskKind.CPU in kinds:
+        return _cpu_pool(
+            queue, tasks, hazards, app=app, cores=cores, reasons=reasons, alternatives=alternatives
         )
-        if light and split is None:
-            split = _split_io(queue, light, app)
-            reasons.append(
-                f"{len(light)} IO-bound task(s) share this queue: they wait behind CPU work; "
-                f"move them to {split.new_queue!r} (see split)"
-            )
-    elif "cpu_releases_gil" in kinds:
-        pool = Pool.THREADS
-        # Waits in the same tasks (a download, then a resize) count like IO tasks do.
-        waits = any(set(t.effects) & _IO for t in tasks)
-        concurrency = IO_CONCURRENCY if waits else cores
-        reasons.append(
-            "C work that releases the GIL scales on threads as well as on prefork "
-            "(37 vs 35 tasks/s) at a third of the memory"
-        )
-        if waits:
-            processes = cores
-            reasons.append(
-                f"the queue also waits: -c {IO_CONCURRENCY} threads, and {cores} worker "
-                "processes per host, since one process tops out near a core on Celery's own "
-                "1-2.3 ms of CPU per task"
-            )
-        alternatives.append(Alternative(Pool.PREFORK, "ties on throughput, 2-3x the memory"))
-        alternatives.append(Alternative(Pool.GEVENT, "C work does not yield to the hub"))
-    elif "io" in kinds:
-        pool, concurrency, processes = _io_pool(
+    if TaskKind.CPU_RELEASES_GIL in kinds:
+        return _nogil_pool(tasks, cores=cores, reasons=reasons, alternatives=alternatives)
+    if TaskKind.IO in kinds:
+        return _Choice(*_io_pool(
             tasks, hazards, green_blockers, reasons=reasons, alternatives=alternatives, cores=cores
+        ))  # fmt: skip
+    reasons.append(
+        "no blocking or CPU work found in these tasks' code: Celery's default (prefork, "
+        "-c = cores) is the safe choice"
+    )
+    return _Choice(Pool.PREFORK, cores)
+
+
+def _cpu_pool(
+    queue: str,
+    tasks: list[TaskInfo],
+    hazards: set[Hazard],
+    *,
+    app: str,
+    cores: int,
+    reasons: list[str],
+    alternatives: list[Alternative],
+) -> _Choice:
+    split: Split | None = None
+    processes = 1
+    if Hazard.SPAWNS_PROCESSES in hazards or Hazard.FORK_UNSAFE in hazards:
+        pool, concurrency, processes = Pool.SOLO, 1, cores
+        why = (
+            "a task starts its own processes (prefork's daemonic children cannot)"
+            if Hazard.SPAWNS_PROCESSES in hazards
+            else "fork-unsafe state created at import rules prefork out"
+        )
+        reasons.append(f"CPU-bound work, but {why}: run {cores} solo worker processes")
+    elif _mostly_waiting(tasks) and Hazard.THREAD_UNSAFE not in hazards:
+        # Measured (benchmarks/pools, workload "mixed": 3 IO, 1 pure-Python and 1
+        # GIL-releasing task): threads -c 50 ran 67 tasks/s, prefork -c 2 33/s. Prefork
+        # holds a process through every wait; threads overlap the waits and give the
+        # GIL-bound slices the same cores once there is one process per core.
+        pool, concurrency, processes = Pool.THREADS, IO_CONCURRENCY, cores
+        cpu_bound = [t for t in tasks if t.kind is TaskKind.CPU]
+        reasons.append(
+            "most tasks here wait (IO or GIL-releasing C work) and a few hold the GIL: "
+            f"-c {IO_CONCURRENCY} threads overlap the waits, and {cores} worker processes "
+            "per host give the pure-Python work every core (measured on a mixed queue: "
+            "threads 67 tasks/s vs prefork -c 2 33/s)"
+        )
+        split = _split(queue, cpu_bound, app, suffix="cpu", pool=Pool.PREFORK, concurrency=cores)
+        reasons.append(
+            f"{len(cpu_bound)} CPU-bound task(s) share this queue: they slow every "
+            f"thread of their process; move them to {split.new_queue!r} (see split)"
         )
     else:
         pool, concurrency = Pool.PREFORK, cores
         reasons.append(
-            "no blocking or CPU work found in these tasks' code: Celery's default (prefork, "
-            "-c = cores) is the safe choice"
+            f"pure-Python CPU work holds the GIL: only separate processes scale it "
+            f"(prefork 32 tasks/s vs 17-19 on one-process pools), -c = {cores} cores"
         )
+    if pool is not Pool.THREADS:
+        alternatives.append(
+            Alternative(Pool.THREADS, "threads share one GIL: CPU work runs one at a time")
+        )
+    else:
+        alternatives.append(
+            Alternative(Pool.PREFORK, "a process per task holds it through every wait")
+        )
+    alternatives.append(
+        Alternative(
+            Pool.GEVENT,
+            "CPU work never yields: it starves every other greenlet, heartbeats included",
+        )
+    )
+    light = [t for t in tasks if t.kind is TaskKind.IO]
+    if light and split is None:
+        split = _split_io(queue, light, app)
+        reasons.append(
+            f"{len(light)} IO-bound task(s) share this queue: they wait behind CPU work; "
+            f"move them to {split.new_queue!r} (see split)"
+        )
+    return _Choice(pool, concurrency, processes, split)
+
+
+def _nogil_pool(
+    tasks: list[TaskInfo], *, cores: int, reasons: list[str], alternatives: list[Alternative]
+) -> _Choice:
+    # Waits in the same tasks (a download, then a resize) count like IO tasks do.
+    waits = any(set(t.effects) & _IO for t in tasks)
+    reasons.append(
+        "C work that releases the GIL scales on threads as well as on prefork "
+        "(37 vs 35 tasks/s) at a third of the memory"
+    )
+    if waits:
+        reasons.append(
+            f"the queue also waits: -c {IO_CONCURRENCY} threads, and {cores} worker "
+            "processes per host, since one process tops out near a core on Celery's own "
+            "1-2.3 ms of CPU per task"
+        )
+    alternatives.append(Alternative(Pool.PREFORK, "ties on throughput, 2-3x the memory"))
+    alternatives.append(Alternative(Pool.GEVENT, "C work does not yield to the hub"))
+    if waits:
+        return _Choice(Pool.THREADS, IO_CONCURRENCY, cores)
+    return _Choice(Pool.THREADS, cores)
+
+
+def _narrowed(
+    choice: _Choice,
+    tasks: list[TaskInfo],
+    hazards: set[Hazard],
+    evidence: list[Evidence],
+    green_blockers: list[Evidence],
+    *,
+    cores: int,
+    reasons: list[str],
+    alternatives: list[Alternative],
+) -> _Choice:
+    """Hazards rule pools out; CPU-heavy child programs cap the concurrency."""
+    pool, concurrency, processes, split = choice
     if Hazard.THREAD_UNSAFE in hazards and pool is Pool.THREADS:
         pool = Pool.PREFORK if green_blockers else Pool.GEVENT
         reasons.append("thread-unsafe state rules threads out")
@@ -205,47 +297,34 @@ def decide(
             f"running task keeps a core busy outside Python, so more than {cores} at once "
             f"only queue up in the OS; -c capped at the host's {cores} cores"
         )
-    confidence = _confidence(tasks)
-    unresolved = [t for t in tasks if t.kind == "unknown"]
-    if tasks and 2 * len(unresolved) > len(tasks):
-        confidence = Confidence.LOW
-        reasons.insert(0, _unresolved_reason(unresolved, len(tasks)))
-    if override is not None:
-        if override.pool is not None and override.pool is not pool:
-            reasons.insert(
-                0,
-                f"pool set to {override.pool.value} in [tool.poolkit] "
-                f"(the advisor would pick {pool.value})",
-            )
-            # The alternatives were written against the advisor's pick: the pinned pool is
-            # no longer an alternative, the pick is.
-            alternatives = [a for a in alternatives if a.pool is not override.pool]
-            alternatives.insert(
-                0, Alternative(pool, "the advisor's pick; [tool.poolkit] keeps this queue off it")
-            )
-            pool = override.pool
-        concurrency = override.concurrency or concurrency
-        if override.processes and override.processes != processes:
-            # Drop the advisor's own per-host count from the reasons: the team chose one.
-            reasons = [r for r in reasons if "worker processes per host" not in r]
-            reasons.append(
-                f"{override.processes} worker processes per host, as [tool.poolkit] says"
-            )
-            processes = override.processes
-    return QueueAdvice(
-        name=queue,
-        pool=pool,
-        concurrency=concurrency,
-        processes=processes,
-        confidence=confidence,
-        tasks=tuple(t.name for t in tasks),
-        reasons=tuple(reasons),
-        evidence=tuple(evidence),
-        alternatives=tuple(alternatives),
-        command=command(app, queue, pool, concurrency),
-        split=split,
-        current_pool=current,
-    )
+    return _Choice(pool, concurrency, processes, split)
+
+
+def _overridden(
+    choice: _Choice, override: Override, reasons: list[str], alternatives: list[Alternative]
+) -> tuple[_Choice, list[str], list[Alternative]]:
+    """What ``[tool.poolkit.queues.<name>]`` pins, with the advisor's pick kept as a reason."""
+    pool, concurrency, processes, split = choice
+    if override.pool is not None and override.pool is not pool:
+        reasons.insert(
+            0,
+            f"pool set to {override.pool.value} in [tool.poolkit] "
+            f"(the advisor would pick {pool.value})",
+        )
+        # The alternatives were written against the advisor's pick: the pinned pool is
+        # no longer an alternative, the pick is.
+        alternatives = [a for a in alternatives if a.pool is not override.pool]
+        alternatives.insert(
+            0, Alternative(pool, "the advisor's pick; [tool.poolkit] keeps this queue off it")
+        )
+        pool = override.pool
+    concurrency = override.concurrency or concurrency
+    if override.processes and override.processes != processes:
+        # Drop the advisor's own per-host count from the reasons: the team chose one.
+        reasons = [r for r in reasons if "worker processes per host" not in r]
+        reasons.append(f"{override.processes} worker processes per host, as [tool.poolkit] says")
+        processes = override.processes
+    return _Choice(pool, concurrency, processes, split), reasons, alternatives
 
 
 def _io_pool(
@@ -274,7 +353,7 @@ def _io_pool(
         blocker = green_blockers[0] if green_blockers else None
         if blocker is None:
             why = "file IO is never cooperative under gevent"
-        elif blocker.kind == "blocks_hub":
+        elif blocker.kind == _BLOCKS_HUB:
             why = f"{blocker.call} blocks the gevent hub (C code waiting outside gevent)"
         else:
             why = f"{blocker.call} runs its own asyncio loop, which fights gevent's patching"
@@ -294,7 +373,7 @@ def _io_pool(
         "IO-bound: waits scale with greenlets (391-723 tasks/s at -c 50 vs 37-39 on prefork -c 2)"
     )
     reasons.append(per_process)
-    if any(e.kind == "needs_adapter" for t in tasks for e in t.evidence):
+    if any(e.kind == Green.NEEDS_ADAPTER.value for t in tasks for e in t.evidence):
         reasons.append(
             "psycopg2/psycopg waits block the hub unless a wait callback is installed "
             "(19 vs 641 tasks/s): install celery-poolkit[gevent], whose adapter does it"
@@ -364,15 +443,15 @@ def _unresolved_reason(unresolved: list[TaskInfo], total: int) -> str:
 
 def _mostly_waiting(tasks: list[TaskInfo]) -> bool:
     """More tasks wait (IO, GIL-releasing C work) than hold the GIL with pure Python."""
-    holding = sum(t.kind == "cpu" for t in tasks)
-    waiting = sum(t.kind in ("io", "cpu_releases_gil") for t in tasks)
+    holding = sum(t.kind is TaskKind.CPU for t in tasks)
+    waiting = sum(t.kind in (TaskKind.IO, TaskKind.CPU_RELEASES_GIL) for t in tasks)
     return waiting > holding
 
 
 def _split_io(queue: str, light: list[TaskInfo], app: str) -> Split:
     """Move a CPU queue's IO-bound tasks to ``<queue>_io`` on a green or threads pool."""
-    blockers = any(e.kind == "blocks_hub" for t in light for e in t.evidence)
-    nogil = any(t.kind == "cpu_releases_gil" for t in light)
+    blockers = any(e.kind == _BLOCKS_HUB for t in light for e in t.evidence)
+    nogil = any(t.kind is TaskKind.CPU_RELEASES_GIL for t in light)
     pool = Pool.THREADS if blockers or nogil else Pool.GEVENT
     return _split(queue, light, app, suffix="io", pool=pool, concurrency=IO_CONCURRENCY)
 
@@ -410,7 +489,7 @@ def _confidence(tasks: list[TaskInfo]) -> Confidence:
     library without a table, and mixed or missing kinds were wrong often enough that
     they cap the confidence at ``medium``.
     """
-    known = [t for t in tasks if t.kind != "unknown"]
+    known = [t for t in tasks if t.kind is not TaskKind.UNKNOWN]
     if not known:
         return Confidence.LOW
     decisive = [ev for t in known for ev in t.evidence if ev.kind in _DECISIVE.get(t.kind, ())]
@@ -421,11 +500,11 @@ def _confidence(tasks: list[TaskInfo]) -> Confidence:
 
 
 #: The evidence kinds that make each task kind (what classify() looked at).
-_DECISIVE: dict[str, frozenset[str]] = {
-    "gpu": frozenset({Effect.GPU.value}),
-    "cpu": frozenset({Effect.CPU.value}),
-    "cpu_releases_gil": frozenset({Effect.CPU_RELEASES_GIL.value}),
-    "io": frozenset(e.value for e in _IO),
+_DECISIVE: dict[TaskKind, frozenset[str]] = {
+    TaskKind.GPU: frozenset({Effect.GPU.value}),
+    TaskKind.CPU: frozenset({Effect.CPU.value}),
+    TaskKind.CPU_RELEASES_GIL: frozenset({Effect.CPU_RELEASES_GIL.value}),
+    TaskKind.IO: frozenset(e.value for e in _IO),
 }
 
 

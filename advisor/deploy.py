@@ -215,35 +215,10 @@ def _yaml_command_lines(lines: list[str]) -> dict[int, str]:
 
 def parse_command(line: str, location: Location, *, windows: bool = False) -> WorkerCommand | None:
     """Parse one ``celery -A app worker -Q a,b -P gevent -c 50 …`` line (or ``multi``)."""
-    line = _ENV_DEFAULT.sub(lambda m: m.group(1), line)
-    line = _ENV_BARE.sub("", line)
-    if re.search(r'\[\s*"', line):  # exec form: ["celery", "-A", "proj", "worker"]
-        words = re.findall(r'"([^"]*)"', line)
-    else:
-        try:
-            words = shlex.split(line)
-        except ValueError:  # unbalanced quotes in a YAML value: plain words will do
-            words = line.split()
-    words = [w.strip("\"',[]") for w in words]
-    try:
-        start = next(i for i, w in enumerate(words) if w.endswith("celery"))
-    except StopIteration:
+    words = _celery_words(line)
+    if words is None:
         return None
-    words = words[start + 1 :]
-    if "worker" not in words and "multi" not in words:
-        return None
-    opts: dict[str, str] = {}
-    try:
-        # The bootstrap's own reading of a worker command line: `-EPgevent`, `-Qa,b`,
-        # `--pool=gevent` mean here what they mean to click.
-        for name, value, _ in argv_options(words):
-            key = _OPTION_FIELDS.get(name)
-            if key == "beat":
-                opts[key] = "1"
-            elif key is not None and value is not None:
-                opts[key] = value
-    except PoolSelectionError:  # `-P` with no value: the command line is incomplete
-        pass
+    opts = _options(words)
     pool = None
     if opts.get("pool"):
         try:
@@ -266,3 +241,41 @@ def parse_command(line: str, location: Location, *, windows: bool = False) -> Wo
         max_memory_per_child=opts.get("max_memory_per_child", ""),
         windows=windows,
     )
+
+
+def _celery_words(line: str) -> list[str] | None:
+    """The words after ``celery`` in a worker (or ``multi``) command line, else None."""
+    line = _ENV_DEFAULT.sub(lambda m: m.group(1), line)
+    line = _ENV_BARE.sub("", line)
+    if re.search(r'\[\s*"', line):  # exec form: ["celery", "-A", "proj", "worker"]
+        words = re.findall(r'"([^"]*)"', line)
+    else:
+        try:
+            words = shlex.split(line)
+        except ValueError:  # unbalanced quotes in a YAML value: plain words will do
+            words = line.split()
+    words = [w.strip("\"',[]") for w in words]
+    try:
+        start = next(i for i, w in enumerate(words) if w.endswith("celery"))
+    except StopIteration:
+        return None
+    words = words[start + 1 :]
+    if "worker" not in words and "multi" not in words:
+        return None
+    return words
+
+
+def _options(words: list[str]) -> dict[str, str]:
+    opts: dict[str, str] = {}
+    try:
+        # The bootstrap's own reading of a worker command line: `-EPgevent`, `-Qa,b`,
+        # `--pool=gevent` mean here what they mean to click.
+        for name, value, _ in argv_options(words):
+            key = _OPTION_FIELDS.get(name)
+            if key == "beat":
+                opts[key] = "1"
+            elif key is not None and value is not None:
+                opts[key] = value
+    except PoolSelectionError:  # `-P` with no value: the command line is incomplete
+        pass
+    return opts

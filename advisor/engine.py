@@ -10,8 +10,8 @@ import hashlib
 import os
 import pickle
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from celery_poolkit.advisor import (
@@ -21,6 +21,7 @@ from celery_poolkit.advisor import (
     discovery,
     effects,
     inferred,
+    profile,
     routing,
     unresolved,
 )
@@ -32,6 +33,7 @@ from celery_poolkit.advisor.files import context, find_root, in_focus, walk
 from celery_poolkit.advisor.knowledge import CELERY_CALLS, Knowledge
 from celery_poolkit.advisor.parse import Loaded, Parser, default_jobs, read_all
 from celery_poolkit.advisor.project import MAX_MRO, Project
+from celery_poolkit.advisor.rules import finding
 from celery_poolkit.advisor.values import Evaluator, FromEnv
 from celery_poolkit.model import (
     Advice,
@@ -47,7 +49,7 @@ from celery_poolkit.model import (
     TaskInfo,
 )
 
-_RESULT_FORMAT = 3  # bump when Advice or the decision logic changes meaning
+_RESULT_FORMAT = 4  # bump when Advice or the decision logic changes meaning
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +70,13 @@ def analyze(
     cores: int | None = None,
     live: LiveConfig | None = None,
     root: Path | None = None,
+    measured: Mapping[str, profile.Measured] | None = None,
 ) -> Advice:
     """Advise on the project at ``paths``. ``plugin_calls`` is the library knowledge;
     ``cache_dir`` None disables the cache; ``root`` is the project's folder (report paths
     are relative to it, deployment files are read under it), by default the common
-    folder of ``paths``. Never raises for bad source files."""
+    folder of ``paths``; ``measured`` is ``--profile``'s per-task measurements
+    (:func:`.profile.measured`). Never raises for bad source files."""
     root = root or find_root(paths)
     rows = [*CELERY_CALLS, *plugin_calls, *config.knowledge]
     # Calls into libraries no table describes are inferred from their source (inferred.py).
@@ -84,7 +88,17 @@ def analyze(
     skipped += unreadable
     cores = cores or config.cores or os.cpu_count() or 1
     commands = deploy.find_commands(root)
-    state = (sorted(key for _, _, key in loaded), skipped, config, cores, live, commands, focus)
+    measured = dict(measured or {})
+    state = (
+        sorted(key for _, _, key in loaded),
+        skipped,
+        config,
+        cores,
+        live,
+        commands,
+        focus,
+        sorted(measured.items()),
+    )
     result_key = _result_key(state, knowledge)
     results = Cache(cache_dir, root, "result", Advice) if cache_dir is not None else None
     if results is not None:
@@ -108,6 +122,7 @@ def analyze(
         live=live,
         commands=commands,
         focus=focus,
+        measured=measured,
     )
     libraries.save()
     if results is not None:
@@ -166,6 +181,43 @@ def _result_key(state: object, knowledge: Knowledge) -> str:
     return "advice:" + digest.hexdigest()
 
 
+@dataclass(frozen=True, slots=True)
+class _Index:
+    """Stage 1: the project index, and what every later stage reads from it once."""
+
+    project: Project
+    apps: list[discovery.AppInfo]
+    settings: dict[str, discovery.Setting]
+    evaluator: Evaluator
+
+
+@dataclass(frozen=True, slots=True)
+class _Tasks:
+    """Stage 2: the tasks under the paths asked about, and where each is routed."""
+
+    defs: tuple[discovery.TaskDef, ...]
+    routed: dict[str, routing.Routed]
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Summaries:
+    """Stage 3: each task with its effects and kind, measurements from ``--profile``
+    already applied; import-time hazards and measured contradictions as findings."""
+
+    tasks: tuple[TaskInfo, ...]
+    findings: tuple[Finding, ...]
+    measured: dict[str, str]  # task name -> why its measured kind replaced the static one
+
+
+@dataclass(frozen=True, slots=True)
+class _Decided:
+    """Stage 4: each queue's advice, with its member tasks."""
+
+    queue: QueueAdvice
+    members: tuple[TaskInfo, ...]
+
+
 def _advise(
     root: Path,
     facts: list[ModuleFacts],
@@ -177,83 +229,160 @@ def _advise(
     live: LiveConfig | None,
     commands: list[deploy.WorkerCommand],
     focus: tuple[str, ...] = (),
+    measured: Mapping[str, profile.Measured],
 ) -> Advice:
+    """The stages, each from the previous one's values: index -> tasks and routes ->
+    effect summaries -> decisions -> findings -> :class:`Advice`."""
+    rule = routing.RuleFactory()
+    index = _index(facts, knowledge)
+    tasks = _tasks(index, focus, live, rule)
+    summaries = _summaries(index, tasks, measured)
+    # The -A the project's own deployment uses, else the first app found.
+    deployed = next((c.app for c in commands if c.app), "")
+    app_name = config.app or deployed or (index.apps[0].cli_name if index.apps else "proj")
+    configured_pool = _configured_pool(index.evaluator, index.settings)
+    if live is not None and live.pool:
+        configured_pool = _parse_pool(live.pool) or configured_pool
+    decided = _decisions(
+        summaries, app_name, config, cores, commands=commands, configured=configured_pool
+    )
+    findings = [*tasks.findings, *summaries.findings]
+    findings += _queue_findings(
+        decided, index, tasks, config, cores, commands=commands, configured=configured_pool,
+        rule=rule,
+    )  # fmt: skip
+    findings += _app_findings([d.queue for d in decided], index, commands, configured_pool, rule)
+    findings = _filter(findings, index.project, config)
+    skipped = skipped + [
+        Skipped(
+            path,
+            f"class hierarchy deeper than {MAX_MRO} levels at {cid}: bases past "
+            "that depth are not followed",
+        )
+        for path, cid in index.project.too_deep.items()
+    ]
+    return Advice(
+        root=str(root),
+        queues=tuple(d.queue for d in decided),
+        tasks=summaries.tasks,
+        findings=tuple(findings),
+        skipped=tuple(sorted(skipped, key=lambda s: s.path)),
+        app=app_name,
+        files=len(facts),
+        imported_app=live is not None,
+    )
+
+
+def _index(facts: list[ModuleFacts], knowledge: Knowledge) -> _Index:
     knowledge = inferred.with_settings(knowledge, facts)
     project = Project(facts, knowledge)
-    rule = routing.RuleFactory()
-    findings: list[Finding] = []
     apps = discovery.find_apps(project)
     settings = discovery.find_settings(project, apps)
-    evaluator = Evaluator(project, discovery.django_settings(project))
+    return _Index(project, apps, settings, Evaluator(project, discovery.django_settings(project)))
+
+
+def _tasks(
+    index: _Index, focus: tuple[str, ...], live: LiveConfig | None, rule: routing.RuleFactory
+) -> _Tasks:
     # Only the tasks under the paths asked about; the rest of the package is context.
-    defs = [t for t in discovery.find_tasks(project) if in_focus(t.location.path, focus)]
-    routed, route_findings = routing.route_all(project, defs, settings, evaluator, rule)
+    defs = [t for t in discovery.find_tasks(index.project) if in_focus(t.location.path, focus)]
+    routed, findings = routing.route_all(index.project, defs, index.settings, index.evaluator, rule)
     if live is not None:  # the live router knows better, router functions included
         for name, queue in live.routes.items():
             if name in routed:
                 routed[name] = routing.Routed(queue, routed[name].also)
-        route_findings = [f for f in route_findings if f.rule not in ("PK101", "PK102")]
-    findings += route_findings
-    summaries = effects.summarize(project, [t.body for t in defs])
+        findings = [f for f in findings if f.rule not in ("PK101", "PK102")]
+    return _Tasks(tuple(defs), routed, tuple(findings))
+
+
+def _summaries(
+    index: _Index,
+    tasks: _Tasks,
+    measured: Mapping[str, profile.Measured],
+) -> _Summaries:
+    project = index.project
+    summaries = effects.summarize(project, [t.body for t in tasks.defs])
     fork_unsafe = _import_time_hazards(project)
-    findings += [
-        rule(
-            "PK501",
-            f"{ev.call} runs at import time in {ev.location.path}: prefork forks after "
-            "imports, so every child inherits it; create it in worker_process_init instead",
-            ev.location,
-        )
+    findings = [
+        finding("PK501", ev.location, call=ev.call, path=ev.location.path)
         for ev in fork_unsafe.values()
     ]
-    tasks = [
-        _task_info(t, routed[t.name], summaries.get(t.body, {}), project, fork_unsafe) for t in defs
+    infos = [
+        _task_info(t, tasks.routed[t.name], summaries.get(t.body, {}), project, fork_unsafe)
+        for t in tasks.defs
     ]
     # Tasks with no effect say which calls could not be followed (decide quotes them).
-    tasks = [unresolved.annotate(t, project) for t in tasks]
-    # The -A the project's own deployment uses, else the first app found.
-    deployed = next((c.app for c in commands if c.app), "")
-    app_name = config.app or deployed or (apps[0].cli_name if apps else "proj")
-    configured_pool = _configured_pool(evaluator, settings)
-    if live is not None and live.pool:
-        configured_pool = _parse_pool(live.pool) or configured_pool
-    queues: list[QueueAdvice] = []
+    infos = [unresolved.annotate(t, project) for t in infos]
+    # --profile: measured kinds replace static guesses before any queue is decided.
+    applied = profile.apply(infos, measured)
+    return _Summaries(applied.tasks, (*findings, *applied.findings), applied.changed)
+
+
+def _decisions(
+    summaries: _Summaries,
+    app: str,
+    config: AdvisorConfig,
+    cores: int,
+    *,
+    commands: list[deploy.WorkerCommand],
+    configured: Pool | None,
+) -> list[_Decided]:
     by_queue: dict[str, list[TaskInfo]] = {}
-    for task in tasks:
+    for task in summaries.tasks:
         by_queue.setdefault(task.queue, []).append(task)
         for extra in task.also_queues:
             by_queue.setdefault(extra, []).append(task)
-    limits = {
-        k: (str(v.value), v.location) for k, v in settings.items() if k.endswith("time_limit")
-    }
-    tdefs = {t.name: t for t in defs}
+    decided = []
     for name in sorted(by_queue):
         members = by_queue[name]
-        current = _deployed_pool(name, commands) or configured_pool
         advice = decide(
             name,
             members,
-            app=app_name,
+            app=app,
             cores=cores,
             override=config.override(name),
-            current=current,
+            current=_deployed_pool(name, commands) or configured,
         )
-        queues.append(advice)
+        reasons = [summaries.measured[t] for t in advice.tasks if t in summaries.measured]
+        if reasons:
+            advice = replace(advice, reasons=(*reasons, *advice.reasons))
+        decided.append(_Decided(advice, tuple(members)))
+    return decided
+
+
+def _queue_findings(
+    decided: list[_Decided],
+    index: _Index,
+    tasks: _Tasks,
+    config: AdvisorConfig,
+    cores: int,
+    *,
+    commands: list[deploy.WorkerCommand],
+    configured: Pool | None,
+    rule: routing.RuleFactory,
+) -> list[Finding]:
+    """PK103, the pool conflicts and the connection budgets, queue by queue."""
+    findings: list[Finding] = []
+    tdefs = {t.name: t for t in tasks.defs}
+    settings, evaluator = index.settings, index.evaluator
+    for d in decided:
+        advice, members = d.queue, list(d.members)
         if advice.split is not None:
             findings.append(
-                rule(
+                finding(
                     "PK103",
-                    f"queue {name!r} mixes CPU-bound and IO-bound tasks; move "
-                    f"{len(advice.split.tasks)} task(s) to {advice.split.new_queue!r} "
-                    f"({advice.split.pool.value})",
                     members[0].location,
-                    queue=name,
+                    queue=advice.name,
+                    moved=len(advice.split.tasks),
+                    new_queue=advice.split.new_queue,
+                    pool=advice.split.pool.value,
                 )
             )
         findings += conflicts.queue_findings(
             advice, members, defs=tdefs, commands=commands, rule=rule
         )
         queue_runs = budget.runs(
-            advice, commands, settings, evaluator, configured=configured_pool, cores=cores
+            advice, commands, settings, evaluator, configured=configured, cores=cores
         )
         findings += budget.redis_pool(
             advice,
@@ -267,47 +396,35 @@ def _advise(
         findings += budget.postgres_connections(
             advice,
             members,
-            project=project,
+            project=index.project,
             evaluator=evaluator,
             queue_runs=queue_runs,
             budget=config.db_max_connections,
             rule=rule,
         )
-    findings += conflicts.app_wide_limits(queues, limits, rule)
-    findings += _settings_findings(settings, configured_pool, rule)
+    return findings
+
+
+def _app_findings(
+    queues: list[QueueAdvice],
+    index: _Index,
+    commands: list[deploy.WorkerCommand],
+    configured: Pool | None,
+    rule: routing.RuleFactory,
+) -> list[Finding]:
+    """App-wide time limits, settings the pool ignores, and queues nobody consumes."""
+    limits = {
+        k: (str(v.value), v.location) for k, v in index.settings.items() if k.endswith("time_limit")
+    }
+    findings = list(conflicts.app_wide_limits(queues, limits, rule))
+    findings += _settings_findings(index.settings, configured, rule)
     if commands:
         consumed = {q for c in commands for q in c.queues}
         catch_all = any(not c.queues for c in commands)
         for q in queues:
             if q.name not in consumed and not (catch_all and q.name in ("celery", "default")):
-                findings.append(
-                    rule(
-                        "PK602",
-                        f"queue {q.name!r} has {len(q.tasks)} task(s) but "
-                        "no deployment command consumes it",
-                        None,
-                        queue=q.name,
-                    )
-                )
-    findings = _filter(findings, project, config)
-    skipped = skipped + [
-        Skipped(
-            path,
-            f"class hierarchy deeper than {MAX_MRO} levels at {cid}: bases past "
-            "that depth are not followed",
-        )
-        for path, cid in project.too_deep.items()
-    ]
-    return Advice(
-        root=str(root),
-        queues=tuple(queues),
-        tasks=tuple(tasks),
-        findings=tuple(findings),
-        skipped=tuple(sorted(skipped, key=lambda s: s.path)),
-        app=app_name,
-        files=len(facts),
-        imported_app=live is not None,
-    )
+                findings.append(finding("PK602", None, queue=q.name, count=len(q.tasks)))
+    return findings
 
 
 def _task_info(
@@ -417,10 +534,10 @@ def _settings_findings(
         # worker), which has no setting to point at.
         setting = settings.get("worker_pool")
         out.append(
-            rule(
+            finding(
                 "PK305",
-                "the eventlet pool is deprecated upstream: migrate to gevent",
                 setting.location if setting is not None else None,
+                message="the eventlet pool is deprecated upstream: migrate to gevent",
             )
         )
     for key in ("worker_max_tasks_per_child", "worker_max_memory_per_child"):
@@ -442,17 +559,17 @@ def _filter(findings: list[Finding], project: Project, config: AdvisorConfig) ->
     }
     kept = []
     seen = set()
-    for finding in findings:
-        if not config.enabled(finding.rule):
+    for found in findings:
+        if not config.enabled(found.rule):
             continue
-        loc = finding.location
+        loc = found.location
         if loc is not None:
             rules = ignores.get(loc.path, {}).get(loc.line, ())
-            if "" in rules or finding.rule in rules:
+            if "" in rules or found.rule in rules:
                 continue
-        key = (finding.rule, finding.message, loc)
+        key = (found.rule, found.message, loc)
         if key not in seen:
             seen.add(key)
-            kept.append(finding)
+            kept.append(found)
     order = {"error": 0, "warning": 1, "info": 2}
     return sorted(kept, key=lambda f: (order[f.severity.value], f.rule, str(f.location or "")))

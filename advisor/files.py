@@ -157,24 +157,7 @@ def _walk_dir(
     # An explicit stack, not recursion: a 1,000-level folder tree must not overflow.
     stack = [folder]
     while stack:
-        current = stack.pop()
-        try:
-            stat = current.stat()
-        except OSError as exc:
-            skipped.append(Skipped(_rel(current, root), f"cannot read folder: {exc.strerror}"))
-            continue
-        key = (stat.st_dev, stat.st_ino)
-        if key in seen:
-            if current.is_symlink():
-                skipped.append(Skipped(_rel(current, root), "symlink loop: folder already read"))
-            continue
-        seen.add(key)
-        try:
-            entries = sorted(os.scandir(current), key=lambda e: e.name)
-        except OSError as exc:
-            skipped.append(Skipped(_rel(current, root), f"cannot list folder: {exc.strerror}"))
-            continue
-        for entry in entries:
+        for entry in _entries(stack.pop(), root, seen, skipped):
             if ignore.match(entry.name) or ignore.match(_rel(Path(entry.path), root)):
                 continue
             try:
@@ -185,6 +168,29 @@ def _walk_dir(
                 stack.append(Path(entry.path))
             elif entry.name.endswith(".py"):
                 yield Path(entry.path)
+
+
+def _entries(
+    current: Path, root: Path, seen: set[tuple[int, int]], skipped: list[Skipped]
+) -> list[os.DirEntry[str]]:
+    """A folder's entries by name; none for a folder already read (a symlink loop) or
+    one that cannot be read, which is reported."""
+    try:
+        stat = current.stat()
+    except OSError as exc:
+        skipped.append(Skipped(_rel(current, root), f"cannot read folder: {exc.strerror}"))
+        return []
+    key = (stat.st_dev, stat.st_ino)
+    if key in seen:
+        if current.is_symlink():
+            skipped.append(Skipped(_rel(current, root), "symlink loop: folder already read"))
+        return []
+    seen.add(key)
+    try:
+        return sorted(os.scandir(current), key=lambda e: e.name)
+    except OSError as exc:
+        skipped.append(Skipped(_rel(current, root), f"cannot list folder: {exc.strerror}"))
+        return []
 
 
 def _matcher(patterns: tuple[str, ...]) -> re.Pattern[str]:

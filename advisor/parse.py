@@ -130,6 +130,21 @@ class Parser:
         return list(self._pool.map(_analyse_packed, work, chunksize=chunk))
 
 
+def _source(rel: str, data: bytes) -> str | Skipped:
+    """The file's text in its declared encoding, or why it is not Python source."""
+    if len(data) > MAX_FILE_BYTES:
+        size = len(data) / 1024 / 1024
+        reason = f"file is {size:.1f} MiB, over the {MAX_FILE_BYTES // 1024 // 1024} MiB limit"
+        return Skipped(rel, reason)
+    if b"\0" in data:
+        return Skipped(rel, "contains NUL bytes: a binary file, not Python source")
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding)
+    except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
+        return Skipped(rel, f"cannot decode: {_first_line(exc)}")
+
+
 def _analyse_packed(item: tuple[str, str, bool, bytes, str, bool]) -> Result:
     return analyse_one(*item)
 
@@ -138,17 +153,9 @@ def analyse_one(  # noqa: PLR0917 - called with a packed work item
     rel: str, module: str, is_package: bool, data: bytes, key: str, full: bool = True
 ) -> Result:
     """Facts for one file, or the reason it was skipped. Never raises for bad input."""
-    if len(data) > MAX_FILE_BYTES:
-        size = len(data) / 1024 / 1024
-        reason = f"file is {size:.1f} MiB, over the {MAX_FILE_BYTES // 1024 // 1024} MiB limit"
-        return key, None, Skipped(rel, reason)
-    if b"\0" in data:
-        return key, None, Skipped(rel, "contains NUL bytes: a binary file, not Python source")
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        source = data.decode(encoding)
-    except (SyntaxError, UnicodeDecodeError, LookupError) as exc:
-        return key, None, Skipped(rel, f"cannot decode: {_first_line(exc)}")
+    source = _source(rel, data)
+    if isinstance(source, Skipped):
+        return key, None, source
     try:
 
         def visit() -> ModuleFacts:

@@ -5,7 +5,9 @@ task with enough runs, the measured share of wall time spent on CPU decides its 
 overriding the static guess: a task the advisor could not classify (or thought waits)
 that measures CPU-bound becomes ``cpu``, and one it thought CPU-bound that measures
 mostly waiting becomes ``io``. Each contradiction is a PK701 finding; tasks measured
-blocking the gevent hub are PK702. Queues whose tasks changed kind are decided again.
+blocking the gevent hub are PK702. The engine applies the measurements to the tasks'
+summaries before it decides any queue (:func:`apply`), so decisions and every later
+finding follow the measured kind, and ``# poolkit: ignore[PK701]`` works like any other.
 
 Reads JSON only: like the rest of the advisor it never imports celery or user code.
 """
@@ -13,22 +15,20 @@ Reads JSON only: like the rest of the advisor it never imports celery or user co
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from celery_poolkit.advisor.config import AdvisorConfig
-from celery_poolkit.advisor.decide import decide
 from celery_poolkit.advisor.reading import Unreadable, read_bytes
-from celery_poolkit.advisor.routing import RuleFactory
+from celery_poolkit.advisor.rules import finding
 from celery_poolkit.errors import ConfigError
-from celery_poolkit.model import Advice, Finding, QueueAdvice, TaskInfo
+from celery_poolkit.model import Finding, TaskInfo, TaskKind
 from celery_poolkit.worker.profile import ClusterProfile, cluster_profile_from_dict
 
 #: Runs a task needs before its measurement outweighs the static guess.
 MIN_RUNS = 5
 #: CPU share at or above which a task is CPU-bound, and at or below which it waits.
 CPU_BOUND, WAITS = 0.6, 0.25
-_CPU_KINDS = ("cpu", "cpu_releases_gil", "gpu")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,14 +48,14 @@ class Measured:
         return min(1.0, self.cpu / self.wall) if self.wall > 0 else 0.0
 
     @property
-    def kind(self) -> str | None:
-        """cpu or io when the measurement is clear and large enough, else None."""
+    def kind(self) -> TaskKind | None:
+        """CPU or IO when the measurement is clear and large enough, else None."""
         if self.runs < MIN_RUNS:
             return None
         if self.cpu_share >= CPU_BOUND:
-            return "cpu"
+            return TaskKind.CPU
         if self.cpu_share <= WAITS:
-            return "io"
+            return TaskKind.IO
         return None
 
 
@@ -108,71 +108,48 @@ def measured(profile: ClusterProfile) -> dict[str, Measured]:
     }
 
 
-def merge(
-    advice: Advice,
-    profile: ClusterProfile,
-    *,
-    cores: int,
-    config: AdvisorConfig | None = None,
-) -> Advice:
-    """``advice`` with measured kinds, re-decided queues and PK701/PK702 findings."""
-    rule = RuleFactory()
-    facts = measured(profile)
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """Tasks with their measured kinds, the PK701/PK702 findings, and per changed task why."""
+
+    tasks: tuple[TaskInfo, ...]
+    findings: tuple[Finding, ...]
+    changed: dict[str, str]  # task name -> the measurement that decided its kind
+
+
+def apply(tasks: Sequence[TaskInfo], facts: Mapping[str, Measured]) -> Applied:
+    """Measured kinds applied to the tasks' summaries, before any queue is decided.
+
+    The engine calls it between the effect summaries and the decisions, so every later
+    stage (decisions, PK601 and the other queue findings, ``# poolkit: ignore``) sees the
+    measured kind, never the static guess it replaced."""
     findings: list[Finding] = []
-    tasks: list[TaskInfo] = []
-    changed: dict[str, str] = {}  # task name -> reason
-    for task in advice.tasks:
+    out: list[TaskInfo] = []
+    changed: dict[str, str] = {}
+    for task in tasks:
         m = facts.get(task.name)
         kind = m.kind if m else None
         if m is not None and m.blocks:
-            findings.append(rule(
-                "PK702",
-                f"task {task.name} blocked the gevent hub {m.blocks} time(s) for "
-                f"{m.block_seconds:.2f}s in total on {_hosts(m.hosts)} (measured)",
-                task.location, queue=task.queue, task=task.name,
+            findings.append(finding(
+                "PK702", task.location, queue=task.queue, task=task.name, blocks=m.blocks,
+                seconds=m.block_seconds, hosts=_hosts(m.hosts),
             ))  # fmt: skip
         contradicts = kind is not None and (
-            (kind == "cpu" and task.kind not in _CPU_KINDS)
-            or (kind == "io" and task.kind in _CPU_KINDS)
+            (kind is TaskKind.CPU and not task.kind.is_cpu)
+            or (kind is TaskKind.IO and task.kind.is_cpu)
         )
-        if m is None or not contradicts:
-            tasks.append(task)
+        if m is None or kind is None or not contradicts:
+            out.append(task)
             continue
         why = (
             f"measured: {task.name} spends {m.cpu_share:.0%} of its wall time on CPU over "
-            f"{m.runs} runs on {_hosts(m.hosts)}; the static guess was {task.kind!r}"
+            f"{m.runs} runs on {_hosts(m.hosts)}; the static guess was {task.kind.value!r}"
         )
-        findings.append(rule("PK701", f"{why}: the measurement decides ({kind})",
-                             task.location, queue=task.queue, task=task.name))  # fmt: skip
+        findings.append(finding("PK701", task.location, queue=task.queue, task=task.name,
+                                measurement=why, kind=kind.value))  # fmt: skip
         changed[task.name] = why
-        tasks.append(replace(task, kind=str(kind)))
-    if not changed:
-        return replace(advice, findings=advice.findings + tuple(findings))
-    by_queue: dict[str, list[TaskInfo]] = {}
-    for task in tasks:
-        for queue in (task.queue, *task.also_queues):
-            by_queue.setdefault(queue, []).append(task)
-    queues: list[QueueAdvice] = []
-    for old in advice.queues:
-        reasons = [changed[t] for t in old.tasks if t in changed]
-        if not reasons or old.name not in by_queue:
-            queues.append(old)
-            continue
-        new = decide(
-            old.name,
-            by_queue[old.name],
-            app=advice.app,
-            cores=cores,
-            override=config.override(old.name) if config else None,
-            current=old.current_pool,
-        )
-        queues.append(replace(new, reasons=(*reasons, *new.reasons)))
-    return replace(
-        advice,
-        queues=tuple(queues),
-        tasks=tuple(tasks),
-        findings=advice.findings + tuple(findings),
-    )
+        out.append(replace(task, kind=kind))
+    return Applied(tuple(out), tuple(findings), changed)
 
 
 def _hosts(hosts: tuple[str, ...], shown: int = 3) -> str:

@@ -40,7 +40,7 @@ class Row:
 def verdict(m: Measured) -> str:
     if m.runs < MIN_RUNS:
         return "few"
-    return m.kind or "mixed"
+    return m.kind.value if m.kind else "mixed"
 
 
 def _label(row: Row) -> str:

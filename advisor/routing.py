@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from celery_poolkit.advisor.discovery import Setting, TaskDef
 from celery_poolkit.advisor.facts import Lit, Ref
 from celery_poolkit.advisor.project import Project
+from celery_poolkit.advisor.rules import finding
 from celery_poolkit.advisor.values import (
     Callable,
     Evaluator,
@@ -61,14 +62,7 @@ def route_all(
         used = {r.queue for r in routed.values()} | {q for r in routed.values() for q in r.also}
         setting = settings["task_queues"]
         for queue in sorted(used - declared):
-            findings.append(
-                rule(
-                    "PK104",
-                    f"tasks are routed to queue {queue!r}, which task_queues does not declare",
-                    setting.location,
-                    queue=queue,
-                )
-            )
+            findings.append(finding("PK104", setting.location, queue=queue))
     return routed, findings
 
 
@@ -84,9 +78,7 @@ class RuleFactory:
         queue: str | None = None,
         task: str | None = None,
     ) -> Finding:
-        from celery_poolkit.advisor.rules import RULES
-
-        return Finding(rule, RULES[rule].severity, message, location, queue, task)
+        return finding(rule, location, queue=queue, task=task, message=message)
 
 
 def _queue_name(  # noqa: PLR0917 - private helper, called positionally in one place
@@ -167,14 +159,7 @@ def _routers(
                 else (item.text if isinstance(item, Unresolved) else repr(item))
             )
             kind = "a router function" if isinstance(item, Callable | str) else "a dynamic value"
-            findings.append(
-                rule(
-                    "PK101",
-                    f"task_routes uses {kind} ({shown}); tasks it routes cannot be seen "
-                    "statically and stay on the queue the other routes give them",
-                    setting.location,
-                )
-            )
+            findings.append(finding("PK101", setting.location, router=kind, shown=shown))
     return out
 
 

@@ -11,9 +11,11 @@ PK8xx are the worker process's (``poolkit doctor``, the start-up guard):
 
 from __future__ import annotations
 
-from celery_poolkit.model import Rule, Severity
+from typing import Any
 
-__all__ = ["RULES", "Rule"]
+from celery_poolkit.model import Finding, Location, Rule, Severity
+
+__all__ = ["RULES", "TEMPLATES", "Rule", "finding"]
 
 _W, _E, _I = Severity.WARNING, Severity.ERROR, Severity.INFO
 
@@ -130,3 +132,46 @@ RULES: dict[str, Rule] = {
         ),
     )
 }
+
+
+#: Each rule's message, filled with :func:`finding`'s fields (``queue`` and ``task``
+#: among them). Rules not listed here yet are reported with their whole message
+#: (``message=``), made where the finding is found.
+TEMPLATES: dict[str, str] = {
+    "PK101": (
+        "task_routes uses {router} ({shown}); tasks it routes cannot be seen statically and "
+        "stay on the queue the other routes give them"
+    ),
+    "PK103": (
+        "queue {queue!r} mixes CPU-bound and IO-bound tasks; move {moved} task(s) to "
+        "{new_queue!r} ({pool})"
+    ),
+    "PK104": "tasks are routed to queue {queue!r}, which task_queues does not declare",
+    "PK501": (
+        "{call} runs at import time in {path}: prefork forks after imports, so every child "
+        "inherits it; create it in worker_process_init instead"
+    ),
+    "PK602": "queue {queue!r} has {count} task(s) but no deployment command consumes it",
+    "PK701": "{measurement}: the measurement decides ({kind})",
+    "PK702": (
+        "task {task} blocked the gevent hub {blocks} time(s) for {seconds:.2f}s in total "
+        "on {hosts} (measured)"
+    ),
+}
+
+
+def finding(
+    rule: str,
+    location: Location | None,
+    *,
+    queue: str | None = None,
+    task: str | None = None,
+    **fields: Any,
+) -> Finding:
+    """The one way the advisor makes a finding: the rule's severity, and its message from
+    its template (or ``fields["message"]`` for a rule without one yet)."""
+    template = TEMPLATES.get(rule, "{message}")
+    if rule in TEMPLATES and "message" in fields:  # one message shape per rule
+        raise TypeError(f"{rule} has a template: pass its fields, not a message")
+    message = template.format(queue=queue, task=task, **fields)
+    return Finding(rule, RULES[rule].severity, message, location, queue, task)

@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from celery_poolkit.advisor import effects
 from celery_poolkit.advisor.project import Project
-from celery_poolkit.model import Evidence, Location, TaskInfo
+from celery_poolkit.model import Evidence, Location, TaskInfo, TaskKind
 
 #: Calls listed per task: enough to point a reviewer at the code, not a dump.
 MAX_PER_TASK = 3
@@ -23,7 +23,7 @@ KIND = "unresolved"
 
 def annotate(task: TaskInfo, project: Project) -> TaskInfo:
     """``task`` with its ``unresolved`` calls named when it shows no effect."""
-    if task.kind != "unknown":
+    if task.kind is not TaskKind.UNKNOWN:
         return task
     found: list[Evidence] = []
     for fid in sorted(effects.reachable(project, [task.qualname])):

@@ -107,6 +107,22 @@ class Hazard(str, enum.Enum):
     RUNS_EVENT_LOOP = "runs_event_loop"  # starts an asyncio loop inside the task
 
 
+class TaskKind(str, enum.Enum):
+    """What a task's evidence adds up to: the decision's input. Values are the JSON
+    report's names."""
+
+    GPU = "gpu"
+    CPU = "cpu"  # holds the GIL
+    CPU_RELEASES_GIL = "cpu_releases_gil"
+    IO = "io"  # waits: network, database, files, children, sleeps, the broker
+    UNKNOWN = "unknown"  # no effect found (or none that could be followed)
+
+    @property
+    def is_cpu(self) -> bool:
+        """Work that keeps a core busy, the GIL held or not."""
+        return self in (TaskKind.GPU, TaskKind.CPU, TaskKind.CPU_RELEASES_GIL)
+
+
 @dataclass(frozen=True, slots=True)
 class Call:
     """Knowledge about one library callable, looked up by canonical qualname.
@@ -184,7 +200,7 @@ class TaskInfo:
     effects: tuple[Effect, ...] = ()
     hazards: tuple[Hazard, ...] = ()
     evidence: tuple[Evidence, ...] = ()
-    kind: str = "unknown"  # cpu, cpu_releases_gil, gpu, io, unknown: the decision's input
+    kind: TaskKind = TaskKind.UNKNOWN  # the decision's input
     also_queues: tuple[str, ...] = ()  # queues named at call sites (apply_async(queue=...))
     #: For a task with no effect: calls the advisor could not follow (a method on a value
     #: passed in, a library no table describes), so "nothing found" is not read as "idle".

@@ -7,10 +7,12 @@ advisor's tests do not depend on the plugin modules other branches ship.
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Mapping
 from pathlib import Path
 
 from celery_poolkit.advisor.config import AdvisorConfig
 from celery_poolkit.advisor.engine import analyze
+from celery_poolkit.advisor.profile import Measured
 from celery_poolkit.model import Advice, Call, Effect, Green, Hazard
 from celery_poolkit.plugins import builtin_plugins
 
@@ -54,10 +56,19 @@ def write(base: Path, files: dict[str, str]) -> Path:
 
 
 def advise(
-    root: Path, config: AdvisorConfig | None = None, cache_dir: Path | None = None
+    root: Path,
+    config: AdvisorConfig | None = None,
+    cache_dir: Path | None = None,
+    *,
+    measured: Mapping[str, Measured] | None = None,
 ) -> Advice:
     return analyze(
-        [root], config or AdvisorConfig(), plugin_calls=knowledge(), cache_dir=cache_dir, cores=2
+        [root],
+        config or AdvisorConfig(),
+        plugin_calls=knowledge(),
+        cache_dir=cache_dir,
+        cores=2,
+        measured=measured,
     )
 
 

@@ -85,7 +85,7 @@ def _task(t: TaskInfo) -> dict[str, Any]:
         "queue": t.queue,
         "also_queues": list(t.also_queues),
         "location": _location(t.location),
-        "kind": t.kind,
+        "kind": t.kind.value,
         "effects": [e.value for e in t.effects],
         "hazards": [h.value for h in t.hazards],
         "evidence": [_evidence(e) for e in t.evidence],

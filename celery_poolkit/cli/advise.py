@@ -122,6 +122,14 @@ def advise(  # noqa: PLR0917 - click passes every option positionally
                 err=True,
             )
             live = read_app(import_app, targets[0])
+        measured = None
+        if profile_path is not None:
+            from celery_poolkit.advisor import profile
+
+            cluster = profile.load(profile_path)
+            for hostname, error in cluster.errors:
+                click.echo(f"poolkit: warning: --profile: {hostname}: {error}", err=True)
+            measured = profile.measured(cluster)
         advice = analyze(
             targets,
             config,
@@ -130,17 +138,8 @@ def advise(  # noqa: PLR0917 - click passes every option positionally
             jobs=jobs,
             cores=cores,
             live=live,
+            measured=measured,
         )
-        if profile_path is not None:
-            import os
-
-            from celery_poolkit.advisor import profile
-
-            measured = profile.load(profile_path)
-            for hostname, error in measured.errors:
-                click.echo(f"poolkit: warning: --profile: {hostname}: {error}", err=True)
-            advice = profile.merge(advice, measured, cores=cores or config.cores or
-                                   os.cpu_count() or 1, config=config)  # fmt: skip
     except PoolkitError as exc:
         click.echo(f"poolkit: error: {exc}", err=True)
         sys.exit(2)

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from celery_poolkit.advisor import profile
 from celery_poolkit.cli import poolkit
 from celery_poolkit.errors import ConfigError
-from celery_poolkit.model import Pool
+from celery_poolkit.model import Advice, Pool
 from celery_poolkit.worker import profile as profile_model
 from celery_poolkit.worker.profile import ClusterProfile, TaskProfile, WorkerProfile
 
@@ -52,11 +52,16 @@ def _task(name: str, count: int, wall: float, cpu: float, blocks: int = 0) -> Ta
     return TaskProfile(name, count, 0, wall, wall / count, wall / count, cpu, blocks, 0.5 * blocks)
 
 
+def _merge(root: Path, cluster: ClusterProfile) -> Advice:
+    """The advice on ``root`` with ``cluster``'s measurements, as ``advise --profile``."""
+    return advise(root, measured=profile.measured(cluster))
+
+
 def test_measured_cpu_changes_the_decision_and_says_why_PK701(tmp_path: Path) -> None:
-    advice = advise(task_module(tmp_path, BODY))
-    queue = {q.name: q for q in advice.queues}
+    root = task_module(tmp_path, BODY)
+    queue = {q.name: q for q in advise(root).queues}
     assert queue["celery"].pool is Pool.GEVENT  # static: spin is unknown, fetch sleeps
-    merged = profile.merge(advice, _cluster(_task("spin", 20, 2.0, 1.9)), cores=2)
+    merged = _merge(root, _cluster(_task("spin", 20, 2.0, 1.9)))
     queue = {q.name: q for q in merged.queues}
     assert queue["celery"].pool is Pool.PREFORK
     assert any("measured" in r for r in queue["celery"].reasons)
@@ -66,25 +71,25 @@ def test_measured_cpu_changes_the_decision_and_says_why_PK701(tmp_path: Path) ->
 
 
 def test_measured_waiting_overrides_a_static_cpu_guess(tmp_path: Path) -> None:
-    advice = advise(task_module(tmp_path, BODY))
-    assert {q.name: q for q in advice.queues}["cpu"].pool is Pool.PREFORK
-    merged = profile.merge(advice, _cluster(_task("crunch", 10, 5.0, 0.2)), cores=2)
+    root = task_module(tmp_path, BODY)
+    assert {q.name: q for q in advise(root).queues}["cpu"].pool is Pool.PREFORK
+    merged = _merge(root, _cluster(_task("crunch", 10, 5.0, 0.2)))
     assert {q.name: q for q in merged.queues}["cpu"].pool is not Pool.PREFORK
     assert [f.task for f in merged.findings if f.rule == "PK701"] == ["crunch"]
 
 
 def test_agreement_or_too_few_runs_change_nothing(tmp_path: Path) -> None:
-    advice = advise(task_module(tmp_path, BODY))
-    agree = profile.merge(advice, _cluster(_task("fetch", 50, 50.0, 0.5)), cores=2)
-    few = profile.merge(advice, _cluster(_task("spin", profile.MIN_RUNS - 1, 1.0, 1.0)), cores=2)
+    root = task_module(tmp_path, BODY)
+    advice = advise(root)
+    agree = _merge(root, _cluster(_task("fetch", 50, 50.0, 0.5)))
+    few = _merge(root, _cluster(_task("spin", profile.MIN_RUNS - 1, 1.0, 1.0)))
     for merged in (agree, few):
         assert merged.queues == advice.queues
         assert not [f for f in merged.findings if f.rule.startswith("PK7")]
 
 
 def test_measured_hub_blocks_are_findings_PK702(tmp_path: Path) -> None:
-    advice = advise(task_module(tmp_path, BODY))
-    merged = profile.merge(advice, _cluster(_task("fetch", 50, 50.0, 0.5, blocks=2)), cores=2)
+    merged = _merge(task_module(tmp_path, BODY), _cluster(_task("fetch", 50, 50.0, 0.5, blocks=2)))
     (finding,) = [f for f in merged.findings if f.rule == "PK702"]
     assert finding.task == "fetch"
     assert "2 time(s)" in finding.message
@@ -235,13 +240,13 @@ def test_collect_checks_every_reply_and_keeps_the_good_ones() -> None:
 
 
 def test_sixteen_thousand_workers_merge_in_linear_time(tmp_path: Path) -> None:
-    advice = advise(task_module(tmp_path, BODY))
+    root = task_module(tmp_path, BODY)
     worker = _good_worker()
     data = {**_file(), "workers": [{**worker, "hostname": f"w{i}@h"} for i in range(16_000)]}
     path = tmp_path / "big.json"
     path.write_text(json.dumps(data))
     started = time.process_time()  # CPU time: a busy machine cannot stretch it
-    merged = profile.merge(advice, profile.load(path), cores=2)
+    merged = _merge(root, profile.load(path))
     took = time.process_time() - started
     (finding,) = [f for f in merged.findings if f.rule == "PK701"]
     assert "on w0@h, w10000@h, w10001@h and 15,997 more" in finding.message
@@ -264,3 +269,38 @@ def test_a_fifo_given_as_profile_is_refused_without_blocking(tmp_path: Path) -> 
     )  # fmt: skip
     assert proc.returncode == 2
     assert "not a regular file: a FIFO (named pipe)" in proc.stderr
+
+
+# --- Measurements enter the task summaries before any decision or finding -----------------
+def _advise_json(root: Path, cluster: ClusterProfile, *extra: str) -> dict[str, Any]:
+    path = root.parent / "measured.json"
+    path.write_text(json.dumps(cluster.as_dict()))
+    result = CliRunner().invoke(poolkit, ["advise", "--no-cache", "--format", "json",
+                                          "--profile", str(path), *extra, str(root)])  # fmt: skip
+    assert result.exit_code in (0, 1), result.output
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def test_an_ignored_PK701_is_not_reported(tmp_path: Path) -> None:
+    # A task's findings are located at its ``def`` line, where the comment goes.
+    body = BODY.replace("def spin(seconds):", "def spin(seconds):  # poolkit: ignore[PK701]")
+    root = task_module(tmp_path, body)
+    data = _advise_json(root, _cluster(_task("spin", 20, 2.0, 1.9)))
+    assert not [f for f in data["findings"] if f["rule"] == "PK701"], data["findings"]
+    # Ignoring the finding does not ignore the measurement: the queue is still decided by it.
+    assert {q["name"]: q["pool"] for q in data["queues"]}["celery"] == "prefork"
+
+
+def test_a_pool_flipped_by_measurement_is_checked_against_the_deployment_PK601(
+    tmp_path: Path,
+) -> None:
+    root = task_module(tmp_path, BODY)
+    (root / "Procfile").write_text("worker: celery -A proj worker -Q celery -P gevent -c 50\n")
+    static = json.loads(CliRunner().invoke(
+        poolkit, ["advise", "--no-cache", "--format", "json", str(root)]).stdout)  # fmt: skip
+    assert not [f for f in static["findings"] if f["rule"] == "PK601"]  # gevent, as deployed
+    data = _advise_json(root, _cluster(_task("spin", 20, 2.0, 1.9)))
+    assert {q["name"]: q["pool"] for q in data["queues"]}["celery"] == "prefork"
+    (finding,) = [f for f in data["findings"] if f["rule"] == "PK601"]
+    assert "runs queue 'celery' on gevent; the advice is prefork" in finding["message"]

@@ -27,3 +27,18 @@ def test_docs_name_no_unknown_rule() -> None:
 
     docs = (REPO / "docs" / "rules.rst").read_text()
     assert set(re.findall(r"^(PK\d{3})\b", docs, re.MULTILINE)) == set(all_rules())
+
+
+def test_findings_are_made_from_each_rules_template() -> None:
+    import pytest
+
+    from celery_poolkit.advisor.rules import TEMPLATES, finding
+    from celery_poolkit.model import Severity
+
+    assert set(TEMPLATES) <= set(RULES)
+    made = finding("PK602", None, queue="mail", count=3)
+    assert made.message == "queue 'mail' has 3 task(s) but no deployment command consumes it"
+    assert (made.severity, made.queue) == (Severity.WARNING, "mail")
+    # One message shape per rule: a templated rule does not take a message made elsewhere.
+    with pytest.raises(TypeError, match="PK602 has a template"):
+        finding("PK602", None, queue="mail", message="free text")
