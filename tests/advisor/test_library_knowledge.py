@@ -323,6 +323,32 @@ def test_a_library_that_is_not_installed_is_judged_by_its_locked_dependencies(
     assert again.kind == "db_io"  # the stored reading, not a re-parse
 
 
+def test_a_library_neither_installed_nor_locked_is_judged_by_the_client_it_is_named_after(
+    tmp_path: Path,
+) -> None:
+    """No lock file, not installed: ``requests_hardened`` extends requests (network),
+    ``redis_lock`` redis; a test double or an unrelated name gets no guess."""
+    root = task_module(
+        tmp_path,
+        "import requests_hardened, redis_lock, requests_mock, weathersdk\n"
+        "client = requests_hardened.Manager(requests_hardened.Config())\n"
+        "@app.task\ndef fetch(url):\n    client.send_request('GET', url)\n"
+        "@app.task\ndef locked():\n    redis_lock.Lock(None, 'k').acquire()\n"
+        "@app.task\ndef double():\n    requests_mock.Mocker().get('u')\n"
+        "@app.task\ndef other():\n    weathersdk.today()\n",
+    )
+    tasks = _tasks(root)
+    (net,) = tasks["fetch"].evidence
+    assert (net.kind, net.call) == ("net_io", "requests_hardened.Manager.send_request")
+    assert net.note == (
+        "inferred from requests_hardened's name: an extension of requests (a network client)"
+    )
+    (db,) = tasks["locked"].evidence
+    assert db.kind == "db_io"
+    assert tasks["double"].kind == "unknown"
+    assert tasks["other"].kind == "unknown"
+
+
 def test_a_described_library_is_never_inferred(tmp_path: Path) -> None:
     """requests has a table: an unknown attribute of it stays unknown, not guessed."""
     body = "import requests\n@app.task\ndef f():\n    requests.utils.quote('x')\n"
