@@ -783,7 +783,10 @@ class _FunctionBody:
         if isinstance(stmt, ast.For | ast.AsyncFor):
             self._loop_hint(stmt, loop_depth)
             self._loop_binding(stmt)
+        skipped = _debug_only_body(stmt)
         for child_body in _child_bodies(stmt):
+            if child_body is skipped:
+                continue
             depth = loop_depth + 1 if isinstance(stmt, ast.For | ast.While) else loop_depth
             self.statements(child_body, depth)
 
@@ -1094,6 +1097,36 @@ def _target_names(target: ast.expr) -> Iterator[str]:
 
 
 _BODY_FIELDS = ("body", "orelse", "finalbody")
+
+#: Flags that mean "a developer's machine": Django's ``settings.DEBUG``, Flask's
+#: ``app.debug``, a module's ``DEBUG``.
+_DEBUG_FLAGS = frozenset({"DEBUG", "debug"})
+
+
+def _debug_only_body(stmt: ast.stmt) -> list[ast.stmt] | None:
+    """The branch of ``if settings.DEBUG:`` (or of ``if not ...: ... else:``) that runs only
+    in development, or None.
+
+    Such a branch is not what the task does where a worker runs (the debug RSA key made
+    on first use, a console mail backend), as a console ``EMAIL_BACKEND`` is not
+    (inferred.py): it is not walked. Only a bare flag is recognised; ``DEBUG and x`` is
+    a real condition and both branches stay.
+    """
+    if not isinstance(stmt, ast.If):
+        return None
+    test, negated = stmt.test, False
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        test, negated = test.operand, True
+    if isinstance(test, ast.Name):
+        flag = test.id
+    elif isinstance(test, ast.Attribute):
+        flag = test.attr
+    else:
+        return None
+    if flag not in _DEBUG_FLAGS:
+        return None
+    branch = stmt.orelse if negated else stmt.body
+    return branch or None
 
 
 def _child_bodies(stmt: ast.stmt) -> Iterator[list[ast.stmt]]:

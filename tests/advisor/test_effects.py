@@ -146,3 +146,58 @@ def sync():
     }, config)  # fmt: skip
     (task,) = advice.tasks
     assert [(e.kind, e.call) for e in task.evidence] == [("db_io", "kv.Pipeline.execute")]
+
+
+def test_a_branch_that_runs_only_under_debug_is_not_the_task_s_work(tmp_path: Path) -> None:
+    """``if settings.DEBUG:`` (a key made on a developer's machine) is not what the task
+    does on a worker; the other branch, and a real condition using the flag, still are."""
+    advice = advise_files(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            "proj/celery.py": APP,
+            "proj/keys.py": """
+            import requests
+            from cryptography.hazmat.primitives.asymmetric import rsa
+            from django.conf import settings
+
+            def _debug_key():
+                return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+            def private_key():
+                if settings.DEBUG:
+                    return _debug_key()
+                return requests.get("http://vault/key").text
+
+            def production_only():
+                if not settings.DEBUG:
+                    requests.get("http://vault/key")
+                else:
+                    _debug_key()
+
+            def flag_and_more(big):
+                if settings.DEBUG and big:
+                    _debug_key()
+        """,
+            "proj/tasks.py": """
+            from proj.celery import app
+            from proj.keys import flag_and_more, private_key, production_only
+
+            @app.task
+            def sign():
+                private_key()
+
+            @app.task
+            def sign_in_production():
+                production_only()
+
+            @app.task
+            def conditional(big):
+                flag_and_more(big)
+        """,
+        },
+    )
+    effects = {t.name.rpartition(".")[2]: [e.value for e in t.effects] for t in advice.tasks}
+    assert effects["sign"] == ["net_io"]
+    assert effects["sign_in_production"] == ["net_io"]
+    assert "cpu" in effects["conditional"]
