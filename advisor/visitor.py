@@ -13,6 +13,7 @@ import builtins
 import re
 from collections.abc import Iterator
 
+from celery_poolkit.advisor import archives
 from celery_poolkit.advisor.children import ChildPrograms
 from celery_poolkit.advisor.facts import (
     IMPORTED,
@@ -772,6 +773,7 @@ class _FunctionBody:
                     self.calls.append(site)
         launched = self.calls[before:]
         self.calls.extend(self.children.sites(stmt, launched, _own_expressions(stmt)))
+        self.calls.extend(archives.sites(launched, _own_expressions(stmt), scope.dotted))
         if isinstance(stmt, ast.Assign | ast.AnnAssign):
             self._assign(stmt)
         elif isinstance(stmt, ast.With | ast.AsyncWith):
