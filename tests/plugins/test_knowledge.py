@@ -91,6 +91,7 @@ SPOT_CHECKS = [
     ("pypdf.PageObject.extract_text", _CPU, Green.SAFE),
     ("pdfminer.high_level.extract_text", _CPU, Green.SAFE),
     ("bs4.BeautifulSoup", _CPU, Green.SAFE),
+    ("selectolax.lexbor.LexborHTMLParser", _CPU, Green.SAFE),
     ("lxml.etree.fromstring", _NOGIL, Green.SAFE),
     ("openpyxl.load_workbook", _CPU, Green.SAFE),
     ("pytesseract.image_to_string", Effect.CPU_CHILD, _AFTER),
