@@ -315,6 +315,9 @@ class _Scope:
         self.module = module
         self.bindings = bindings
         self.local_tables: set[str] = set()
+        #: Parameters annotated as containers: the classes of one item, by position for
+        #: ``list[tuple[str, Connector]]`` ("" where a position names no class).
+        self.item_types: dict[str, tuple[str, ...]] = {}
 
     def resolve(self, name: str) -> Binding | None:
         if name in self.bindings:
@@ -608,6 +611,29 @@ class _Scope:
         inner = node.slice.elts[0] if isinstance(node.slice, ast.Tuple) else node.slice
         return self.annotation(inner) if inner is not None else None
 
+    def item_classes(self, node: ast.expr) -> tuple[str, ...]:
+        """The classes of one item of an annotated container, by position: ``list[X]``
+        -> ``(X,)``, ``list[tuple[str, X]]`` -> ``("", X)``; () when none is a class."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            try:
+                node = ast.parse(node.value.strip(), mode="eval").body
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                return ()
+        if not isinstance(node, ast.Subscript):
+            return ()
+        container = self.dotted(node.value) or ""
+        if container.rpartition(".")[2].lower() not in _CONTAINERS:
+            return ()
+        inner = node.slice.elts[0] if isinstance(node.slice, ast.Tuple) else node.slice
+        if isinstance(inner, ast.Subscript) and (self.dotted(inner.value) or "").rpartition(
+            "."
+        )[2].lower() == "tuple":
+            parts = inner.slice.elts if isinstance(inner.slice, ast.Tuple) else [inner.slice]
+            found = tuple(self.annotation(p) or "" for p in parts)
+        else:
+            found = (self.annotation(inner) or "",)
+        return found if any(found) else ()
+
     def annotation(self, node: ast.expr, depth: int = 0) -> str | None:
         """The class an annotation names: ``Client``, ``"Client"``, ``Optional[Client]``,
         ``Client | None``; None for anything else (containers, unions of classes)."""
@@ -827,6 +853,7 @@ class _FunctionBody:
                     self.scope.bindings.pop(name, None)
 
     def _bind(self, name: str, value: ast.expr) -> None:
+        self.scope.item_types.pop(name, None)  # no longer the annotated parameter
         if _is_table(value):
             # senders = {"mail": send_mail, ...}: a table of candidates, named after the
             # function it lives in so the project can list them (``senders[kind](...)``).
@@ -886,8 +913,17 @@ class _FunctionBody:
             table = None
         for name in _target_names(stmt.target):
             self.scope.bindings.pop(name, None)  # the loop rebinds it, whatever it was
-        if table and isinstance(target, ast.Name):
+        items = self.scope.item_types.get(it.id, ()) if isinstance(it, ast.Name) else ()
+        if table and isinstance(target, ast.Name) and not items:
             self.scope.bindings[target.id] = ("dispatch", table)
+        elif items and not method:
+            # for indexer in indexers (indexers: list[Indexer]); for url, connector in
+            # items (items: list[tuple[str, Connector]]): each item is an instance.
+            names = target.elts if isinstance(target, ast.Tuple) else [target]
+            if len(names) == len(items):
+                for name, cls in zip(names, items, strict=True):
+                    if isinstance(name, ast.Name) and cls:
+                        self.scope.bindings[name.id] = ("instance", cls)
         elif isinstance(stmt.target, ast.Name) and (made := self._produced_by(stmt.iter)):
             # for connector in get_connectors(): an item of what the call returns, typed
             # when the function's annotation says (``-> Iterator[Connector]``).
@@ -977,6 +1013,9 @@ def _bind_parameters(
             if annotated and annotated not in _CALLABLE_HINTS:
                 scope.bindings[arg.arg] = ("instance", annotated)
                 continue
+            items = scope.item_classes(arg.annotation)
+            if items:
+                scope.item_types[arg.arg] = items
         # Whatever the caller passes: a call on it is resolved per call site.
         scope.bindings[arg.arg] = ("param", arg.arg)
     for extra in (args.vararg, args.kwarg):
