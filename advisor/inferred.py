@@ -416,7 +416,9 @@ def _metadata(names: list[str]) -> tuple[str, str, list[str]]:
 
 
 #: Name parts of packages that stand in for a client in tests rather than extend it.
-_NOT_AN_EXTENSION = frozenset({"mock", "mocks", "fake", "fakes", "stub", "stubs", "test", "testing"})
+_NOT_AN_EXTENSION = frozenset(
+    {"mock", "mocks", "fake", "fakes", "stub", "stubs", "test", "testing"}
+)
 
 
 def _extended_client(top: str, clients: dict[str, Effect]) -> str:

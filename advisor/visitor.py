@@ -625,9 +625,10 @@ class _Scope:
         if container.rpartition(".")[2].lower() not in _CONTAINERS:
             return ()
         inner = node.slice.elts[0] if isinstance(node.slice, ast.Tuple) else node.slice
-        if isinstance(inner, ast.Subscript) and (self.dotted(inner.value) or "").rpartition(
-            "."
-        )[2].lower() == "tuple":
+        if (
+            isinstance(inner, ast.Subscript)
+            and (self.dotted(inner.value) or "").rpartition(".")[2].lower() == "tuple"
+        ):
             parts = inner.slice.elts if isinstance(inner.slice, ast.Tuple) else [inner.slice]
             found = tuple(self.annotation(p) or "" for p in parts)
         else:
@@ -919,11 +920,11 @@ class _FunctionBody:
         elif items and not method:
             # for indexer in indexers (indexers: list[Indexer]); for url, connector in
             # items (items: list[tuple[str, Connector]]): each item is an instance.
-            names = target.elts if isinstance(target, ast.Tuple) else [target]
-            if len(names) == len(items):
-                for name, cls in zip(names, items, strict=True):
-                    if isinstance(name, ast.Name) and cls:
-                        self.scope.bindings[name.id] = ("instance", cls)
+            elts = target.elts if isinstance(target, ast.Tuple) else [target]
+            if len(elts) == len(items):
+                for elt, cls in zip(elts, items, strict=True):
+                    if isinstance(elt, ast.Name) and cls:
+                        self.scope.bindings[elt.id] = ("instance", cls)
         elif isinstance(stmt.target, ast.Name) and (made := self._produced_by(stmt.iter)):
             # for connector in get_connectors(): an item of what the call returns, typed
             # when the function's annotation says (``-> Iterator[Connector]``).
