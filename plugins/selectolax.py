@@ -25,6 +25,7 @@ _SEARCH = "tree search"
 PLUGIN = Plugin(
     name="selectolax",
     modules=("selectolax",),
+    distributions=("selectolax",),
     summary="HTML parsing in C through Cython: CPU-bound.",
     calls=tuple(
         row
