@@ -13,7 +13,7 @@ import builtins
 import re
 from collections.abc import Iterator
 
-from celery_poolkit.advisor import archives
+from celery_poolkit.advisor import archives, callbacks
 from celery_poolkit.advisor.children import ChildPrograms
 from celery_poolkit.advisor.facts import (
     IMPORTED,
@@ -801,6 +801,14 @@ class _FunctionBody:
         launched = self.calls[before:]
         self.calls.extend(self.children.sites(stmt, launched, _own_expressions(stmt)))
         self.calls.extend(archives.sites(launched, _own_expressions(stmt), scope.dotted))
+        self.calls.extend(
+            callbacks.sites(
+                launched,
+                _own_expressions(stmt),
+                scope.dotted,
+                lambda call: scope.call_site(call, keep_args=False),
+            )
+        )
         if isinstance(stmt, ast.Assign | ast.AnnAssign):
             self._assign(stmt)
         elif isinstance(stmt, ast.With | ast.AsyncWith):
