@@ -106,8 +106,8 @@ def etl(path):
 def test_the_new_tables_reach_through_clients_searches_and_models(tmp_path: Path) -> None:
     tasks = _tasks(task_module(tmp_path, TABLES))
     assert _calls(tasks["write_metrics"], "db_io") == ["influxdb.InfluxDBClient.write_points"]
-    assert _calls(tasks["search"], "db_io") == ["elasticsearch_dsl.Search.execute"]
-    assert _calls(tasks["reindex"], "db_io") == ["elasticsearch_dsl.Document.get"]
+    assert _calls(tasks["search"], "net_io") == ["elasticsearch_dsl.Search.execute"]
+    assert _calls(tasks["reindex"], "net_io") == ["elasticsearch_dsl.Document.get"]
     assert tasks["file_ticket"].kind == "io"
     assert _calls(tasks["file_ticket"], "net_io")
     assert _calls(tasks["queue_mail"], "db_io") == ["post_office.mail.send"]

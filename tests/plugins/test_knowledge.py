@@ -56,7 +56,8 @@ SPOT_CHECKS = [
     ("redis.client.Pipeline.execute", _DB, _AFTER),
     ("pylibmc.Client.get", _DB, _BLOCKS),
     ("pymemcache.client.base.Client.get", _DB, _AFTER),
-    ("elasticsearch.Elasticsearch.search", _DB, _AFTER),
+    ("elasticsearch.Elasticsearch.search", _NET, _AFTER),
+    ("django_elasticsearch_dsl.Document.update", _NET, _AFTER),
     ("clickhouse_driver.Client.execute", _DB, _AFTER),
     # brokers and streams
     ("kafka.KafkaProducer.send", _NET, _AFTER),
