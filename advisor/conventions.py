@@ -61,3 +61,46 @@ def by_name(chain: str) -> Call | None:
         Green.NEEDS_ADAPTER,
         note=f"{NOTE} from the name: {'.'.join(parts[-2:])} reads like a SQLAlchemy session",
     )
+
+
+# --- Django relations -------------------------------------------------------------------
+MODEL = "django.db.models.Model"
+#: Methods only a manager or a queryset has: ``post.tags.all()`` on a relation no table
+#: can name (a dict or a list has ``get``, ``update``, ``values``, ``count``; these not).
+MANAGER_METHODS = frozenset(
+    {
+        "all",
+        "filter",
+        "exclude",
+        "exists",
+        "select_related",
+        "prefetch_related",
+        "order_by",
+        "values_list",
+        "annotate",
+        "aggregate",
+        "get_or_create",
+        "update_or_create",
+        "bulk_create",
+        "in_bulk",
+        "only",
+        "defer",
+        "distinct",
+    }
+)
+
+
+def related_manager(rest: tuple[str, ...]) -> str:
+    """The chain below ``Model`` that a relation on a model instance means, or "".
+
+    Django gives every relation a manager: ``post.tags`` (a many-to-many field),
+    ``post.children`` (a ``related_name``), ``post.comment_set`` (the default reverse
+    name); ``Post.tags.through`` is a model. Their fields are not read, so the
+    convention decides: a ``*_set`` attribute, or a method only managers have, is the
+    ORM's ``objects`` manager; ``.through.objects…`` the through model's.
+    """
+    if len(rest) >= 4 and rest[1] == "through" and rest[2] == "objects":
+        return ".".join(("objects", *rest[3:]))
+    if len(rest) == 2 and (rest[0].endswith("_set") or rest[1] in MANAGER_METHODS):
+        return f"objects.{rest[1]}"
+    return ""

@@ -496,7 +496,16 @@ def _confidence(tasks: list[TaskInfo]) -> Confidence:
     soft = all(_is_soft(ev) for ev in decisive)
     if soft or len(known) < len(tasks) or len({t.kind for t in known}) > 1:
         return Confidence.MEDIUM
+    # A child process running a program no table names (a build, a converter) may be the
+    # task's real work: what it costs cannot be read, so the pool is not a confident one.
+    if any(_unknown_child(t) for t in known):
+        return Confidence.MEDIUM
     return Confidence.HIGH
+
+
+def _unknown_child(task: TaskInfo) -> bool:
+    kinds = {ev.kind for ev in task.evidence}
+    return Effect.SUBPROCESS.value in kinds and Effect.CPU_CHILD.value not in kinds
 
 
 #: The evidence kinds that make each task kind (what classify() looked at).

@@ -12,6 +12,8 @@ and inferred evidence never makes a queue's confidence ``high`` (decide.py).
   too large to read within the budget, or not installed where poolkit runs, is judged by
   what it depends on (its metadata, or the project's ``poetry.lock`` / ``uv.lock``): a
   package built on an HTTP client is network IO, one on a database driver database IO.
+  With neither (a checkout without its lock file), a package named as an extension of a
+  client (``requests_hardened``, ``redis_lock``) is judged as that client.
 * **Settings.** ``EMAIL_BACKEND`` decides what Django's mail functions do (the ``django``
   table's ``EMAIL_BACKENDS``).
 * **Commands.** ``call_command("name")`` runs the project's ``Command.handle`` in
@@ -239,6 +241,9 @@ class _Package:
         for dist, requires in locked.items():
             if _normal(dist).replace("-", "_") == top.lower():
                 return cls(top, dist, "locked", [], requires, libraries)
+        client = _extended_client(top, libraries.dependency_effects())
+        if client:
+            return cls(top, top, "named", [], [client], libraries)
         return None
 
     # -- persistence (JSON, never pickle: a cache file must not be able to run code) ----
@@ -328,7 +333,10 @@ class _Package:
             names = [name for name, e in hits if e is effect]
             if names:
                 what = "a database driver" if effect is Effect.DB_IO else "a network client"
-                how = f"from {self.dist}'s dependencies: it depends on {names[0]} ({what})"
+                if self.version == "named":
+                    how = f"from {self.dist}'s name: an extension of {names[0]} ({what})"
+                else:
+                    how = f"from {self.dist}'s dependencies: it depends on {names[0]} ({what})"
                 return [effect.value, Green.SAFE_AFTER_PATCH.value, how]
         return ["", "", f"from {self.dist}'s dependencies: none known"]
 
@@ -405,6 +413,26 @@ def _metadata(names: list[str]) -> tuple[str, str, list[str]]:
         return "", "", []
     requires = [_requirement_name(r) for r in (dist.requires or []) if "extra ==" not in r]
     return dist.metadata["Name"] or names[0], dist.version or "0", [r for r in requires if r]
+
+
+#: Name parts of packages that stand in for a client in tests rather than extend it.
+_NOT_AN_EXTENSION = frozenset(
+    {"mock", "mocks", "fake", "fakes", "stub", "stubs", "test", "testing"}
+)
+
+
+def _extended_client(top: str, clients: dict[str, Effect]) -> str:
+    """The client a package is named as an extension of, or "".
+
+    The last resort for a package neither installed nor locked (a checkout without its
+    lock file): extensions are named after what they extend (``requests_hardened``,
+    ``requests_oauthlib``, ``httpx_auth``, ``redis_lock``), so the first part of the name
+    says which client its calls end in. Test doubles (``requests_mock``) are not.
+    """
+    parts = top.lower().split("_")
+    if len(parts) < 2 or _NOT_AN_EXTENSION.intersection(parts):
+        return ""
+    return parts[0] if parts[0] in clients else ""
 
 
 def _requirement_name(requirement: str) -> str:

@@ -13,6 +13,7 @@ import fnmatch
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from celery_poolkit.advisor.conventions import MODEL, related_manager
 from celery_poolkit.advisor.facts import (
     IMPORTED,
     ITEM,
@@ -385,11 +386,14 @@ class Project:
     def _lib_row(self, owner: str, rest: tuple[str, ...]) -> Call | None:
         if len(rest) == 1:
             return self.lookup(f"{owner}.{rest[0]}")
-        for name in self._lib_mro(owner):
+        mro = self._lib_mro(owner)
+        for name in mro:
             row = self.knowledge.lookup_below(name, ".".join(rest))
             if row is not None:
                 return row
-        return None
+        # post.tags.all(), post.comment_set.count(): a relation's manager (conventions).
+        related = related_manager(rest) if MODEL in mro else ""
+        return self.knowledge.lookup_below(MODEL, related) if related else None
 
     def returned_by_factory(self, callee: str) -> tuple[str, ...]:
         """The functions or classes a project factory returns uncalled, all of them

@@ -13,6 +13,7 @@ import builtins
 import re
 from collections.abc import Iterator
 
+from celery_poolkit.advisor import archives, callbacks
 from celery_poolkit.advisor.children import ChildPrograms
 from celery_poolkit.advisor.facts import (
     IMPORTED,
@@ -314,6 +315,9 @@ class _Scope:
         self.module = module
         self.bindings = bindings
         self.local_tables: set[str] = set()
+        #: Parameters annotated as containers: the classes of one item, by position for
+        #: ``list[tuple[str, Connector]]`` ("" where a position names no class).
+        self.item_types: dict[str, tuple[str, ...]] = {}
 
     def resolve(self, name: str) -> Binding | None:
         if name in self.bindings:
@@ -607,6 +611,30 @@ class _Scope:
         inner = node.slice.elts[0] if isinstance(node.slice, ast.Tuple) else node.slice
         return self.annotation(inner) if inner is not None else None
 
+    def item_classes(self, node: ast.expr) -> tuple[str, ...]:
+        """The classes of one item of an annotated container, by position: ``list[X]``
+        -> ``(X,)``, ``list[tuple[str, X]]`` -> ``("", X)``; () when none is a class."""
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            try:
+                node = ast.parse(node.value.strip(), mode="eval").body
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
+                return ()
+        if not isinstance(node, ast.Subscript):
+            return ()
+        container = self.dotted(node.value) or ""
+        if container.rpartition(".")[2].lower() not in _CONTAINERS:
+            return ()
+        inner = node.slice.elts[0] if isinstance(node.slice, ast.Tuple) else node.slice
+        if (
+            isinstance(inner, ast.Subscript)
+            and (self.dotted(inner.value) or "").rpartition(".")[2].lower() == "tuple"
+        ):
+            parts = inner.slice.elts if isinstance(inner.slice, ast.Tuple) else [inner.slice]
+            found = tuple(self.annotation(p) or "" for p in parts)
+        else:
+            found = (self.annotation(inner) or "",)
+        return found if any(found) else ()
+
     def annotation(self, node: ast.expr, depth: int = 0) -> str | None:
         """The class an annotation names: ``Client``, ``"Client"``, ``Optional[Client]``,
         ``Client | None``; None for anything else (containers, unions of classes)."""
@@ -772,6 +800,15 @@ class _FunctionBody:
                     self.calls.append(site)
         launched = self.calls[before:]
         self.calls.extend(self.children.sites(stmt, launched, _own_expressions(stmt)))
+        self.calls.extend(archives.sites(launched, _own_expressions(stmt), scope.dotted))
+        self.calls.extend(
+            callbacks.sites(
+                launched,
+                _own_expressions(stmt),
+                scope.dotted,
+                lambda call: scope.call_site(call, keep_args=False),
+            )
+        )
         if isinstance(stmt, ast.Assign | ast.AnnAssign):
             self._assign(stmt)
         elif isinstance(stmt, ast.With | ast.AsyncWith):
@@ -783,7 +820,10 @@ class _FunctionBody:
         if isinstance(stmt, ast.For | ast.AsyncFor):
             self._loop_hint(stmt, loop_depth)
             self._loop_binding(stmt)
+        skipped = _debug_only_body(stmt)
         for child_body in _child_bodies(stmt):
+            if child_body is skipped:
+                continue
             depth = loop_depth + 1 if isinstance(stmt, ast.For | ast.While) else loop_depth
             self.statements(child_body, depth)
 
@@ -822,6 +862,7 @@ class _FunctionBody:
                     self.scope.bindings.pop(name, None)
 
     def _bind(self, name: str, value: ast.expr) -> None:
+        self.scope.item_types.pop(name, None)  # no longer the annotated parameter
         if _is_table(value):
             # senders = {"mail": send_mail, ...}: a table of candidates, named after the
             # function it lives in so the project can list them (``senders[kind](...)``).
@@ -881,8 +922,17 @@ class _FunctionBody:
             table = None
         for name in _target_names(stmt.target):
             self.scope.bindings.pop(name, None)  # the loop rebinds it, whatever it was
-        if table and isinstance(target, ast.Name):
+        items = self.scope.item_types.get(it.id, ()) if isinstance(it, ast.Name) else ()
+        if table and isinstance(target, ast.Name) and not items:
             self.scope.bindings[target.id] = ("dispatch", table)
+        elif items and not method:
+            # for indexer in indexers (indexers: list[Indexer]); for url, connector in
+            # items (items: list[tuple[str, Connector]]): each item is an instance.
+            elts = target.elts if isinstance(target, ast.Tuple) else [target]
+            if len(elts) == len(items):
+                for elt, cls in zip(elts, items, strict=True):
+                    if isinstance(elt, ast.Name) and cls:
+                        self.scope.bindings[elt.id] = ("instance", cls)
         elif isinstance(stmt.target, ast.Name) and (made := self._produced_by(stmt.iter)):
             # for connector in get_connectors(): an item of what the call returns, typed
             # when the function's annotation says (``-> Iterator[Connector]``).
@@ -972,6 +1022,9 @@ def _bind_parameters(
             if annotated and annotated not in _CALLABLE_HINTS:
                 scope.bindings[arg.arg] = ("instance", annotated)
                 continue
+            items = scope.item_classes(arg.annotation)
+            if items:
+                scope.item_types[arg.arg] = items
         # Whatever the caller passes: a call on it is resolved per call site.
         scope.bindings[arg.arg] = ("param", arg.arg)
     for extra in (args.vararg, args.kwarg):
@@ -1094,6 +1147,36 @@ def _target_names(target: ast.expr) -> Iterator[str]:
 
 
 _BODY_FIELDS = ("body", "orelse", "finalbody")
+
+#: Flags that mean "a developer's machine": Django's ``settings.DEBUG``, Flask's
+#: ``app.debug``, a module's ``DEBUG``.
+_DEBUG_FLAGS = frozenset({"DEBUG", "debug"})
+
+
+def _debug_only_body(stmt: ast.stmt) -> list[ast.stmt] | None:
+    """The branch of ``if settings.DEBUG:`` (or of ``if not ...: ... else:``) that runs only
+    in development, or None.
+
+    Such a branch is not what the task does where a worker runs (the debug RSA key made
+    on first use, a console mail backend), as a console ``EMAIL_BACKEND`` is not
+    (inferred.py): it is not walked. Only a bare flag is recognised; ``DEBUG and x`` is
+    a real condition and both branches stay.
+    """
+    if not isinstance(stmt, ast.If):
+        return None
+    test, negated = stmt.test, False
+    if isinstance(test, ast.UnaryOp) and isinstance(test.op, ast.Not):
+        test, negated = test.operand, True
+    if isinstance(test, ast.Name):
+        flag = test.id
+    elif isinstance(test, ast.Attribute):
+        flag = test.attr
+    else:
+        return None
+    if flag not in _DEBUG_FLAGS:
+        return None
+    branch = stmt.orelse if negated else stmt.body
+    return branch or None
 
 
 def _child_bodies(stmt: ast.stmt) -> Iterator[list[ast.stmt]]:

@@ -115,6 +115,7 @@ BUILTIN: tuple[str, ...] = (
     "celery_poolkit.plugins.reportlab",
     "celery_poolkit.plugins.requests",
     "celery_poolkit.plugins.scipy",
+    "celery_poolkit.plugins.selectolax",
     "celery_poolkit.plugins.sendgrid",
     "celery_poolkit.plugins.sentry_sdk",
     "celery_poolkit.plugins.sklearn",

@@ -5,6 +5,9 @@
 ``streaming_bulk`` / ``parallel_bulk`` / ``scan`` / ``reindex``. Also OpenSearch's
 fork, ``opensearchpy.OpenSearch`` and its helpers.
 
+**Effect:** network IO: a search cluster is a remote service reached over HTTP, not the
+project's own database (the evaluation labels' definition, benchmarks/advisor_eval).
+
 **Under gevent:** safe after patching: the default node class is urllib3's
 (``Urllib3HttpNode``; requests is the alternative). ``parallel_bulk`` runs a
 ``multiprocessing.pool.ThreadPool``, which is threads (greenlets once patched), not
@@ -34,10 +37,10 @@ PLUGIN = Plugin(
     summary="Elasticsearch/OpenSearch clients over urllib3: cooperative after patching.",
     calls=(
         ctor(_ES, _ES),
-        Call(f"{_ES}.*", Effect.DB_IO, note="every API call is an HTTP request"),
-        *each("elasticsearch.helpers", _HELPERS, Effect.DB_IO),
+        Call(f"{_ES}.*", Effect.NET_IO, note="every API call is an HTTP request"),
+        *each("elasticsearch.helpers", _HELPERS, Effect.NET_IO),
         ctor(_OS, _OS),
-        Call(f"{_OS}.*", Effect.DB_IO, note="every API call is an HTTP request"),
-        *each("opensearchpy.helpers", _HELPERS, Effect.DB_IO),
+        Call(f"{_OS}.*", Effect.NET_IO, note="every API call is an HTTP request"),
+        *each("opensearchpy.helpers", _HELPERS, Effect.NET_IO),
     ),
 )

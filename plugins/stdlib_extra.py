@@ -1,7 +1,8 @@
 """More of the standard library: archives, SQLite, mail retrieval, paths, process waits.
 
 **Knows:** ``zipfile`` / ``tarfile`` archives and ``shutil`` copy/move/archive helpers
-(file IO), ``pathlib.Path`` reads and writes (file IO), ``sqlite3`` (database IO in C),
+(file IO; written compressed, ``ZIP_DEFLATED`` or ``"w:gz"``, GIL-releasing CPU),
+``pathlib.Path`` reads and writes (file IO), ``sqlite3`` (database IO in C),
 ``imaplib`` / ``poplib`` / ``ftplib`` sessions (network IO), ``urllib.request.urlretrieve``
 and ``socket.gethostbyname`` (network IO), the remaining subprocess entry points
 (``subprocess.getoutput`` / ``getstatusoutput``, ``os.popen``, ``os.waitpid``),
@@ -35,6 +36,7 @@ _SQLITE = "SQLite runs in C and waits on file locks in C: the hub stalls"
 # (the visitor's counted-loop hint), not the hash call.
 _HASH = "cheap per call (a cache key, a checksum): CPU only in a loop, which the loop shows"
 _HASHER = "hashlib._Hash"
+_PACK = "an archive written compressed: deflating its contents (zlib/bz2/lzma release the GIL)"
 
 PLUGIN = Plugin(
     name="stdlib_extra",
@@ -60,6 +62,11 @@ PLUGIN = Plugin(
         Call("zipfile.ZipFile", _FILE, returns="zipfile.ZipFile"),
         *each("zipfile.ZipFile", ("write", "writestr", "read", "extract", "extractall"), _FILE),
         Call("tarfile.open", _FILE, returns="tarfile.TarFile"),
+        # Synthetic sites the visitor adds for archives written compressed
+        # (advisor/archives.py): deflating every byte is the work, and zlib/bz2/lzma
+        # release the GIL while they do it.
+        Call("zipfile.compressed", Effect.CPU_RELEASES_GIL, Green.SAFE, note=_PACK),
+        Call("tarfile.compressed", Effect.CPU_RELEASES_GIL, Green.SAFE, note=_PACK),
         *each("tarfile.TarFile", ("add", "extract", "extractall", "extractfile"), _FILE),
         *each(
             "shutil",

@@ -180,3 +180,49 @@ def run():
 
     (task,) = advise(root).tasks
     assert any(e.call == "django.db.transaction.atomic" for e in task.evidence), task.evidence
+
+
+def test_related_managers_and_reverse_relations_are_the_orm(tmp_path: Path) -> None:
+    """``post.tags.all()``, ``post.children.filter()``, ``post.comment_set.count()`` and
+    ``Post.tags.through.objects`` are managers of relations; a field holding a dict
+    (``post.meta.get``) is not."""
+    models = """
+from django.db import models
+
+class Tag(models.Model):
+    name = models.CharField(max_length=10)
+
+class Post(models.Model):
+    tags = models.ManyToManyField(Tag)
+    meta = models.JSONField(default=dict)
+"""
+    body = """
+from proj.models import Post
+
+@app.task
+def m2m(post: Post):
+    return list(post.tags.all())
+
+@app.task
+def reverse(pk):
+    post = Post.objects.get(pk=pk)
+    return post.children.filter(x=1).exists()
+
+@app.task
+def default_name(post: Post):
+    return post.comment_set.count()
+
+@app.task
+def through():
+    Post.tags.through.objects.filter(post_id=1).delete()
+
+@app.task
+def json_field(post: Post):
+    return post.meta.get("k")
+"""
+    files = {"proj/__init__.py": "", "proj/models.py": models, "proj/tasks.py": APP + body}
+    advice = advise_files(tmp_path, files)
+    effects = {t.name.rpartition(".")[2]: [e.value for e in t.effects] for t in advice.tasks}
+    for name in ("m2m", "reverse", "default_name", "through"):
+        assert effects[name] == ["db_io"], (name, effects[name])
+    assert effects["json_field"] == []

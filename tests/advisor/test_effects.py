@@ -146,3 +146,114 @@ def sync():
     }, config)  # fmt: skip
     (task,) = advice.tasks
     assert [(e.kind, e.call) for e in task.evidence] == [("db_io", "kv.Pipeline.execute")]
+
+
+def test_a_branch_that_runs_only_under_debug_is_not_the_task_s_work(tmp_path: Path) -> None:
+    """``if settings.DEBUG:`` (a key made on a developer's machine) is not what the task
+    does on a worker; the other branch, and a real condition using the flag, still are."""
+    advice = advise_files(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            "proj/celery.py": APP,
+            "proj/keys.py": """
+            import requests
+            from cryptography.hazmat.primitives.asymmetric import rsa
+            from django.conf import settings
+
+            def _debug_key():
+                return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+            def private_key():
+                if settings.DEBUG:
+                    return _debug_key()
+                return requests.get("http://vault/key").text
+
+            def production_only():
+                if not settings.DEBUG:
+                    requests.get("http://vault/key")
+                else:
+                    _debug_key()
+
+            def flag_and_more(big):
+                if settings.DEBUG and big:
+                    _debug_key()
+        """,
+            "proj/tasks.py": """
+            from proj.celery import app
+            from proj.keys import flag_and_more, private_key, production_only
+
+            @app.task
+            def sign():
+                private_key()
+
+            @app.task
+            def sign_in_production():
+                production_only()
+
+            @app.task
+            def conditional(big):
+                flag_and_more(big)
+        """,
+        },
+    )
+    effects = {t.name.rpartition(".")[2]: [e.value for e in t.effects] for t in advice.tasks}
+    assert effects["sign"] == ["net_io"]
+    assert effects["sign_in_production"] == ["net_io"]
+    assert "cpu" in effects["conditional"]
+
+
+def test_an_archive_written_compressed_is_cpu_and_a_stored_one_is_file_io(
+    tmp_path: Path,
+) -> None:
+    """The compression argument decides: ZIP_DEFLATED or "w:gz" deflate every byte (also
+    through a project subclass of TarFile); ZIP_STORED, a plain "w" or reading do not."""
+    advice = advise_files(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            "proj/celery.py": APP,
+            "proj/tasks.py": """
+            import tarfile
+            import zipfile
+            from zipfile import ZIP_LZMA
+            from proj.celery import app
+
+            class ExportTar(tarfile.TarFile):
+                pass
+
+            @app.task
+            def bundle(paths, out):
+                with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+                    for p in paths:
+                        zf.write(p)
+
+            @app.task
+            def bundle_lzma(out):
+                zipfile.ZipFile(out, mode="w", compression=ZIP_LZMA).close()
+
+            @app.task
+            def export(fileobj):
+                with ExportTar.open(mode="w:gz", fileobj=fileobj) as tar:
+                    tar.add("x")
+
+            @app.task
+            def stored(out):
+                with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as zf:
+                    zf.write("x")
+
+            @app.task
+            def unpack(path):
+                with tarfile.open(path, "r:gz") as tar:
+                    tar.extractall("dst")
+        """,
+        },
+    )
+    effects = {t.name.rpartition(".")[2]: {e.value for e in t.effects} for t in advice.tasks}
+    for name in ("bundle", "bundle_lzma", "export"):
+        assert "cpu_releases_gil" in effects[name], (name, effects[name])
+    assert effects["stored"] == {"file_io"}
+    assert effects["unpack"] == {"file_io"}
+    tasks = {t.name.rpartition(".")[2]: t for t in advice.tasks}
+    (ev,) = [e for e in tasks["export"].evidence if e.kind == "cpu_releases_gil"]
+    assert ev.call == "tarfile.compressed"

@@ -106,8 +106,8 @@ def etl(path):
 def test_the_new_tables_reach_through_clients_searches_and_models(tmp_path: Path) -> None:
     tasks = _tasks(task_module(tmp_path, TABLES))
     assert _calls(tasks["write_metrics"], "db_io") == ["influxdb.InfluxDBClient.write_points"]
-    assert _calls(tasks["search"], "db_io") == ["elasticsearch_dsl.Search.execute"]
-    assert _calls(tasks["reindex"], "db_io") == ["elasticsearch_dsl.Document.get"]
+    assert _calls(tasks["search"], "net_io") == ["elasticsearch_dsl.Search.execute"]
+    assert _calls(tasks["reindex"], "net_io") == ["elasticsearch_dsl.Document.get"]
     assert tasks["file_ticket"].kind == "io"
     assert _calls(tasks["file_ticket"], "net_io")
     assert _calls(tasks["queue_mail"], "db_io") == ["post_office.mail.send"]
@@ -321,6 +321,32 @@ def test_a_library_that_is_not_installed_is_judged_by_its_locked_dependencies(
     shutil.copytree(root, other)  # another project (own result cache), the same lock
     (again,) = _tasks(other, cache)["fetch"].evidence
     assert again.kind == "db_io"  # the stored reading, not a re-parse
+
+
+def test_a_library_neither_installed_nor_locked_is_judged_by_the_client_it_is_named_after(
+    tmp_path: Path,
+) -> None:
+    """No lock file, not installed: ``requests_hardened`` extends requests (network),
+    ``redis_lock`` redis; a test double or an unrelated name gets no guess."""
+    root = task_module(
+        tmp_path,
+        "import requests_hardened, redis_lock, requests_mock, weathersdk\n"
+        "client = requests_hardened.Manager(requests_hardened.Config())\n"
+        "@app.task\ndef fetch(url):\n    client.send_request('GET', url)\n"
+        "@app.task\ndef locked():\n    redis_lock.Lock(None, 'k').acquire()\n"
+        "@app.task\ndef double():\n    requests_mock.Mocker().get('u')\n"
+        "@app.task\ndef other():\n    weathersdk.today()\n",
+    )
+    tasks = _tasks(root)
+    (net,) = tasks["fetch"].evidence
+    assert (net.kind, net.call) == ("net_io", "requests_hardened.Manager.send_request")
+    assert net.note == (
+        "inferred from requests_hardened's name: an extension of requests (a network client)"
+    )
+    (db,) = tasks["locked"].evidence
+    assert db.kind == "db_io"
+    assert tasks["double"].kind == "unknown"
+    assert tasks["other"].kind == "unknown"
 
 
 def test_a_described_library_is_never_inferred(tmp_path: Path) -> None:

@@ -146,3 +146,44 @@ def run_typed(url):
     assert (ev.kind, ev.call) == ("net_io", "requests.Session.get"), ev
     assert ev.note.startswith("requests.Session passed to proj.tasks.fetch"), ev
     assert {e.kind for e in found["run_typed"].evidence} == {"net_io"}
+
+
+def test_functions_a_library_runs_are_the_task_s_calls(tmp_path: Path) -> None:
+    """``transaction.on_commit(notify)`` (also through ``functools.partial``) and
+    ``executor.submit(fetch, url)`` run the function; a library call that only stores
+    it (``signal.connect``) does not."""
+    body = """
+import functools
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+from django.db import transaction
+from django.dispatch import Signal
+
+done = Signal()
+
+def notify(url):
+    requests.post(url)
+
+@app.task
+def by_name(url):
+    transaction.on_commit(notify)
+
+@app.task
+def by_partial(url):
+    transaction.on_commit(functools.partial(notify, url))
+
+@app.task
+def in_thread(url):
+    with ThreadPoolExecutor() as pool:
+        pool.submit(notify, url)
+
+@app.task
+def stored():
+    done.connect(notify)
+"""
+    advice = advise_files(tmp_path, {"proj/__init__.py": "", "proj/tasks.py": APP + body})
+    effects = {t.name.rpartition(".")[2]: [e.value for e in t.effects] for t in advice.tasks}
+    for name in ("by_name", "by_partial", "in_thread"):
+        assert effects[name] == ["net_io"], (name, effects[name])
+    assert effects["stored"] == []

@@ -294,3 +294,50 @@ def search(query):
 """,
     )
     assert Effect.NET_IO in task.effects, task.evidence
+
+
+def test_items_of_an_annotated_container_parameter(tmp_path: Path) -> None:
+    """``for c in connectors`` with ``connectors: list[Connector]``, and ``for url, c in
+    pairs`` with ``pairs: list[tuple[str, Connector]]``: each item is a Connector, so the
+    call on it dispatches to every override; rebinding the name forgets the annotation."""
+    body = """
+import requests
+
+class Connector:
+    def fetch(self, url):
+        raise NotImplementedError
+
+class HttpConnector(Connector):
+    def fetch(self, url):
+        return requests.get(url)
+
+def run_all(connectors: list[Connector]):
+    for connector in connectors:
+        connector.fetch("u")
+
+def run_pairs(pairs: "list[tuple[str, Connector]]"):
+    for url, connector in pairs:
+        connector.fetch(url)
+
+def rebound(connectors: list[Connector]):
+    connectors = load()
+    for connector in connectors:
+        connector.fetch("u")
+
+@app.task
+def one():
+    run_all([HttpConnector()])
+
+@app.task
+def two():
+    run_pairs([])
+
+@app.task
+def three():
+    rebound([])
+"""
+    advice = advise_files(tmp_path, {"proj/__init__.py": "", "proj/tasks.py": APP + body})
+    effects = {t.name.rpartition(".")[2]: [e.value for e in t.effects] for t in advice.tasks}
+    assert effects["one"] == ["net_io"]
+    assert effects["two"] == ["net_io"]
+    assert effects["three"] == []

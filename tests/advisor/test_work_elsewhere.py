@@ -195,3 +195,21 @@ def test_a_quadratic_loop_over_a_list_is_cpu_work_but_rows_and_children_are_not(
     (ev,) = tasks["closest_pair"].evidence
     assert (ev.kind, ev.call) == ("cpu", "python: nested Python loops over points and points")
     assert tasks["order_total"].kind == "unknown"
+
+
+def test_a_child_program_no_table_names_makes_no_confident_pool(tmp_path: Path) -> None:
+    """``subprocess.run(["make", "html"])`` may be the task's real work (a docs build): the
+    IO advice stands, but not at high confidence; a named program keeps the table's say."""
+    build = """
+import subprocess
+import requests
+
+@app.task
+def build(path):
+    requests.get("http://api/start")
+    subprocess.run(["make", "-C", path, "html"], check=True)
+"""
+    advice = advise(task_module(tmp_path / "a", build))
+    assert advice.queues[0].confidence is Confidence.MEDIUM
+    advice = advise(task_module(tmp_path / "b", TRANSCODE))
+    assert advice.queues[0].confidence is Confidence.HIGH

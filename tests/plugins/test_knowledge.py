@@ -56,7 +56,8 @@ SPOT_CHECKS = [
     ("redis.client.Pipeline.execute", _DB, _AFTER),
     ("pylibmc.Client.get", _DB, _BLOCKS),
     ("pymemcache.client.base.Client.get", _DB, _AFTER),
-    ("elasticsearch.Elasticsearch.search", _DB, _AFTER),
+    ("elasticsearch.Elasticsearch.search", _NET, _AFTER),
+    ("django_elasticsearch_dsl.Document.update", _NET, _AFTER),
     ("clickhouse_driver.Client.execute", _DB, _AFTER),
     # brokers and streams
     ("kafka.KafkaProducer.send", _NET, _AFTER),
@@ -91,6 +92,7 @@ SPOT_CHECKS = [
     ("pypdf.PageObject.extract_text", _CPU, Green.SAFE),
     ("pdfminer.high_level.extract_text", _CPU, Green.SAFE),
     ("bs4.BeautifulSoup", _CPU, Green.SAFE),
+    ("selectolax.lexbor.LexborHTMLParser", _CPU, Green.SAFE),
     ("lxml.etree.fromstring", _NOGIL, Green.SAFE),
     ("openpyxl.load_workbook", _CPU, Green.SAFE),
     ("pytesseract.image_to_string", Effect.CPU_CHILD, _AFTER),
