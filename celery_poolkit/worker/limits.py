@@ -23,6 +23,7 @@ Prefork is left alone: Celery's own limits hold there.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import heapq
 import logging
@@ -97,7 +98,7 @@ def task_limits(task: Any, default: Limits) -> Limits:
     ``timelimit`` header (``apply_async(time_limit=…, soft_time_limit=…)``), then the
     task's options, then the worker's defaults (``--time-limit``/``task_time_limit``)."""
     header = getattr(getattr(task, "request", None), "timelimit", None) or (None, None)
-    hard, soft = (tuple(header) + (None, None))[:2]
+    hard, soft = (*tuple(header), None, None)[:2]
     return Limits(
         soft=_seconds(soft) or _seconds(getattr(task, "soft_time_limit", None)) or default.soft,
         hard=_seconds(hard) or _seconds(getattr(task, "time_limit", None)) or default.hard,
@@ -106,8 +107,9 @@ def task_limits(task: Any, default: Limits) -> Limits:
 
 def async_raise(thread_id: int, exc: type[BaseException]) -> bool:
     """Side effect: raise ``exc`` in thread ``thread_id`` at its next bytecode."""
-    done = ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id),
-                                                      ctypes.py_object(exc))  # fmt: skip
+    done = int(
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(exc))
+    )
     if done > 1:  # more than one thread state: undo, as the C API documents
         ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), None)
         return False
@@ -155,8 +157,10 @@ class LimitEnforcer:
     def create(cls, worker: Any, pool: Pool, recycler: Recycler) -> LimitEnforcer:
         return cls(
             pool=pool,
-            default=Limits(soft=_seconds(getattr(worker, "soft_time_limit", None)),
-                           hard=_seconds(getattr(worker, "time_limit", None))),  # fmt: skip
+            default=Limits(
+                soft=_seconds(getattr(worker, "soft_time_limit", None)),
+                hard=_seconds(getattr(worker, "time_limit", None)),
+            ),
             recycler=recycler,
             max_tasks=int(getattr(worker, "max_tasks_per_child", 0) or 0) or None,
             max_memory_kib=int(getattr(worker, "max_memory_per_child", 0) or 0) or None,
@@ -164,10 +168,12 @@ class LimitEnforcer:
 
     def connect(self) -> None:
         """Side effect: connect to Celery's ``task_prerun``/``task_postrun``."""
-        signals.task_prerun.connect(self.on_prerun, weak=False,
-                                    dispatch_uid=f"poolkit-limits-pre-{id(self)}")  # fmt: skip
-        signals.task_postrun.connect(self.on_postrun, weak=False,
-                                     dispatch_uid=f"poolkit-limits-post-{id(self)}")  # fmt: skip
+        signals.task_prerun.connect(
+            self.on_prerun, weak=False, dispatch_uid=f"poolkit-limits-pre-{id(self)}"
+        )
+        signals.task_postrun.connect(
+            self.on_postrun, weak=False, dispatch_uid=f"poolkit-limits-post-{id(self)}"
+        )
 
     def disconnect(self) -> None:
         self._stopping = True
@@ -187,14 +193,18 @@ class LimitEnforcer:
 
     # -- in the task's thread / greenlet ---------------------------------------------
 
-    def on_prerun(self, sender: Any = None, task_id: str = "", task: Any = None,
-                  **_: Any) -> None:  # fmt: skip
+    def on_prerun(self, sender: Any = None, task_id: str = "", task: Any = None, **_: Any) -> None:
         limits = task_limits(task, self.default)
         if not limits:
             return
         now = time.perf_counter()
-        entry = _Running(task_id=task_id, name=getattr(task, "name", "?"), limits=limits,
-                         started=now, thread_id=threading.get_ident())  # fmt: skip
+        entry = _Running(
+            task_id=task_id,
+            name=getattr(task, "name", "?"),
+            limits=limits,
+            started=now,
+            thread_id=threading.get_ident(),
+        )
         watched = True
         if self.pool is Pool.GEVENT:
             import gevent
@@ -202,8 +212,9 @@ class LimitEnforcer:
             entry.greenlet = gevent.getcurrent()
             if self.hub_thread is None:  # no switch clock: gevent's cooperative timer only
                 if limits.soft is not None:
-                    entry.soft_timer = gevent.Timeout.start_new(limits.soft,
-                                                                SoftTimeLimitExceeded())
+                    entry.soft_timer = gevent.Timeout.start_new(
+                        limits.soft, SoftTimeLimitExceeded()
+                    )
                 watched = False
         due = now + min(x for x in (limits.soft, limits.hard) if x is not None)
         with self._lock:
@@ -227,8 +238,9 @@ class LimitEnforcer:
         elif self.max_memory_kib:
             rss = resident_kib()
             if rss > self.max_memory_kib:
-                self.recycler.request(f"resident memory {rss} KiB > max_memory_per_child="
-                                      f"{self.max_memory_kib} KiB")  # fmt: skip
+                self.recycler.request(
+                    f"resident memory {rss} KiB > max_memory_per_child={self.max_memory_kib} KiB"
+                )
 
     # -- the watchdog thread ---------------------------------------------------------
 
@@ -241,14 +253,10 @@ class LimitEnforcer:
 
     def _poke(self) -> None:
         if self._wake.locked():
-            try:
+            with contextlib.suppress(RuntimeError):  # released by another thread in between
                 self._wake.release()
-            except RuntimeError:  # released by another thread in between
-                pass
 
     def _start_watchdog(self) -> None:
-        if self._started:
-            return
         with self._lock:
             if self._started:
                 return
@@ -272,15 +280,20 @@ class LimitEnforcer:
                 try:
                     self._due(entry, time.perf_counter())
                 except Exception:
-                    logger.exception("poolkit: enforcing the limits of %s[%s] failed",
-                                     entry.name, entry.task_id)  # fmt: skip
+                    logger.exception(
+                        "poolkit: enforcing the limits of %s[%s] failed", entry.name, entry.task_id
+                    )
 
     def _due(self, entry: _Running, now: float) -> None:
         soft, hard = entry.limits.soft, entry.limits.hard
         if soft is not None and not entry.soft_sent and now >= entry.started + soft:
             entry.soft_sent = True
-            logger.warning("poolkit: soft time limit (%gs) exceeded for %s[%s]",
-                           soft, entry.name, entry.task_id)  # fmt: skip
+            logger.warning(
+                "poolkit: soft time limit (%gs) exceeded for %s[%s]",
+                soft,
+                entry.name,
+                entry.task_id,
+            )
             if self.pool is Pool.GEVENT:
                 self._gevent_soft(entry)
             else:
@@ -305,10 +318,15 @@ class LimitEnforcer:
         if request is not None:
             request.on_timeout(soft=False, timeout=hard)
         else:
-            logger.error("poolkit: hard time limit (%gs) exceeded for %s[%s]",
-                         hard, entry.name, entry.task_id)  # fmt: skip
-        self.recycler.request(f"hard time limit of {entry.name}[{entry.task_id}]",
-                              stuck=(entry.task_id,))  # fmt: skip
+            logger.error(
+                "poolkit: hard time limit (%gs) exceeded for %s[%s]",
+                hard,
+                entry.name,
+                entry.task_id,
+            )
+        self.recycler.request(
+            f"hard time limit of {entry.name}[{entry.task_id}]", stuck=(entry.task_id,)
+        )
 
     def _gevent_soft(self, entry: _Running) -> None:
         """In the task's greenlet: thrown from the hub when the hub runs, or, if the task
@@ -316,6 +334,7 @@ class LimitEnforcer:
         if self.clock.current is entry.greenlet:
             async_raise(self.hub_thread or 0, SoftTimeLimitExceeded)
             return
+
         def throw() -> None:  # in the hub
             if entry.task_id in self.running and not entry.greenlet.dead:
                 entry.greenlet.throw(SoftTimeLimitExceeded())
@@ -329,9 +348,13 @@ class LimitEnforcer:
         clock = self.clock
         if clock.current is entry.greenlet and clock.since <= entry.started + hard:
             entry.hard_done = True
-            logger.error("poolkit: %s[%s] held the gevent hub past its hard time limit (%gs); "
-                         "raising TimeLimitExceeded in it", entry.name, entry.task_id,
-                         hard)  # fmt: skip
+            logger.error(
+                "poolkit: %s[%s] held the gevent hub past its hard time limit (%gs); "
+                "raising TimeLimitExceeded in it",
+                entry.name,
+                entry.task_id,
+                hard,
+            )
             async_raise(self.hub_thread or 0, TimeLimitExceeded)
             return
         with self._lock:  # still running, but cooperatively: look again shortly

@@ -20,6 +20,7 @@ tasks are left, or the bound has passed, it replaces the process from where it i
 from __future__ import annotations
 
 import atexit
+import contextlib
 import logging
 import os
 import sys
@@ -90,9 +91,13 @@ def replacement_argv() -> list[str]:
 class Recycler:
     """Replace this worker process once (the first reason wins), after a bounded drain."""
 
-    def __init__(self, mode: str = "exec", drain: float = 30.0,
-                 pending: Callable[[], Collection[str]] | None = None,
-                 stop_consuming: Callable[[], None] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        mode: str = "exec",
+        drain: float = 30.0,
+        pending: Callable[[], Collection[str]] | None = None,
+        stop_consuming: Callable[[], None] | None = None,
+    ) -> None:
         self.mode = mode
         self.stop_consuming = stop_consuming
         self.drain = drain
@@ -119,10 +124,13 @@ class Recycler:
             if state.should_stop is not None or state.should_terminate is not None:
                 return False  # the worker is already shutting down: not replaced
             self.reason = reason
-        logger.warning("poolkit: recycling this worker (%s): stops consuming, waits up to "
-                       "%gs for its running tasks, then %s", reason, self.drain,
-                       "replaces itself" if self.mode == "exec"
-                       else f"exits with status {EXIT_RECYCLE}")  # fmt: skip
+        logger.warning(
+            "poolkit: recycling this worker (%s): stops consuming, waits up to "
+            "%gs for its running tasks, then %s",
+            reason,
+            self.drain,
+            "replaces itself" if self.mode == "exec" else f"exits with status {EXIT_RECYCLE}",
+        )
         if stuck and self.stop_consuming is not None:
             # Celery's warm shutdown would wait for the stuck thread forever, and closes
             # the channel under the tasks still queued in the pool: only stop consuming,
@@ -145,22 +153,21 @@ class Recycler:
                 break  # only tasks that never end: Celery's shutdown would wait forever
             time.sleep(0.05)
         else:
-            logger.warning("poolkit: %d task(s) still running after %gs; replacing anyway",
-                           len(set(self.pending()) - self.stuck), self.drain)  # fmt: skip
+            logger.warning(
+                "poolkit: %d task(s) still running after %gs; replacing anyway",
+                len(set(self.pending()) - self.stuck),
+                self.drain,
+            )
         self.replace()
 
     def replace(self) -> None:
         """Side effect: the process becomes a fresh worker (exec) or ends (exit)."""
         for stream in (sys.stdout, sys.stderr):
-            try:
+            with contextlib.suppress(Exception):  # a closed stream must not stop the recycle
                 stream.flush()
-            except Exception:  # a closed stream must not stop the recycle
-                pass
         for handler in logging.getLogger().handlers:
-            try:
+            with contextlib.suppress(Exception):
                 handler.flush()
-            except Exception:
-                pass
         if self.mode == "exit":
             os._exit(EXIT_RECYCLE)
         env = dict(os.environ)
@@ -169,8 +176,9 @@ class Recycler:
         try:
             os.execve(argv[0], argv, env)
         except OSError:
-            logger.exception("poolkit: could not re-exec %s; exiting with status %d",
-                             argv, EXIT_RECYCLE)  # fmt: skip
+            logger.exception(
+                "poolkit: could not re-exec %s; exiting with status %d", argv, EXIT_RECYCLE
+            )
             os._exit(EXIT_RECYCLE)
 
 

@@ -312,7 +312,7 @@ def _limit_enforcer(worker: Any, options: StepOptions) -> Any:
     from celery_poolkit.worker.limits import LimitEnforcer, enforced_on
     from celery_poolkit.worker.recycle import Recycler, consumer_stopper, recycles
 
-    pool, name = worker_pool(worker.pool_cls)
+    pool, _name = worker_pool(worker.pool_cls)
     enforced = enforced_on(pool)
     if not options.limits or enforced is None or pool is None:
         return None

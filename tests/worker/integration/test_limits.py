@@ -10,8 +10,8 @@ delays the asynchronous exception until it returns).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -23,8 +23,11 @@ from harness.workers import WorkerProcess
 
 APPS = Path(__file__).resolve().parents[1] / "apps"
 QUIET = ["--without-gossip", "--without-mingle", "--without-heartbeat"]
-POOLS = {"threads": ["-P", "threads", "-c", "4"], "gevent": ["-P", "gevent", "-c", "10"],
-         "solo": ["-P", "solo"]}  # fmt: skip
+POOLS = {
+    "threads": ["-P", "threads", "-c", "4"],
+    "gevent": ["-P", "gevent", "-c", "10"],
+    "solo": ["-P", "solo"],
+}
 READY = " ready."
 
 Factory = Callable[..., WorkerProcess]
@@ -55,8 +58,9 @@ def _counts(runs: redis.Redis) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("pool", sorted(POOLS))
-def test_soft_limit_reaches_a_python_loop(pool: str, worker_factory: Factory,
-                                          env: dict[str, str], client: Celery) -> None:  # fmt: skip
+def test_soft_limit_reaches_a_python_loop(
+    pool: str, worker_factory: Factory, env: dict[str, str], client: Celery
+) -> None:
     worker = _start(worker_factory, env, *POOLS[pool])
     log = worker.output()
     assert f"poolkit: on the {pool} pool poolkit enforces soft_time_limit" in log
@@ -69,8 +73,9 @@ def test_soft_limit_reaches_a_python_loop(pool: str, worker_factory: Factory,
 
 
 @pytest.mark.parametrize("pool", sorted(POOLS))
-def test_soft_limit_reaches_a_task_in_sleeps(pool: str, worker_factory: Factory,
-                                             env: dict[str, str], client: Celery) -> None:  # fmt: skip
+def test_soft_limit_reaches_a_task_in_sleeps(
+    pool: str, worker_factory: Factory, env: dict[str, str], client: Celery
+) -> None:
     worker = _start(worker_factory, env, *POOLS[pool])
     short = client.send_task("limits.spin", ("c", 0.5, 0.05), soft_time_limit=0.5)
     assert _get(short, worker)["delay"] < 0.25, worker.tail()
@@ -82,11 +87,18 @@ def test_soft_limit_reaches_a_task_in_sleeps(pool: str, worker_factory: Factory,
 
 @pytest.mark.parametrize("acks_late", ["0", "1"])
 def test_hard_limit_on_threads_fails_the_task_and_the_worker_replaces_itself(
-    acks_late: str, worker_factory: Factory, env: dict[str, str], client: Celery,
+    acks_late: str,
+    worker_factory: Factory,
+    env: dict[str, str],
+    client: Celery,
     runs: redis.Redis,
-) -> None:  # fmt: skip
-    worker = _start(worker_factory, {**env, "LIMITS_ACKS_LATE": acks_late},
-                    *POOLS["threads"], "--poolkit-recycle-drain=20")  # fmt: skip
+) -> None:
+    worker = _start(
+        worker_factory,
+        {**env, "LIMITS_ACKS_LATE": acks_late},
+        *POOLS["threads"],
+        "--poolkit-recycle-drain=20",
+    )
     first_pid = _get(client.send_task("limits.pid"), worker)
     stuck = client.send_task("limits.stuck", ("stuck",), time_limit=1.5)
     others = [client.send_task("limits.work", (f"w{i}", 0.5)) for i in range(12)]
@@ -105,9 +117,9 @@ def test_hard_limit_on_threads_fails_the_task_and_the_worker_replaces_itself(
 
 
 @pytest.mark.parametrize("pool", sorted(POOLS))
-def test_max_memory_per_child_recycles(pool: str, worker_factory: Factory,
-                                       env: dict[str, str], client: Celery,
-                                       runs: redis.Redis) -> None:  # fmt: skip
+def test_max_memory_per_child_recycles(
+    pool: str, worker_factory: Factory, env: dict[str, str], client: Celery, runs: redis.Redis
+) -> None:
     worker = _start(worker_factory, env, *POOLS[pool], "--max-memory-per-child=150000")
     results = [_get(client.send_task("limits.leak", (f"l{i}",)), worker, 60) for i in range(5)]
     log = worker.wait_for(READY, count=2, timeout=60)
@@ -116,8 +128,9 @@ def test_max_memory_per_child_recycles(pool: str, worker_factory: Factory,
     assert _counts(runs) == {f"l{i}": 1 for i in range(5)}
 
 
-def test_max_tasks_per_child_recycles_solo(worker_factory: Factory, env: dict[str, str],
-                                           client: Celery, runs: redis.Redis) -> None:  # fmt: skip
+def test_max_tasks_per_child_recycles_solo(
+    worker_factory: Factory, env: dict[str, str], client: Celery, runs: redis.Redis
+) -> None:
     worker = _start(worker_factory, env, *POOLS["solo"], "--max-tasks-per-child=3")
     results = [client.send_task("limits.work", (f"t{i}", 0.01)) for i in range(8)]
     assert sorted(_get(r, worker, 60) for r in results) == sorted(f"t{i}" for i in range(8))
@@ -126,8 +139,9 @@ def test_max_tasks_per_child_recycles_solo(worker_factory: Factory, env: dict[st
     assert _counts(runs) == {f"t{i}": 1 for i in range(8)}
 
 
-def test_prefork_keeps_celerys_own_limits(worker_factory: Factory, env: dict[str, str],
-                                          client: Celery) -> None:  # fmt: skip
+def test_prefork_keeps_celerys_own_limits(
+    worker_factory: Factory, env: dict[str, str], client: Celery
+) -> None:
     worker = _start(worker_factory, env, "-P", "prefork", "-c", "1")
     result = _get(client.send_task("limits.spin", ("p", 0.5), soft_time_limit=0.5), worker)
     assert result["cleanup"] == 1.0  # billiard's signal, not poolkit
