@@ -73,3 +73,14 @@ def leak(key: str, mib: int = 50) -> int:
 @app.task(name="limits.pid")
 def pid() -> int:
     return os.getpid()
+
+
+@app.task(name="limits.hog")
+def hog(key: str, seconds: float = 20.0) -> float:
+    """A pure-Python loop that never yields to the gevent hub (Celery's cooperative hard
+    limit cannot fire), for ``seconds`` of its own clock."""
+    _ran(key)
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        pass
+    return seconds

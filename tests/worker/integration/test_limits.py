@@ -147,3 +147,15 @@ def test_prefork_keeps_celerys_own_limits(
     assert result["cleanup"] == 1.0  # billiard's signal, not poolkit
     assert "poolkit enforces" not in worker.output()
     assert "poolkit: soft time limit" not in worker.output()
+
+
+def test_gevent_hard_limit_reaches_a_greenlet_that_never_yields(
+    worker_factory: Factory, env: dict[str, str], client: Celery
+) -> None:
+    # Celery's gevent hard limit is a gevent.Timeout: it fires only when the task yields.
+    worker = _start(worker_factory, env, *POOLS["gevent"])
+    hog = client.send_task("limits.hog", ("hog", 20.0), time_limit=1.0)
+    with pytest.raises(TimeLimitExceeded):
+        _get(hog, worker, 15)  # the loop alone would take 20 s
+    assert "held the gevent hub past its hard time limit" in worker.output()
+    assert _get(client.send_task("limits.work", ("after", 0.01)), worker) == "after"
