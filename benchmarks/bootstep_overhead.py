@@ -17,7 +17,7 @@ With ``--metrics`` both variants have poolkit installed, and the second also ser
 Prometheus metrics (``--poolkit-metrics-port``, issue 14; target again >= 0.97x).
 With ``--limits`` both have poolkit and send every task with a soft and a hard time limit
 that never fires; the first runs ``--no-poolkit-limits`` (issue 13; target >= 0.97x).
-With ``--recycle`` both have poolkit; the second runs ``--max-tasks-per-child 500``, so
+With ``--recycle`` both have poolkit; the second runs ``--max-tasks-per-child 1000``, so
 the worker replaces itself during the run (issue 13; target >= 0.9x).
 
     python benchmarks/bootstep_overhead.py [--repeat 5] [--tasks 2000] [--pool threads]
@@ -53,7 +53,7 @@ POOLS = {
 #: --limits / --recycle: (worker flags of the base variant, of the other, send options).
 MODES = {
     "limits": (["--no-poolkit-limits"], [], {"soft_time_limit": 60, "time_limit": 120}),
-    "recycle": ([], ["--max-tasks-per-child", "500"], {}),
+    "recycle": ([], ["--max-tasks-per-child", "1000"], {}),
 }
 WARMUP = 200
 DEADLINE = 300.0  # seconds: a run that takes longer is a failure, not a number
@@ -119,7 +119,7 @@ def main() -> None:
     parser.add_argument("--limits", action="store_true",
                         help="--no-poolkit-limits vs limits on; tasks with limits")  # fmt: skip
     parser.add_argument("--recycle", action="store_true",
-                        help="poolkit vs poolkit with --max-tasks-per-child 500")  # fmt: skip
+                        help="poolkit vs poolkit with --max-tasks-per-child 1000")  # fmt: skip
     args = parser.parse_args()
     mode = "limits" if args.limits else "recycle" if args.recycle else ""
     if not 1 <= args.repeat <= 50 or not 100 <= args.tasks <= 100_000:

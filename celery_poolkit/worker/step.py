@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import click
@@ -234,7 +234,12 @@ class PoolkitStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery is u
         from celery_poolkit.worker.recorder import TaskRecorder
 
         if self.options.guard:
-            guard.run(parent, self.options)  # may raise SystemExit under --poolkit-strict
+            from celery_poolkit.worker.recycle import recycles
+
+            # A worker that replaced itself was checked at its first start: skip the
+            # advisor's read of the task sources, the slow part of the guard.
+            options = replace(self.options, advise=False) if recycles() else self.options
+            guard.run(parent, options)  # may raise SystemExit under --poolkit-strict
         try:
             self.runtime = TaskRecorder.create(parent, self.options)
             self.runtime.open_prefork_pipe()  # before the pool forks its children
