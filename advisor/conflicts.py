@@ -107,6 +107,12 @@ def queue_findings(
     yield from _deployment(advice, commands, rule)
 
 
+#: The pools where poolkit's worker step enforces time limits and recycling (issue 13).
+_POOLKIT_ENFORCES = dict.fromkeys(
+    (Pool.THREADS, Pool.SOLO, Pool.GEVENT), " (enforced when the worker runs poolkit's step)"
+)
+
+
 def app_wide_limits(
     queues: list[QueueAdvice],
     settings_limits: dict[str, tuple[str, Location]],
@@ -124,7 +130,8 @@ def app_wide_limits(
         for (pool, which), names in sorted(lost.items(), key=lambda kv: (kv[0][0].value, kv[0][1])):
             yield rule(
                 "PK301",
-                f"{key} is ignored on the {which} {pool.value} pool of queue(s) {', '.join(names)}",
+                f"{key} is ignored on the {which} {pool.value} pool of queue(s) {', '.join(names)}"
+                f"{_POOLKIT_ENFORCES.get(pool, '')}",
                 where,
             )
 
@@ -151,7 +158,8 @@ def _time_limits(
         whose = f"of task {task.name}" if task else f"(for every task on queue {advice.name!r})"
         yield rule(
             "PK301",
-            f"{' and '.join(ignored)} {whose} is ignored on the {which} {pool.value} pool",
+            f"{' and '.join(ignored)} {whose} is ignored on the {which} {pool.value} pool"
+            f"{_POOLKIT_ENFORCES.get(pool, '')}",
             limits[ignored[0]],
             queue=advice.name,
             task=task.name if task else None,
@@ -186,7 +194,7 @@ def _deployment(
             yield rule(
                 "PK303",
                 f"--max-tasks/memory-per-child is ignored on {pool.value}: only "
-                "prefork recycles processes",
+                f"prefork recycles processes{_POOLKIT_ENFORCES.get(pool, '')}",
                 cmd.location,
                 queue=q,
             )
@@ -217,7 +225,8 @@ def _deployment(
         if (cmd.time_limit or cmd.soft_time_limit) and pool in _NO_HARD_LIMIT:
             yield rule(
                 "PK301",
-                f"--time-limit/--soft-time-limit is ignored on {pool.value}",
+                f"--time-limit/--soft-time-limit is ignored on {pool.value}"
+                f"{_POOLKIT_ENFORCES.get(pool, '')}",
                 cmd.location,
                 queue=q,
             )

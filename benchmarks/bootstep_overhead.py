@@ -15,8 +15,13 @@ poolkit's cost even on a shared machine. The load average is printed before and 
 
 With ``--metrics`` both variants have poolkit installed, and the second also serves
 Prometheus metrics (``--poolkit-metrics-port``, issue 14; target again >= 0.97x).
+With ``--limits`` both have poolkit and send every task with a soft and a hard time limit
+that never fires; the first runs ``--no-poolkit-limits`` (issue 13; target >= 0.97x).
+With ``--recycle`` both have poolkit; the second runs ``--max-tasks-per-child 1000``, so
+the worker replaces itself during the run (issue 13; target >= 0.9x).
 
-    python benchmarks/bootstep_overhead.py [--repeat 5] [--tasks 2000] [--metrics]
+    python benchmarks/bootstep_overhead.py [--repeat 5] [--tasks 2000] [--pool threads]
+        [--metrics | --limits | --recycle]
 """
 
 from __future__ import annotations
@@ -39,7 +44,17 @@ from harness.servers import redis_server  # noqa: E402
 from harness.workers import start_worker  # noqa: E402
 
 APPS = REPO / "tests" / "worker" / "apps"
-POOLS = {"gevent": ["-P", "gevent", "-c", "100"], "prefork": ["-P", "prefork", "-c", "2"]}
+POOLS = {
+    "gevent": ["-P", "gevent", "-c", "100"],
+    "prefork": ["-P", "prefork", "-c", "2"],
+    "threads": ["-P", "threads", "-c", "8"],
+    "solo": ["-P", "solo"],
+}
+#: --limits / --recycle: (worker flags of the base variant, of the other, send options).
+MODES = {
+    "limits": (["--no-poolkit-limits"], [], {"soft_time_limit": 60, "time_limit": 120}),
+    "recycle": ([], ["--max-tasks-per-child", "1000"], {}),
+}
 WARMUP = 200
 DEADLINE = 300.0  # seconds: a run that takes longer is a failure, not a number
 
@@ -62,8 +77,11 @@ def group_cpu(pgid: int) -> float:
     return total / tick
 
 
-def run_once(url: str, pool: str, installed: bool, tasks: int, metrics: bool = False
-             ) -> tuple[float, float]:  # fmt: skip
+Extra = tuple[list[str], dict[str, float]]  # worker flags, send_task options
+
+
+def run_once(url: str, pool: str, installed: bool, tasks: int, *, metrics: bool = False,
+             extra: Extra = ([], {})) -> tuple[float, float]:  # fmt: skip
     """Tasks per second of one fresh worker, and its CPU milliseconds per task."""
     env = {"CELERY_BROKER_URL": url, "CELERY_RESULT_BACKEND": url,
            "POOLKIT_BENCH_INSTALL": "1" if installed else "0"}  # fmt: skip
@@ -72,13 +90,14 @@ def run_once(url: str, pool: str, installed: bool, tasks: int, metrics: bool = F
     if metrics:
         argv += ["--poolkit-metrics-port", str(free_port()),
                  "--poolkit-metrics-address", "127.0.0.1"]  # fmt: skip
+    argv += extra[0]
     worker = start_worker([*argv, "--loglevel=INFO"], cwd=APPS, env=env)
     client = Celery("bench", broker=url, backend=url)
     try:
         warm = ResultSet([client.send_task("bench.noop") for _ in range(WARMUP)])
         warm.join_native(timeout=DEADLINE)
         started, cpu_before = time.perf_counter(), group_cpu(worker.pid)
-        results = ResultSet([client.send_task("bench.noop") for _ in range(tasks)])
+        results = ResultSet([client.send_task("bench.noop", **extra[1]) for _ in range(tasks)])
         results.join_native(timeout=DEADLINE)
         elapsed = time.perf_counter() - started
         cpu_ms = (group_cpu(worker.pid) - cpu_before) * 1000 / tasks
@@ -97,10 +116,17 @@ def main() -> None:
     parser.add_argument("--pool", choices=sorted(POOLS), action="append", help="default: both")
     parser.add_argument("--metrics", action="store_true",
                         help="poolkit without vs with --poolkit-metrics-port")  # fmt: skip
+    parser.add_argument("--limits", action="store_true",
+                        help="--no-poolkit-limits vs limits on; tasks with limits")  # fmt: skip
+    parser.add_argument("--recycle", action="store_true",
+                        help="poolkit vs poolkit with --max-tasks-per-child 1000")  # fmt: skip
     args = parser.parse_args()
+    mode = "limits" if args.limits else "recycle" if args.recycle else ""
     if not 1 <= args.repeat <= 50 or not 100 <= args.tasks <= 100_000:
         parser.error("--repeat must be 1-50 and --tasks 100-100000")
     base, other = ("poolkit", "metrics") if args.metrics else ("without poolkit", "with poolkit")
+    if mode:
+        base, other = ("poolkit", f"poolkit {mode}")
     print(f"load average before: {os.getloadavg()}")
     with redis_server() as redis:
         for pool in args.pool or list(POOLS):
@@ -113,8 +139,13 @@ def main() -> None:
                 for installed in order:
                     # --metrics: both installed; "installed" selects the metrics variant.
                     metrics = installed and args.metrics
-                    rate, cpu_ms = run_once(redis.url, pool, installed or args.metrics,
-                                            args.tasks, metrics=metrics)  # fmt: skip
+                    extra: Extra = ([], {})
+                    if mode:
+                        flags_base, flags_other, send = MODES[mode]
+                        extra = (flags_other if installed else flags_base, send)
+                    with_poolkit = installed or args.metrics or bool(mode)
+                    rate, cpu_ms = run_once(redis.url, pool, with_poolkit, args.tasks,
+                                            metrics=metrics, extra=extra)  # fmt: skip
                     (poolkit if installed else plain).append(rate)
                     (poolkit_cpu if installed else plain_cpu).append(cpu_ms)
             ratios = [p / b for p, b in zip(poolkit, plain, strict=True)]

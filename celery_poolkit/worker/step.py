@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import click
@@ -47,6 +47,9 @@ class StepOptions:
     metrics_port: int = 0  # serve them on this port (implies metrics); 0: not served
     metrics_address: str = "0.0.0.0"  # Prometheus scrapes from another host
     otel: bool = False  # the same metrics as OpenTelemetry instruments (global MeterProvider)
+    limits: bool = True  # threads/gevent/solo: time limits and max_*_per_child (limits.py)
+    recycle: str = "exec"  # how the worker replaces itself: re-exec, or "exit" (status 75)
+    recycle_drain: float = 30.0  # seconds its other running tasks get before that
 
 
 #: The ``celery worker`` options; ``default=None`` tells "not given" from a value, so the
@@ -115,6 +118,26 @@ WORKER_OPTIONS = (
         help="The address --poolkit-metrics-port listens on [default: 0.0.0.0].",
     ),
     click.Option(
+        ("--poolkit-limits/--no-poolkit-limits",),
+        default=None,
+        help="threads/gevent/solo: enforce soft/hard time limits and "
+        "max-tasks/max-memory-per-child (the worker recycles itself).",
+    ),
+    click.Option(
+        ("--poolkit-recycle",),
+        type=click.Choice(["exec", "exit"]),
+        default=None,
+        help="How a recycling worker replaces itself: re-exec with the same argv, or exit "
+        "with status 75 for a supervisor to restart [default: exec].",
+    ),
+    click.Option(
+        ("--poolkit-recycle-drain",),
+        type=click.FloatRange(min=0),
+        default=None,
+        metavar="SECONDS",
+        help="How long a recycling worker lets its running tasks finish [default: 30].",
+    ),
+    click.Option(
         ("--poolkit-otel/--no-poolkit-otel",),
         default=None,
         help="OpenTelemetry metrics in the global MeterProvider "
@@ -176,6 +199,15 @@ def resolve_options(
             values[f.name] = _as_port(value, key)
         elif f.name == "metrics_address":
             values[f.name] = str(value)
+        elif f.name == "recycle":
+            if str(value) not in ("exec", "exit"):
+                raise ValueError(f"{key} must be exec or exit, not {value!r}")
+            values[f.name] = str(value)
+        elif f.name == "recycle_drain":
+            number = float(value)
+            if not number >= 0:
+                raise ValueError(f"{key} must be 0 seconds or more, not {value!r}")
+            values[f.name] = number
         else:
             values[f.name] = _as_bool(value, key)
     return StepOptions(**values)
@@ -199,6 +231,7 @@ class PoolkitStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery is u
     def __init__(self, parent: Any, **kwargs: Any) -> None:
         self.runtime: Any = None
         self.metrics: Any = None
+        self.limits: Any = None
         try:
             self.options = resolve_options(
                 parent.app.conf,
@@ -217,7 +250,12 @@ class PoolkitStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery is u
         from celery_poolkit.worker.recorder import TaskRecorder
 
         if self.options.guard:
-            guard.run(parent, self.options)  # may raise SystemExit under --poolkit-strict
+            from celery_poolkit.worker.recycle import recycles
+
+            # A worker that replaced itself was checked at its first start: skip the
+            # advisor's read of the task sources, the slow part of the guard.
+            options = replace(self.options, advise=False) if recycles() else self.options
+            guard.run(parent, options)  # may raise SystemExit under --poolkit-strict
         try:
             self.runtime = TaskRecorder.create(parent, self.options)
             self.runtime.open_prefork_pipe()  # before the pool forks its children
@@ -228,6 +266,7 @@ class PoolkitStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery is u
         else:
             self.metrics = _metrics_exporter(self.runtime, self.options)
             _otel_metrics(self.runtime, self.options)
+        self.limits = _limit_enforcer(parent, self.options)
 
     def start(self, parent: Any) -> None:
         # Before the consumer starts (it is the worker's last step), so this worker holds
@@ -241,6 +280,8 @@ class PoolkitStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery is u
                 self.runtime.start()
             except Exception:
                 logger.exception("poolkit: the profile/monitor could not start; continuing")
+        if self.limits is not None and self.runtime is not None:
+            self.limits.watch_hub(self.runtime.clock)
         if self.metrics is not None:
             try:
                 self.metrics.start()
@@ -249,6 +290,9 @@ class PoolkitStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery is u
         _connect_green_db_release()
 
     def stop(self, parent: Any) -> None:
+        if self.limits is not None:
+            self.limits.disconnect()
+            self.limits = None
         if self.runtime is not None:
             self.runtime.stop()
         if self.metrics is not None:
@@ -279,6 +323,31 @@ def _metrics_exporter(recorder: Any, options: StepOptions) -> Any:
         logger.exception("poolkit: the metrics could not be set up; continuing")
         return None
     return exporter
+
+
+def _limit_enforcer(worker: Any, options: StepOptions) -> Any:
+    """Time limits and recycling on threads, gevent and solo
+    (:mod:`celery_poolkit.worker.limits`); None on the other pools, where Celery's own
+    limits hold, or under ``--no-poolkit-limits``."""
+    from celery_poolkit.worker.guard import worker_pool
+    from celery_poolkit.worker.limits import LimitEnforcer, enforced_on
+    from celery_poolkit.worker.recycle import Recycler, consumer_stopper, recycles
+
+    pool, _name = worker_pool(worker.pool_cls)
+    enforced = enforced_on(pool)
+    if not options.limits or enforced is None or pool is None:
+        return None
+    try:
+        recycler = Recycler(mode=options.recycle, drain=options.recycle_drain,
+                            stop_consuming=consumer_stopper(worker))  # fmt: skip
+        enforcer = LimitEnforcer.create(worker, pool, recycler)
+        enforcer.connect()
+    except Exception:
+        logger.exception("poolkit: the time limits could not be set up; continuing")
+        return None
+    logger.info("poolkit: on the %s pool poolkit enforces %s (replaced itself %d time(s))",
+                pool.value, enforced.describe(), recycles())  # fmt: skip
+    return enforcer
 
 
 def _otel_metrics(recorder: Any, options: StepOptions) -> Any:

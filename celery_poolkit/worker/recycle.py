@@ -1,0 +1,219 @@
+"""The worker replaces itself: poolkit's recycling on one-process pools (threads, gevent, solo).
+
+Prefork recycles a child process; a one-process pool has only the worker itself. So
+:class:`Recycler` does to the worker what prefork does to a child, gracefully and bounded:
+
+1. stop consuming: ``celery.worker.state.should_stop`` is the flag Celery's own SIGTERM
+   handler sets, so the consumer loop starts Celery's warm shutdown (the connection is
+   closed cleanly and Redis gets the reserved messages back);
+2. let the other running tasks finish, for at most ``drain`` seconds;
+3. replace the process: ``os.execv`` with the interpreter's own argv (``sys.orig_argv``:
+   same pid, same log, same options), or, under ``--poolkit-recycle=exit``, exit with
+   :data:`EXIT_RECYCLE` for a supervisor (systemd ``Restart=always``, Kubernetes) to start
+   a new one.
+
+A task stuck in a C call never returns, and Celery's warm shutdown would wait for it forever
+(``ThreadPoolExecutor.shutdown(wait=True)``); the drain thread does not: once only the stuck
+tasks are left, or the bound has passed, it replaces the process from where it is.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Collection
+from typing import Any
+
+logger = logging.getLogger("celery_poolkit")
+
+#: The exit status of a worker that recycled under ``--poolkit-recycle=exit``
+#: (``EX_TEMPFAIL``: "try again", which supervisors restart).
+EXIT_RECYCLE = 75
+#: How many times this worker process replaced itself (set across ``os.execv``).
+RECYCLES_ENV = "POOLKIT_RECYCLES"
+MODES = ("exec", "exit")
+
+
+def start_thread(target: Callable[[], None], name: str) -> None:
+    """A real OS thread, also under gevent's monkey-patching (a greenlet would not run
+    while a task blocks the hub, which is when poolkit's threads must act)."""
+    try:
+        from gevent.monkey import get_original, is_module_patched
+
+        patched = is_module_patched("threading")
+    except ImportError:
+        patched = False
+    if patched:
+        start_new = get_original("_thread", "start_new_thread")
+        start_new(target, ())
+        return
+    import threading
+
+    threading.Thread(target=target, name=name, daemon=True).start()
+
+
+def original_lock() -> Any:
+    """A lock of the real ``_thread`` module (gevent's patched one would switch greenlets)."""
+    try:
+        from gevent.monkey import get_original
+
+        return get_original("_thread", "allocate_lock")()
+    except ImportError:
+        import _thread
+
+        return _thread.allocate_lock()
+
+
+def resident_kib() -> int:
+    """This process's resident set size now, in KiB (Celery's unit for
+    ``worker_max_memory_per_child``). Not ``ru_maxrss``: that is the peak, and Linux keeps
+    it across ``execve``, so a replaced worker would recycle again at once."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            pages = int(statm.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") // 1024
+    except (OSError, ValueError, IndexError):
+        import resource
+
+        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+
+def replacement_argv() -> list[str]:
+    """The command line that started this interpreter (``python /venv/bin/celery -A …``)."""
+    argv = list(getattr(sys, "orig_argv", None) or [sys.executable, *sys.argv])
+    return [sys.executable, *argv[1:]]
+
+
+class Recycler:
+    """Replace this worker process once (the first reason wins), after a bounded drain."""
+
+    def __init__(
+        self,
+        mode: str = "exec",
+        drain: float = 30.0,
+        pending: Callable[[], Collection[str]] | None = None,
+        stop_consuming: Callable[[], None] | None = None,
+    ) -> None:
+        self.mode = mode
+        self.stop_consuming = stop_consuming
+        self.drain = drain
+        self.pending = pending or _pending_requests
+        self.reason = ""
+        self.stuck: set[str] = set()
+        self._lock = original_lock()
+
+    @property
+    def requested(self) -> bool:
+        return bool(self.reason)
+
+    def request(self, reason: str, stuck: Collection[str] = ()) -> bool:
+        """Start recycling for ``reason``; ``stuck``: ids of tasks that will never end.
+
+        Safe from any thread; False when a recycle is already under way (its stuck set grows).
+        """
+        from celery.worker import state
+
+        with self._lock:
+            self.stuck.update(stuck)
+            if self.reason:
+                return False
+            if state.should_stop is not None or state.should_terminate is not None:
+                return False  # the worker is already shutting down: not replaced
+            self.reason = reason
+        logger.warning(
+            "poolkit: recycling this worker (%s): stops consuming, waits up to "
+            "%gs for its running tasks, then %s",
+            reason,
+            self.drain,
+            "replaces itself" if self.mode == "exec" else f"exits with status {EXIT_RECYCLE}",
+        )
+        if stuck and self.stop_consuming is not None:
+            # Celery's warm shutdown would wait for the stuck thread forever, and closes
+            # the channel under the tasks still queued in the pool: only stop consuming,
+            # let what was received run and ack, then replace.
+            self.stop_consuming()
+        else:
+            state.should_stop = 0  # Celery's warm shutdown: the consumer loop sees it
+            atexit.register(self.replace)  # the warm shutdown ended normally
+        start_thread(self._drain_then_replace, "poolkit-recycle")
+        return True
+
+    def _drain_then_replace(self) -> None:
+        deadline = time.monotonic() + self.drain
+        while time.monotonic() < deadline:
+            with self._lock:
+                stuck = set(self.stuck)
+            left = set(self.pending()) - stuck
+            if not left and stuck:
+                time.sleep(0.2)  # the last acks, sent from the pool's threads
+                break  # only tasks that never end: Celery's shutdown would wait forever
+            time.sleep(0.05)
+        else:
+            logger.warning(
+                "poolkit: %d task(s) still running after %gs; replacing anyway",
+                len(set(self.pending()) - self.stuck),
+                self.drain,
+            )
+        self.replace()
+
+    def replace(self) -> None:
+        """Side effect: the process becomes a fresh worker (exec) or ends (exit)."""
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):  # a closed stream must not stop the recycle
+                stream.flush()
+        for handler in logging.getLogger().handlers:
+            with contextlib.suppress(Exception):
+                handler.flush()
+        if self.mode == "exit":
+            os._exit(EXIT_RECYCLE)
+        env = dict(os.environ)
+        env[RECYCLES_ENV] = str(recycles() + 1)
+        argv = replacement_argv()
+        try:
+            os.execve(argv[0], argv, env)
+        except OSError:
+            logger.exception(
+                "poolkit: could not re-exec %s; exiting with status %d", argv, EXIT_RECYCLE
+            )
+            os._exit(EXIT_RECYCLE)
+
+
+def recycles() -> int:
+    """How many times this worker process has replaced itself."""
+    value = os.environ.get(RECYCLES_ENV, "0")
+    return int(value) if value.isdigit() else 0
+
+
+def _pending_requests() -> set[str]:
+    """The ids of the tasks this worker holds: running or received and not yet started."""
+    from celery.worker import state
+
+    return {r.id for r in (*list(state.active_requests), *list(state.reserved_requests))}
+
+
+def consumer_stopper(worker: Any) -> Callable[[], None]:
+    """Cancel the worker's task consumer in the consumer's own loop (kombu is not
+    thread-safe): no more messages arrive, those received still run and are acked."""
+
+    def cancel() -> None:
+        consumer = getattr(worker, "consumer", None)
+        task_consumer = getattr(consumer, "task_consumer", None)
+        if task_consumer is None:
+            return
+        try:
+            task_consumer.cancel()
+        except Exception:
+            logger.exception("poolkit: could not stop consuming; recycling anyway")
+
+    def stop() -> None:
+        hub = getattr(worker, "hub", None)
+        if hub is not None:
+            hub.call_soon(cancel)
+        else:
+            cancel()
+
+    return stop

@@ -1,0 +1,86 @@
+"""An app for poolkit's time limits and recycling on real workers (issue 13).
+
+Broker and result backend: CELERY_BROKER_URL / CELERY_RESULT_BACKEND. ``LIMITS_ACKS_LATE=1``
+turns on late acks. Every task that runs adds one to its key in the Redis hash
+``limits:runs`` (at CELERY_RESULT_BACKEND), so a test counts what ran and how often.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import redis
+from celery import Celery
+from celery.exceptions import SoftTimeLimitExceeded
+
+import celery_poolkit
+
+app = Celery("limitsapp", broker=os.environ.get("CELERY_BROKER_URL", "memory://"))
+app.conf.update(
+    result_backend=os.environ.get("CELERY_RESULT_BACKEND"),
+    task_acks_late=os.environ.get("LIMITS_ACKS_LATE") == "1",
+    worker_prefetch_multiplier=1,
+    broker_transport_options={"max_connections": 50},
+    worker_hijack_root_logger=True,
+)
+celery_poolkit.install(app)
+
+_runs = redis.Redis.from_url(os.environ.get("CELERY_RESULT_BACKEND") or "redis://127.0.0.1:1")
+_leaked: list[bytearray] = []
+
+
+def _ran(key: str) -> None:
+    _runs.hincrby("limits:runs", key, 1)
+
+
+@app.task(name="limits.spin", bind=True, soft_time_limit=0.5)
+def spin(self, key: str, limit: float = 0.5, chunk: float = 0.0) -> dict[str, float]:
+    """Loops (in Python, or in ``chunk``-second sleeps) until the soft limit; returns how
+    late SoftTimeLimitExceeded came, by the task's own clock, and that cleanup ran."""
+    _ran(key)
+    start = time.perf_counter()
+    try:
+        while time.perf_counter() - start < limit + 30:
+            if chunk:
+                time.sleep(chunk)
+    except SoftTimeLimitExceeded:
+        caught = time.perf_counter()
+        return {"delay": caught - (start + limit), "cleanup": 1.0}
+    return {"delay": float("inf"), "cleanup": 0.0}
+
+
+@app.task(name="limits.stuck")
+def stuck(key: str, seconds: float = 3600) -> None:
+    _ran(key)
+    time.sleep(seconds)  # threads: one C call an asynchronous exception cannot interrupt
+
+
+@app.task(name="limits.work")
+def work(key: str, seconds: float = 0.3) -> str:
+    time.sleep(seconds)
+    _ran(key)
+    return key
+
+
+@app.task(name="limits.leak")
+def leak(key: str, mib: int = 50) -> int:
+    _leaked.append(bytearray(os.urandom(1024)) * (mib * 1024))  # touched: resident
+    _ran(key)
+    return len(_leaked)
+
+
+@app.task(name="limits.pid")
+def pid() -> int:
+    return os.getpid()
+
+
+@app.task(name="limits.hog")
+def hog(key: str, seconds: float = 20.0) -> float:
+    """A pure-Python loop that never yields to the gevent hub (Celery's cooperative hard
+    limit cannot fire), for ``seconds`` of its own clock."""
+    _ran(key)
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        pass
+    return seconds

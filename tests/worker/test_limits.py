@@ -1,0 +1,95 @@
+"""Unit tests of poolkit's time limits and recycling (issue 13); real workers in
+tests/worker/integration/test_limits.py."""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import SimpleNamespace
+
+import pytest
+from celery.exceptions import SoftTimeLimitExceeded
+
+from celery_poolkit.model import Pool
+from celery_poolkit.worker.limits import Limits, async_raise, enforced_on, task_limits
+from celery_poolkit.worker.recycle import replacement_argv, resident_kib
+from celery_poolkit.worker.step import StepOptions, resolve_options
+
+
+def _task(header: object = None, soft: object = None, hard: object = None) -> SimpleNamespace:
+    return SimpleNamespace(
+        request=SimpleNamespace(timelimit=header), soft_time_limit=soft, time_limit=hard
+    )
+
+
+@pytest.mark.parametrize(
+    ("task", "expected"),
+    [
+        (_task(), Limits(soft=3.0, hard=9.0)),  # the worker's defaults
+        (_task(soft=2, hard=5), Limits(soft=2.0, hard=5.0)),  # the task's options
+        (_task(header=(7, 1), soft=2, hard=5), Limits(soft=1.0, hard=7.0)),  # the header wins
+        (_task(header=(None, 0.5)), Limits(soft=0.5, hard=9.0)),
+        (_task(header=["x", -1], soft="bad"), Limits(soft=3.0, hard=9.0)),  # junk is ignored
+    ],
+)
+def test_task_limits_resolve_like_prefork(task: SimpleNamespace, expected: Limits) -> None:
+    assert task_limits(task, Limits(soft=3.0, hard=9.0)) == expected
+
+
+def test_no_limits_is_falsy() -> None:
+    assert not task_limits(_task(), Limits())
+
+
+def test_prefork_and_eventlet_are_left_to_celery() -> None:
+    assert enforced_on(Pool.PREFORK) is None
+    assert enforced_on(Pool.EVENTLET) is None
+    assert enforced_on(None) is None
+    for pool in (Pool.THREADS, Pool.SOLO, Pool.GEVENT):
+        described = enforced_on(pool)
+        assert described is not None
+        assert "soft_time_limit" in described.describe()
+
+
+def test_async_raise_reaches_a_python_loop() -> None:
+    caught: list[float] = []
+    started = threading.Event()
+
+    def loop() -> None:
+        started.set()
+        try:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                pass
+        except SoftTimeLimitExceeded:
+            caught.append(time.monotonic())
+
+    thread = threading.Thread(target=loop)
+    thread.start()
+    started.wait(5)
+    assert async_raise(thread.ident or 0, SoftTimeLimitExceeded)
+    thread.join(10)
+    assert caught
+    assert not thread.is_alive()
+
+
+def test_async_raise_to_no_thread_is_false() -> None:
+    assert not async_raise(2**40, SoftTimeLimitExceeded)
+
+
+def test_recycle_options_resolve_and_reject_bad_values() -> None:
+    options = resolve_options({"poolkit_recycle": "exit", "poolkit_recycle_drain": "5"}, {}, {}, {})
+    assert (options.recycle, options.recycle_drain, options.limits) == ("exit", 5.0, True)
+    assert StepOptions().recycle == "exec"
+    with pytest.raises(ValueError, match="poolkit_recycle must be exec or exit"):
+        resolve_options({"poolkit_recycle": "restart"}, {}, {}, {})
+    with pytest.raises(ValueError, match="poolkit_recycle_drain"):
+        resolve_options({"poolkit_recycle_drain": "-1"}, {}, {}, {})
+
+
+def test_resident_memory_and_argv() -> None:
+    before = resident_kib()
+    block = bytearray(b"x" * (32 * 1024 * 1024))
+    assert resident_kib() >= before + 16 * 1024
+    del block
+    argv = replacement_argv()
+    assert argv[0].endswith(("python", "python3")) or "python" in argv[0]
