@@ -2,7 +2,7 @@
 
 Each run starts its own Redis (append-only file, fsync on every write, so a restart keeps
 the queues as a production broker does), one gevent worker of
-``tests/worker/apps/lossapp.py`` at ``-c 20`` with late acks, sends ``--tasks``
+``tests/worker/integration/apps/lossapp.py`` at ``-c 20`` with late acks, sends ``--tasks``
 tasks of 50 ms, restarts Redis (SIGTERM, start again on the same port and data) once a
 quarter of them ran, then waits until every task ran or nothing moved for ``--quiet``
 seconds. It counts the tasks that never ran, the entries left in kombu's ``unacked`` hash
@@ -43,7 +43,7 @@ from harness.servers import restartable_redis_server  # noqa: E402
 from harness.tasks import unacked_task_ids  # noqa: E402
 from harness.workers import start_worker  # noqa: E402
 
-APPS = ROOT / "tests" / "worker" / "apps"
+APPS = ROOT / "tests" / "worker" / "integration" / "apps"
 VARIANTS = {
     "poolkit": (["poolkit", "worker"], {}),
     "plain": (["celery"], {"LOSS_POOLKIT": "0", "POOLKIT_DISABLE": "1"}),

@@ -27,7 +27,8 @@ from celery import Celery
 from harness.tasks import unacked_task_ids
 from harness.workers import WorkerProcess
 
-APPS = Path(__file__).resolve().parents[1] / "apps"
+# lossapp is a project of its own: its default queue ("loss") must not be the other apps'.
+APPS = Path(__file__).resolve().parent / "apps"
 TOTAL = 600
 SECONDS = 0.2  # per task: the worker is busy (about 20 held) when it is killed
 VISIBILITY = 4.0  # seconds; every task is far shorter, so no live task is restored
