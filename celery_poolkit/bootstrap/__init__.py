@@ -21,7 +21,7 @@ from celery_poolkit.bootstrap.results import (
     AdapterResult,
     AdapterStatus,
     PatchHazard,
-    PatchReport,
+    PatchResult,
 )
 from celery_poolkit.errors import PatchError, PatchOrderError, PoolSelectionError
 from celery_poolkit.model import Pool
@@ -31,12 +31,12 @@ __all__ = [
     "AdapterStatus",
     "LatePatchWarning",
     "PatchHazard",
-    "PatchReport",
+    "PatchResult",
     "PoolChoice",
     "adapter_results",
     "current_pool",
     "hazards_before_patching",
-    "last_report",
+    "last_result",
     "patch",
 ]
 
@@ -56,15 +56,15 @@ def current_pool() -> Pool | None:
     return None
 
 
-def last_report() -> PatchReport | None:
+def last_result() -> PatchResult | None:
     """The report of the last ``patch()`` call in this process, if any."""
-    return _state.last_report[-1] if _state.last_report else None
+    return _state.last_result[-1] if _state.last_result else None
 
 
 def hazards_before_patching() -> tuple[PatchHazard, ...]:
     """The hazards found just before this process was patched, whoever patched it
     (``patch()``, or gevent's ``will_patch_all`` event under Celery's own ``-P gevent``)."""
-    report = last_report()
+    report = last_result()
     if report is not None and report.hazards:
         return report.hazards
     return _state.early_hazards or ()
@@ -118,7 +118,7 @@ def patch(
     strict: bool = False,
     argv: Sequence[str] | None = None,
     environ: Mapping[str, str] | None = None,
-) -> PatchReport:
+) -> PatchResult:
     """Monkey patch this process for ``pool``, once; return what was found and done.
 
     ``pool`` is ``"gevent"``, ``"eventlet"`` (legacy), any other pool name (nothing to
@@ -139,8 +139,8 @@ def patch(
     be done safely; in both cases nothing was patched.
     """
     if _state.disabled():
-        report = PatchReport(pool=None, source=f"{_state.DISABLE_ENV}=1", disabled=True)
-        _state.last_report.append(report)
+        report = PatchResult(pool=None, source=f"{_state.DISABLE_ENV}=1", disabled=True)
+        _state.last_result.append(report)
         return report
     choice = _choose(pool, argv, environ)
     if choice is None or choice.pool is None or not choice.pool.is_green:
@@ -148,21 +148,21 @@ def patch(
         if choice is not None and choice.pool is None:
             notes = (f"custom pool {choice.raw!r} is not one poolkit knows; patch in that "
                      "pool's module, or use -P gevent",)  # fmt: skip
-        report = PatchReport(
+        report = PatchResult(
             pool=choice.pool if choice else None,
             source=choice.source if choice else "no pool named in argv or environment",
             notes=notes,
         )
-        _state.last_report.append(report)
+        _state.last_result.append(report)
         return report
     green = choice.pool
     _check_can_patch(green)
     report = _patch_green(green, choice.source, strict=strict)
-    _state.last_report.append(report)
+    _state.last_result.append(report)
     return report
 
 
-def _patch_green(pool: Pool, source: str, *, strict: bool) -> PatchReport:
+def _patch_green(pool: Pool, source: str, *, strict: bool) -> PatchResult:
     from celery_poolkit.bootstrap import _eventlet, _gevent, hazards
     from celery_poolkit.bootstrap.adapters import run_adapters
 
@@ -173,7 +173,7 @@ def _patch_green(pool: Pool, source: str, *, strict: bool) -> PatchReport:
     if backend.is_patched():
         # Patched before us (Celery's -P gevent, the user, an earlier call): scanning
         # now would only see modules imported after patching, which are fine.
-        return PatchReport(
+        return PatchResult(
             pool=pool,
             source=source,
             already_patched=True,
@@ -194,7 +194,7 @@ def _patch_green(pool: Pool, source: str, *, strict: bool) -> PatchReport:
     for hazard in found:
         warnings.warn(str(hazard), LatePatchWarning, stacklevel=3)
     caught = backend.patch()
-    return PatchReport(
+    return PatchResult(
         pool=pool,
         source=source,
         patched_now=True,

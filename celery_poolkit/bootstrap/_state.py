@@ -3,14 +3,14 @@
 Adapters run from gevent's plugin events as well as from ``patch()``, so their outcomes
 live here, keyed by plugin name: the first outcome wins and re-running is a no-op.
 Private: the rest of poolkit reads it through ``celery_poolkit.bootstrap``
-(``adapter_results()``, ``hazards_before_patching()``, ``last_report()``).
+(``adapter_results()``, ``hazards_before_patching()``, ``last_result()``).
 """
 
 from __future__ import annotations
 
 import os
 
-from celery_poolkit.bootstrap.results import AdapterResult, PatchHazard, PatchReport
+from celery_poolkit.bootstrap.results import AdapterResult, PatchHazard, PatchResult
 
 #: plugin name -> outcome of its adapter in this process.
 adapters: dict[str, AdapterResult] = {}
@@ -18,7 +18,7 @@ adapters: dict[str, AdapterResult] = {}
 #: ``will_patch_all`` event when someone else patched); None until a scan ran.
 early_hazards: tuple[PatchHazard, ...] | None = None
 #: the most recent report ``patch()`` returned.
-last_report: list[PatchReport] = []
+last_result: list[PatchResult] = []
 
 DISABLE_ENV = "POOLKIT_DISABLE"
 STRICT_ENV = "POOLKIT_STRICT"

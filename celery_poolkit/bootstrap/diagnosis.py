@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from celery_poolkit.bootstrap.results import PatchReport
+from celery_poolkit.bootstrap.results import PatchResult
 from celery_poolkit.model import (
     AdapterResult,
     AdapterStatus,
@@ -65,7 +65,7 @@ class Diagnosis:
     pool: Pool | None
     pool_source: str
     patched_before: Pool | None  # who had patched this process before doctor did
-    patch: PatchReport | None
+    patch: PatchResult | None
     drivers: tuple[DriverState, ...]
     findings: tuple[Finding, ...]
 
@@ -268,7 +268,7 @@ def driver_findings(states: Iterable[DriverState], pool: Pool) -> list[Finding]:
     ]  # fmt: skip
 
 
-def patch_findings(report: PatchReport) -> list[Finding]:
+def patch_findings(report: PatchResult) -> list[Finding]:
     return hazard_findings(report.hazards) + adapter_findings(report.adapters)
 
 

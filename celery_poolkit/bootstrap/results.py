@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 
 from celery_poolkit.model import AdapterResult, AdapterStatus, PatchHazard, Pool
 
-__all__ = ["AdapterResult", "AdapterStatus", "PatchHazard", "PatchReport"]
+__all__ = ["AdapterResult", "AdapterStatus", "PatchHazard", "PatchResult"]
 
 
 @dataclass(frozen=True, slots=True)
-class PatchReport:
+class PatchResult:
     """What ``celery_poolkit.patch()`` found and did.
 
     ``pool`` is the pool patched for (None: nothing to patch, e.g. prefork);

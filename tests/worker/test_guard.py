@@ -29,7 +29,7 @@ def recorded(monkeypatch: pytest.MonkeyPatch) -> dict[str, AdapterResult]:
     """What gevent's plugin events record under a plain ``celery -P gevent``."""
     results: dict[str, AdapterResult] = {}
     monkeypatch.setattr(_state, "adapters", results)
-    monkeypatch.setattr(_state, "last_report", [])
+    monkeypatch.setattr(_state, "last_result", [])
     monkeypatch.setattr(_state, "early_hazards", None)
     return results
 

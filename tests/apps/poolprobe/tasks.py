@@ -26,9 +26,9 @@ def pause(seconds: float = 0.2) -> dict[str, object]:
 @shared_task(name="poolprobe.probe")
 def probe() -> dict[str, object]:
     """poolkit's view of this worker: the patch report and the adapters that ran."""
-    from celery_poolkit.bootstrap import _state, last_report
+    from celery_poolkit.bootstrap import _state, last_result
 
-    report = last_report()
+    report = last_result()
     callback = None
     if "psycopg2.extensions" in sys.modules:
         found = sys.modules["psycopg2.extensions"].get_wait_callback()
