@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -9,11 +10,28 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 
 
+#: What the wheel is built from (pyproject.toml's packages, readme and license).
+SOURCES = ("pyproject.toml", "README.md", "LICENSE", "celery_poolkit", "advisor", "plugins")
+
+
 def build_wheel(into: Path) -> Path:
-    """Build this checkout's wheel (no dependencies) into ``into`` and return its path."""
+    """Build this checkout's wheel (no dependencies) into ``into`` and return its path.
+
+    From a copy of the sources: setuptools builds in the source tree's ``build/``, and two
+    test runs at once (``scripts/test`` runs the unit environments two at a time) would
+    trip over each other's files there."""
+    source = into / "source"
+    for name in SOURCES:
+        path = REPO / name
+        if path.is_dir():
+            shutil.copytree(path, source / name,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))  # fmt: skip
+        else:
+            source.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, source / name)
     built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(into),
-         str(REPO)],
+         str(source)],
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert built.returncode == 0, built.stderr

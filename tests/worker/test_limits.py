@@ -3,6 +3,7 @@ tests/worker/integration/test_limits.py."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from types import SimpleNamespace
@@ -50,6 +51,12 @@ def test_prefork_and_eventlet_are_left_to_celery() -> None:
         assert "soft_time_limit" in described.describe()
 
 
+@pytest.mark.xfail(
+    sys.version_info[:2] == (3, 13),
+    reason="CPython 3.13 can deliver PyThreadState_SetAsyncExc's exception outside the "
+    "try that should catch it (python/cpython#139622); docs/bootstep.rst says so",
+    strict=False,
+)
 def test_async_raise_reaches_a_python_loop() -> None:
     caught: list[float] = []
     started = threading.Event()
