@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 
-from celery_poolkit.advisor import conventions
+from celery_poolkit.advisor import conventions, knowledge
 from celery_poolkit.advisor.facts import CallSite
 from celery_poolkit.advisor.project import Project
 from celery_poolkit.model import Effect, Evidence, Green, Location
@@ -158,7 +158,9 @@ def _direct(project: Project, fid: str) -> tuple[Summary, set[str]]:
                 row = None if handlers else conventions.other_app_command(site)
             if row is None:
                 continue
-            if row.effect is not None:
+            if row.effect is not None and not (
+                knowledge.per_item(row, target.name) and not fn.in_loop(site.line)
+            ):
                 add(row.effect.value, target.name, site.line, site.col, row.note)
             if row.green in _GREEN_KINDS:
                 add(row.green.value, target.name, site.line, site.col, row.note)

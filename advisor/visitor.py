@@ -299,6 +299,7 @@ class _ModuleVisitor:
                 returns_items=items or "",
                 returned=tuple(dict.fromkeys(body.returned)),
                 tables=tuple(body.tables),
+                loops=tuple(body.loops),
                 cls=cls,
                 params=params,
                 param_calls=tuple(body.param_calls),
@@ -767,6 +768,8 @@ class _FunctionBody:
         self.returned: list[str] = []
         #: Literal tables bound to local names: (name, value, line), for dispatch.
         self.tables: list[tuple[str, Value, int]] = []
+        #: Line spans of loops and comprehensions (FunctionFacts.loops).
+        self.loops: list[tuple[int, int]] = []
         if cls:
             scope.self_class = f"{scope.module.module}.{cls}"
 
@@ -799,6 +802,12 @@ class _FunctionBody:
                 else:
                     self.calls.append(site)
         launched = self.calls[before:]
+        if isinstance(stmt, ast.For | ast.AsyncFor | ast.While):
+            # The body's span: the iterable (``for a in BeautifulSoup(page).find_all()``)
+            # is evaluated once.
+            self.loops.append((stmt.body[0].lineno, stmt.end_lineno or stmt.lineno))
+        elif launched:
+            self._comprehensions(stmt)
         self.calls.extend(self.children.sites(stmt, launched, _own_expressions(stmt)))
         self.calls.extend(archives.sites(launched, _own_expressions(stmt), scope.dotted))
         self.calls.extend(
@@ -811,6 +820,8 @@ class _FunctionBody:
         )
         if isinstance(stmt, ast.Assign | ast.AnnAssign):
             self._assign(stmt)
+        elif isinstance(stmt, ast.If | ast.While):
+            self._walrus(stmt.test)
         elif isinstance(stmt, ast.With | ast.AsyncWith):
             for item in stmt.items:
                 if isinstance(item.optional_vars, ast.Name):
@@ -826,6 +837,22 @@ class _FunctionBody:
                 continue
             depth = loop_depth + 1 if isinstance(stmt, ast.For | ast.While) else loop_depth
             self.statements(child_body, depth)
+
+    def _comprehensions(self, stmt: ast.stmt) -> None:
+        """The spans of the comprehensions a statement with calls holds: their calls run
+        once per item, like a loop body's."""
+        for expr in _own_expressions(stmt):
+            for node in ast.walk(expr):
+                if isinstance(node, _COMPREHENSIONS):
+                    self.loops.append((node.lineno, node.end_lineno or node.lineno))
+
+    def _walrus(self, test: ast.expr) -> None:
+        """``if fn := table.get(kind): fn(...)``: the name is bound for the body, as by an
+        assignment. Only conditions are searched: that is where ``:=`` binds what the body
+        then calls, and walking every expression would cost every statement."""
+        for node in ast.walk(test):
+            if isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
+                self._bind(node.target.id, node.value)
 
     def _return(self, value: ast.expr) -> None:
         if not self.returns:
@@ -1190,6 +1217,9 @@ def _child_bodies(stmt: ast.stmt) -> Iterator[list[ast.stmt]]:
     if isinstance(stmt, ast.Match):
         for case in stmt.cases:
             yield case.body
+
+
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
 def _own_expressions(stmt: ast.stmt) -> Iterator[ast.AST]:
