@@ -31,11 +31,12 @@ def _explore(
     direct: dict[str, Summary] = {}
     edges: dict[str, set[str]] = {}
     todo = deque(dict.fromkeys(roots))
+    methods = MethodIndex(project)
     while todo:  # discover the reachable part of the call graph
         fid = todo.popleft()
         if fid in direct or fid not in project.functions:
             continue
-        own, callees = _direct(project, fid)
+        own, callees = _direct(project, fid, methods)
         direct[fid], edges[fid] = own, callees
         todo.extend(c for c in callees if c not in direct)
     return direct, edges
@@ -125,7 +126,7 @@ def union_note(project: Project, fid: str, note: str) -> str:
     return f"{union}; {note}" if note else union
 
 
-def _direct(project: Project, fid: str) -> tuple[Summary, set[str]]:
+def _direct(project: Project, fid: str, methods: MethodIndex) -> tuple[Summary, set[str]]:
     facts, fn = project.functions[fid]
     ignored = {line for line, rules in facts.ignores if "" in rules}
     own: Summary = {}
@@ -168,6 +169,8 @@ def _direct(project: Project, fid: str) -> tuple[Summary, set[str]]:
                 add(hazard.value, target.name, site.line, site.col, row.note)
         if not reached and site.recv_kind == "selfattr":
             _by_name(f"{site.recv.rpartition('#')[2]}.{site.target}", site, add)
+        if not reached and site.recv_kind == "result" and site.target:
+            callees.update(methods.candidates(site.target))
     for site in fn.calls:
         if site.passed and site.line not in ignored:
             _passed_effects(project, fid, site, own, callees)
@@ -183,6 +186,60 @@ def _direct(project: Project, fid: str) -> tuple[Summary, set[str]]:
     # Nested functions defined here usually run here (callbacks, retries): include them.
     callees.update(project.nested.get(fid, ()))
     return own, callees
+
+
+#: Project method names too generic to say which class a value is: containers' and
+#: files' methods, and the ORM's, which every model defines again.
+_GENERIC_METHODS = frozenset(
+    {"get", "set", "update", "pop", "append", "add", "remove", "clear", "copy", "items"}
+    | {"keys", "values", "read", "write", "close", "open", "save", "delete", "run", "send"}
+    | {"start", "stop", "call", "execute", "process", "handle", "format", "load", "dump"}
+)
+
+
+class MethodIndex:
+    """The project methods a call ``x.method()`` on a value of unknown class may reach.
+
+    ``activity = parse(data); activity.action()``: when ``action`` is defined only in one
+    class and its subclasses (every definer has the first in its MRO), the value can only
+    be an instance of that hierarchy, and the call reaches the union of its definitions,
+    as a call on the base class would. A name defined by unrelated classes, a generic
+    name, a private or dunder one, or one a library table also names, reaches nothing:
+    a guess there would tie unrelated code together. Built on first use, once per walk.
+    """
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self._index: dict[str, tuple[str, ...]] | None = None
+
+    def candidates(self, method: str) -> tuple[str, ...]:
+        if method.startswith("_") or "." in method or method in _GENERIC_METHODS:
+            return ()
+        if self._index is None:
+            self._index = _method_index(self.project)
+        definers = self._index.get(method, ())
+        if not definers:
+            return ()
+        root = definers[0]
+        if any(root not in self.project.mro(cid) for cid in definers[1:]):
+            return ()
+        found = (f"{cid}.{method}" for cid in definers)
+        return tuple(f for f in found if f in self.project.functions)
+
+
+def _method_index(project: Project) -> dict[str, tuple[str, ...]]:
+    """Method name -> the project classes defining it, bases before subclasses; names a
+    library table also has as a last part are left out (``client.get_object``)."""
+    library = {row.qualname.rpartition(".")[2] for row in project.knowledge.exact.values()}
+    index: dict[str, list[str]] = {}
+    for cid, (_, cls) in project.classes.items():
+        for name in cls.methods:
+            if name not in library:
+                index.setdefault(name, []).append(cid)
+    return {
+        name: tuple(sorted(cids, key=lambda c: (len(project.mro(c)), c)))
+        for name, cids in index.items()
+    }
 
 
 def _by_name(chain: str, site: CallSite, add: Callable[[str, str, int, int, str], None]) -> None:

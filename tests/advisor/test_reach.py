@@ -248,3 +248,58 @@ def t():
     return session.execute("select 1")
 """
     assert _effects(_one(tmp_path, body)) == {Effect.DB_IO}
+
+
+HIERARCHY = """
+import requests
+
+class Activity:
+    def action(self):
+        raise NotImplementedError
+
+class Follow(Activity):
+    def action(self):
+        requests.post("https://remote.example/inbox")
+
+class Like(Activity):
+    def action(self):
+        return None
+
+def parse(data):
+    cls = lookup(data["type"])  # a value the resolver cannot follow
+    return cls(**data)
+
+@app.task
+def handle(data):
+    activity = parse(data)
+    activity.action()
+"""
+
+
+def test_a_method_of_one_hierarchy_called_on_an_unknown_value(tmp_path: Path) -> None:
+    task = _one(tmp_path, HIERARCHY)
+    assert _effects(task) == {Effect.NET_IO}
+    (evidence,) = [e for e in task.evidence if e.kind == "net_io"]
+    assert evidence.via[-1] == "proj.tasks.Follow.action"
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        # Defined by an unrelated class too: the value could be either, or neither.
+        "\nclass Robot:\n    def action(self):\n        return None\n",
+        # A name a library table has (``soup.find_all``): no guess by name.
+        "RENAME:find_all",
+        # A generic name every other class has.
+        "RENAME:run",
+    ],
+)
+def test_no_guess_when_the_method_name_does_not_single_out_a_hierarchy(
+    tmp_path: Path, change: str
+) -> None:
+    body = HIERARCHY
+    if change.startswith("RENAME:"):
+        body = body.replace("action", change.partition(":")[2])
+    else:
+        body = body.replace("\ndef parse", change + "\ndef parse")
+    assert Effect.NET_IO not in _effects(_one(tmp_path, body))
