@@ -123,6 +123,9 @@ class _ModuleVisitor:
         self.imports: dict[str, str] = {}
         self.defined: set[str] = set()
         self.table_names: set[str] = set()  # module-level names bound to literal tables
+        #: Module-level names bound to an object (``client = MongoClient()``, ``db =
+        #: client["shop"]``): ``db["orders"]`` on them is an item, not a table's entry.
+        self.objects: set[str] = set()
         self.starred = False  # the module has a ``from x import *``
         self.class_tables: set[str] = set()  # "pkg.mod.Class.NAME" bound to literal tables
         self.assigns: dict[str, Value] = {}
@@ -169,6 +172,8 @@ class _ModuleVisitor:
                     self.defined.add(name)
                     if stmt.value is not None and _is_table(stmt.value):
                         self.table_names.add(name)
+                    elif isinstance(stmt.value, ast.Call | ast.Subscript | ast.Attribute):
+                        self.objects.add(name)
 
     def module_resolve(self, name: str) -> str | None:
         if name in self.imports:
@@ -319,6 +324,9 @@ class _Scope:
         #: Parameters annotated as containers: the classes of one item, by position for
         #: ``list[tuple[str, Connector]]`` ("" where a position names no class).
         self.item_types: dict[str, tuple[str, ...]] = {}
+        #: Locals bound to an attribute chain of a local value: ``db = client.shop`` ->
+        #: ``{"db": ("shop",)}``, with ``db`` bound as ``client`` is.
+        self.prefixes: dict[str, tuple[str, ...]] = {}
 
     def resolve(self, name: str) -> Binding | None:
         if name in self.bindings:
@@ -388,6 +396,8 @@ class _Scope:
         return name.value if self.resolve(node.func.id) == ("alias", "getattr") else None
 
     def _name_callee(self, func: ast.Name) -> tuple[str, str, str] | None:
+        if func.id in self.prefixes:
+            return None  # db = client.shop; db(): not a call of the client
         binding = self.resolve(func.id)
         if binding is None or binding[0] not in ("alias", "result", "param", *DISPATCH):
             return None
@@ -399,9 +409,17 @@ class _Scope:
     def _attr_callee(self, func: ast.Attribute) -> tuple[str, str, str] | None:
         attrs: list[str] = [func.attr]
         base = func.value
-        while isinstance(base, ast.Attribute):
-            attrs.append(base.attr)
-            base = base.value
+        while True:
+            if isinstance(base, ast.Attribute):
+                attrs.append(base.attr)
+                base = base.value
+            elif (key := _item_key(base)) is not None and self._local_value(base):
+                attrs.append(key)  # client["shop"]["orders"]: items of a local value
+                base = base.value  # type: ignore[attr-defined]
+            else:
+                break
+        if isinstance(base, ast.Name) and base.id in self.prefixes:
+            attrs.extend(reversed(self.prefixes[base.id]))  # db = client.shop; db.orders
         attrs.reverse()
         chain = ".".join(attrs)
         if isinstance(base, ast.Call):
@@ -421,6 +439,19 @@ class _Scope:
             # user_model.objects.get(...): a chain of attributes on a known value.
             return chain, binding[1], binding[0]
         return None
+
+    def _local_value(self, node: ast.expr) -> bool:
+        """Whether the chain of attributes and items ``node`` starts at a value of known
+        type: a local one, or a module-level object of this module (never a literal
+        table: ``HANDLERS["x"]`` is dispatch)."""
+        while isinstance(node, ast.Attribute | ast.Subscript):
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return False
+        binding = self.bindings.get(node.id)
+        if binding is not None:
+            return binding[0] in ("result", "instance")
+        return node.id in self.module.objects and node.id not in self.module.imports
 
     def _on_result(self, base: ast.Call, chain: str) -> tuple[str, str, str] | None:
         """``chain`` called on what ``base`` returns: ``Session().get``, ``p.x().y``,
@@ -499,7 +530,7 @@ class _Scope:
         class (``get_logs``, ``models.Log``), never a builtin or an UPPERCASE constant;
         or a local value of known type, as ``result:<callee>`` (``session`` from
         ``aiohttp.ClientSession()``) or ``instance:<class>`` (an annotated parameter)."""
-        if isinstance(node, ast.Name):
+        if isinstance(node, ast.Name) and node.id not in self.prefixes:
             binding = self.bindings.get(node.id)
             if binding is not None and binding[0] in _TYPED and binding[1] != "<self>":
                 return f"{binding[0]}:{binding[1]}"
@@ -531,6 +562,8 @@ class _Scope:
         becomes the pattern ``on_*``).
         """
         if isinstance(node, ast.Subscript):
+            if _item_key(node) is not None and self._local_value(node.value):
+                return None  # client["shop"]: an item of an object, read as an attribute
             table = self.dotted(node.value) or self._self_table(node.value)
             return ("dispatch", table) if table else None
         imported = self.imported(node)
@@ -724,6 +757,12 @@ class _Scope:
             env = self._env(node)
             if env is not None:
                 return env
+            # db = client["shop"] at module level: an item of a global, named like an
+            # attribute so that db.orders.find() reaches the client's knowledge.
+            key = _item_key(node)
+            base = self.dotted(node.value) if key is not None else None
+            if base is not None:
+                return Ref(f"{base}.{key}")
         return Unknown(_source(node))
 
     def _env(self, node: ast.expr) -> EnvV | None:
@@ -890,6 +929,10 @@ class _FunctionBody:
 
     def _bind(self, name: str, value: ast.expr) -> None:
         self.scope.item_types.pop(name, None)  # no longer the annotated parameter
+        self.scope.prefixes.pop(name, None)
+        if (chain := self._chain_of_local(value)) is not None:
+            self.scope.bindings[name], self.scope.prefixes[name] = chain
+            return
         if _is_table(value):
             # senders = {"mail": send_mail, ...}: a table of candidates, named after the
             # function it lives in so the project can list them (``senders[kind](...)``).
@@ -910,6 +953,29 @@ class _FunctionBody:
         else:
             self.scope.bindings.pop(name, None)
 
+    def _chain_of_local(self, value: ast.expr) -> tuple[Binding, tuple[str, ...]] | None:
+        """``client.shop`` or ``client["shop"]`` on a local value of known type: the
+        value's binding and the attributes below it, so ``db.orders.find()`` is
+        ``client.shop.orders.find()``. Not on ``self`` (its attributes are typed apart)."""
+        attrs: list[str] = []
+        node = value
+        while True:
+            if isinstance(node, ast.Attribute):
+                attrs.append(node.attr)
+                node = node.value
+            elif (key := _item_key(node)) is not None:
+                attrs.append(key)
+                node = node.value  # type: ignore[attr-defined]
+            else:
+                break
+        if not isinstance(node, ast.Name) or not (attrs or node.id in self.scope.prefixes):
+            return None
+        binding = self.scope.bindings.get(node.id)
+        if binding is None or binding[0] not in ("result", "instance") or binding[1] == "<self>":
+            return None
+        prefix = self.scope.prefixes.get(node.id, ())
+        return binding, (*prefix, *reversed(attrs))
+
     def _type_of(self, value: ast.expr | None) -> str | None:
         """What ``self.x = value`` stores, as a producer: a call's callee (``WebClient(...)``)
         or the class of an annotated parameter (``def __init__(self, ctx: Context)``)."""
@@ -929,7 +995,7 @@ class _FunctionBody:
             value = value.value
         if isinstance(value, ast.Call):
             return self.scope.callee(value)
-        if isinstance(value, ast.Name):
+        if isinstance(value, ast.Name) and value.id not in self.scope.prefixes:
             binding = self.scope.resolve(value.id)
             if binding and binding[0] == "result":
                 return binding[1]
@@ -1220,6 +1286,17 @@ def _child_bodies(stmt: ast.stmt) -> Iterator[list[ast.stmt]]:
 
 
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+def _item_key(node: ast.expr) -> str | None:
+    """``x["name"]`` with a constant identifier key: "name", read like ``x.name`` on a
+    library object (a Mongo client's databases, a Redis-like mapping's members)."""
+    if not isinstance(node, ast.Subscript):
+        return None
+    key = node.slice
+    if isinstance(key, ast.Constant) and isinstance(key.value, str) and key.value.isidentifier():
+        return key.value
+    return None
 
 
 def _own_expressions(stmt: ast.stmt) -> Iterator[ast.AST]:

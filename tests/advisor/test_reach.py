@@ -303,3 +303,49 @@ def test_no_guess_when_the_method_name_does_not_single_out_a_hierarchy(
     else:
         body = body.replace("\ndef parse", change + "\ndef parse")
     assert Effect.NET_IO not in _effects(_one(tmp_path, body))
+
+
+MONGO_ITEMS = {
+    "a local database taken from the client": """
+from pymongo import MongoClient
+@app.task
+def t():
+    client = MongoClient()
+    db = client.shop
+    orders = db.orders
+    orders.insert_one({})
+""",
+    "items with constant keys": """
+from pymongo import MongoClient
+@app.task
+def t():
+    client = MongoClient()
+    client["shop"]["orders"].insert_one({})
+""",
+    "a module-level database by item": """
+from pymongo import MongoClient
+client = MongoClient()
+db = client["shop"]
+@app.task
+def t():
+    db["orders"].insert_one({})
+""",
+}
+
+
+@pytest.mark.parametrize("case", sorted(MONGO_ITEMS))
+def test_attributes_and_items_of_a_client_keep_its_class(tmp_path: Path, case: str) -> None:
+    assert _effects(_one(tmp_path, MONGO_ITEMS[case])) == {Effect.DB_IO}
+
+
+def test_an_entry_of_a_literal_table_is_still_dispatch(tmp_path: Path) -> None:
+    body = """
+import requests
+def ping(url):
+    requests.get(url)
+HANDLERS = {"ping": ping}
+@app.task
+def t(url):
+    HANDLERS["ping"](url)
+"""
+    assert _effects(_one(tmp_path, body)) == {Effect.NET_IO}
