@@ -270,6 +270,12 @@ class _ModuleVisitor:
                 produced = scope.callee(value) if isinstance(value, ast.Call) else None
                 if produced:
                     made[target.id] = produced
+            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                # api_client: API = None, a dataclass field with a default: the
+                # annotation says what instances hold there once set.
+                typed = scope.annotation(stmt.annotation)
+                if typed:
+                    made.setdefault(stmt.target.id, typed)
         return attrs, made, methods
 
     def _function(

@@ -123,6 +123,7 @@ BUILTIN: tuple[str, ...] = (
     "celery_poolkit.plugins.sentry_sdk",
     "celery_poolkit.plugins.sklearn",
     "celery_poolkit.plugins.slack_sdk",
+    "celery_poolkit.plugins.slumber",
     "celery_poolkit.plugins.sqlalchemy",
     "celery_poolkit.plugins.sqlalchemy_asyncio",
     "celery_poolkit.plugins.stdlib_extra",

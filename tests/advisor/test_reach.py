@@ -349,3 +349,52 @@ def t(url):
     HANDLERS["ping"](url)
 """
     assert _effects(_one(tmp_path, body)) == {Effect.NET_IO}
+
+
+def test_a_class_level_annotation_with_a_default_types_the_attribute(tmp_path: Path) -> None:
+    """A dataclass field ``client: API = None`` set later: the annotation says what
+    instances hold there, through ``self.data.client`` as well."""
+    body = """
+from dataclasses import dataclass
+from celery import Task
+from slumber import API
+
+@dataclass
+class TaskData:
+    build_pk: int = None
+    api_client: API = None
+
+class BuildTask(Task):
+    def before_start(self, task_id, args, kwargs):
+        self.data = TaskData()
+        self.data.api_client = make_client()
+
+    def finish(self):
+        self.data.api_client.build(self.data.build_pk).patch({"state": "done"})
+
+@app.task(base=BuildTask, bind=True)
+def build(self):
+    self.finish()
+"""
+    task = _one(tmp_path, body)
+    assert _effects(task) == {Effect.NET_IO}
+    (evidence,) = [e for e in task.evidence if e.kind == "net_io"]
+    assert evidence.call.startswith("slumber.API.")
+
+
+def test_without_the_annotation_the_attribute_stays_unknown(tmp_path: Path) -> None:
+    body = """
+from dataclasses import dataclass
+from slumber import API
+
+@dataclass
+class TaskData:
+    api_client = None
+
+data = TaskData()
+
+@app.task
+def build(pk):
+    data.api_client.build(pk).patch({})
+"""
+    assert Effect.NET_IO not in _effects(_one(tmp_path, body))
