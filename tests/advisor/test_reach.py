@@ -398,3 +398,20 @@ def build(pk):
     data.api_client.build(pk).patch({})
 """
     assert Effect.NET_IO not in _effects(_one(tmp_path, body))
+
+
+@pytest.mark.parametrize(
+    ("launch", "expected"),
+    [
+        ('subprocess.run(["rsync", "-a", src, "backup.example:/srv/"])', Effect.NET_IO),
+        ('subprocess.check_call(f"curl -sSf {src}", shell=True)', Effect.NET_IO),
+        ('subprocess.run(["ls", src])', None),
+    ],
+)
+def test_a_child_that_talks_to_a_remote_host_is_network_waiting(
+    tmp_path: Path, launch: str, expected: Effect | None
+) -> None:
+    body = f"import subprocess\n@app.task\ndef t(src):\n    {launch}\n"
+    effects = _effects(_one(tmp_path, body))
+    assert Effect.SUBPROCESS in effects  # the launch itself, as before
+    assert (Effect.NET_IO in effects) == (expected is Effect.NET_IO)
