@@ -193,23 +193,27 @@ class _ModuleVisitor:
         elif isinstance(stmt, ast.ClassDef):
             self._class(stmt, prefix="")
         elif isinstance(stmt, ast.Assign | ast.AnnAssign):
-            value_node = stmt.value
-            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-            if value_node is None:
-                return
-            value = scope.value(value_node)
-            for target in targets:
-                if isinstance(target, ast.Name):
-                    self.assigns[target.id] = value
-                    if isinstance(value, DictV | SeqV):
-                        self.tables.append((target.id, stmt.lineno))
-                elif isinstance(target, ast.Attribute):
-                    dotted = scope.dotted(target)
-                    if dotted:
-                        self.attr_assigns.append((dotted, value, stmt.lineno))
-            self.calls.extend(scope.calls_in(value_node, keep_args=True))
+            if stmt.value is not None:
+                self._module_assign(stmt, stmt.value, scope)
         elif isinstance(stmt, ast.Expr | ast.AugAssign | ast.Return) and stmt.value is not None:
             self.calls.extend(scope.calls_in(stmt.value, keep_args=True))
+
+    def _module_assign(
+        self, stmt: ast.Assign | ast.AnnAssign, value_node: ast.expr, scope: _Scope
+    ) -> None:
+        """``NAME = value`` (a global, maybe a table) or ``obj.attr = value`` at module level."""
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        value = scope.value(value_node)
+        for target in targets:
+            if isinstance(target, ast.Name):
+                self.assigns[target.id] = value
+                if isinstance(value, DictV | SeqV):
+                    self.tables.append((target.id, stmt.lineno))
+            elif isinstance(target, ast.Attribute):
+                dotted = scope.dotted(target)
+                if dotted:
+                    self.attr_assigns.append((dotted, value, stmt.lineno))
+        self.calls.extend(scope.calls_in(value_node, keep_args=True))
 
     # -- classes and functions ------------------------------------------------------
     def _class(self, node: ast.ClassDef, prefix: str) -> None:
@@ -250,33 +254,41 @@ class _ModuleVisitor:
         for stmt in node.body:
             if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
                 methods.append(stmt.name)
-                continue
-            if not isinstance(stmt, ast.Assign | ast.AnnAssign) or stmt.value is None:
+            elif isinstance(stmt, ast.Assign | ast.AnnAssign):
+                if stmt.value is not None:
+                    self._class_assign(stmt, stmt.value, qual, scope, into=(attrs, made))
                 if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                    # _ctx: QueryContext, or api_client: API = None (a dataclass field
+                    # with a default): what instances hold there once set.
                     typed = scope.annotation(stmt.annotation)
-                    if typed:  # _ctx: QueryContext: what instances hold there
+                    if typed:
                         made.setdefault(stmt.target.id, typed)
-                continue
-            value = stmt.value
-            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-            for target in targets:
-                if not isinstance(target, ast.Name):
-                    continue
-                table = _is_table(value)
-                if table:  # HANDLERS = {...}: candidates for self.HANDLERS[kind](...)
-                    self.class_tables.add(f"{self.module}.{qual}.{target.id}")
-                if table or _class_attr_wanted(target.id):
-                    attrs.append((target.id, scope.value(value)))
-                produced = scope.callee(value) if isinstance(value, ast.Call) else None
-                if produced:
-                    made[target.id] = produced
-            if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
-                # api_client: API = None, a dataclass field with a default: the
-                # annotation says what instances hold there once set.
-                typed = scope.annotation(stmt.annotation)
-                if typed:
-                    made.setdefault(stmt.target.id, typed)
         return attrs, made, methods
+
+    def _class_assign(
+        self,
+        stmt: ast.Assign | ast.AnnAssign,
+        value: ast.expr,
+        qual: str,
+        scope: _Scope,
+        *,
+        into: tuple[list[tuple[str, Value]], dict[str, str]],
+    ) -> None:
+        """One ``NAME = value`` in a class body: a recorded attribute, a table of
+        candidates, or what the attribute holds (``objects = OrderManager()``)."""
+        attrs, made = into
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        for target in targets:
+            if not isinstance(target, ast.Name):
+                continue
+            table = _is_table(value)
+            if table:  # HANDLERS = {...}: candidates for self.HANDLERS[kind](...)
+                self.class_tables.add(f"{self.module}.{qual}.{target.id}")
+            if table or _class_attr_wanted(target.id):
+                attrs.append((target.id, scope.value(value)))
+            produced = scope.callee(value) if isinstance(value, ast.Call) else None
+            if produced:
+                made[target.id] = produced
 
     def _function(
         self,
@@ -412,7 +424,9 @@ class _Scope:
         # p(...), fn = factory(); fn(...), handler = HANDLERS[kind]; handler(...)
         return "", binding[1], binding[0]
 
-    def _attr_callee(self, func: ast.Attribute) -> tuple[str, str, str] | None:
+    def _attr_chain(self, func: ast.Attribute) -> tuple[list[str], ast.expr]:
+        """``a.b["c"].d`` -> (["b", "c", "d"], a): the attributes (and constant items of
+        a typed value) below the chain's base, with a local's own prefix first."""
         attrs: list[str] = [func.attr]
         base = func.value
         while True:
@@ -427,6 +441,10 @@ class _Scope:
         if isinstance(base, ast.Name) and base.id in self.prefixes:
             attrs.extend(reversed(self.prefixes[base.id]))  # db = client.shop; db.orders
         attrs.reverse()
+        return attrs, base
+
+    def _attr_callee(self, func: ast.Attribute) -> tuple[str, str, str] | None:
+        attrs, base = self._attr_chain(func)
         chain = ".".join(attrs)
         if isinstance(base, ast.Call):
             return self._on_result(base, chain)
@@ -748,28 +766,27 @@ class _Scope:
         if isinstance(node, ast.List | ast.Tuple | ast.Set):
             return SeqV(tuple(self.value(e, depth + 1) for e in node.elts))
         if isinstance(node, ast.Call):
-            env = self._env(node)
-            if env is not None:
-                return env
-            func = self.dotted(node.func)
-            if func is None:
-                return Unknown(_source(node))
-            return CallV(
-                func,
-                tuple(self.value(a, depth + 1) for a in node.args),
-                tuple((k.arg, self.value(k.value, depth + 1)) for k in node.keywords if k.arg),
-            )
+            return self._env(node) or self._call_value(node, depth)
         if isinstance(node, ast.Subscript):
-            env = self._env(node)
-            if env is not None:
-                return env
-            # db = client["shop"] at module level: an item of a global, named like an
-            # attribute so that db.orders.find() reaches the client's knowledge.
-            key = _item_key(node)
-            base = self.dotted(node.value) if key is not None else None
-            if base is not None:
-                return Ref(f"{base}.{key}")
+            return self._env(node) or self._item_value(node)
         return Unknown(_source(node))
+
+    def _call_value(self, node: ast.Call, depth: int) -> Value:
+        func = self.dotted(node.func)
+        if func is None:
+            return Unknown(_source(node))
+        return CallV(
+            func,
+            tuple(self.value(a, depth + 1) for a in node.args),
+            tuple((k.arg, self.value(k.value, depth + 1)) for k in node.keywords if k.arg),
+        )
+
+    def _item_value(self, node: ast.Subscript) -> Value:
+        """``db = client["shop"]`` at module level: an item of a global, named like an
+        attribute so that ``db.orders.find()`` reaches the client's knowledge."""
+        key = _item_key(node)
+        base = self.dotted(node.value) if key is not None else None
+        return Ref(f"{base}.{key}") if base is not None else Unknown(_source(node))
 
     def _env(self, node: ast.expr) -> EnvV | None:
         """``os.environ.get("X", d)``, ``os.getenv("X", d)``, ``os.environ["X"]``, ``env("X")``."""
@@ -823,22 +840,39 @@ class _FunctionBody:
             self.statement(stmt, loop_depth)
 
     def statement(self, stmt: ast.stmt, loop_depth: int) -> None:
+        if self._declaration(stmt):
+            return
+        self._own_calls(stmt)
+        self._bindings(stmt, loop_depth)
+        skipped = _debug_only_body(stmt)
+        for child_body in _child_bodies(stmt):
+            if child_body is skipped:
+                continue
+            depth = loop_depth + 1 if isinstance(stmt, ast.For | ast.While) else loop_depth
+            self.statements(child_body, depth)
+
+    def _declaration(self, stmt: ast.stmt) -> bool:
+        """A nested def, class, import or ``global``: recorded here, no calls of its own."""
         scope = self.scope
         if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
             scope.bindings[stmt.name] = ("alias", f"{scope.module.module}.{self.qual}.{stmt.name}")
             self.nested.append(stmt)
-            return
-        if isinstance(stmt, ast.ClassDef):
-            return  # classes inside functions are rare in task code; skipped, not guessed
-        if isinstance(stmt, ast.Import | ast.ImportFrom):
+        elif isinstance(stmt, ast.ClassDef):
+            pass  # classes inside functions are rare in task code; skipped, not guessed
+        elif isinstance(stmt, ast.Import | ast.ImportFrom):
             for name, dotted in _import_bindings(stmt, scope.module.package).items():
                 scope.bindings[name] = ("alias", dotted)
-            return
-        if isinstance(stmt, ast.Global):
+        elif isinstance(stmt, ast.Global):
             for name in stmt.names:
                 self.hints.append(Hint("thread_unsafe", f"global {name}", stmt.lineno))
-            return
-        # Calls in the statement's own expressions (not in nested bodies).
+        else:
+            return False
+        return True
+
+    def _own_calls(self, stmt: ast.stmt) -> None:
+        """Calls in the statement's own expressions (not in nested bodies), and the call
+        sites they imply: child programs, archives, functions a runner calls."""
+        scope = self.scope
         before = len(self.calls)
         for expr in _own_expressions(stmt):
             for site in scope.calls_in(expr):
@@ -863,6 +897,9 @@ class _FunctionBody:
                 lambda call: scope.call_site(call, keep_args=False),
             )
         )
+
+    def _bindings(self, stmt: ast.stmt, loop_depth: int) -> None:
+        """What the statement binds local names to, and what it returns."""
         if isinstance(stmt, ast.Assign | ast.AnnAssign):
             self._assign(stmt)
         elif isinstance(stmt, ast.If | ast.While):
@@ -876,12 +913,6 @@ class _FunctionBody:
         if isinstance(stmt, ast.For | ast.AsyncFor):
             self._loop_hint(stmt, loop_depth)
             self._loop_binding(stmt)
-        skipped = _debug_only_body(stmt)
-        for child_body in _child_bodies(stmt):
-            if child_body is skipped:
-                continue
-            depth = loop_depth + 1 if isinstance(stmt, ast.For | ast.While) else loop_depth
-            self.statements(child_body, depth)
 
     def _comprehensions(self, stmt: ast.stmt) -> None:
         """The spans of the comprehensions a statement with calls holds: their calls run
@@ -1025,17 +1056,20 @@ class _FunctionBody:
         if table and isinstance(target, ast.Name) and not items:
             self.scope.bindings[target.id] = ("dispatch", table)
         elif items and not method:
-            # for indexer in indexers (indexers: list[Indexer]); for url, connector in
-            # items (items: list[tuple[str, Connector]]): each item is an instance.
-            elts = target.elts if isinstance(target, ast.Tuple) else [target]
-            if len(elts) == len(items):
-                for elt, cls in zip(elts, items, strict=True):
-                    if isinstance(elt, ast.Name) and cls:
-                        self.scope.bindings[elt.id] = ("instance", cls)
+            self._bind_items(target, items)
         elif isinstance(stmt.target, ast.Name) and (made := self._produced_by(stmt.iter)):
             # for connector in get_connectors(): an item of what the call returns, typed
             # when the function's annotation says (``-> Iterator[Connector]``).
             self.scope.bindings[stmt.target.id] = ("result", f"{made}{ITEM}")
+
+    def _bind_items(self, target: ast.expr, items: tuple[str, ...]) -> None:
+        """for indexer in indexers (indexers: list[Indexer]); for url, connector in
+        items (items: list[tuple[str, Connector]]): each item is an instance."""
+        elts = target.elts if isinstance(target, ast.Tuple) else [target]
+        if len(elts) == len(items):
+            for elt, cls in zip(elts, items, strict=True):
+                if isinstance(elt, ast.Name) and cls:
+                    self.scope.bindings[elt.id] = ("instance", cls)
 
     def _loop_hint(self, stmt: ast.For | ast.AsyncFor, loop_depth: int) -> None:
         """A counted loop over a large or computed range: pure-Python CPU work.
