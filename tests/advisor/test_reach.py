@@ -101,7 +101,12 @@ PER_ITEM = {
         "    for page in pages:\n        BeautifulSoup(page, 'html.parser')\n",
         {Effect.CPU},
     ),
-    # Not per-item work: a whole archive is deflated wherever it is written.
+    # Not per-item work: a whole file hashed, a whole archive deflated, wherever it is.
+    "a whole file hashed": (
+        "import hashlib\n@app.task\ndef t(path):\n"
+        "    with open(path, 'rb') as f:\n        return hashlib.file_digest(f, 'sha256')\n",
+        {Effect.CPU_RELEASES_GIL},
+    ),
     "a compressed archive": (
         "import tarfile\n@app.task\ndef t(paths):\n"
         "    with tarfile.open('out.tar.gz', 'w:gz') as tar:\n        tar.add(paths[0])\n",
