@@ -109,14 +109,13 @@ def analyze(
         Cache(cache_dir, root, "facts", ModuleFacts | Skipped) if cache_dir is not None else None
     )
     with Parser(cache, jobs or default_jobs()) as parser:
-        facts, bad = _parse_reachable(parser, loaded, knowledge)
+        index, bad = _parse_reachable(parser, loaded, knowledge)
     if cache is not None:
         cache.save()
     advice = _advise(
         root,
-        facts,
+        index,
         skipped=skipped + bad,
-        knowledge=knowledge,
         config=config,
         cores=cores,
         live=live,
@@ -140,21 +139,28 @@ _MAX_ROUNDS = 50  # each round reads at least one more module in full; a bound, 
 
 def _parse_reachable(
     parser: Parser, loaded: list[Loaded], knowledge: Knowledge
-) -> tuple[list[ModuleFacts], list[Skipped]]:
-    """Outline every module, then read in full only what tasks can reach.
+) -> tuple[_Index, list[Skipped]]:
+    """Stage 1: outline every module, then read in full only what tasks can reach.
 
     Function bodies are most of the visitor's work, and a task reaches a small part of a
     large project. Round one reads every file (so every bad file is reported) but keeps
     function bodies only for seed modules; each later round reads in full the modules
     holding functions that tasks reach and that are still outlines, until none is left.
+
+    The project is built once, after round one, and later rounds patch it
+    (:meth:`Project.with_modules`); tasks are discovered once, on round one's project,
+    whose outlines hold every decorator (a wrapper that calls ``app.task()`` matches the
+    seed pattern, so its body is in round one). Discovering again after the rounds would
+    make the task list depend on which modules reachability happened to read in full.
     """
     facts, skipped = parser.parse(loaded, lambda _file, data: bool(_SEED.search(data)))
     by_module = {f.module: f for f in facts}
     source = {file.module: (file, data, key) for file, data, key in loaded}
-    # Tasks are known after round one: decorators are in outlines, and a wrapper that
-    # calls app.task() matches the seed pattern, so its body is read in round one.
-    project = Project(by_module.values(), knowledge)
-    roots = [t.body for t in discovery.find_tasks(project)]
+    # Settings are module-level assignments, in outlines: their rows (EMAIL_BACKEND) are
+    # known before the first call is resolved.
+    project = Project(by_module.values(), inferred.with_settings(knowledge, facts))
+    tasks = tuple(discovery.find_tasks(project))
+    roots = [t.body for t in tasks]
     for _ in range(_MAX_ROUNDS):
         wanted = {project.functions[fid][0].module for fid in effects.reachable(project, roots)}
         todo = [source[m] for m in sorted(wanted) if not by_module[m].full and m in source]
@@ -164,7 +170,10 @@ def _parse_reachable(
         skipped += bad
         by_module.update((f.module, f) for f in more)
         project = project.with_modules(more)  # patched, not rebuilt
-    return list(by_module.values()), skipped
+    apps = discovery.find_apps(project)
+    settings = discovery.find_settings(project, apps)
+    evaluator = Evaluator(project, discovery.django_settings(project))
+    return _Index(project, tasks, apps, settings, evaluator, len(by_module)), skipped
 
 
 def _described(rows: Sequence[Call]) -> set[str]:
@@ -186,9 +195,11 @@ class _Index:
     """Stage 1: the project index, and what every later stage reads from it once."""
 
     project: Project
+    tasks: tuple[discovery.TaskDef, ...]  # every task in the project, found once
     apps: list[discovery.AppInfo]
     settings: dict[str, discovery.Setting]
     evaluator: Evaluator
+    files: int  # modules read
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,10 +231,9 @@ class _Decided:
 
 def _advise(
     root: Path,
-    facts: list[ModuleFacts],
+    index: _Index,
     *,
     skipped: list[Skipped],
-    knowledge: Knowledge,
     config: AdvisorConfig,
     cores: int,
     live: LiveConfig | None,
@@ -234,7 +244,6 @@ def _advise(
     """The stages, each from the previous one's values: index -> tasks and routes ->
     effect summaries -> decisions -> findings -> :class:`Advice`."""
     rule = routing.RuleFactory()
-    index = _index(facts, knowledge)
     tasks = _tasks(index, focus, live, rule)
     summaries = _summaries(index, tasks, measured)
     # The -A the project's own deployment uses, else the first app found.
@@ -268,24 +277,16 @@ def _advise(
         findings=tuple(findings),
         skipped=tuple(sorted(skipped, key=lambda s: s.path)),
         app=app_name,
-        files=len(facts),
+        files=index.files,
         imported_app=live is not None,
     )
-
-
-def _index(facts: list[ModuleFacts], knowledge: Knowledge) -> _Index:
-    knowledge = inferred.with_settings(knowledge, facts)
-    project = Project(facts, knowledge)
-    apps = discovery.find_apps(project)
-    settings = discovery.find_settings(project, apps)
-    return _Index(project, apps, settings, Evaluator(project, discovery.django_settings(project)))
 
 
 def _tasks(
     index: _Index, focus: tuple[str, ...], live: LiveConfig | None, rule: routing.RuleFactory
 ) -> _Tasks:
     # Only the tasks under the paths asked about; the rest of the package is context.
-    defs = [t for t in discovery.find_tasks(index.project) if in_focus(t.location.path, focus)]
+    defs = [t for t in index.tasks if in_focus(t.location.path, focus)]
     routed, findings = routing.route_all(index.project, defs, index.settings, index.evaluator, rule)
     if live is not None:  # the live router knows better, router functions included
         for name, queue in live.routes.items():
