@@ -219,6 +219,8 @@ class _Summaries:
     tasks: tuple[TaskInfo, ...]
     findings: tuple[Finding, ...]
     measured: dict[str, str]  # task name -> why its measured kind replaced the static one
+    #: Tasks whose kind a measurement over enough runs decides (agreeing or not).
+    by_measurement: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,11 +314,12 @@ def _summaries(
         _task_info(t, tasks.routed[t.name], summaries.get(t.body, {}), project, fork_unsafe)
         for t in tasks.defs
     ]
-    # Tasks with no effect say which calls could not be followed (decide quotes them).
+    # Calls that could not be followed, per task (confidence and decide quote them).
     infos = [unresolved.annotate(t, project) for t in infos]
     # --profile: measured kinds replace static guesses before any queue is decided.
     applied = profile.apply(infos, measured)
-    return _Summaries(applied.tasks, (*findings, *applied.findings), applied.changed)
+    decided = frozenset(name for name, m in measured.items() if m.kind is not None)
+    return _Summaries(applied.tasks, (*findings, *applied.findings), applied.changed, decided)
 
 
 def _decisions(
@@ -343,6 +346,7 @@ def _decisions(
             cores=cores,
             override=config.override(name),
             current=_deployed_pool(name, commands) or configured,
+            measured=summaries.by_measurement,
         )
         reasons = [summaries.measured[t] for t in advice.tasks if t in summaries.measured]
         if reasons:
