@@ -74,7 +74,7 @@ def basis(task: TaskInfo, measured: Collection[str] = ()) -> Basis:
     if task.kind is TaskKind.UNKNOWN:
         return Basis.UNKNOWN
     decisive = [ev for ev in task.evidence if ev.kind in _DECISIVE.get(task.kind, ())]
-    if decisive and all(is_soft(ev) for ev in decisive):
+    if not decisive or all(is_soft(ev) for ev in decisive):
         return Basis.INFERRED
     return Basis.RESOLVED
 
