@@ -173,4 +173,5 @@ def test_judge_levels_and_reasons() -> None:
 def test_explain_says_nothing_for_high() -> None:
     assert confidence.explain(confidence.Judged(Confidence.HIGH)) is None
     text = confidence.explain(confidence.Judged(Confidence.MEDIUM, ("x", "y")))
-    assert text is not None and text.startswith("confidence medium: x; y; `poolkit profile")
+    assert text is not None
+    assert text.startswith("confidence medium: x; y; `poolkit profile")
