@@ -245,8 +245,7 @@ def _advise(
 ) -> Advice:
     """The stages, each from the previous one's values: index -> tasks and routes ->
     effect summaries -> decisions -> findings -> :class:`Advice`."""
-    rule = routing.RuleFactory()
-    tasks = _tasks(index, focus, live, rule)
+    tasks = _tasks(index, focus, live)
     summaries = _summaries(index, tasks, measured)
     # The -A the project's own deployment uses, else the first app found.
     deployed = next((c.app for c in commands if c.app), "")
@@ -260,9 +259,8 @@ def _advise(
     findings = [*tasks.findings, *summaries.findings]
     findings += _queue_findings(
         decided, index, tasks, config, cores, commands=commands, configured=configured_pool,
-        rule=rule,
     )  # fmt: skip
-    findings += _app_findings([d.queue for d in decided], index, commands, configured_pool, rule)
+    findings += _app_findings([d.queue for d in decided], index, commands, configured_pool)
     findings = _filter(findings, index.project, config)
     skipped = skipped + [
         Skipped(
@@ -284,12 +282,10 @@ def _advise(
     )
 
 
-def _tasks(
-    index: _Index, focus: tuple[str, ...], live: LiveConfig | None, rule: routing.RuleFactory
-) -> _Tasks:
+def _tasks(index: _Index, focus: tuple[str, ...], live: LiveConfig | None) -> _Tasks:
     # Only the tasks under the paths asked about; the rest of the package is context.
     defs = [t for t in index.tasks if in_focus(t.location.path, focus)]
-    routed, findings = routing.route_all(index.project, defs, index.settings, index.evaluator, rule)
+    routed, findings = routing.route_all(index.project, defs, index.settings, index.evaluator)
     if live is not None:  # the live router knows better, router functions included
         for name, queue in live.routes.items():
             if name in routed:
@@ -364,7 +360,6 @@ def _queue_findings(
     *,
     commands: list[deploy.WorkerCommand],
     configured: Pool | None,
-    rule: routing.RuleFactory,
 ) -> list[Finding]:
     """PK103, the pool conflicts and the connection budgets, queue by queue."""
     findings: list[Finding] = []
@@ -383,9 +378,7 @@ def _queue_findings(
                     pool=advice.split.pool.value,
                 )
             )
-        findings += conflicts.queue_findings(
-            advice, members, defs=tdefs, commands=commands, rule=rule
-        )
+        findings += conflicts.queue_findings(advice, members, defs=tdefs, commands=commands)
         queue_runs = budget.runs(
             advice, commands, settings, evaluator, configured=configured, cores=cores
         )
@@ -396,7 +389,6 @@ def _queue_findings(
             settings=settings,
             evaluator=evaluator,
             queue_runs=queue_runs,
-            rule=rule,
         )
         findings += budget.postgres_connections(
             advice,
@@ -405,7 +397,6 @@ def _queue_findings(
             evaluator=evaluator,
             queue_runs=queue_runs,
             budget=config.db_max_connections,
-            rule=rule,
         )
     return findings
 
@@ -415,14 +406,13 @@ def _app_findings(
     index: _Index,
     commands: list[deploy.WorkerCommand],
     configured: Pool | None,
-    rule: routing.RuleFactory,
 ) -> list[Finding]:
     """App-wide time limits, settings the pool ignores, and queues nobody consumes."""
     limits = {
         k: (str(v.value), v.location) for k, v in index.settings.items() if k.endswith("time_limit")
     }
-    findings = list(conflicts.app_wide_limits(queues, limits, rule))
-    findings += _settings_findings(index.settings, configured, rule)
+    findings = list(conflicts.app_wide_limits(queues, limits))
+    findings += conflicts.settings_findings(index.settings, configured)
     if commands:
         consumed = {q for c in commands for q in c.queues}
         catch_all = any(not c.queues for c in commands)
@@ -528,34 +518,6 @@ def _deployed_pool(queue: str, commands: list[deploy.WorkerCommand]) -> Pool | N
         if cmd.consumes(queue):
             return cmd.pool or Pool.PREFORK
     return None
-
-
-def _settings_findings(
-    settings: dict[str, discovery.Setting], pool: Pool | None, rule: routing.RuleFactory
-) -> list[Finding]:
-    out: list[Finding] = []
-    if pool is Pool.EVENTLET:
-        # From worker_pool, or from the live worker (the start-up guard of a -P eventlet
-        # worker), which has no setting to point at.
-        setting = settings.get("worker_pool")
-        out.append(
-            finding(
-                "PK305",
-                setting.location if setting is not None else None,
-                message="the eventlet pool is deprecated upstream: migrate to gevent",
-            )
-        )
-    for key in ("worker_max_tasks_per_child", "worker_max_memory_per_child"):
-        if key in settings and pool is not None and pool is not Pool.PREFORK:
-            out.append(
-                rule(
-                    "PK303",
-                    f"{key} is ignored: worker_pool is {pool.value}, and only "
-                    "prefork recycles processes",
-                    settings[key].location,
-                )
-            )
-    return out
 
 
 def _filter(findings: list[Finding], project: Project, config: AdvisorConfig) -> list[Finding]:
