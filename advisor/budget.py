@@ -27,6 +27,7 @@ process, so the rule stays quiet when the project configures one.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -62,6 +63,14 @@ _POOL_MODULES = (
 )
 
 
+class PoolSource(str, enum.Enum):
+    """Where a queue's pool comes from: what runs it, or what would."""
+
+    ADVISED = "advised"  # the advice
+    DEPLOYED = "deployed"  # a deployment command (Procfile, compose, systemd …)
+    CONFIGURED = "configured"  # worker_pool / worker_concurrency
+
+
 @dataclass(frozen=True, slots=True)
 class Run:
     """A pool and concurrency a queue runs on (deployed, configured) or would (advised)."""
@@ -69,12 +78,12 @@ class Run:
     pool: Pool
     concurrency: int
     processes: int  # worker processes per host
-    which: str  # advised | deployed | configured
+    which: PoolSource
     location: Location | None = None
 
     def describe(self) -> str:
         procs = f" x {self.processes} processes per host" if self.processes > 1 else ""
-        return f"{self.which} -P {self.pool.value} -c {self.concurrency}{procs}"
+        return f"{self.which.value} -P {self.pool.value} -c {self.concurrency}{procs}"
 
 
 def runs(
@@ -88,7 +97,7 @@ def runs(
 ) -> list[Run]:
     """How ``advice``'s queue runs: the advice, then each deployment command consuming it,
     else ``worker_pool`` / ``worker_concurrency`` from the app's configuration."""
-    found = [Run(advice.pool, advice.concurrency, advice.processes, "advised")]
+    found = [Run(advice.pool, advice.concurrency, advice.processes, PoolSource.ADVISED)]
     default_c = _int(_value(evaluator, settings.get("worker_concurrency"))) or cores
     deployed = False
     for cmd in commands:
@@ -96,10 +105,14 @@ def runs(
             continue
         deployed = True
         concurrency = int(cmd.concurrency) if cmd.concurrency.isdigit() else default_c
-        found.append(Run(cmd.pool or Pool.PREFORK, concurrency, 1, "deployed", cmd.location))
+        found.append(
+            Run(cmd.pool or Pool.PREFORK, concurrency, 1, PoolSource.DEPLOYED, cmd.location)
+        )
     if not deployed and configured is not None:
         where = settings.get("worker_concurrency") or settings.get("worker_pool")
-        found.append(Run(configured, default_c, 1, "configured", where.location if where else None))
+        found.append(
+            Run(configured, default_c, 1, PoolSource.CONFIGURED, where.location if where else None)
+        )
     # The advice the project already follows is reported once, as what runs.
     if any((r.pool, r.concurrency) == (advice.pool, advice.concurrency) for r in found[1:]):
         found.pop(0)

@@ -25,12 +25,11 @@ import enum
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from celery_poolkit.advisor import unresolved
 from celery_poolkit.model import Confidence, Effect, Evidence, TaskInfo, TaskKind
 
 #: How inferred evidence's note starts (see inferred.py): it never makes ``high``.
 INFERRED_NOTE = "inferred"
-#: Evidence kind of a call that could not be followed (unresolved.py).
-UNFOLLOWED = "unresolved"
 
 
 class Basis(str, enum.Enum):
@@ -117,7 +116,8 @@ def judge(tasks: Sequence[TaskInfo], measured: Collection[str] = ()) -> Judged:
     lost = [
         t
         for t in known
-        if bases[t.name] is not Basis.MEASURED and any(e.kind == UNFOLLOWED for e in t.unresolved)
+        if bases[t.name] is not Basis.MEASURED
+        and any(e.kind == unresolved.KIND for e in t.unresolved)
     ]
     if lost:
         where = ", ".join(f"{e.location} ({e.call})" for e in lost[0].unresolved[:2])

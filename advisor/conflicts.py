@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from celery_poolkit.advisor.budget import PoolSource
 from celery_poolkit.advisor.deploy import WorkerCommand
 from celery_poolkit.advisor.discovery import Setting, TaskDef
 from celery_poolkit.advisor.rules import finding
@@ -88,14 +89,16 @@ def app_wide_limits(
         for advice in queues:
             for pool in dict.fromkeys(p for p in (advice.current_pool, advice.pool) if p):
                 if pool in _NO_HARD_LIMIT or (pool is Pool.GEVENT and "soft" in key):
-                    which = "configured" if pool is advice.current_pool else "advised"
+                    which = (
+                        PoolSource.CONFIGURED if pool is advice.current_pool else PoolSource.ADVISED
+                    )
                     lost.setdefault((pool, which), []).append(advice.name)
         for (pool, which), names in sorted(lost.items(), key=lambda kv: (kv[0][0].value, kv[0][1])):
             yield finding(
                 "PK301",
                 where,
                 what=key,
-                where=f"the {which} {pool.value} pool of queue(s) {', '.join(names)}",
+                where=f"the {which.value} {pool.value} pool of queue(s) {', '.join(names)}",
                 enforced=_POOLKIT_ENFORCES.get(pool, ""),
             )
 
@@ -116,7 +119,9 @@ def _time_limits(
         if not ignored:
             continue
         which = (
-            "advised" if pool is advice.pool and pool is not advice.current_pool else "configured"
+            PoolSource.ADVISED
+            if pool is advice.pool and pool is not advice.current_pool
+            else PoolSource.CONFIGURED
         )
         whose = f"of task {task.name}" if task else f"(for every task on queue {advice.name!r})"
         yield finding(
@@ -125,7 +130,7 @@ def _time_limits(
             queue=advice.name,
             task=task.name if task else None,
             what=f"{' and '.join(ignored)} {whose}",
-            where=f"the {which} {pool.value} pool",
+            where=f"the {which.value} {pool.value} pool",
             enforced=_POOLKIT_ENFORCES.get(pool, ""),
         )
 

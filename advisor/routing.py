@@ -9,6 +9,7 @@ reported (PK101/PK102), never guessed.
 
 from __future__ import annotations
 
+import enum
 import fnmatch
 import re
 from dataclasses import dataclass
@@ -120,7 +121,15 @@ def _queue_text(
     return None
 
 
-Router = tuple[str, object, object]  # (kind, key, route): kind exact | glob | regex
+class Match(enum.Enum):
+    """How a ``task_routes`` key matches a task name (Celery's MapRoute)."""
+
+    EXACT = "exact"
+    GLOB = "glob"
+    REGEX = "regex"
+
+
+Router = tuple[Match, object, object]  # (how the key matches, key, route)
 
 
 def _routers(
@@ -155,10 +164,10 @@ def _hashable(value: object) -> object:
 
 def _map_route(mapping: dict[object, object]) -> list[Router]:
     exact: list[Router] = [
-        ("exact", k, v) for k, v in mapping.items() if isinstance(k, str) and not _glob(k)
+        (Match.EXACT, k, v) for k, v in mapping.items() if isinstance(k, str) and not _glob(k)
     ]
     patterns: list[Router] = [
-        ("regex", k.regex, v) if isinstance(k, Pattern) else ("glob", k, v)
+        (Match.REGEX, k.regex, v) if isinstance(k, Pattern) else (Match.GLOB, k, v)
         for k, v in mapping.items()
         if isinstance(k, Pattern) or (isinstance(k, str) and _glob(k))
     ]
@@ -171,11 +180,11 @@ def _glob(key: str) -> bool:
 
 def _match_routes(routers: list[Router], name: str) -> str | None:
     for kind, key, route in routers:
-        if kind == "exact" and key == name:
+        if kind is Match.EXACT and key == name:
             hit = True
-        elif kind == "glob":
+        elif kind is Match.GLOB:
             hit = fnmatch.fnmatchcase(name, str(key))
-        elif kind == "regex":
+        elif kind is Match.REGEX:
             try:
                 hit = re.match(str(key), name) is not None
             except re.error:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from advisor_helpers import advise, task_module
 
-from celery_poolkit.advisor import confidence
+from celery_poolkit.advisor import confidence, unresolved
 from celery_poolkit.advisor.confidence import Basis
 from celery_poolkit.advisor.profile import Measured
 from celery_poolkit.model import Confidence, Evidence, Location, TaskInfo, TaskKind
@@ -131,12 +131,12 @@ _HERE = Location("proj/tasks.py", 1)
 
 
 def _task(name: str, kind: TaskKind, *evidence: Evidence, lost: int = 0) -> TaskInfo:
-    unresolved = tuple(
-        Evidence(confidence.UNFOLLOWED, f"proj.X.m{i}", Location("proj/x.py", 10 + i), (name,))
+    unfollowed = tuple(
+        Evidence(unresolved.KIND, f"proj.X.m{i}", Location("proj/x.py", 10 + i), (name,))
         for i in range(lost)
     )
     return TaskInfo(name, name, "celery", _HERE, evidence=evidence, kind=kind,
-                    unresolved=unresolved)  # fmt: skip
+                    unresolved=unfollowed)  # fmt: skip
 
 
 _NET = Evidence("net_io", "requests.get", _HERE, ("t",))
