@@ -58,18 +58,19 @@ def _evidence_finding(advice: QueueAdvice, task: TaskInfo, ev: Evidence) -> Iter
     current = advice.current_pool
     pools = {advice.pool} | ({current} if current else set())
     green = pools & {Pool.GEVENT, Pool.EVENTLET}
-    where = {"queue": advice.name, "task": task.name, "call": ev.call}
+    q, name, at = advice.name, task.name, ev.location
     chain = " -> ".join(ev.via)
     if ev.kind == Green.BLOCKS_HUB.value and current in (Pool.GEVENT, Pool.EVENTLET):
-        yield finding("PK201", ev.location, chain=chain, pool=current.value, **where)
+        yield finding("PK201", at, queue=q, task=name, call=ev.call, chain=chain,
+                      pool=current.value)  # fmt: skip
     elif ev.kind == Green.NEEDS_ADAPTER.value and green:
-        yield finding("PK202", ev.location, **where)
+        yield finding("PK202", at, queue=q, task=name, call=ev.call)
     elif ev.kind == Hazard.RUNS_EVENT_LOOP.value:
-        yield finding("PK204", ev.location, **where)
+        yield finding("PK204", at, queue=q, task=name, call=ev.call)
     elif ev.kind == Hazard.THREAD_UNSAFE.value and Pool.THREADS in pools:
-        yield finding("PK401", ev.location, chain=chain, **where)
+        yield finding("PK401", at, queue=q, task=name, call=ev.call, chain=chain)
     elif ev.kind == Hazard.SPAWNS_PROCESSES.value and (current or Pool.PREFORK) is Pool.PREFORK:
-        yield finding("PK502", ev.location, **where)
+        yield finding("PK502", at, queue=q, task=name, call=ev.call)
 
 
 #: The pools where poolkit's worker step enforces time limits and recycling (issue 13).
@@ -85,7 +86,7 @@ def app_wide_limits(
     """PK301 for ``task_time_limit``/``task_soft_time_limit``: one finding per pool that
     ignores them, naming its queues, rather than one per queue."""
     for key, (_, where) in sorted(settings_limits.items()):
-        lost: dict[tuple[Pool, str], list[str]] = {}
+        lost: dict[tuple[Pool, PoolSource], list[str]] = {}
         for advice in queues:
             for pool in dict.fromkeys(p for p in (advice.current_pool, advice.pool) if p):
                 if pool in _NO_HARD_LIMIT or (pool is Pool.GEVENT and "soft" in key):
