@@ -20,9 +20,11 @@ from celery_poolkit.advisor import (
     deploy,
     discovery,
     effects,
+    import_time,
     inferred,
     profile,
     routing,
+    rules,
     unresolved,
 )
 from celery_poolkit.advisor.cache import Cache
@@ -34,7 +36,7 @@ from celery_poolkit.advisor.knowledge import CELERY_CALLS, Knowledge
 from celery_poolkit.advisor.parse import Loaded, Parser, default_jobs, read_all
 from celery_poolkit.advisor.project import MAX_MRO, Project
 from celery_poolkit.advisor.rules import finding
-from celery_poolkit.advisor.values import Evaluator, FromEnv
+from celery_poolkit.advisor.values import Evaluator
 from celery_poolkit.model import (
     Advice,
     Call,
@@ -42,7 +44,6 @@ from celery_poolkit.model import (
     Evidence,
     Finding,
     Hazard,
-    Location,
     Pool,
     QueueAdvice,
     Skipped,
@@ -250,9 +251,9 @@ def _advise(
     # The -A the project's own deployment uses, else the first app found.
     deployed = next((c.app for c in commands if c.app), "")
     app_name = config.app or deployed or (index.apps[0].cli_name if index.apps else "proj")
-    configured_pool = _configured_pool(index.evaluator, index.settings)
+    configured_pool = deploy.configured_pool(index.evaluator, index.settings)
     if live is not None and live.pool:
-        configured_pool = _parse_pool(live.pool) or configured_pool
+        configured_pool = deploy.parse_pool(live.pool) or configured_pool
     decided = _decisions(
         summaries, app_name, config, cores, commands=commands, configured=configured_pool
     )
@@ -261,7 +262,7 @@ def _advise(
         decided, index, tasks, config, cores, commands=commands, configured=configured_pool,
     )  # fmt: skip
     findings += _app_findings([d.queue for d in decided], index, commands, configured_pool)
-    findings = _filter(findings, index.project, config)
+    findings = rules.kept(findings, index.project, config)
     skipped = skipped + [
         Skipped(
             path,
@@ -301,7 +302,7 @@ def _summaries(
 ) -> _Summaries:
     project = index.project
     summaries = effects.summarize(project, [t.body for t in tasks.defs])
-    fork_unsafe = _import_time_hazards(project)
+    fork_unsafe = import_time.fork_unsafe(project)
     findings = [
         finding("PK501", ev.location, call=ev.call, path=ev.location.path)
         for ev in fork_unsafe.values()
@@ -341,7 +342,7 @@ def _decisions(
             app=app,
             cores=cores,
             override=config.override(name),
-            current=_deployed_pool(name, commands) or configured,
+            current=deploy.deployed_pool(name, commands) or configured,
             measured=summaries.by_measurement,
         )
         reasons = [summaries.measured[t] for t in advice.tasks if t in summaries.measured]
@@ -430,7 +431,7 @@ def _task_info(
     fork_unsafe: dict[str, Evidence],
 ) -> TaskInfo:
     evidence: list[Evidence] = sorted(summary.values(), key=lambda e: (e.kind, e.call))
-    module_hazard = _module_hazard(project, tdef.module, fork_unsafe)
+    module_hazard = import_time.reached_from(project, tdef.module, fork_unsafe)
     if module_hazard is not None and Hazard.FORK_UNSAFE.value not in summary:
         evidence.append(module_hazard)
     kinds = {e.kind for e in evidence}
@@ -447,96 +448,3 @@ def _task_info(
         kind=classify(effect_set),
         also_queues=routed.also,
     )
-
-
-def _import_time_hazards(project: Project) -> dict[str, Evidence]:
-    """Fork-unsafe calls made at module level, by module."""
-    found: dict[str, Evidence] = {}
-    for module, facts in project.modules.items():
-        for site in facts.calls:
-            for target in project.targets(site):
-                row = target.call
-                if row is not None and Hazard.FORK_UNSAFE in row.hazards:
-                    found.setdefault(
-                        module,
-                        Evidence(
-                            Hazard.FORK_UNSAFE.value,
-                            target.name,
-                            Location(facts.path, site.line, site.col),
-                            (module,),
-                            row.note,
-                        ),
-                    )
-    return found
-
-
-def _module_hazard(
-    project: Project, module: str, fork_unsafe: dict[str, Evidence]
-) -> Evidence | None:
-    """A fork-unsafe import-time call in ``module`` or a project module it imports."""
-    if not fork_unsafe:
-        return None
-    seen = {module}
-    stack: list[tuple[str, tuple[str, ...]]] = [(module, (module,))]
-    while stack:
-        current, chain = stack.pop()
-        if current in fork_unsafe:
-            ev = fork_unsafe[current]
-            return Evidence(ev.kind, ev.call, ev.location, chain, ev.note)
-        for imported in project.imports.get(current, {}).values():
-            symbol = project.resolve(imported)
-            target = symbol.name if symbol.kind == "module" else ""
-            if not target:
-                target = next(
-                    (m for m in (imported.rpartition(".")[0],) if m in project.modules), ""
-                )
-            if target and target not in seen:
-                seen.add(target)
-                stack.append((target, (*chain, target)))
-    return None
-
-
-def _configured_pool(evaluator: Evaluator, settings: dict[str, discovery.Setting]) -> Pool | None:
-    setting = settings.get("worker_pool")
-    if setting is None:
-        return None
-    value = evaluator.eval(setting.value)
-    if isinstance(value, FromEnv):
-        value = value.default
-    return _parse_pool(value) if isinstance(value, str) else None
-
-
-def _parse_pool(value: str) -> Pool | None:
-    try:
-        return Pool.parse(value)
-    except ValueError:
-        return None
-
-
-def _deployed_pool(queue: str, commands: list[deploy.WorkerCommand]) -> Pool | None:
-    for cmd in commands:
-        if cmd.consumes(queue):
-            return cmd.pool or Pool.PREFORK
-    return None
-
-
-def _filter(findings: list[Finding], project: Project, config: AdvisorConfig) -> list[Finding]:
-    ignores: dict[str, dict[int, tuple[str, ...]]] = {
-        f.path: dict(f.ignores) for f in project.modules.values() if f.ignores
-    }
-    kept = []
-    seen = set()
-    for found in findings:
-        if not config.enabled(found.rule):
-            continue
-        loc = found.location
-        if loc is not None:
-            rules = ignores.get(loc.path, {}).get(loc.line, ())
-            if "" in rules or found.rule in rules:
-                continue
-        key = (found.rule, found.message, loc)
-        if key not in seen:
-            seen.add(key)
-            kept.append(found)
-    order = {"error": 0, "warning": 1, "info": 2}
-    return sorted(kept, key=lambda f: (order[f.severity.value], f.rule, str(f.location or "")))

@@ -11,9 +11,13 @@ PK8xx are the worker process's (``poolkit doctor``, the start-up guard):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery_poolkit.model import Finding, Location, Rule, Severity
+
+if TYPE_CHECKING:
+    from celery_poolkit.advisor.config import AdvisorConfig
+    from celery_poolkit.advisor.project import Project
 
 __all__ = ["RULES", "TEMPLATES", "Rule", "finding"]
 
@@ -221,3 +225,27 @@ def finding(
     a garbled message later."""
     message = TEMPLATES[rule].format(queue=queue, task=task, **fields)
     return Finding(rule, severity or RULES[rule].severity, message, location, queue, task)
+
+
+def kept(findings: list[Finding], project: Project, config: AdvisorConfig) -> list[Finding]:
+    """The findings the configuration enables and no ``# poolkit: ignore`` comment on
+    the reported line silences, each once, errors first."""
+    ignores: dict[str, dict[int, tuple[str, ...]]] = {
+        f.path: dict(f.ignores) for f in project.modules.values() if f.ignores
+    }
+    kept = []
+    seen = set()
+    for found in findings:
+        if not config.enabled(found.rule):
+            continue
+        loc = found.location
+        if loc is not None:
+            rules = ignores.get(loc.path, {}).get(loc.line, ())
+            if "" in rules or found.rule in rules:
+                continue
+        key = (found.rule, found.message, loc)
+        if key not in seen:
+            seen.add(key)
+            kept.append(found)
+    order = {"error": 0, "warning": 1, "info": 2}
+    return sorted(kept, key=lambda f: (order[f.severity.value], f.rule, str(f.location or "")))
