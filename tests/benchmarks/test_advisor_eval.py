@@ -191,6 +191,32 @@ def test_the_committed_labels_meet_the_issue_minimums():
     assert "git -C pypi+warehouse checkout" in listing
 
 
+def test_the_dev_set_is_separate_from_the_other_two(capsys):
+    labels = score.load_labels(score.HERE / "labels.csv")
+    dev = [lb for lb in labels if lb.set == "dev"]
+    others = {lb.repo for lb in labels if lb.set != "dev"}
+    assert len({lb.project for lb in dev}) >= 8
+    assert not {lb.repo for lb in dev} & others  # a project belongs to one set only
+    for project, rows in score.by_project(dev).items():
+        assert len({lb.commit for lb in rows}) == 1, project  # one labelled commit each
+    for name in score.CLASSES:
+        assert sum(1 for lb in dev if lb.labels and name in lb.labels) >= 10, name
+    assert score.main(["--fetch-list", "--set", "dev"]) == 0
+    listing = capsys.readouterr().out
+    assert "# dev h hypothesis/h@" in listing
+    assert "# holdout" not in listing and "# corpus" not in listing
+
+
+def test_a_row_of_an_unknown_set_is_an_error(tmp_path):
+    labels_csv = tmp_path / "labels.csv"
+    labels_csv.write_text(
+        "set,project,repo,commit,file,line,task,labels,notes\n"
+        f"develop,demo,acme/demo,{'0' * 40},app/tasks.py,8,fetch,net,\n"
+    )
+    with pytest.raises(SystemExit, match="labels.csv:2: unknown set 'develop'"):
+        score.load_labels(labels_csv)
+
+
 def test_end_to_end_on_a_tiny_project(tmp_path, capsys):
     project = tmp_path / "checkouts" / "acme+demo"
     (project / "app").mkdir(parents=True)
