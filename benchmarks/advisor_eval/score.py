@@ -33,15 +33,17 @@ UNKNOWN = "unknown"
 SETS = ("dev", "corpus", "holdout")
 
 # The advisor's effect names (JSON report schema 1) -> label classes. Effects not listed
-# (file_io, sleep, broker_io) are not labelled work. ``subprocess`` is the advisor's
-# "waits on a child process"; the labels count a CPU-heavy child (ffmpeg, whisper) as cpu.
+# (file_io, sleep, broker_io, subprocess) are not labelled work. The labels count a
+# CPU-heavy child (ffmpeg, whisper) as cpu, which the advisor reports as ``cpu_child``;
+# ``subprocess`` only says the task waits on some child (ffprobe, git, a scanner), which
+# the labels do not count (README.md, "How the advisor's effects map to labels").
 EFFECT_CLASS: Mapping[str, str] = {
     "net_io": "net",
     "db_io": "db",
     "cpu": "cpu",
     "cpu_releases_gil": "cpu",
     "gpu": "cpu",
-    "subprocess": "cpu",
+    "cpu_child": "cpu",
 }
 
 CPU_POOLS = frozenset({"prefork", "solo"})

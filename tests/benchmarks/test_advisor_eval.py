@@ -69,7 +69,9 @@ def test_effects_map_to_the_three_classes():
     assert score.map_effects(["net_io", "db_io"]) == {"net", "db"}
     assert score.map_effects(["cpu_releases_gil"]) == {"cpu"}
     assert score.map_effects(["gpu", "cpu"]) == {"cpu"}
-    assert score.map_effects(["subprocess"]) == {"cpu"}
+    assert score.map_effects(["cpu_child"]) == {"cpu"}
+    # Waiting on a child says nothing of what it does (ffprobe, git, nmap): not labelled.
+    assert score.map_effects(["subprocess"]) == frozenset()
     # Not labelled work, and names a newer advisor may add, are ignored.
     assert score.map_effects(["file_io", "sleep", "broker_io", "teleport"]) == frozenset()
 
@@ -126,7 +128,7 @@ def test_a_missed_task_scores_zero_and_is_counted():
 def test_matching_falls_back_to_a_nearby_line_in_the_same_file():
     labels = [label("encode", "cpu", line=20)]
     report = {
-        "tasks": [task("run", ["subprocess"], line=19), task("encode", ["net_io"], file="other.py")]
+        "tasks": [task("run", ["subprocess", "cpu_child"], line=19), task("encode", ["net_io"], file="other.py")]
     }
     (scored,) = score.score_project(labels, report).tasks
     assert scored.found == ("cpu",)
