@@ -81,6 +81,9 @@ IMPORTED = "import:"
 #: The suffix of a receiver that stands for an item of what a call returns
 #: (``for c in get_connectors(): c.search()``: receiver "pkg.get_connectors[]").
 ITEM = "[]"
+#: Joins the links of a fluent chain in a receiver: "pkg.Search().filter" is what
+#: ``filter`` returns when called on what ``pkg.Search`` returns.
+CHAINED = "()."
 
 
 # --- Calls and definitions --------------------------------------------------------------

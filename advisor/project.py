@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from celery_poolkit.advisor.conventions import MODEL, related_manager
 from celery_poolkit.advisor.facts import (
+    CHAINED,
     IMPORTED,
     ITEM,
     CallSite,
@@ -330,6 +331,10 @@ class Project:
                 self.type_of_result(m, hops + 1) for m in self.returned_by_factory(callee[:-2])
             )
             return next((f for f in found if f is not None), None)
+        if CHAINED in callee:  # Search(...).filter(...): what filter returns on a Search
+            made, _, method = callee.rpartition(CHAINED)
+            owner = self.type_of_result(made, hops + 1)
+            return self._returned_by(owner, (method,), hops + 1) if owner else None
         symbol = self.resolve(callee)
         if symbol.kind == "class":
             return ("class", symbol.name)

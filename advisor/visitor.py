@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from celery_poolkit.advisor import archives, callbacks
 from celery_poolkit.advisor.children import ChildPrograms
 from celery_poolkit.advisor.facts import (
+    CHAINED,
     IMPORTED,
     ITEM,
     CallSite,
@@ -456,7 +457,30 @@ class _Scope:
             binding = self.bindings.get(call.func.id)
             if binding is not None and binding[0] == "result":
                 made = f"{binding[1]}()"
-        return made
+        return made if made is not None else self.chained(call)
+
+    def chained(self, call: ast.Call) -> str | None:
+        """A method called on what another call returned, as ``made().method``: fluent
+        builders (``Search(...).filter(...).count()``, ``rs = q.filter(...)`` on a bound
+        ``q``), whose type the project reads link by link. At most a few links deep."""
+        methods: list[str] = []
+        node: ast.expr = call
+        while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if len(methods) == _MAX_CHAIN:
+                return None
+            methods.append(node.func.attr)
+            node = node.func.value
+            if isinstance(node, ast.Call) and (made := self.callee(node)) is not None:
+                break
+            if isinstance(node, ast.Name):
+                binding = self.resolve(node.id)
+                if binding is None or binding[0] != "result":
+                    return None
+                made = binding[1]
+                break
+        else:
+            return None
+        return CHAINED.join([made, *reversed(methods)])
 
     def call_site(self, call: ast.Call, *, keep_args: bool) -> CallSite | None:
         found = self._callee_parts(call.func)
@@ -901,7 +925,7 @@ class _FunctionBody:
         if isinstance(value, ast.Await):
             value = value.value
         if isinstance(value, ast.Call):
-            return self.scope.callee(value)
+            return self.scope.callee(value) or self.scope.chained(value)
         if isinstance(value, ast.Name):
             binding = self.scope.resolve(value.id)
             if binding and binding[0] == "result":
@@ -1045,7 +1069,8 @@ _IMPORTERS = frozenset(
     }
 )
 _TABLE_NODES = (ast.Dict, ast.List, ast.Tuple, ast.Set)
-_TYPED = ("result", "instance")  # bindings whose type a callee can use
+_TYPED = ("result", "instance")
+_MAX_CHAIN = 8  # links of a fluent chain followed (a().b().c()...): deeper is unknown  # bindings whose type a callee can use
 #: Annotated containers whose first parameter is the type of their items.
 _CONTAINERS = frozenset(
     {"iterator", "iterable", "generator", "list", "sequence", "set", "frozenset", "collection"}

@@ -57,3 +57,56 @@ def test_sqlalchemy_top_level_names_are_the_engine_and_connection(tmp_path: Path
     assert "db_io" in found["through_the_factory"]
     assert "db_io" in found["through_a_repository"]
     assert "db_io" not in found["only_builds_a_clause"]
+
+
+FLUENT = """
+from elasticsearch_dsl import Search
+
+
+class Repository:
+    def query(self):
+        return Search(index="docs")
+
+
+@app.task
+def count_in_one_expression(owner):
+    return Search(index="docs").filter("term", owner=owner).sort("-date").count()
+
+
+@app.task
+def count_through_a_variable(owner):
+    base = Search(index="docs")
+    narrowed = base.filter("term", owner=owner)
+    return narrowed.count()
+
+
+@app.task
+def count_through_a_project_method(owner):
+    return Repository().query().filter("term", owner=owner).count()
+
+
+@app.task
+def only_builds_the_query(owner):
+    return Search(index="docs").filter("term", owner=owner).sort("-date")
+
+
+@app.task
+def on_something_unknown(thing):
+    return make_it(thing).filter(x=1).count()
+"""
+
+
+def test_a_fluent_chain_is_typed_link_by_link(tmp_path: Path) -> None:
+    found = kinds(advise(task_module(tmp_path, FLUENT)))
+    assert "net_io" in found["count_in_one_expression"]
+    assert "net_io" in found["count_through_a_variable"]
+    assert "net_io" in found["count_through_a_project_method"]
+    assert "net_io" not in found["only_builds_the_query"]  # building a search is no IO
+    assert found["on_something_unknown"] == set()
+
+
+def test_a_very_long_chain_is_cut_not_followed(tmp_path: Path) -> None:
+    body = "from elasticsearch_dsl import Search\n\n@app.task\ndef long_one():\n"
+    body += "    return Search()" + ".filter(x=1)" * 40 + ".count()\n"
+    found = kinds(advise(task_module(tmp_path, body)))
+    assert "net_io" not in found["long_one"]  # deeper than the links followed: unknown
