@@ -79,6 +79,7 @@ BUILTIN: tuple[str, ...] = (
     "celery_poolkit.plugins.google_cloud_storage",
     "celery_poolkit.plugins.httpx",
     "celery_poolkit.plugins.influxdb",
+    "celery_poolkit.plugins.invenio",
     "celery_poolkit.plugins.jira",
     "celery_poolkit.plugins.joblib",
     "celery_poolkit.plugins.kafka_python",
