@@ -164,8 +164,8 @@ def _direct(project: Project, fid: str) -> tuple[Summary, set[str]]:
                 add(row.green.value, target.name, site.line, site.col, row.note)
             for hazard in sorted(row.hazards, key=lambda h: h.value):
                 add(hazard.value, target.name, site.line, site.col, row.note)
-        if not reached and site.recv_kind == "selfattr":
-            _by_name(f"{site.recv.rpartition('#')[2]}.{site.target}", site, add)
+        if not reached and (chain := _unknown_chain(project, site)):
+            _by_name(chain, site, add)
     for site in fn.calls:
         if site.passed and site.line not in ignored:
             _passed_effects(project, fid, site, own, callees)
@@ -181,6 +181,19 @@ def _direct(project: Project, fid: str) -> tuple[Summary, set[str]]:
     # Nested functions defined here usually run here (callbacks, retries): include them.
     callees.update(project.nested.get(fid, ()))
     return own, callees
+
+
+def _unknown_chain(project: Project, site: CallSite) -> str:
+    """The attribute chain of a call no target was found for, when it hangs below a value
+    (``self.db.query``, ``celery.request.db.query`` on a library object whose table does
+    not know ``request``), not a module's name (``flask.session.get`` is no session)."""
+    if site.recv_kind == "selfattr":
+        return f"{site.recv.rpartition('#')[2]}.{site.target}"
+    if site.recv_kind in ("result", "instance"):
+        return site.target
+    if not site.recv_kind and project.resolve(site.target).kind == "instance":
+        return site.target
+    return ""
 
 
 def _by_name(chain: str, site: CallSite, add: Callable[[str, str, int, int, str], None]) -> None:

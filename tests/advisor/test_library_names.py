@@ -110,3 +110,37 @@ def test_a_very_long_chain_is_cut_not_followed(tmp_path: Path) -> None:
     body += "    return Search()" + ".filter(x=1)" * 40 + ".count()\n"
     found = kinds(advise(task_module(tmp_path, body)))
     assert "net_io" not in found["long_one"]  # deeper than the links followed: unknown
+
+
+SESSION_ON_A_LIBRARY_OBJECT = """
+from flask import session
+
+from proj.models import Annotation
+
+# Pyramid apps hang a bootstrapped request on the Celery app: app.request.db is the
+# request's SQLAlchemy session, an attribute Celery's table cannot know.
+
+
+@app.task
+def purge_expired():
+    app.request.db.query(Annotation).filter(Annotation.expired).delete()
+
+
+@app.task
+def reads_the_flask_cookie_session():
+    return session.get("user_id")
+
+
+@app.task
+def unknown_attribute_of_no_session_name():
+    app.request.route_url("home")
+"""
+
+
+def test_a_session_name_below_a_library_object_reads_as_a_session(tmp_path: Path) -> None:
+    root = task_module(tmp_path, SESSION_ON_A_LIBRARY_OBJECT)
+    (root / "proj" / "models.py").write_text("class Annotation:\n    expired = True\n")
+    found = kinds(advise(root))
+    assert "db_io" in found["purge_expired"]
+    assert "db_io" not in found["reads_the_flask_cookie_session"]  # a module's name
+    assert found["unknown_attribute_of_no_session_name"] == set()
