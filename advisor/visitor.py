@@ -203,9 +203,18 @@ class _ModuleVisitor:
                     dotted = scope.dotted(target)
                     if dotted:
                         self.attr_assigns.append((dotted, value, stmt.lineno))
+                elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+                    self._fill_table(target.value.id, scope.value(target.slice), value)
             self.calls.extend(scope.calls_in(value_node, keep_args=True))
         elif isinstance(stmt, ast.Expr | ast.AugAssign | ast.Return) and stmt.value is not None:
             self.calls.extend(scope.calls_in(stmt.value, keep_args=True))
+
+    def _fill_table(self, name: str, key: Value, value: Value) -> None:
+        """``REGISTRY["password"] = password`` at module level after ``REGISTRY = {}``: a
+        table filled entry by entry is the same dispatch table as a literal one."""
+        table = self.assigns.get(name)
+        if isinstance(table, DictV) and len(table.items) < _MAX_TABLE:
+            self.assigns[name] = DictV((*table.items, (key, value)))
 
     # -- classes and functions ------------------------------------------------------
     def _class(self, node: ast.ClassDef, prefix: str) -> None:
@@ -474,9 +483,13 @@ class _Scope:
                 break
             if isinstance(node, ast.Name):
                 binding = self.resolve(node.id)
-                if binding is None or binding[0] != "result":
+                if binding is not None and binding[0] == "instance":  # self.get_user().send()
+                    owner = self.self_class if binding[1] == "<self>" else binding[1]
+                    made = f"{owner}.{methods.pop()}"
+                elif binding is not None and binding[0] == "result":
+                    made = binding[1]
+                else:
                     return None
-                made = binding[1]
                 break
         else:
             return None
@@ -922,6 +935,12 @@ class _FunctionBody:
         return None
 
     def _produced_by(self, value: ast.expr) -> str | None:
+        if isinstance(value, ast.BoolOp | ast.IfExp):  # self.user or User(...), a() if c else b()
+            operands = value.values if isinstance(value, ast.BoolOp) else [value.body, value.orelse]
+            return next((m for m in map(self._one_producer, operands) if m), None)
+        return self._one_producer(value)
+
+    def _one_producer(self, value: ast.expr) -> str | None:
         if isinstance(value, ast.Await):
             value = value.value
         if isinstance(value, ast.Call):
