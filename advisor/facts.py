@@ -84,6 +84,9 @@ ITEM = "[]"
 #: Joins the links of a fluent chain in a receiver: "pkg.Search().filter" is what
 #: ``filter`` returns when called on what ``pkg.Search`` returns.
 CHAINED = "()."
+#: How a receiver names an instance fetched from a service registry (services.py):
+#: "service:name=search_index" or "service:iface=pkg.Class".
+SERVICE = "service:"
 
 
 # --- Calls and definitions --------------------------------------------------------------

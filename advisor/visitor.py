@@ -13,7 +13,7 @@ import builtins
 import re
 from collections.abc import Iterator
 
-from celery_poolkit.advisor import archives, callbacks
+from celery_poolkit.advisor import archives, callbacks, services
 from celery_poolkit.advisor.children import ChildPrograms
 from celery_poolkit.advisor.facts import (
     CHAINED,
@@ -55,6 +55,7 @@ _ARG_CALLS = frozenset(
         "task",
         "shared_task",
         "call_command",  # its first argument names the management command (inferred.py)
+        "register_service_factory",  # its factory and name (services.py)
     }
 )
 _MAX_VALUE_DEPTH = 12  # deeper literals are summarised as Unknown, never recursed into
@@ -461,12 +462,26 @@ class _Scope:
         ``factory()`` for a call of a factory's result (``cls = sender_class(); cls()``)."""
         if self.self_class and isinstance(call.func, ast.Name) and call.func.id == "super":
             return None  # handled by _on_result: the next class in the MRO
+        if (service := self.service(call)) is not None:
+            return service
         made = self.callee(call)
         if made is None and isinstance(call.func, ast.Name):
             binding = self.bindings.get(call.func.id)
             if binding is not None and binding[0] == "result":
                 made = f"{binding[1]}()"
         return made if made is not None else self.chained(call)
+
+    def service(self, call: ast.Call) -> str | None:
+        """``request.find_service(name="x")`` / ``find_service(Iface)``: the instance a
+        service registry hands out (services.py), whatever ``request`` is."""
+        if not (isinstance(call.func, ast.Attribute) and call.func.attr == services.FIND):
+            return None
+        words = {k.arg: k.value for k in call.keywords if k.arg}
+        name = words.get("name")
+        iface = words.get("iface", call.args[0] if call.args else None)
+        text = name.value if isinstance(name, ast.Constant) and isinstance(name.value, str) else None
+        dotted = self.dotted(iface) if isinstance(iface, ast.Name | ast.Attribute) else None
+        return services.key(text, dotted)
 
     def chained(self, call: ast.Call) -> str | None:
         """A method called on what another call returned, as ``made().method``: fluent
@@ -944,7 +959,7 @@ class _FunctionBody:
         if isinstance(value, ast.Await):
             value = value.value
         if isinstance(value, ast.Call):
-            return self.scope.callee(value) or self.scope.chained(value)
+            return self.scope.service(value) or self.scope.callee(value) or self.scope.chained(value)
         if isinstance(value, ast.Name):
             binding = self.scope.resolve(value.id)
             if binding and binding[0] == "result":

@@ -104,6 +104,7 @@ BUILTIN: tuple[str, ...] = (
     "celery_poolkit.plugins.post_office",
     "celery_poolkit.plugins.programs",
     "celery_poolkit.plugins.pycurl",
+    "celery_poolkit.plugins.pyramid_mailer",
     "celery_poolkit.plugins.pylibmc",
     "celery_poolkit.plugins.pymemcache",
     "celery_poolkit.plugins.pymongo",
