@@ -17,9 +17,9 @@ from celery_poolkit.advisor import services
 from celery_poolkit.advisor.conventions import MODEL, related_manager
 from celery_poolkit.advisor.facts import (
     CHAINED,
-    SERVICE,
     IMPORTED,
     ITEM,
+    SERVICE,
     CallSite,
     CallV,
     ClassFacts,

@@ -42,7 +42,9 @@ def registrations(sites: Iterable[CallSite]) -> dict[str, str]:
         name = site.kw("name")
         iface = _reference(site.kw("iface") or (site.args[1] if len(site.args) > 1 else None))
         for made in {
-            key(name.value if isinstance(name, Lit) and isinstance(name.value, str) else None, None),
+            key(
+                name.value if isinstance(name, Lit) and isinstance(name.value, str) else None, None
+            ),
             key(None, iface),
         }:
             if made is not None:

@@ -288,6 +288,9 @@ class _ModuleVisitor:
     ) -> None:
         qual = f"{prefix}{node.name}"
         bindings: dict[str, Binding] = dict(outer or {})
+        # Decorators run in the enclosing scope: a local named like the app (``app =
+        # App.objects.get(...)`` in the body) must not change what ``@app.task`` is.
+        decorators = tuple(_Scope(self, dict(bindings)).decorators(node.decorator_list))
         scope = _Scope(self, bindings)
         body = _FunctionBody(scope, qual, cls, self_attrs)
         params: tuple[str, ...] = ()
@@ -304,7 +307,7 @@ class _ModuleVisitor:
                 line=node.lineno,
                 col=node.col_offset,
                 calls=tuple(body.calls),
-                decorators=tuple(scope.decorators(node.decorator_list)),
+                decorators=decorators,
                 hints=tuple(body.hints),
                 returns=annotated or body.returns,
                 returns_items=items or "",
@@ -479,7 +482,9 @@ class _Scope:
         words = {k.arg: k.value for k in call.keywords if k.arg}
         name = words.get("name")
         iface = words.get("iface", call.args[0] if call.args else None)
-        text = name.value if isinstance(name, ast.Constant) and isinstance(name.value, str) else None
+        text = (
+            name.value if isinstance(name, ast.Constant) and isinstance(name.value, str) else None
+        )
         dotted = self.dotted(iface) if isinstance(iface, ast.Name | ast.Attribute) else None
         return services.key(text, dotted)
 
@@ -959,7 +964,9 @@ class _FunctionBody:
         if isinstance(value, ast.Await):
             value = value.value
         if isinstance(value, ast.Call):
-            return self.scope.service(value) or self.scope.callee(value) or self.scope.chained(value)
+            return (
+                self.scope.service(value) or self.scope.callee(value) or self.scope.chained(value)
+            )
         if isinstance(value, ast.Name):
             binding = self.scope.resolve(value.id)
             if binding and binding[0] == "result":
@@ -1103,8 +1110,8 @@ _IMPORTERS = frozenset(
     }
 )
 _TABLE_NODES = (ast.Dict, ast.List, ast.Tuple, ast.Set)
-_TYPED = ("result", "instance")
-_MAX_CHAIN = 8  # links of a fluent chain followed (a().b().c()...): deeper is unknown  # bindings whose type a callee can use
+_TYPED = ("result", "instance")  # bindings whose type a callee can use
+_MAX_CHAIN = 8  # links of a fluent chain followed (a().b().c()...): deeper is unknown
 #: Annotated containers whose first parameter is the type of their items.
 _CONTAINERS = frozenset(
     {"iterator", "iterable", "generator", "list", "sequence", "set", "frozenset", "collection"}

@@ -90,7 +90,10 @@ def _records() -> tuple[Call, ...]:
 
 
 def _search() -> tuple[Call, ...]:
-    clients = ("invenio_search.current_search_client", "invenio_search.proxies.current_search_client")
+    clients = (
+        "invenio_search.current_search_client",
+        "invenio_search.proxies.current_search_client",
+    )
     return (
         ctor("invenio_search.api.RecordsSearch", _SEARCH, "an elasticsearch-dsl Search"),
         ctor("invenio_search.RecordsSearch", _SEARCH, "an elasticsearch-dsl Search"),

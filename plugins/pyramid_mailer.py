@@ -15,7 +15,7 @@ commit, in the same task), ``send_to_queue`` (a maildir on disk). Typed as
 
 from __future__ import annotations
 
-from celery_poolkit.model import Call, Effect
+from celery_poolkit.model import Effect
 from celery_poolkit.plugins._rows import ctor, each
 from celery_poolkit.plugins.base import Plugin
 

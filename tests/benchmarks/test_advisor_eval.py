@@ -128,7 +128,10 @@ def test_a_missed_task_scores_zero_and_is_counted():
 def test_matching_falls_back_to_a_nearby_line_in_the_same_file():
     labels = [label("encode", "cpu", line=20)]
     report = {
-        "tasks": [task("run", ["subprocess", "cpu_child"], line=19), task("encode", ["net_io"], file="other.py")]
+        "tasks": [
+            task("run", ["subprocess", "cpu_child"], line=19),
+            task("encode", ["net_io"], file="other.py"),
+        ]
     }
     (scored,) = score.score_project(labels, report).tasks
     assert scored.found == ("cpu",)
@@ -206,7 +209,8 @@ def test_the_dev_set_is_separate_from_the_other_two(capsys):
     assert score.main(["--fetch-list", "--set", "dev"]) == 0
     listing = capsys.readouterr().out
     assert "# dev h hypothesis/h@" in listing
-    assert "# holdout" not in listing and "# corpus" not in listing
+    assert "# holdout" not in listing
+    assert "# corpus" not in listing
 
 
 def test_a_row_of_an_unknown_set_is_an_error(tmp_path):
@@ -215,7 +219,7 @@ def test_a_row_of_an_unknown_set_is_an_error(tmp_path):
         "set,project,repo,commit,file,line,task,labels,notes\n"
         f"develop,demo,acme/demo,{'0' * 40},app/tasks.py,8,fetch,net,\n"
     )
-    with pytest.raises(SystemExit, match="labels.csv:2: unknown set 'develop'"):
+    with pytest.raises(SystemExit, match=r"labels\.csv:2: unknown set 'develop'"):
         score.load_labels(labels_csv)
 
 
