@@ -118,6 +118,7 @@ BUILTIN: tuple[str, ...] = (
     "celery_poolkit.plugins.requests",
     "celery_poolkit.plugins.scipy",
     "celery_poolkit.plugins.selectolax",
+    "celery_poolkit.plugins.sentence_transformers",
     "celery_poolkit.plugins.sendgrid",
     "celery_poolkit.plugins.sentry_sdk",
     "celery_poolkit.plugins.sklearn",
