@@ -175,9 +175,9 @@ class _Own:
                 self.callees.add(target.name)
         if reached:
             return
-        if site.recv_kind == "selfattr":
-            _by_name(f"{site.recv.rpartition('#')[2]}.{site.target}", site, self.add)
-        elif site.recv_kind == "result" and site.target:
+        if chain := _unknown_chain(self.project, site):
+            _by_name(chain, site, self.add)
+        if site.recv_kind == "result" and site.target:
             self.callees.update(methods.candidates(site.target))
 
     def _library(self, site: CallSite, name: str, row: Call | None) -> None:
@@ -261,6 +261,19 @@ def _method_index(project: Project) -> dict[str, tuple[str, ...]]:
         name: tuple(sorted(cids, key=lambda c: (len(project.mro(c)), c)))
         for name, cids in index.items()
     }
+
+
+def _unknown_chain(project: Project, site: CallSite) -> str:
+    """The attribute chain of a call no target was found for, when it hangs below a value
+    (``self.db.query``, ``celery.request.db.query`` on a library object whose table does
+    not know ``request``), not a module's name (``flask.session.get`` is no session)."""
+    if site.recv_kind == "selfattr":
+        return f"{site.recv.rpartition('#')[2]}.{site.target}"
+    if site.recv_kind in ("result", "instance"):
+        return site.target
+    if not site.recv_kind and project.resolve(site.target).kind == "instance":
+        return site.target
+    return ""
 
 
 def _by_name(chain: str, site: CallSite, add: Callable[[str, str, int, int, str], None]) -> None:

@@ -133,8 +133,12 @@ def analyze(
 
 
 #: Text that makes a module worth reading in full from the start: where apps, settings,
-#: routes and tasks are defined, and where call sites name queues.
-_SEED = re.compile(rb"celery|Celery|CELERY|queue|\.task\b|shared_task|send_task|apply_async")
+#: routes and tasks are defined, where call sites name queues, and where services are
+#: registered (services.py: a task's find_service() is typed from the registration).
+_SEED = re.compile(
+    rb"celery|Celery|CELERY|queue|\.task\b|shared_task|send_task|apply_async"
+    rb"|register_service_factory"
+)
 _MAX_ROUNDS = 50  # each round reads at least one more module in full; a bound, not a limit
 
 

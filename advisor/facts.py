@@ -81,6 +81,12 @@ IMPORTED = "import:"
 #: The suffix of a receiver that stands for an item of what a call returns
 #: (``for c in get_connectors(): c.search()``: receiver "pkg.get_connectors[]").
 ITEM = "[]"
+#: Joins the links of a fluent chain in a receiver: "pkg.Search().filter" is what
+#: ``filter`` returns when called on what ``pkg.Search`` returns.
+CHAINED = "()."
+#: How a receiver names an instance fetched from a service registry (services.py):
+#: "service:name=search_index" or "service:iface=pkg.Class".
+SERVICE = "service:"
 
 
 # --- Calls and definitions --------------------------------------------------------------

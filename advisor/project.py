@@ -13,10 +13,13 @@ import fnmatch
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from celery_poolkit.advisor import services
 from celery_poolkit.advisor.conventions import MODEL, related_manager
 from celery_poolkit.advisor.facts import (
+    CHAINED,
     IMPORTED,
     ITEM,
+    SERVICE,
     CallSite,
     CallV,
     ClassFacts,
@@ -150,6 +153,8 @@ class Project:
         #: into functions that call every candidate: id -> (table, candidates), or
         #: ("", 0) when the candidates are not all statically known.
         self.dispatch: dict[str, tuple[str, int]] = {}
+        #: Registered service factories (services.py), read on the first lookup.
+        self._services: dict[str, str] | None = None
 
     # -- names ----------------------------------------------------------------------
     def resolve(self, dotted: str, hops: int = 0) -> Symbol:
@@ -330,6 +335,12 @@ class Project:
                 self.type_of_result(m, hops + 1) for m in self.returned_by_factory(callee[:-2])
             )
             return next((f for f in found if f is not None), None)
+        if callee.startswith(SERVICE):  # request.find_service(...): what its factory makes
+            return self._service_type(callee, hops)
+        if CHAINED in callee:  # Search(...).filter(...): what filter returns on a Search
+            made, _, method = callee.rpartition(CHAINED)
+            owner = self.type_of_result(made, hops + 1)
+            return self._returned_by(owner, (method,), hops + 1) if owner else None
         symbol = self.resolve(callee)
         if symbol.kind == "class":
             return ("class", symbol.name)
@@ -344,6 +355,20 @@ class Project:
                 return ("ext", callee)  # a library class: its instance's methods are Class.m
             return None
         return self._type_of_member(symbol, hops)
+
+    def _service_factory(self, made: str) -> str:
+        if self._services is None:
+            sites = [s for _, fn in self.functions.values() for s in (*fn.calls, *fn.param_calls)]
+            sites += [s for facts in self.modules.values() for s in facts.calls]
+            self._services = services.registrations(sites)
+        return self._services.get(made, "")
+
+    def _service_type(self, made: str, hops: int) -> tuple[str, str] | None:
+        factory = self._service_factory(made)
+        if factory:
+            return self.type_of_result(factory, hops + 1)
+        how, _, name = made[len(SERVICE) :].partition("=")
+        return self.type_of_result(name, hops + 1) if how == "iface" else None
 
     def _type_of_member(self, symbol: Symbol, hops: int) -> tuple[str, str] | None:
         if symbol.kind == "instance" and symbol.rest:
@@ -438,6 +463,11 @@ class Project:
             yield from self._super_targets(site.recv, site.target)
             return
         if site.recv_kind == "result":
+            if site.recv.startswith(SERVICE):  # the lookup runs the factory: it is called
+                named = self._service_factory(site.recv)
+                factory = self.resolve(named) if named else None
+                if factory is not None and factory.kind == "func":
+                    yield Target("func", factory.name)
             kind = self.type_of_result(site.recv)
             if kind is None and site.target in TASK_METHODS:
                 # x.s(...).delay(), group(...).apply_async(): publishing, whatever x is.

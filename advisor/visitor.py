@@ -13,9 +13,10 @@ import builtins
 import re
 from collections.abc import Iterator
 
-from celery_poolkit.advisor import archives, callbacks
+from celery_poolkit.advisor import archives, callbacks, services
 from celery_poolkit.advisor.children import ChildPrograms
 from celery_poolkit.advisor.facts import (
+    CHAINED,
     IMPORTED,
     ITEM,
     CallSite,
@@ -54,6 +55,7 @@ _ARG_CALLS = frozenset(
         "task",
         "shared_task",
         "call_command",  # its first argument names the management command (inferred.py)
+        "register_service_factory",  # its factory and name (services.py)
     }
 )
 _MAX_VALUE_DEPTH = 12  # deeper literals are summarised as Unknown, never recursed into
@@ -201,7 +203,8 @@ class _ModuleVisitor:
     def _module_assign(
         self, stmt: ast.Assign | ast.AnnAssign, value_node: ast.expr, scope: _Scope
     ) -> None:
-        """``NAME = value`` (a global, maybe a table) or ``obj.attr = value`` at module level."""
+        """``NAME = value`` (a global, maybe a table), ``obj.attr = value`` or
+        ``TABLE[key] = value`` at module level."""
         targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
         value = scope.value(value_node)
         for target in targets:
@@ -213,7 +216,16 @@ class _ModuleVisitor:
                 dotted = scope.dotted(target)
                 if dotted:
                     self.attr_assigns.append((dotted, value, stmt.lineno))
+            elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+                self._fill_table(target.value.id, scope.value(target.slice), value)
         self.calls.extend(scope.calls_in(value_node, keep_args=True))
+
+    def _fill_table(self, name: str, key: Value, value: Value) -> None:
+        """``REGISTRY["password"] = password`` at module level after ``REGISTRY = {}``: a
+        table filled entry by entry is the same dispatch table as a literal one."""
+        table = self.assigns.get(name)
+        if isinstance(table, DictV) and len(table.items) < _MAX_TABLE:
+            self.assigns[name] = DictV((*table.items, (key, value)))
 
     # -- classes and functions ------------------------------------------------------
     def _class(self, node: ast.ClassDef, prefix: str) -> None:
@@ -300,6 +312,9 @@ class _ModuleVisitor:
     ) -> None:
         qual = f"{prefix}{node.name}"
         bindings: dict[str, Binding] = dict(outer or {})
+        # Decorators run in the enclosing scope: a local named like the app (``app =
+        # App.objects.get(...)`` in the body) must not change what ``@app.task`` is.
+        decorators = tuple(_Scope(self, dict(bindings)).decorators(node.decorator_list))
         scope = _Scope(self, bindings)
         body = _FunctionBody(scope, qual, cls, self_attrs)
         params: tuple[str, ...] = ()
@@ -316,7 +331,7 @@ class _ModuleVisitor:
                 line=node.lineno,
                 col=node.col_offset,
                 calls=tuple(body.calls),
-                decorators=tuple(scope.decorators(node.decorator_list)),
+                decorators=decorators,
                 hints=tuple(body.hints),
                 returns=annotated or body.returns,
                 returns_items=items or "",
@@ -507,12 +522,55 @@ class _Scope:
         ``factory()`` for a call of a factory's result (``cls = sender_class(); cls()``)."""
         if self.self_class and isinstance(call.func, ast.Name) and call.func.id == "super":
             return None  # handled by _on_result: the next class in the MRO
+        if (service := self.service(call)) is not None:
+            return service
         made = self.callee(call)
         if made is None and isinstance(call.func, ast.Name):
             binding = self.bindings.get(call.func.id)
             if binding is not None and binding[0] == "result":
                 made = f"{binding[1]}()"
-        return made
+        return made if made is not None else self.chained(call)
+
+    def service(self, call: ast.Call) -> str | None:
+        """``request.find_service(name="x")`` / ``find_service(Iface)``: the instance a
+        service registry hands out (services.py), whatever ``request`` is."""
+        if not (isinstance(call.func, ast.Attribute) and call.func.attr == services.FIND):
+            return None
+        words = {k.arg: k.value for k in call.keywords if k.arg}
+        name = words.get("name")
+        iface = words.get("iface", call.args[0] if call.args else None)
+        text = (
+            name.value if isinstance(name, ast.Constant) and isinstance(name.value, str) else None
+        )
+        dotted = self.dotted(iface) if isinstance(iface, ast.Name | ast.Attribute) else None
+        return services.key(text, dotted)
+
+    def chained(self, call: ast.Call) -> str | None:
+        """A method called on what another call returned, as ``made().method``: fluent
+        builders (``Search(...).filter(...).count()``, ``rs = q.filter(...)`` on a bound
+        ``q``), whose type the project reads link by link. At most a few links deep."""
+        methods: list[str] = []
+        node: ast.expr = call
+        while isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if len(methods) == _MAX_CHAIN:
+                return None
+            methods.append(node.func.attr)
+            node = node.func.value
+            if isinstance(node, ast.Call) and (made := self.callee(node)) is not None:
+                break
+            if isinstance(node, ast.Name):
+                binding = self.resolve(node.id)
+                if binding is not None and binding[0] == "instance":  # self.get_user().send()
+                    owner = self.self_class if binding[1] == "<self>" else binding[1]
+                    made = f"{owner}.{methods.pop()}"
+                elif binding is not None and binding[0] == "result":
+                    made = binding[1]
+                else:
+                    return None
+                break
+        else:
+            return None
+        return CHAINED.join([made, *reversed(methods)])
 
     def call_site(self, call: ast.Call, *, keep_args: bool) -> CallSite | None:
         found = self._callee_parts(call.func)
@@ -1028,10 +1086,18 @@ class _FunctionBody:
         return None
 
     def _produced_by(self, value: ast.expr) -> str | None:
+        if isinstance(value, ast.BoolOp | ast.IfExp):  # self.user or User(...), a() if c else b()
+            operands = value.values if isinstance(value, ast.BoolOp) else [value.body, value.orelse]
+            return next((m for m in map(self._one_producer, operands) if m), None)
+        return self._one_producer(value)
+
+    def _one_producer(self, value: ast.expr) -> str | None:
         if isinstance(value, ast.Await):
             value = value.value
         if isinstance(value, ast.Call):
-            return self.scope.callee(value)
+            return (
+                self.scope.service(value) or self.scope.callee(value) or self.scope.chained(value)
+            )
         if isinstance(value, ast.Name) and value.id not in self.scope.prefixes:
             binding = self.scope.resolve(value.id)
             if binding and binding[0] == "result":
@@ -1179,6 +1245,7 @@ _IMPORTERS = frozenset(
 )
 _TABLE_NODES = (ast.Dict, ast.List, ast.Tuple, ast.Set)
 _TYPED = ("result", "instance")  # bindings whose type a callee can use
+_MAX_CHAIN = 8  # links of a fluent chain followed (a().b().c()...): deeper is unknown
 #: Annotated containers whose first parameter is the type of their items.
 _CONTAINERS = frozenset(
     {"iterator", "iterable", "generator", "list", "sequence", "set", "frozenset", "collection"}

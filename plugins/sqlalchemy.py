@@ -7,7 +7,10 @@
 stage until the flush), ``sessionmaker`` / ``scoped_session`` and legacy ``Query``.
 A session reached through an attribute of a value whose class is unknown
 (``request.db.query(...)``, ``self.session.commit()``) is recognised by its name
-(``SESSION_NAMES``), as inferred evidence.
+(``SESSION_NAMES``), as inferred evidence. The classes go by every name SQLAlchemy
+exports them under (``sqlalchemy.Engine`` and ``sqlalchemy.Connection`` since 2.0, the
+``engine.base`` and ``orm.session`` modules that define them), so an annotation
+``def get_engine() -> Engine`` types what it returns.
 
 **Under gevent:** ``NEEDS_ADAPTER`` when the URL's driver is psycopg2 (libpq waits need
 poolkit's wait callback) or psycopg 3 (cooperative only when imported after patching,
@@ -38,6 +41,16 @@ from celery_poolkit.plugins.base import Plugin
 _ENGINE = "sqlalchemy.engine.Engine"
 _CONN = "sqlalchemy.engine.Connection"
 _SESSION = "sqlalchemy.orm.Session"
+
+#: The other names the same classes are imported by: the 2.0 top-level exports and the
+#: modules that define them (annotations use whichever the project imported).
+_ALIASES = (
+    ("sqlalchemy.Engine", _ENGINE),
+    ("sqlalchemy.engine.base.Engine", _ENGINE),
+    ("sqlalchemy.Connection", _CONN),
+    ("sqlalchemy.engine.base.Connection", _CONN),
+    ("sqlalchemy.orm.session.Session", _SESSION),
+)
 _DRIVER = "the DBAPI driver decides: psycopg needs poolkit's adapter, mysqlclient blocks"
 
 
@@ -85,6 +98,7 @@ PLUGIN = Plugin(
     calls=(
         ctor("sqlalchemy.create_engine", _ENGINE, "lazy: connects on first use"),
         ctor("sqlalchemy.engine.create_engine", _ENGINE),
+        *(ctor(name, real, "the same class") for name, real in _ALIASES),
         *_db(_ENGINE, ("connect", "begin"), _CONN),
         *_db(_ENGINE, ("dispose",)),
         *_db(

@@ -27,17 +27,23 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 CLASSES = ("net", "db", "cpu")
 UNKNOWN = "unknown"
+# The three label sets (README.md): ``dev`` to develop against, ``corpus`` where the advisor
+# was already tuned, ``holdout`` scored by the lead only. A typo in a row's set would
+# silently drop it from every score, so any other name is an error.
+SETS = ("dev", "corpus", "holdout")
 
 # The advisor's effect names (JSON report schema 1) -> label classes. Effects not listed
-# (file_io, sleep, broker_io) are not labelled work. ``subprocess`` is the advisor's
-# "waits on a child process"; the labels count a CPU-heavy child (ffmpeg, whisper) as cpu.
+# (file_io, sleep, broker_io, subprocess) are not labelled work. The labels count a
+# CPU-heavy child (ffmpeg, whisper) as cpu, which the advisor reports as ``cpu_child``;
+# ``subprocess`` only says the task waits on some child (ffprobe, git, a scanner), which
+# the labels do not count (README.md, "How the advisor's effects map to labels").
 EFFECT_CLASS: Mapping[str, str] = {
     "net_io": "net",
     "db_io": "db",
     "cpu": "cpu",
     "cpu_releases_gil": "cpu",
     "gpu": "cpu",
-    "subprocess": "cpu",
+    "cpu_child": "cpu",
 }
 
 CPU_POOLS = frozenset({"prefork", "solo"})
@@ -141,6 +147,8 @@ def load_labels(path: Path) -> list[Label]:
     labels = []
     for number, row in enumerate(rows, start=2):
         try:
+            if row["set"] not in SETS:
+                raise ValueError(f"unknown set {row['set']!r}; use one of {', '.join(SETS)}")
             labels.append(
                 Label(
                     set=row["set"],
@@ -419,7 +427,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("root", nargs="?", type=Path, help="folder holding the checkouts")
     parser.add_argument("--labels", type=Path, default=HERE / "labels.csv")
-    parser.add_argument("--set", dest="only_set", help="score only this set (holdout, corpus)")
+    parser.add_argument(
+        "--set", dest="only_set", choices=SETS, help="score only this set (default: all)"
+    )
     parser.add_argument("--project", action="append", help="score only these projects")
     parser.add_argument(
         "--poolkit", help="the poolkit executable (default: next to this Python, else PATH)"

@@ -59,7 +59,7 @@ def _evidence(tmp_path: Path, body: str) -> dict[str, set[str]]:
         ("Page.objects.filter(x=1)", "polymorphic.models.PolymorphicModel.objects.filter"),
         ("Page._default_manager.all()", "polymorphic.models.PolymorphicModel._default_manager.all"),
         ("Page.trash.filter(x=1)", "django.db.models.Manager.filter"),
-        ("Page.trash.purge()", "django.db.models.Manager.filter"),
+        ("Page.trash.purge()", "django.db.models.QuerySet.delete"),  # the IO, not the lazy filter
         ("u = User(name='x')\n    u.delete()", "django.contrib.auth.models.AbstractUser.delete"),
         (
             "from django.contrib.auth import get_user_model\n"

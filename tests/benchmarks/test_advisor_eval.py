@@ -69,7 +69,9 @@ def test_effects_map_to_the_three_classes():
     assert score.map_effects(["net_io", "db_io"]) == {"net", "db"}
     assert score.map_effects(["cpu_releases_gil"]) == {"cpu"}
     assert score.map_effects(["gpu", "cpu"]) == {"cpu"}
-    assert score.map_effects(["subprocess"]) == {"cpu"}
+    assert score.map_effects(["cpu_child"]) == {"cpu"}
+    # Waiting on a child says nothing of what it does (ffprobe, git, nmap): not labelled.
+    assert score.map_effects(["subprocess"]) == frozenset()
     # Not labelled work, and names a newer advisor may add, are ignored.
     assert score.map_effects(["file_io", "sleep", "broker_io", "teleport"]) == frozenset()
 
@@ -126,7 +128,10 @@ def test_a_missed_task_scores_zero_and_is_counted():
 def test_matching_falls_back_to_a_nearby_line_in_the_same_file():
     labels = [label("encode", "cpu", line=20)]
     report = {
-        "tasks": [task("run", ["subprocess"], line=19), task("encode", ["net_io"], file="other.py")]
+        "tasks": [
+            task("run", ["subprocess", "cpu_child"], line=19),
+            task("encode", ["net_io"], file="other.py"),
+        ]
     }
     (scored,) = score.score_project(labels, report).tasks
     assert scored.found == ("cpu",)
@@ -189,6 +194,33 @@ def test_the_committed_labels_meet_the_issue_minimums():
     listing = score.fetch_list(labels)
     assert "pypi/warehouse@" in listing
     assert "git -C pypi+warehouse checkout" in listing
+
+
+def test_the_dev_set_is_separate_from_the_other_two(capsys):
+    labels = score.load_labels(score.HERE / "labels.csv")
+    dev = [lb for lb in labels if lb.set == "dev"]
+    others = {lb.repo for lb in labels if lb.set != "dev"}
+    assert len({lb.project for lb in dev}) >= 8
+    assert not {lb.repo for lb in dev} & others  # a project belongs to one set only
+    for project, rows in score.by_project(dev).items():
+        assert len({lb.commit for lb in rows}) == 1, project  # one labelled commit each
+    for name in score.CLASSES:
+        assert sum(1 for lb in dev if lb.labels and name in lb.labels) >= 10, name
+    assert score.main(["--fetch-list", "--set", "dev"]) == 0
+    listing = capsys.readouterr().out
+    assert "# dev h hypothesis/h@" in listing
+    assert "# holdout" not in listing
+    assert "# corpus" not in listing
+
+
+def test_a_row_of_an_unknown_set_is_an_error(tmp_path):
+    labels_csv = tmp_path / "labels.csv"
+    labels_csv.write_text(
+        "set,project,repo,commit,file,line,task,labels,notes\n"
+        f"develop,demo,acme/demo,{'0' * 40},app/tasks.py,8,fetch,net,\n"
+    )
+    with pytest.raises(SystemExit, match=r"labels\.csv:2: unknown set 'develop'"):
+        score.load_labels(labels_csv)
 
 
 def test_end_to_end_on_a_tiny_project(tmp_path, capsys):
