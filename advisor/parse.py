@@ -7,20 +7,18 @@ with a reason a user can act on; nothing here raises for bad input.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import hashlib
 import io
 import os
 import sys
 import threading
 import tokenize
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from typing import TypeVar
 
-from celery_poolkit.advisor import syntax
+from celery_poolkit.advisor import collector, outline, syntax
 from celery_poolkit.advisor.cache import Cache
 from celery_poolkit.advisor.facts import ModuleFacts
 from celery_poolkit.advisor.files import SourceFile
@@ -155,28 +153,9 @@ def analyse_one(  # noqa: PLR0917 - called with a packed work item
     rel: str, module: str, is_package: bool, data: bytes, key: str, full: bool = True
 ) -> Result:
     """Facts for one file, or the reason it was skipped. Never raises for bad input."""
-    with _collector_paused():
+    # An AST has no cycles, and one file's garbage is bounded by MAX_FILE_BYTES.
+    with collector.paused():
         return _analyse(rel, module, is_package, data, key, full)
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while one file is parsed and visited.
-
-    An AST is tens of thousands of container objects made in a burst: each allocation
-    burst triggers collections that walk every object the run holds (the facts of the
-    files read so far, the cache), so with the collector on a cold run spent a quarter of
-    its CPU in it. An AST has no cycles (it is freed by reference counting as soon as the
-    visitor is done), and one file's garbage is bounded by MAX_FILE_BYTES; the collector
-    runs as usual once it is back on.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _analyse(  # noqa: PLR0917 - analyse_one's arguments
@@ -185,34 +164,50 @@ def _analyse(  # noqa: PLR0917 - analyse_one's arguments
     source = _source(rel, data)
     if isinstance(source, Skipped):
         return key, None, source
+    visit = partial(_visit, rel=rel, module=module, is_package=is_package, full=full)
+    if not full:
+        blanked = outline.without_bodies(source)
+        if blanked is not None:
+            try:
+                return key, visit(source, parsed=blanked), None
+            except (SyntaxError, RecursionError, MemoryError, ValueError):
+                pass  # the blanking guessed wrong, or the file is bad: read it whole
     try:
-
-        def visit() -> ModuleFacts:
-            return module_facts(source, rel, module, is_package=is_package, full=full)
-
-        facts = visit() if len(data) < _BIG_STACK_MIN else _on_big_stack(visit)
-        return key, facts, None
+        return key, visit(source), None
     except SyntaxError as exc:
         # Only when the parse failed: read the file as a newer Python would, rather
         # than lose every task and helper in it (see syntax.py).
-        big = len(data) >= _BIG_STACK_MIN
-        for rewrite in _rewrites(exc):
-            try:
-                rewritten = _on_big_stack(partial(rewrite, source)) if big else rewrite(source)
-                if rewritten is None:
-                    continue
-
-                def visit_rewritten(text: str = rewritten) -> ModuleFacts:
-                    return module_facts(text, rel, module, is_package=is_package, full=full)
-
-                return key, _on_big_stack(visit_rewritten) if big else visit_rewritten(), None
-            except (SyntaxError, RecursionError, MemoryError, ValueError):
-                continue  # something else is wrong too: report the first error
-        return key, None, Skipped(rel, _syntax_reason(exc))
+        facts = _newer_syntax(source, exc, visit)
+        return key, facts, None if facts is not None else Skipped(rel, _syntax_reason(exc))
     except (RecursionError, MemoryError):
         return key, None, Skipped(rel, "expressions nested too deeply to analyse")
     except ValueError as exc:  # e.g. a source the parser refuses outright
         return key, None, Skipped(rel, f"cannot parse: {_first_line(exc)}")
+
+
+def _visit(
+    source: str, *, rel: str, module: str, is_package: bool, full: bool, parsed: str | None = None
+) -> ModuleFacts:
+    """:func:`.visitor.module_facts`, on a big stack for a big file."""
+    work = partial(
+        module_facts, source, rel, module, is_package=is_package, full=full, parsed=parsed
+    )
+    return _on_big_stack(work) if len(source) >= _BIG_STACK_MIN else work()
+
+
+def _newer_syntax(
+    source: str, exc: SyntaxError, visit: Callable[[str], ModuleFacts]
+) -> ModuleFacts | None:
+    """The facts of a file ``ast`` refused, read through the first rewrite that works."""
+    for rewrite in _rewrites(exc):
+        try:
+            big = len(source) >= _BIG_STACK_MIN
+            rewritten = _on_big_stack(partial(rewrite, source)) if big else rewrite(source)
+            if rewritten is not None:
+                return visit(rewritten)
+        except (SyntaxError, RecursionError, MemoryError, ValueError):
+            continue  # something else is wrong too: report the first error
+    return None
 
 
 def _rewrites(exc: SyntaxError) -> list[Callable[[str], str | None]]:
@@ -335,7 +330,19 @@ def _on_big_stack(work: Callable[[], T]) -> T:
 
 
 def default_jobs() -> int:
-    return max(1, min(os.cpu_count() or 1, 8))
+    """Parse processes: the cores no one else is using (by the 1-minute load average),
+    at least one and at most eight.
+
+    A second process pays only on an idle core: forking and sending the facts back cost
+    a cold run on saleor about a sixth more CPU, and on a busy 2-core machine (load
+    average 3 and up) two processes finished no sooner than one. ``--jobs`` overrides.
+    """
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # no load average on this platform: assume the cores are free
+        load = 0.0
+    return max(1, min(cores, 8, int(cores - load + 0.5)))
 
 
 def _os_reason(exc: OSError) -> str:
