@@ -32,7 +32,8 @@ _LITERALS = re.compile(
     r'|"""[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*"""'
     r"|'''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*'''"
     r'|"[^"\\\n]*(?:\\.[^"\\\n]*)*"'
-    r"|'[^'\\\n]*(?:\\.[^'\\\n]*)*'"
+    r"|'[^'\\\n]*(?:\\.[^'\\\n]*)*'",
+    re.DOTALL,  # a backslash before a newline escapes it too
 )
 _DEF = re.compile(r"^( *)(?:async[ \t]+)?def[ \t]", re.MULTILINE)
 _HEADER_TOKENS = re.compile(
@@ -67,9 +68,12 @@ def without_bodies(source: str) -> str | None:
         end = _body_end(source, starts, inside, header + 1, indent)
         if end <= header + 1:
             continue
-        pieces.append(source[done : starts[header + 1]])
-        pieces.append(" " * indent + " ...\n" + "\n" * (end - header - 2))
-        done = starts[end] if end < len(starts) else len(source)
+        body_start = starts[header + 1]
+        body_stop = starts[end] if end < len(starts) else len(source)
+        pieces.append(source[done:body_start])
+        # As many line ends as the body had (the last line may have none).
+        pieces.append(" " * indent + " ..." + "\n" * source.count("\n", body_start, body_stop))
+        done = body_stop
     if not pieces:
         return None
     pieces.append(source[done:])
