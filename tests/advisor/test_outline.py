@@ -1,4 +1,5 @@
-"""Outlines parse the source with function bodies blanked out, and record the same facts."""
+"""Outlines parse the source with function bodies blanked out and record the same facts;
+parse processes default to the idle cores."""
 
 from __future__ import annotations
 
@@ -143,3 +144,24 @@ def test_a_last_line_without_a_line_end() -> None:
     blanked = outline.without_bodies(source)
     assert blanked == "import os\n\ndef f():\n ...\n"  # three line ends, as before
     assert outline_of(source, blanked) == outline_of(source)
+
+
+@pytest.mark.parametrize(
+    ("cores", "load", "jobs"),
+    [(2, 0.1, 2), (2, 1.0, 1), (2, 12.0, 1), (16, 4.0, 8), (4, 1.2, 3)],
+)
+def test_parse_processes_default_to_the_idle_cores(
+    monkeypatch: pytest.MonkeyPatch, cores: int, load: float, jobs: int
+) -> None:
+    monkeypatch.setattr(parse.os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(parse.os, "getloadavg", lambda: (load, load, load))
+    assert parse.default_jobs() == jobs
+
+
+def test_parse_processes_without_a_load_average(monkeypatch: pytest.MonkeyPatch) -> None:
+    def unavailable() -> tuple[float, float, float]:
+        raise OSError("no load average here")
+
+    monkeypatch.setattr(parse.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(parse.os, "getloadavg", unavailable)
+    assert parse.default_jobs() == 2
