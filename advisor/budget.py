@@ -27,14 +27,15 @@ process, so the rule stays quiet when the project configures one.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from celery_poolkit.advisor.config import DEFAULT_DB_BUDGET
 from celery_poolkit.advisor.deploy import WorkerCommand
 from celery_poolkit.advisor.discovery import Setting, TaskDef
 from celery_poolkit.advisor.project import Project
-from celery_poolkit.advisor.routing import RuleFactory
+from celery_poolkit.advisor.rules import finding
 from celery_poolkit.advisor.values import Evaluator, FromEnv
 from celery_poolkit.model import Evidence, Finding, Location, Pool, QueueAdvice, Severity, TaskInfo
 
@@ -62,6 +63,14 @@ _POOL_MODULES = (
 )
 
 
+class PoolSource(str, enum.Enum):
+    """Where a queue's pool comes from: what runs it, or what would."""
+
+    ADVISED = "advised"  # the advice
+    DEPLOYED = "deployed"  # a deployment command (Procfile, compose, systemd …)
+    CONFIGURED = "configured"  # worker_pool / worker_concurrency
+
+
 @dataclass(frozen=True, slots=True)
 class Run:
     """A pool and concurrency a queue runs on (deployed, configured) or would (advised)."""
@@ -69,12 +78,12 @@ class Run:
     pool: Pool
     concurrency: int
     processes: int  # worker processes per host
-    which: str  # advised | deployed | configured
+    which: PoolSource
     location: Location | None = None
 
     def describe(self) -> str:
         procs = f" x {self.processes} processes per host" if self.processes > 1 else ""
-        return f"{self.which} -P {self.pool.value} -c {self.concurrency}{procs}"
+        return f"{self.which.value} -P {self.pool.value} -c {self.concurrency}{procs}"
 
 
 def runs(
@@ -88,7 +97,7 @@ def runs(
 ) -> list[Run]:
     """How ``advice``'s queue runs: the advice, then each deployment command consuming it,
     else ``worker_pool`` / ``worker_concurrency`` from the app's configuration."""
-    found = [Run(advice.pool, advice.concurrency, advice.processes, "advised")]
+    found = [Run(advice.pool, advice.concurrency, advice.processes, PoolSource.ADVISED)]
     default_c = _int(_value(evaluator, settings.get("worker_concurrency"))) or cores
     deployed = False
     for cmd in commands:
@@ -96,10 +105,14 @@ def runs(
             continue
         deployed = True
         concurrency = int(cmd.concurrency) if cmd.concurrency.isdigit() else default_c
-        found.append(Run(cmd.pool or Pool.PREFORK, concurrency, 1, "deployed", cmd.location))
+        found.append(
+            Run(cmd.pool or Pool.PREFORK, concurrency, 1, PoolSource.DEPLOYED, cmd.location)
+        )
     if not deployed and configured is not None:
         where = settings.get("worker_concurrency") or settings.get("worker_pool")
-        found.append(Run(configured, default_c, 1, "configured", where.location if where else None))
+        found.append(
+            Run(configured, default_c, 1, PoolSource.CONFIGURED, where.location if where else None)
+        )
     # The advice the project already follows is reported once, as what runs.
     if any((r.pool, r.concurrency) == (advice.pool, advice.concurrency) for r in found[1:]):
         found.pop(0)
@@ -114,10 +127,9 @@ def redis_pool(
     settings: dict[str, Setting],
     evaluator: Evaluator,
     queue_runs: list[Run],
-    rule: RuleFactory,
 ) -> Iterator[Finding]:
     """PK307: a Redis connection cap below what the queue's greenlets or threads use."""
-    check = _RedisCheck(advice.name, tasks, defs, settings, evaluator, queue_runs, rule)
+    check = _RedisCheck(advice.name, tasks, defs, settings, evaluator, queue_runs)
     yield from _unknown_broker(check)
     yield from _redis_broker_acks(check)
     yield from _redis_result_backend(check)
@@ -133,7 +145,6 @@ class _RedisCheck:
     settings: dict[str, Setting]
     evaluator: Evaluator
     queue_runs: list[Run]
-    rule: RuleFactory
 
 
 def _unknown_broker(c: _RedisCheck) -> Iterator[Finding]:
@@ -149,17 +160,18 @@ def _unknown_broker(c: _RedisCheck) -> Iterator[Finding]:
         for run in c.queue_runs:
             need = run.concurrency + 1
             if late and run.pool is Pool.GEVENT and cap is not None and cap < need:
-                yield replace(
-                    c.rule(
-                        "PK307",
-                        f"could not check queue {c.q!r} ({run.describe()}): the broker URL "
-                        f"{unknown}; if it is Redis, late acks ({late}) from every greenlet "
-                        f"share one pool of max_connections={cap} and fail past it: set "
-                        f"broker_transport_options={{'max_connections': {need}}}",
-                        broker.location,
-                        queue=c.q,
+                yield finding(
+                    "PK307",
+                    broker.location,
+                    queue=c.q,
+                    severity=Severity.INFO,  # could not check: information, not a warning
+                    run=run.describe(),
+                    problem=(
+                        f"could not check it, the broker URL {unknown}; if it is Redis, late "
+                        f"acks ({late}) from every greenlet share one pool of "
+                        f"max_connections={cap} and fail past it"
                     ),
-                    severity=Severity.INFO,
+                    fix=f"broker_transport_options={{'max_connections': {need}}}",
                 )
                 break
 
@@ -179,16 +191,21 @@ def _redis_broker_acks(c: _RedisCheck) -> Iterator[Finding]:
                 need = run.concurrency + 1  # each greenlet's ack, and the consumer's own
                 if run.pool is not Pool.GEVENT or cap >= need:
                     continue
-                yield c.rule(
+                yield finding(
                     "PK307",
-                    f"queue {c.q!r} ({run.describe()}) acks late ({late}) on a Redis broker: "
-                    f"every greenlet acks through one connection pool of max_connections="
-                    f"{cap}, so past {cap} acks at once they fail with MaxConnectionsError "
-                    f"(Celery 5.7+) and the messages are redelivered; set "
-                    f"broker_transport_options={{'max_connections': {need}}} "
-                    f"(-c + 1, for the consumer)",
                     where.location if where else (run.location or c.tasks[0].location),
                     queue=c.q,
+                    run=run.describe(),
+                    problem=(
+                        f"acks late ({late}) on a Redis broker: every greenlet acks through "
+                        f"one connection pool of max_connections={cap}, so past {cap} acks "
+                        f"at once they fail with MaxConnectionsError (Celery 5.7+) and the "
+                        f"messages are redelivered"
+                    ),
+                    fix=(
+                        f"broker_transport_options={{'max_connections': {need}}} "
+                        "(-c + 1, for the consumer)"
+                    ),
                 )
 
 
@@ -203,15 +220,18 @@ def _redis_result_backend(c: _RedisCheck) -> Iterator[Finding]:
                 continue
             if cap >= run.concurrency:
                 continue
-            yield c.rule(
+            yield finding(
                 "PK307",
-                f"queue {c.q!r} ({run.describe()}) stores results through one shared Redis "
-                f"backend (result_backend_thread_safe) capped at redis_max_connections={cap}: "
-                f"past {cap} threads finishing at once, store_result fails with "
-                f"MaxConnectionsError and results are lost; set redis_max_connections="
-                f"{run.concurrency} (or leave it unset)",
                 setting.location,
                 queue=c.q,
+                run=run.describe(),
+                problem=(
+                    "stores results through one shared Redis backend "
+                    f"(result_backend_thread_safe) capped at redis_max_connections={cap}: past "
+                    f"{cap} threads finishing at once, store_result fails with "
+                    "MaxConnectionsError and results are lost"
+                ),
+                fix=f"redis_max_connections={run.concurrency} (or leave it unset)",
             )
 
 
@@ -223,7 +243,6 @@ def postgres_connections(
     evaluator: Evaluator,
     queue_runs: list[Run],
     budget: int,
-    rule: RuleFactory,
 ) -> Iterator[Finding]:
     """PK308: one PostgreSQL connection per greenlet/thread, more than the budget."""
     found = _per_connection_evidence(tasks, project, evaluator)
@@ -244,17 +263,20 @@ def postgres_connections(
             if django
             else f"celery_poolkit.greendb.pg_connection_pool.pg_pool(connect, max_size={size})"
         )
-        yield rule(
+        yield finding(
             "PK308",
-            f"queue {advice.name!r} ({run.describe()}) opens one PostgreSQL connection per "
-            f"{each} ({ev.call} via {' -> '.join(ev.via)}): up to {total} connections per "
-            f"host, above the budget of {budget} (db-max-connections in [tool.poolkit]; the "
-            f"default, {DEFAULT_DB_BUDGET}, is PostgreSQL's own max_connections); bound it "
-            f"with {fix}, or "
-            f"lower -c to {size}",
             ev.location,
             queue=advice.name,
             task=task.name,
+            run=run.describe(),
+            each=each,
+            call=ev.call,
+            chain=" -> ".join(ev.via),
+            total=total,
+            budget=budget,
+            default=DEFAULT_DB_BUDGET,
+            fix=fix,
+            size=size,
         )
 
 

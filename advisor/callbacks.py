@@ -20,6 +20,11 @@ RUNNERS = frozenset(
     {
         "django.db.transaction.on_commit",
         "asyncio.to_thread",
+        # Event loops run the async function they are handed (``anyio.run(main, url)``).
+        "anyio.run",
+        "anyio.to_thread.run_sync",
+        "anyio.from_thread.run",
+        "trio.run",
         "asgiref.sync.async_to_sync",
         "asgiref.sync.sync_to_async",
         "concurrent.futures.ThreadPoolExecutor.submit",

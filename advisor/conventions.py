@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from celery_poolkit.advisor.facts import CallSite, Lit
 from celery_poolkit.model import Call, Effect, Green
 
-#: Every inferred row's note starts with this (decide.INFERRED_NOTE).
+#: Every inferred row's note starts with this (confidence.INFERRED_NOTE).
 NOTE = "inferred"
 
 

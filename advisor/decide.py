@@ -17,9 +17,11 @@ The thresholds come from the pool benchmark measured on real workers
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from celery_poolkit.advisor import confidence
 from celery_poolkit.model import (
     Alternative,
     Confidence,
@@ -101,9 +103,11 @@ def decide(
     cores: int,
     override: Override | None = None,
     current: Pool | None = None,
+    measured: Collection[str] = (),
 ) -> QueueAdvice:
     """One queue's advice: a pool by the tasks' kinds, then hazards and children narrow
-    it, then the confidence, then what the team pinned in ``[tool.poolkit]``."""
+    it, then the confidence (:mod:`.confidence`; ``measured`` names the tasks whose kind
+    ``--profile`` measured), then what the team pinned in ``[tool.poolkit]``."""
     hazards = {h for t in tasks for h in t.hazards}
     evidence = _evidence(tasks)
     green_blockers = [e for e in evidence if e.kind in (_BLOCKS_HUB, Hazard.RUNS_EVENT_LOOP.value)]
@@ -117,11 +121,13 @@ def decide(
         choice, tasks, hazards, evidence, green_blockers, cores=cores, reasons=reasons,
         alternatives=alternatives,
     )  # fmt: skip
-    confidence = _confidence(tasks)
-    unresolved = [t for t in tasks if t.kind is TaskKind.UNKNOWN]
-    if tasks and 2 * len(unresolved) > len(tasks):
-        confidence = Confidence.LOW
-        reasons.insert(0, _unresolved_reason(unresolved, len(tasks)))
+    judged = confidence.judge(tasks, measured)
+    if judged.level is Confidence.LOW and any(t.kind is TaskKind.UNKNOWN for t in tasks):
+        reasons.insert(
+            0, _unresolved_reason([t for t in tasks if t.kind is TaskKind.UNKNOWN], len(tasks))
+        )
+    elif (why := confidence.explain(judged)) is not None:
+        reasons.append(why)
     if override is not None:
         choice, reasons, alternatives = _overridden(choice, override, reasons, alternatives)
     return QueueAdvice(
@@ -129,7 +135,7 @@ def decide(
         pool=choice.pool,
         concurrency=choice.concurrency,
         processes=choice.processes,
-        confidence=confidence,
+        confidence=judged.level,
         tasks=tuple(t.name for t in tasks),
         reasons=tuple(reasons),
         evidence=tuple(evidence),
@@ -479,51 +485,6 @@ def _evidence(tasks: list[TaskInfo]) -> list[Evidence]:
             if key not in best or len(ev.via) < len(best[key].via):
                 best[key] = ev
     return sorted(best.values(), key=lambda e: (e.kind, len(e.via), e.call))
-
-
-def _confidence(tasks: list[TaskInfo]) -> Confidence:
-    """``high`` only when the evidence is library knowledge and agrees.
-
-    Calibrated on labelled projects: queues whose every task shows library evidence of
-    one kind were right; heuristics (``python: …`` loops), effects inferred from a
-    library without a table, and mixed or missing kinds were wrong often enough that
-    they cap the confidence at ``medium``.
-    """
-    known = [t for t in tasks if t.kind is not TaskKind.UNKNOWN]
-    if not known:
-        return Confidence.LOW
-    decisive = [ev for t in known for ev in t.evidence if ev.kind in _DECISIVE.get(t.kind, ())]
-    soft = all(_is_soft(ev) for ev in decisive)
-    if soft or len(known) < len(tasks) or len({t.kind for t in known}) > 1:
-        return Confidence.MEDIUM
-    # A child process running a program no table names (a build, a converter) may be the
-    # task's real work: what it costs cannot be read, so the pool is not a confident one.
-    if any(_unknown_child(t) for t in known):
-        return Confidence.MEDIUM
-    return Confidence.HIGH
-
-
-def _unknown_child(task: TaskInfo) -> bool:
-    kinds = {ev.kind for ev in task.evidence}
-    return Effect.SUBPROCESS.value in kinds and Effect.CPU_CHILD.value not in kinds
-
-
-#: The evidence kinds that make each task kind (what classify() looked at).
-_DECISIVE: dict[TaskKind, frozenset[str]] = {
-    TaskKind.GPU: frozenset({Effect.GPU.value}),
-    TaskKind.CPU: frozenset({Effect.CPU.value}),
-    TaskKind.CPU_RELEASES_GIL: frozenset({Effect.CPU_RELEASES_GIL.value}),
-    TaskKind.IO: frozenset(e.value for e in _IO),
-}
-
-
-def _is_soft(ev: Evidence) -> bool:
-    """Evidence from a heuristic or an inference rather than a knowledge table."""
-    return ev.call.startswith("python:") or ev.note.startswith(INFERRED_NOTE)
-
-
-#: How inferred evidence's note starts (see inferred.py): it never makes ``high``.
-INFERRED_NOTE = "inferred"
 
 
 def command(app: str, queue: str, pool: Pool, concurrency: int) -> str:

@@ -17,7 +17,9 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from celery_poolkit.advisor.discovery import Setting
 from celery_poolkit.advisor.reading import read_bytes, read_text
+from celery_poolkit.advisor.values import Evaluator, FromEnv
 from celery_poolkit.bootstrap.argv import options as argv_options
 from celery_poolkit.errors import PoolSelectionError
 from celery_poolkit.model import Location, Pool
@@ -279,3 +281,30 @@ def _options(words: list[str]) -> dict[str, str]:
     except PoolSelectionError:  # `-P` with no value: the command line is incomplete
         pass
     return opts
+
+
+def configured_pool(evaluator: Evaluator, settings: dict[str, Setting]) -> Pool | None:
+    """``worker_pool`` as the project configures it (an environment variable's default
+    when it reads one), or None."""
+    setting = settings.get("worker_pool")
+    if setting is None:
+        return None
+    value = evaluator.eval(setting.value)
+    if isinstance(value, FromEnv):
+        value = value.default
+    return parse_pool(value) if isinstance(value, str) else None
+
+
+def parse_pool(value: str) -> Pool | None:
+    try:
+        return Pool.parse(value)
+    except ValueError:
+        return None
+
+
+def deployed_pool(queue: str, commands: list[WorkerCommand]) -> Pool | None:
+    """The pool the first deployment command consuming ``queue`` runs it on."""
+    for cmd in commands:
+        if cmd.consumes(queue):
+            return cmd.pool or Pool.PREFORK
+    return None

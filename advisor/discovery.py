@@ -9,13 +9,16 @@ namespace), ``app.conf.update(...)``, ``app.conf.x = ...``, and old uppercase na
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from celery_poolkit.advisor.facts import (
+    CallSite,
     CallV,
     ClassFacts,
     Decorator,
     DictV,
+    FunctionFacts,
     Lit,
     ModuleFacts,
     Ref,
@@ -140,45 +143,12 @@ def _is_app_class(project: Project, func: str) -> bool:
 def find_settings(project: Project, apps: list[AppInfo]) -> dict[str, Setting]:
     """The Celery settings the project configures, by today's lowercase names."""
     found: dict[str, Setting] = {}
-    namespaces: set[str] = set()
+    _app_arguments(project, apps, found)  # Celery's preconf wins over config_from_object
     sources: list[tuple[str, str]] = []  # (module or class id, namespace)
+    namespaces: set[str] = set()
     django_settings = ""
-    for app in apps:
-        created = project.assigns.get(app.module, {}).get(app.var)
-        if isinstance(created, CallV):  # Celery's preconf wins over config_from_object
-            for keyword, item in created.kwargs:
-                if keyword in _APP_KWARGS:
-                    _put(found, _APP_KWARGS[keyword], item, app.location)
     for facts in project.modules.values():
-        for site in facts.calls:
-            last = site.target.rpartition(".")[2]
-            if last == "config_from_object" and site.args:
-                ns = site.kw("namespace")
-                namespace = ns.value if isinstance(ns, Lit) and isinstance(ns.value, str) else ""
-                namespaces.add(namespace)
-                first = site.args[0]
-                if isinstance(first, Lit) and isinstance(first.value, str):
-                    sources.append((first.value.replace(":", "."), namespace))
-                elif isinstance(first, Ref):
-                    sources.append((first.name, namespace))
-            elif site.target.endswith(".conf.update"):
-                where = Location(facts.path, site.line)
-                for arg in site.args:
-                    if isinstance(arg, DictV):
-                        for item_key, item in arg.items:
-                            if isinstance(item_key, Lit) and isinstance(item_key.value, str):
-                                _put(found, item_key.value, item, where)
-                for keyword, item in site.kwargs:
-                    _put(found, keyword, item, where)
-            elif site.target == "os.environ.setdefault" and len(site.args) == 2:
-                var, module_name = site.args
-                if (
-                    isinstance(var, Lit)
-                    and var.value == "DJANGO_SETTINGS_MODULE"
-                    and isinstance(module_name, Lit)
-                    and isinstance(module_name.value, str)
-                ):
-                    django_settings = module_name.value
+        django_settings = _scan_calls(facts, found, sources, namespaces) or django_settings
         for target, assigned, line in facts.attr_assigns:
             head, _, setting = target.rpartition(".")
             if head.endswith(".conf"):
@@ -193,6 +163,75 @@ def find_settings(project: Project, apps: list[AppInfo]) -> dict[str, Setting]:
             if any(n.startswith(("CELERY_", "CELERYD_")) for n, _ in facts.assigns):
                 _read_object(project, module, "CELERY", found)
     return found
+
+
+def _app_arguments(project: Project, apps: list[AppInfo], found: dict[str, Setting]) -> None:
+    """``Celery("proj", broker=..., backend=...)``: constructor arguments are settings."""
+    for app in apps:
+        created = project.assigns.get(app.module, {}).get(app.var)
+        if isinstance(created, CallV):
+            for keyword, item in created.kwargs:
+                if keyword in _APP_KWARGS:
+                    _put(found, _APP_KWARGS[keyword], item, app.location)
+
+
+def _scan_calls(
+    facts: ModuleFacts,
+    found: dict[str, Setting],
+    sources: list[tuple[str, str]],
+    namespaces: set[str],
+) -> str:
+    """One module's configuration calls: ``config_from_object`` sources (added to
+    ``sources``), ``app.conf.update(...)`` settings (added to ``found``); returns the
+    ``DJANGO_SETTINGS_MODULE`` it sets, if any."""
+    django_settings = ""
+    for site in facts.calls:
+        if site.target.rpartition(".")[2] == "config_from_object" and site.args:
+            namespace, source = _config_source(site)
+            namespaces.add(namespace)
+            if source:
+                sources.append((source, namespace))
+        elif site.target.endswith(".conf.update"):
+            _conf_update(site, Location(facts.path, site.line), found)
+        elif site.target == "os.environ.setdefault" and len(site.args) == 2:
+            django_settings = _django_settings_module(site) or django_settings
+    return django_settings
+
+
+def _config_source(site: CallSite) -> tuple[str, str]:
+    """``app.config_from_object(obj, namespace=...)``: (namespace, the object's dotted
+    name, or "" when it is not a literal or a name)."""
+    ns = site.kw("namespace")
+    namespace = ns.value if isinstance(ns, Lit) and isinstance(ns.value, str) else ""
+    first = site.args[0]
+    if isinstance(first, Lit) and isinstance(first.value, str):
+        return namespace, first.value.replace(":", ".")
+    if isinstance(first, Ref):
+        return namespace, first.name
+    return namespace, ""
+
+
+def _conf_update(site: CallSite, where: Location, found: dict[str, Setting]) -> None:
+    for arg in site.args:
+        if isinstance(arg, DictV):
+            for item_key, item in arg.items:
+                if isinstance(item_key, Lit) and isinstance(item_key.value, str):
+                    _put(found, item_key.value, item, where)
+    for keyword, item in site.kwargs:
+        _put(found, keyword, item, where)
+
+
+def _django_settings_module(site: CallSite) -> str:
+    """``os.environ.setdefault("DJANGO_SETTINGS_MODULE", "proj.settings")``."""
+    var, module_name = site.args
+    if (
+        isinstance(var, Lit)
+        and var.value == "DJANGO_SETTINGS_MODULE"
+        and isinstance(module_name, Lit)
+        and isinstance(module_name.value, str)
+    ):
+        return module_name.value
+    return ""
 
 
 def django_settings(project: Project) -> dict[str, Value]:
@@ -310,16 +349,9 @@ def _task_decorator(
         return ()
     head, _, last = ref.rpartition(".")
     if last in ("task", "periodic_task") and head:
-        if head.startswith("celery"):
-            return ()  # celery.current_app.task and friends
-        symbol = project.resolve(head)
-        if symbol.kind == "value" and isinstance(symbol.value, CallV):
-            func = symbol.value.func
-            return () if _is_app_class(project, func) or "celery" in func.lower() else None
-        if symbol.kind == "unknown" and head.rpartition(".")[2] in ("app", "celery_app"):
-            return ()
-        if symbol.kind != "module":
-            return None
+        made = _app_task_attribute(project, head)
+        if made is not _NAME_IN_MODULE:
+            return made
         # else ``task`` is a name in a project module: what it is bound to decides.
     symbol = project.resolve(ref)
     if symbol.kind in ("func", "class"):
@@ -327,20 +359,48 @@ def _task_decorator(
     if symbol.kind == "external":
         return () if symbol.name in _TASK_DECORATORS else None
     if symbol.kind == "instance" and symbol.rest in (("task",), ("periodic_task",)):
-        func = symbol.name  # task = app.task, with app = Celery(...)
-        return () if _is_app_class(project, func) or "celery" in func.lower() else None
+        return _by_app(project, symbol.name)  # task = app.task, with app = Celery(...)
     value = symbol.value
     if not isinstance(value, CallV) or hops > 4:
         return None
+    return _held_decorator(project, value, dec, factories, hops)
+
+
+#: :func:`_app_task_attribute`'s answer when ``head.task`` names a project module's own
+#: ``task``, which :func:`_task_decorator` resolves like any other name.
+_NAME_IN_MODULE: Options = (("", Lit("")),)
+
+
+def _app_task_attribute(project: Project, head: str) -> Options | None:
+    """``@<head>.task``: a task when ``head`` is an app (or a celery module), none when
+    it is some other object, :data:`_NAME_IN_MODULE` when it is a project module."""
+    if head.startswith("celery"):
+        return ()  # celery.current_app.task and friends
+    symbol = project.resolve(head)
+    if symbol.kind == "value" and isinstance(symbol.value, CallV):
+        return _by_app(project, symbol.value.func)
+    if symbol.kind == "unknown" and head.rpartition(".")[2] in ("app", "celery_app"):
+        return ()
+    return _NAME_IN_MODULE if symbol.kind == "module" else None
+
+
+def _by_app(project: Project, func: str) -> Options | None:
+    """Options of ``<x>.task`` where ``x = func(...)``: a task when ``func`` makes an app."""
+    return () if _is_app_class(project, func) or "celery" in func.lower() else None
+
+
+def _held_decorator(
+    project: Project, value: CallV, dec: Decorator, factories: dict[str, Options], hops: int
+) -> Options | None:
+    """A decorator held in a variable: ``task = partial(shared_task, bind=True)``, or
+    ``retry_task = shared_task(bind=True, max_retries=3)`` (a called decorator that
+    ``@retry_task`` applies with those options)."""
     if value.func in _PARTIALS and value.args:
-        # task = partial(shared_task, bind=True): what it partially applies.
         wrapped = value.args[0]
         if not isinstance(wrapped, Ref):
             return None
         inner = _task_decorator(project, Decorator(wrapped.name, dec.line), factories, hops + 1)
         return None if inner is None else (*inner, *value.kwargs)
-    # retry_task = shared_task(bind=True, max_retries=3): a called decorator held in a
-    # variable; ``@retry_task`` applies it with those options.
     made = Decorator(value.func, dec.line, called=True, kwargs=value.kwargs)
     inner = _task_decorator(project, made, factories, hops + 1)
     return None if inner is None else (*inner, *value.kwargs)
@@ -364,52 +424,81 @@ def _task_factories(project: Project) -> dict[str, Options]:
     decorated inner function). A class is one when its ``__call__``, ``__init__`` or
     ``__new__`` is. Wrappers of wrappers follow, to a fixpoint.
     """
-    direct: dict[str, Options] = {}
-    for fid, (_, fn) in project.functions.items():
-        for site in fn.calls:
-            # Cheap name test first: resolving every call of a large project is not.
-            if site.recv_kind or site.target.rpartition(".")[2] not in _TASK_NAMES:
-                continue
-            if _is_task_decorator(project, Decorator(site.target, site.line), {}):
-                direct[fid] = _fixed_options(site.kwargs)
-                break
-        else:
-            if "." in fn.qualname and not fn.cls:
-                for dec in fn.decorators:
-                    if _is_task_decorator(project, dec, {}):
-                        # The decorated inner function is the template it returns.
-                        direct[fid] = _fixed_options(dec.kwargs)
-                        break
+    direct = _direct_factories(project)
     factories = dict(direct)
     for fid, options in direct.items():
-        parts = fid.split(".")
-        for cut in range(len(parts) - 1, 0, -1):
-            outer = ".".join(parts[:cut])
-            if outer in project.functions:
-                factories.setdefault(outer, options)
-            elif outer in project.classes and parts[cut] in _FACTORY_METHODS:
-                factories.setdefault(outer, options)
-                break
-            else:
-                break
-    changed = True
-    rounds = 0
-    while changed and rounds < 10:
-        changed, rounds = False, rounds + 1
+        for outer in _enclosing(project, fid):
+            factories.setdefault(outer, options)
+    _add_wrappers(project, factories)
+    return factories
+
+
+def _direct_factories(project: Project) -> dict[str, Options]:
+    """Functions whose own body applies a task decorator, or whose nested function is
+    decorated with one."""
+    direct: dict[str, Options] = {}
+    for fid, (_, fn) in project.functions.items():
+        options = _applied_in_body(project, fn)
+        if options is None and "." in fn.qualname and not fn.cls:
+            # The decorated inner function is the template it returns.
+            dec = next((d for d in fn.decorators if _is_task_decorator(project, d, {})), None)
+            options = None if dec is None else _fixed_options(dec.kwargs)
+        if options is not None:
+            direct[fid] = options
+    return direct
+
+
+def _applied_in_body(project: Project, fn: FunctionFacts) -> Options | None:
+    for site in fn.calls:
+        # Cheap name test first: resolving every call of a large project is not.
+        if site.recv_kind or site.target.rpartition(".")[2] not in _TASK_NAMES:
+            continue
+        if _is_task_decorator(project, Decorator(site.target, site.line), {}):
+            return _fixed_options(site.kwargs)
+    return None
+
+
+def _enclosing(project: Project, fid: str) -> Iterator[str]:
+    """The functions ``fid`` is nested in, innermost first, and the class whose
+    ``__call__``/``__init__``/``__new__`` it is (or is nested in)."""
+    parts = fid.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        outer = ".".join(parts[:cut])
+        if outer in project.functions:
+            yield outer
+        elif outer in project.classes and parts[cut] in _FACTORY_METHODS:
+            yield outer
+            return
+        else:
+            return
+
+
+def _add_wrappers(project: Project, factories: dict[str, Options]) -> None:
+    """Functions that call a factory are factories too (to a fixpoint, 10 rounds)."""
+    for _ in range(10):
         names = {f.rpartition(".")[2] for f in factories}
+        changed = False
         for fid, (_, fn) in project.functions.items():
             if fid in factories:
                 continue
-            for site in fn.calls:
-                if site.recv_kind or site.target.rpartition(".")[2] not in names:
-                    continue
-                symbol = project.resolve(site.target)
-                if symbol.kind in ("func", "class") and symbol.name in factories:
-                    options = (*factories[symbol.name], *_fixed_options(site.kwargs))
-                    factories[fid] = options
-                    changed = True
-                    break
-    return factories
+            options = _calls_factory(project, fn, factories, names)
+            if options is not None:
+                factories[fid] = options
+                changed = True
+        if not changed:
+            return
+
+
+def _calls_factory(
+    project: Project, fn: FunctionFacts, factories: dict[str, Options], names: set[str]
+) -> Options | None:
+    for site in fn.calls:
+        if site.recv_kind or site.target.rpartition(".")[2] not in names:
+            continue
+        symbol = project.resolve(site.target)
+        if symbol.kind in ("func", "class") and symbol.name in factories:
+            return (*factories[symbol.name], *_fixed_options(site.kwargs))
+    return None
 
 
 def _fixed_options(kwargs: Options) -> Options:

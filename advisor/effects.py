@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
 
-from celery_poolkit.advisor import conventions
+from celery_poolkit.advisor import conventions, knowledge
 from celery_poolkit.advisor.facts import CallSite
 from celery_poolkit.advisor.project import Project
-from celery_poolkit.model import Effect, Evidence, Green, Location
+from celery_poolkit.model import Call, Effect, Evidence, Green, Location
 
 Summary = dict[str, Evidence]
 _GREEN_KINDS = (Green.BLOCKS_HUB, Green.NEEDS_ADAPTER)
@@ -31,11 +32,12 @@ def _explore(
     direct: dict[str, Summary] = {}
     edges: dict[str, set[str]] = {}
     todo = deque(dict.fromkeys(roots))
+    methods = MethodIndex(project)
     while todo:  # discover the reachable part of the call graph
         fid = todo.popleft()
         if fid in direct or fid not in project.functions:
             continue
-        own, callees = _direct(project, fid)
+        own, callees = _direct(project, fid, methods)
         direct[fid], edges[fid] = own, callees
         todo.extend(c for c in callees if c not in direct)
     return direct, edges
@@ -125,62 +127,140 @@ def union_note(project: Project, fid: str, note: str) -> str:
     return f"{union}; {note}" if note else union
 
 
-def _direct(project: Project, fid: str) -> tuple[Summary, set[str]]:
-    facts, fn = project.functions[fid]
+def _direct(project: Project, fid: str, methods: MethodIndex) -> tuple[Summary, set[str]]:
+    own = _Own(project, fid)
+    facts, fn = own.facts, own.fn
     ignored = {line for line, rules in facts.ignores if "" in rules}
-    own: Summary = {}
-    callees: set[str] = set()
-
-    def add(kind: str, call: str, line: int, col: int, note: str) -> None:
-        if kind not in own:
-            note = union_note(project, fid, note)
-            own[kind] = Evidence(kind, call, Location(facts.path, line, col), (fid,), note)
-
     # A library decorator with an effect runs around every call (@transaction.atomic).
     # The project's own decorators are not followed: their bodies run at import time.
     wrapped = [(CallSite(d.ref, d.line), True) for d in fn.decorators]
     for site, decorator in (*wrapped, *((c, False) for c in fn.calls)):
-        if site.line in ignored:
-            continue
-        reached = False
-        for target in project.targets(site):
-            reached = True
-            if target.kind == "func":
-                if decorator:
-                    continue
-                if target.name != fid:
-                    callees.add(target.name)
-                continue
-            row = target.call
-            if target.name == conventions.CALL_COMMAND:  # follow the command to its handle()
-                handlers = conventions.command_handlers(project.functions, site)
-                callees.update(handlers)
-                row = None if handlers else conventions.other_app_command(site)
-            if row is None:
-                continue
-            if row.effect is not None:
-                add(row.effect.value, target.name, site.line, site.col, row.note)
-            if row.green in _GREEN_KINDS:
-                add(row.green.value, target.name, site.line, site.col, row.note)
-            for hazard in sorted(row.hazards, key=lambda h: h.value):
-                add(hazard.value, target.name, site.line, site.col, row.note)
-        if not reached and site.recv_kind == "selfattr":
-            _by_name(f"{site.recv.rpartition('#')[2]}.{site.target}", site, add)
+        if site.line not in ignored:
+            own.site(site, decorator, methods)
     for site in fn.calls:
         if site.passed and site.line not in ignored:
-            _passed_effects(project, fid, site, own, callees)
+            _passed_effects(project, fid, site, own.evidence, own.callees)
     for site in fn.param_calls:  # a session-like chain on a value passed in
         if site.line not in ignored and site.recv_kind == "param":
-            _by_name(site.target, site, add)
-    for hint in fn.hints:
-        if hint.line in ignored:
-            continue
-        if hint.kind == "cpu" and not _pure_loop(project, fn.calls, hint.line, hint.end):
-            continue
-        add(hint.kind, f"python: {hint.what}", hint.line, 0, "heuristic, not library knowledge")
+            _by_name(site.target, site, own.add)
+    own.hints(ignored)
     # Nested functions defined here usually run here (callbacks, retries): include them.
-    callees.update(project.nested.get(fid, ()))
-    return own, callees
+    own.callees.update(project.nested.get(fid, ()))
+    return own.evidence, own.callees
+
+
+class _Own:
+    """One function's own evidence (one per kind) and the project functions it calls."""
+
+    def __init__(self, project: Project, fid: str) -> None:
+        self.project = project
+        self.fid = fid
+        self.facts, self.fn = project.functions[fid]
+        self.evidence: Summary = {}
+        self.callees: set[str] = set()
+
+    def add(self, kind: str, call: str, line: int, col: int, note: str) -> None:
+        if kind not in self.evidence:
+            note = union_note(self.project, self.fid, note)
+            where = Location(self.facts.path, line, col)
+            self.evidence[kind] = Evidence(kind, call, where, (self.fid,), note)
+
+    def site(self, site: CallSite, decorator: bool, methods: MethodIndex) -> None:
+        reached = False
+        for target in self.project.targets(site):
+            reached = True
+            if target.kind != "func":
+                self._library(site, target.name, target.call)
+            elif not decorator and target.name != self.fid:
+                self.callees.add(target.name)
+        if reached:
+            return
+        if site.recv_kind == "selfattr":
+            _by_name(f"{site.recv.rpartition('#')[2]}.{site.target}", site, self.add)
+        elif site.recv_kind == "result" and site.target:
+            self.callees.update(methods.candidates(site.target))
+
+    def _library(self, site: CallSite, name: str, row: Call | None) -> None:
+        if name == conventions.CALL_COMMAND:  # follow the command to its handle()
+            handlers = conventions.command_handlers(self.project.functions, site)
+            self.callees.update(handlers)
+            row = None if handlers else conventions.other_app_command(site)
+        if row is None:
+            return
+        # Per-item CPU work (one template, one key) counts only where it repeats.
+        if row.effect is not None and (
+            not knowledge.per_item(row, name) or self.fn.in_loop(site.line)
+        ):
+            self.add(row.effect.value, name, site.line, site.col, row.note)
+        if row.green in _GREEN_KINDS:
+            self.add(row.green.value, name, site.line, site.col, row.note)
+        for hazard in sorted(row.hazards, key=lambda h: h.value):
+            self.add(hazard.value, name, site.line, site.col, row.note)
+
+    def hints(self, ignored: set[int]) -> None:
+        for hint in self.fn.hints:
+            if hint.line in ignored:
+                continue
+            if hint.kind == "cpu" and not _pure_loop(
+                self.project, self.fn.calls, hint.line, hint.end
+            ):
+                continue
+            note = "heuristic, not library knowledge"
+            self.add(hint.kind, f"python: {hint.what}", hint.line, 0, note)
+
+
+#: Project method names too generic to say which class a value is: containers' and
+#: files' methods, and the ORM's, which every model defines again.
+_GENERIC_METHODS = frozenset(
+    {"get", "set", "update", "pop", "append", "add", "remove", "clear", "copy", "items"}
+    | {"keys", "values", "read", "write", "close", "open", "save", "delete", "run", "send"}
+    | {"start", "stop", "call", "execute", "process", "handle", "format", "load", "dump"}
+)
+
+
+class MethodIndex:
+    """The project methods a call ``x.method()`` on a value of unknown class may reach.
+
+    ``activity = parse(data); activity.action()``: when ``action`` is defined only in one
+    class and its subclasses (every definer has the first in its MRO), the value can only
+    be an instance of that hierarchy, and the call reaches the union of its definitions,
+    as a call on the base class would. A name defined by unrelated classes, a generic
+    name, a private or dunder one, or one a library table also names, reaches nothing:
+    a guess there would tie unrelated code together. Built on first use, once per walk.
+    """
+
+    def __init__(self, project: Project) -> None:
+        self.project = project
+        self._index: dict[str, tuple[str, ...]] | None = None
+
+    def candidates(self, method: str) -> tuple[str, ...]:
+        if method.startswith("_") or "." in method or method in _GENERIC_METHODS:
+            return ()
+        if self._index is None:
+            self._index = _method_index(self.project)
+        definers = self._index.get(method, ())
+        if not definers:
+            return ()
+        root = definers[0]
+        if any(root not in self.project.mro(cid) for cid in definers[1:]):
+            return ()
+        found = (f"{cid}.{method}" for cid in definers)
+        return tuple(f for f in found if f in self.project.functions)
+
+
+def _method_index(project: Project) -> dict[str, tuple[str, ...]]:
+    """Method name -> the project classes defining it, bases before subclasses; names a
+    library table also has as a last part are left out (``client.get_object``)."""
+    library = {row.qualname.rpartition(".")[2] for row in project.knowledge.exact.values()}
+    index: dict[str, list[str]] = {}
+    for cid, (_, cls) in project.classes.items():
+        for name in cls.methods:
+            if name not in library:
+                index.setdefault(name, []).append(cid)
+    return {
+        name: tuple(sorted(cids, key=lambda c: (len(project.mro(c)), c)))
+        for name, cids in index.items()
+    }
 
 
 def _by_name(chain: str, site: CallSite, add: Callable[[str, str, int, int, str], None]) -> None:
@@ -206,42 +286,49 @@ def _passed_effects(
         if target.kind != "func" or target.name not in project.functions:
             continue
         facts, callee = project.functions[target.name]
-        if not callee.param_calls:
-            continue
-        bound: dict[str, str] = {}
-        for slot, name in site.passed:
-            if slot.isdigit():
-                if int(slot) < len(callee.params):
-                    bound[callee.params[int(slot)]] = name
-            elif slot in callee.params:
-                bound[slot] = name
+        bound = _bound_parameters(site, callee.params) if callee.param_calls else {}
         for use in callee.param_calls:
             param, _, chain = use.recv.partition(":")
-            if param not in bound:
+            passed = bound.get(param)
+            made = _passed_call(use, passed, chain) if passed else None
+            if made is None or passed is None:
                 continue
-            passed = bound[param]
-            made = _passed_call(use, passed, chain)
-            if made is None:
-                continue
+            shown = passed.partition(":")[2] if ":" in passed else passed
+            note = f"{shown} passed to {target.name}"
+            where = Location(facts.path, use.line, use.col)
             for reached in project.targets(made):
                 if reached.kind == "func":
                     if reached.name != fid:
                         callees.add(reached.name)
-                    continue
-                row = reached.call
-                if row is None:
-                    continue
-                kinds = [row.effect.value] if row.effect is not None else []
-                if row.green in _GREEN_KINDS:
-                    kinds.append(row.green.value)
-                kinds += sorted(h.value for h in row.hazards)
-                shown = passed.partition(":")[2] if ":" in passed else passed
-                note = f"{shown} passed to {target.name}"
-                note = f"{note}; {row.note}" if row.note else note
-                for kind in kinds:
-                    if kind not in own:
-                        where = Location(facts.path, use.line, use.col)
-                        own[kind] = Evidence(kind, reached.name, where, (fid, target.name), note)
+                elif reached.call is not None:
+                    for kind, evidence in _row_evidence(reached.name, reached.call, where, note):
+                        own.setdefault(kind, replace(evidence, via=(fid, target.name)))
+
+
+def _bound_parameters(site: CallSite, params: tuple[str, ...]) -> dict[str, str]:
+    """Parameter name -> what ``site`` passes it (by position or keyword)."""
+    bound: dict[str, str] = {}
+    for slot, name in site.passed:
+        if slot.isdigit():
+            if int(slot) < len(params):
+                bound[params[int(slot)]] = name
+        elif slot in params:
+            bound[slot] = name
+    return bound
+
+
+def _row_evidence(
+    name: str, row: Call, where: Location, note: str
+) -> Iterator[tuple[str, Evidence]]:
+    """One piece of evidence per kind a library row shows: its effect, its green verdict
+    when that decides pools, its hazards; ``note`` first, then the row's own."""
+    kinds = [row.effect.value] if row.effect is not None else []
+    if row.green in _GREEN_KINDS:
+        kinds.append(row.green.value)
+    kinds += sorted(h.value for h in row.hazards)
+    note = f"{note}; {row.note}" if row.note else note
+    for kind in kinds:
+        yield kind, Evidence(kind, name, where, (), note)
 
 
 def _passed_call(use: CallSite, passed: str, chain: str) -> CallSite | None:

@@ -20,9 +20,11 @@ from celery_poolkit.advisor import (
     deploy,
     discovery,
     effects,
+    import_time,
     inferred,
     profile,
     routing,
+    rules,
     unresolved,
 )
 from celery_poolkit.advisor.cache import Cache
@@ -34,7 +36,7 @@ from celery_poolkit.advisor.knowledge import CELERY_CALLS, Knowledge
 from celery_poolkit.advisor.parse import Loaded, Parser, default_jobs, read_all
 from celery_poolkit.advisor.project import MAX_MRO, Project
 from celery_poolkit.advisor.rules import finding
-from celery_poolkit.advisor.values import Evaluator, FromEnv
+from celery_poolkit.advisor.values import Evaluator
 from celery_poolkit.model import (
     Advice,
     Call,
@@ -42,7 +44,6 @@ from celery_poolkit.model import (
     Evidence,
     Finding,
     Hazard,
-    Location,
     Pool,
     QueueAdvice,
     Skipped,
@@ -109,14 +110,13 @@ def analyze(
         Cache(cache_dir, root, "facts", ModuleFacts | Skipped) if cache_dir is not None else None
     )
     with Parser(cache, jobs or default_jobs()) as parser:
-        facts, bad = _parse_reachable(parser, loaded, knowledge)
+        index, bad = _parse_reachable(parser, loaded, knowledge)
     if cache is not None:
         cache.save()
     advice = _advise(
         root,
-        facts,
+        index,
         skipped=skipped + bad,
-        knowledge=knowledge,
         config=config,
         cores=cores,
         live=live,
@@ -140,21 +140,28 @@ _MAX_ROUNDS = 50  # each round reads at least one more module in full; a bound, 
 
 def _parse_reachable(
     parser: Parser, loaded: list[Loaded], knowledge: Knowledge
-) -> tuple[list[ModuleFacts], list[Skipped]]:
-    """Outline every module, then read in full only what tasks can reach.
+) -> tuple[_Index, list[Skipped]]:
+    """Stage 1: outline every module, then read in full only what tasks can reach.
 
     Function bodies are most of the visitor's work, and a task reaches a small part of a
     large project. Round one reads every file (so every bad file is reported) but keeps
     function bodies only for seed modules; each later round reads in full the modules
     holding functions that tasks reach and that are still outlines, until none is left.
+
+    The project is built once, after round one, and later rounds patch it
+    (:meth:`Project.with_modules`); tasks are discovered once, on round one's project,
+    whose outlines hold every decorator (a wrapper that calls ``app.task()`` matches the
+    seed pattern, so its body is in round one). Discovering again after the rounds would
+    make the task list depend on which modules reachability happened to read in full.
     """
     facts, skipped = parser.parse(loaded, lambda _file, data: bool(_SEED.search(data)))
     by_module = {f.module: f for f in facts}
     source = {file.module: (file, data, key) for file, data, key in loaded}
-    # Tasks are known after round one: decorators are in outlines, and a wrapper that
-    # calls app.task() matches the seed pattern, so its body is read in round one.
-    project = Project(by_module.values(), knowledge)
-    roots = [t.body for t in discovery.find_tasks(project)]
+    # Settings are module-level assignments, in outlines: their rows (EMAIL_BACKEND) are
+    # known before the first call is resolved.
+    project = Project(by_module.values(), inferred.with_settings(knowledge, facts))
+    tasks = tuple(discovery.find_tasks(project))
+    roots = [t.body for t in tasks]
     for _ in range(_MAX_ROUNDS):
         wanted = {project.functions[fid][0].module for fid in effects.reachable(project, roots)}
         todo = [source[m] for m in sorted(wanted) if not by_module[m].full and m in source]
@@ -164,7 +171,10 @@ def _parse_reachable(
         skipped += bad
         by_module.update((f.module, f) for f in more)
         project = project.with_modules(more)  # patched, not rebuilt
-    return list(by_module.values()), skipped
+    apps = discovery.find_apps(project)
+    settings = discovery.find_settings(project, apps)
+    evaluator = Evaluator(project, discovery.django_settings(project))
+    return _Index(project, tasks, apps, settings, evaluator, len(by_module)), skipped
 
 
 def _described(rows: Sequence[Call]) -> set[str]:
@@ -186,9 +196,11 @@ class _Index:
     """Stage 1: the project index, and what every later stage reads from it once."""
 
     project: Project
+    tasks: tuple[discovery.TaskDef, ...]  # every task in the project, found once
     apps: list[discovery.AppInfo]
     settings: dict[str, discovery.Setting]
     evaluator: Evaluator
+    files: int  # modules read
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +220,8 @@ class _Summaries:
     tasks: tuple[TaskInfo, ...]
     findings: tuple[Finding, ...]
     measured: dict[str, str]  # task name -> why its measured kind replaced the static one
+    #: Tasks whose kind a measurement over enough runs decides (agreeing or not).
+    by_measurement: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,10 +234,9 @@ class _Decided:
 
 def _advise(
     root: Path,
-    facts: list[ModuleFacts],
+    index: _Index,
     *,
     skipped: list[Skipped],
-    knowledge: Knowledge,
     config: AdvisorConfig,
     cores: int,
     live: LiveConfig | None,
@@ -233,26 +246,23 @@ def _advise(
 ) -> Advice:
     """The stages, each from the previous one's values: index -> tasks and routes ->
     effect summaries -> decisions -> findings -> :class:`Advice`."""
-    rule = routing.RuleFactory()
-    index = _index(facts, knowledge)
-    tasks = _tasks(index, focus, live, rule)
+    tasks = _tasks(index, focus, live)
     summaries = _summaries(index, tasks, measured)
     # The -A the project's own deployment uses, else the first app found.
     deployed = next((c.app for c in commands if c.app), "")
     app_name = config.app or deployed or (index.apps[0].cli_name if index.apps else "proj")
-    configured_pool = _configured_pool(index.evaluator, index.settings)
+    configured_pool = deploy.configured_pool(index.evaluator, index.settings)
     if live is not None and live.pool:
-        configured_pool = _parse_pool(live.pool) or configured_pool
+        configured_pool = deploy.parse_pool(live.pool) or configured_pool
     decided = _decisions(
         summaries, app_name, config, cores, commands=commands, configured=configured_pool
     )
     findings = [*tasks.findings, *summaries.findings]
     findings += _queue_findings(
         decided, index, tasks, config, cores, commands=commands, configured=configured_pool,
-        rule=rule,
     )  # fmt: skip
-    findings += _app_findings([d.queue for d in decided], index, commands, configured_pool, rule)
-    findings = _filter(findings, index.project, config)
+    findings += _app_findings([d.queue for d in decided], index, commands, configured_pool)
+    findings = rules.kept(findings, index.project, config)
     skipped = skipped + [
         Skipped(
             path,
@@ -268,25 +278,15 @@ def _advise(
         findings=tuple(findings),
         skipped=tuple(sorted(skipped, key=lambda s: s.path)),
         app=app_name,
-        files=len(facts),
+        files=index.files,
         imported_app=live is not None,
     )
 
 
-def _index(facts: list[ModuleFacts], knowledge: Knowledge) -> _Index:
-    knowledge = inferred.with_settings(knowledge, facts)
-    project = Project(facts, knowledge)
-    apps = discovery.find_apps(project)
-    settings = discovery.find_settings(project, apps)
-    return _Index(project, apps, settings, Evaluator(project, discovery.django_settings(project)))
-
-
-def _tasks(
-    index: _Index, focus: tuple[str, ...], live: LiveConfig | None, rule: routing.RuleFactory
-) -> _Tasks:
+def _tasks(index: _Index, focus: tuple[str, ...], live: LiveConfig | None) -> _Tasks:
     # Only the tasks under the paths asked about; the rest of the package is context.
-    defs = [t for t in discovery.find_tasks(index.project) if in_focus(t.location.path, focus)]
-    routed, findings = routing.route_all(index.project, defs, index.settings, index.evaluator, rule)
+    defs = [t for t in index.tasks if in_focus(t.location.path, focus)]
+    routed, findings = routing.route_all(index.project, defs, index.settings, index.evaluator)
     if live is not None:  # the live router knows better, router functions included
         for name, queue in live.routes.items():
             if name in routed:
@@ -302,7 +302,7 @@ def _summaries(
 ) -> _Summaries:
     project = index.project
     summaries = effects.summarize(project, [t.body for t in tasks.defs])
-    fork_unsafe = _import_time_hazards(project)
+    fork_unsafe = import_time.fork_unsafe(project)
     findings = [
         finding("PK501", ev.location, call=ev.call, path=ev.location.path)
         for ev in fork_unsafe.values()
@@ -311,11 +311,12 @@ def _summaries(
         _task_info(t, tasks.routed[t.name], summaries.get(t.body, {}), project, fork_unsafe)
         for t in tasks.defs
     ]
-    # Tasks with no effect say which calls could not be followed (decide quotes them).
+    # Calls that could not be followed, per task (confidence and decide quote them).
     infos = [unresolved.annotate(t, project) for t in infos]
     # --profile: measured kinds replace static guesses before any queue is decided.
     applied = profile.apply(infos, measured)
-    return _Summaries(applied.tasks, (*findings, *applied.findings), applied.changed)
+    decided = frozenset(name for name, m in measured.items() if m.kind is not None)
+    return _Summaries(applied.tasks, (*findings, *applied.findings), applied.changed, decided)
 
 
 def _decisions(
@@ -341,7 +342,8 @@ def _decisions(
             app=app,
             cores=cores,
             override=config.override(name),
-            current=_deployed_pool(name, commands) or configured,
+            current=deploy.deployed_pool(name, commands) or configured,
+            measured=summaries.by_measurement,
         )
         reasons = [summaries.measured[t] for t in advice.tasks if t in summaries.measured]
         if reasons:
@@ -359,7 +361,6 @@ def _queue_findings(
     *,
     commands: list[deploy.WorkerCommand],
     configured: Pool | None,
-    rule: routing.RuleFactory,
 ) -> list[Finding]:
     """PK103, the pool conflicts and the connection budgets, queue by queue."""
     findings: list[Finding] = []
@@ -378,9 +379,7 @@ def _queue_findings(
                     pool=advice.split.pool.value,
                 )
             )
-        findings += conflicts.queue_findings(
-            advice, members, defs=tdefs, commands=commands, rule=rule
-        )
+        findings += conflicts.queue_findings(advice, members, defs=tdefs, commands=commands)
         queue_runs = budget.runs(
             advice, commands, settings, evaluator, configured=configured, cores=cores
         )
@@ -391,7 +390,6 @@ def _queue_findings(
             settings=settings,
             evaluator=evaluator,
             queue_runs=queue_runs,
-            rule=rule,
         )
         findings += budget.postgres_connections(
             advice,
@@ -400,7 +398,6 @@ def _queue_findings(
             evaluator=evaluator,
             queue_runs=queue_runs,
             budget=config.db_max_connections,
-            rule=rule,
         )
     return findings
 
@@ -410,14 +407,13 @@ def _app_findings(
     index: _Index,
     commands: list[deploy.WorkerCommand],
     configured: Pool | None,
-    rule: routing.RuleFactory,
 ) -> list[Finding]:
     """App-wide time limits, settings the pool ignores, and queues nobody consumes."""
     limits = {
         k: (str(v.value), v.location) for k, v in index.settings.items() if k.endswith("time_limit")
     }
-    findings = list(conflicts.app_wide_limits(queues, limits, rule))
-    findings += _settings_findings(index.settings, configured, rule)
+    findings = list(conflicts.app_wide_limits(queues, limits))
+    findings += conflicts.settings_findings(index.settings, configured)
     if commands:
         consumed = {q for c in commands for q in c.queues}
         catch_all = any(not c.queues for c in commands)
@@ -435,7 +431,7 @@ def _task_info(
     fork_unsafe: dict[str, Evidence],
 ) -> TaskInfo:
     evidence: list[Evidence] = sorted(summary.values(), key=lambda e: (e.kind, e.call))
-    module_hazard = _module_hazard(project, tdef.module, fork_unsafe)
+    module_hazard = import_time.reached_from(project, tdef.module, fork_unsafe)
     if module_hazard is not None and Hazard.FORK_UNSAFE.value not in summary:
         evidence.append(module_hazard)
     kinds = {e.kind for e in evidence}
@@ -452,124 +448,3 @@ def _task_info(
         kind=classify(effect_set),
         also_queues=routed.also,
     )
-
-
-def _import_time_hazards(project: Project) -> dict[str, Evidence]:
-    """Fork-unsafe calls made at module level, by module."""
-    found: dict[str, Evidence] = {}
-    for module, facts in project.modules.items():
-        for site in facts.calls:
-            for target in project.targets(site):
-                row = target.call
-                if row is not None and Hazard.FORK_UNSAFE in row.hazards:
-                    found.setdefault(
-                        module,
-                        Evidence(
-                            Hazard.FORK_UNSAFE.value,
-                            target.name,
-                            Location(facts.path, site.line, site.col),
-                            (module,),
-                            row.note,
-                        ),
-                    )
-    return found
-
-
-def _module_hazard(
-    project: Project, module: str, fork_unsafe: dict[str, Evidence]
-) -> Evidence | None:
-    """A fork-unsafe import-time call in ``module`` or a project module it imports."""
-    if not fork_unsafe:
-        return None
-    seen = {module}
-    stack: list[tuple[str, tuple[str, ...]]] = [(module, (module,))]
-    while stack:
-        current, chain = stack.pop()
-        if current in fork_unsafe:
-            ev = fork_unsafe[current]
-            return Evidence(ev.kind, ev.call, ev.location, chain, ev.note)
-        for imported in project.imports.get(current, {}).values():
-            symbol = project.resolve(imported)
-            target = symbol.name if symbol.kind == "module" else ""
-            if not target:
-                target = next(
-                    (m for m in (imported.rpartition(".")[0],) if m in project.modules), ""
-                )
-            if target and target not in seen:
-                seen.add(target)
-                stack.append((target, (*chain, target)))
-    return None
-
-
-def _configured_pool(evaluator: Evaluator, settings: dict[str, discovery.Setting]) -> Pool | None:
-    setting = settings.get("worker_pool")
-    if setting is None:
-        return None
-    value = evaluator.eval(setting.value)
-    if isinstance(value, FromEnv):
-        value = value.default
-    return _parse_pool(value) if isinstance(value, str) else None
-
-
-def _parse_pool(value: str) -> Pool | None:
-    try:
-        return Pool.parse(value)
-    except ValueError:
-        return None
-
-
-def _deployed_pool(queue: str, commands: list[deploy.WorkerCommand]) -> Pool | None:
-    for cmd in commands:
-        if cmd.consumes(queue):
-            return cmd.pool or Pool.PREFORK
-    return None
-
-
-def _settings_findings(
-    settings: dict[str, discovery.Setting], pool: Pool | None, rule: routing.RuleFactory
-) -> list[Finding]:
-    out: list[Finding] = []
-    if pool is Pool.EVENTLET:
-        # From worker_pool, or from the live worker (the start-up guard of a -P eventlet
-        # worker), which has no setting to point at.
-        setting = settings.get("worker_pool")
-        out.append(
-            finding(
-                "PK305",
-                setting.location if setting is not None else None,
-                message="the eventlet pool is deprecated upstream: migrate to gevent",
-            )
-        )
-    for key in ("worker_max_tasks_per_child", "worker_max_memory_per_child"):
-        if key in settings and pool is not None and pool is not Pool.PREFORK:
-            out.append(
-                rule(
-                    "PK303",
-                    f"{key} is ignored: worker_pool is {pool.value}, and only "
-                    "prefork recycles processes",
-                    settings[key].location,
-                )
-            )
-    return out
-
-
-def _filter(findings: list[Finding], project: Project, config: AdvisorConfig) -> list[Finding]:
-    ignores: dict[str, dict[int, tuple[str, ...]]] = {
-        f.path: dict(f.ignores) for f in project.modules.values() if f.ignores
-    }
-    kept = []
-    seen = set()
-    for found in findings:
-        if not config.enabled(found.rule):
-            continue
-        loc = found.location
-        if loc is not None:
-            rules = ignores.get(loc.path, {}).get(loc.line, ())
-            if "" in rules or found.rule in rules:
-                continue
-        key = (found.rule, found.message, loc)
-        if key not in seen:
-            seen.add(key)
-            kept.append(found)
-    order = {"error": 0, "warning": 1, "info": 2}
-    return sorted(kept, key=lambda f: (order[f.severity.value], f.rule, str(f.location or "")))

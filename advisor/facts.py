@@ -157,6 +157,12 @@ class FunctionFacts:
     param_calls: tuple[CallSite, ...] = ()
     #: Literal tables bound to local names, (name, value, line): ``senders = {...}``.
     tables: tuple[tuple[str, Value, int], ...] = ()
+    #: Line spans (first, last) of the loops and comprehensions in the body: a call on
+    #: one of these lines runs once per item (per-item CPU work adds up only there).
+    loops: tuple[tuple[int, int], ...] = ()
+
+    def in_loop(self, line: int) -> bool:
+        return any(first <= line <= last for first, last in self.loops)
 
 
 @dataclass(frozen=True, slots=True)

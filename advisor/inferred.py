@@ -310,15 +310,8 @@ class _Package:
         effect = next((e for e in _PRIORITY if e.value in kinds), None)
         if effect is None:
             return ["", "", f"from {self.dist} {self.version}'s source: no effect"]
-        green = Green.SAFE_AFTER_PATCH
-        for verdict in (Green.BLOCKS_HUB, Green.NEEDS_ADAPTER):
-            if verdict.value in kinds:
-                green = verdict
-                break
-        if effect in (Effect.CPU, Effect.CPU_RELEASES_GIL, Effect.GPU):
-            green = Green.SAFE
         how = f"from {self.dist} {self.version}'s source: reaches {kinds[effect.value]}"
-        return [effect.value, green.value, how]
+        return [effect.value, _green_of(effect, kinds).value, how]
 
     def _source_project(self) -> Project | None:
         if not self._read:
@@ -517,3 +510,14 @@ def _store_json(path: Path, data: object) -> None:
         os.replace(tmp, path)
     except OSError:
         pass
+
+
+def _green_of(effect: Effect, kinds: dict[str, str]) -> Green:
+    """The green verdict of a library function whose deciding effect is ``effect``:
+    CPU is safe (it never blocks the hub by waiting), else the worst verdict reached."""
+    if effect in (Effect.CPU, Effect.CPU_RELEASES_GIL, Effect.GPU):
+        return Green.SAFE
+    for verdict in (Green.BLOCKS_HUB, Green.NEEDS_ADAPTER):
+        if verdict.value in kinds:
+            return verdict
+    return Green.SAFE_AFTER_PATCH

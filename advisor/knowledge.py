@@ -39,6 +39,51 @@ CELERY_CALLS: tuple[Call, ...] = (
 )
 
 
+#: Library CPU work done on one item: a password or key hashed, a payload compressed, a
+#: template rendered, a fetched page parsed. Once per task it is small next to the task's
+#: waiting (the labels' rule: "hashing or compressing a small value is not CPU work");
+#: in a loop over many items it is the work. effects.py counts these rows' CPU effect
+#: only on a loop's or comprehension's lines. Prefixes of qualnames, ending in ".".
+PER_ITEM_CPU: tuple[str, ...] = (
+    "hashlib.pbkdf2_hmac",
+    "hashlib.scrypt",
+    "hashlib._Hash.",
+    "hmac.",
+    "zlib.",
+    "gzip.compress",
+    "gzip.decompress",
+    "bz2.compress",
+    "bz2.decompress",
+    "lzma.compress",
+    "lzma.decompress",
+    "bcrypt.",
+    "passlib.",
+    "cryptography.fernet.",
+    "cryptography.hazmat.primitives.kdf.",
+    "cryptography.x509.",
+    "stripe.Webhook.",
+    "stripe.WebhookSignature.",
+    "django.template.",
+    "jinja2.",
+    "bs4.",
+    "selectolax.",
+    "lxml.html.fromstring",
+    "lxml.html.document_fromstring",
+    "lxml.html.fragment_fromstring",
+    "lxml.etree.fromstring",
+    "lxml.etree.HTML",
+    "lxml.etree.XML",
+    "lxml.etree.tostring",
+    "xml.etree.ElementTree.fromstring",
+)
+_CPU = frozenset({Effect.CPU, Effect.CPU_RELEASES_GIL})
+
+
+def per_item(call: Call, qualname: str) -> bool:
+    """Whether ``call`` (the row ``qualname`` found) is CPU work on one item."""
+    return call.effect in _CPU and qualname.startswith(PER_ITEM_CPU)
+
+
 class Knowledge:
     """An index over Call rows; later rows replace earlier ones with the same qualname."""
 

@@ -352,6 +352,11 @@ class Project:
             return self._returned_by(owner, symbol.rest, hops + 1) if owner else None
         if symbol.kind == "classattr":
             return self._returned_by(("class", symbol.name), symbol.rest, hops + 1)
+        if symbol.kind == "value" and not symbol.rest and isinstance(symbol.value, CallV):
+            # Session = sessionmaker(...) at module level; Session(): what calling an
+            # instance of the factory's class returns (its ``__call__`` row).
+            owner = self.type_of_result(symbol.value.func, hops + 1)
+            return self._returned_by(owner, ("__call__",), hops + 1) if owner else None
         return None
 
     def _returned_by(

@@ -9,6 +9,7 @@ reported (PK101/PK102), never guessed.
 
 from __future__ import annotations
 
+import enum
 import fnmatch
 import re
 from dataclasses import dataclass
@@ -41,18 +42,17 @@ def route_all(
     tasks: list[TaskDef],
     settings: dict[str, Setting],
     evaluator: Evaluator,
-    rule: RuleFactory,
 ) -> tuple[dict[str, Routed], list[Finding]]:
     findings: list[Finding] = []
     default = _queue_name(
-        evaluator, settings.get("task_default_queue"), "task_default_queue", findings, rule
+        evaluator, settings.get("task_default_queue"), "task_default_queue", findings
     )
-    routers = _routers(evaluator, settings.get("task_routes"), findings, rule)
+    routers = _routers(evaluator, settings.get("task_routes"), findings)
     declared = _declared_queues(evaluator, settings.get("task_queues"))
-    call_sites = _call_site_queues(project, evaluator, tasks, findings, rule)
+    call_sites = _call_site_queues(project, evaluator, tasks, findings)
     routed: dict[str, Routed] = {}
     for task in tasks:
-        queue = _own_queue(project, evaluator, task, findings, rule)
+        queue = _own_queue(project, evaluator, task, findings)
         if queue is None:
             queue = _match_routes(routers, task.name)
         queue = queue or default or "celery"
@@ -66,41 +66,24 @@ def route_all(
     return routed, findings
 
 
-class RuleFactory:
-    """Builds findings with each rule's severity (see :mod:`.rules`)."""
-
-    def __call__(
-        self,
-        rule: str,
-        message: str,
-        location: Location | None,
-        *,
-        queue: str | None = None,
-        task: str | None = None,
-    ) -> Finding:
-        return finding(rule, location, queue=queue, task=task, message=message)
-
-
-def _queue_name(  # noqa: PLR0917 - private helper, called positionally in one place
+def _queue_name(
     evaluator: Evaluator,
     setting: Setting | None,
     what: str,
     findings: list[Finding],
-    rule: RuleFactory,
     task: str | None = None,
 ) -> str | None:
     if setting is None:
         return None
     value = evaluator.eval(setting.value)
-    return _queue_text(value, what, setting.location, findings, rule, task)
+    return _queue_text(value, what, setting.location, findings, task)
 
 
-def _queue_text(  # noqa: PLR0917 - private helper shared by the routing forms
+def _queue_text(
     value: object,
     what: str,
     location: Location,
     findings: list[Finding],
-    rule: RuleFactory,
     task: str | None = None,
 ) -> str | None:
     if isinstance(value, str):
@@ -111,12 +94,14 @@ def _queue_text(  # noqa: PLR0917 - private helper shared by the routing forms
         default = value.default if isinstance(value.default, str) else None
         shown = f"its default {default!r} is assumed" if default else "no default is given"
         findings.append(
-            rule(
+            finding(
                 "PK102",
-                f"{what} comes from environment variable {value.var}; {shown}",
                 location,
                 queue=default,
                 task=task,
+                what=what,
+                source=f"comes from environment variable {value.var}",
+                then=shown,
             )
         )
         return default
@@ -124,21 +109,31 @@ def _queue_text(  # noqa: PLR0917 - private helper shared by the routing forms
         return None
     text = value.text if isinstance(value, Unresolved) else repr(value)
     findings.append(
-        rule(
+        finding(
             "PK102",
-            f"{what} is computed at run time ({text}); cannot tell the queue",
             location,
             task=task,
+            what=what,
+            source=f"is computed at run time ({text})",
+            then="cannot tell the queue",
         )
     )
     return None
 
 
-Router = tuple[str, object, object]  # (kind, key, route): kind exact | glob | regex
+class Match(enum.Enum):
+    """How a ``task_routes`` key matches a task name (Celery's MapRoute)."""
+
+    EXACT = "exact"
+    GLOB = "glob"
+    REGEX = "regex"
+
+
+Router = tuple[Match, object, object]  # (how the key matches, key, route)
 
 
 def _routers(
-    evaluator: Evaluator, setting: Setting | None, findings: list[Finding], rule: RuleFactory
+    evaluator: Evaluator, setting: Setting | None, findings: list[Finding]
 ) -> list[Router]:
     if setting is None:
         return []
@@ -169,10 +164,10 @@ def _hashable(value: object) -> object:
 
 def _map_route(mapping: dict[object, object]) -> list[Router]:
     exact: list[Router] = [
-        ("exact", k, v) for k, v in mapping.items() if isinstance(k, str) and not _glob(k)
+        (Match.EXACT, k, v) for k, v in mapping.items() if isinstance(k, str) and not _glob(k)
     ]
     patterns: list[Router] = [
-        ("regex", k.regex, v) if isinstance(k, Pattern) else ("glob", k, v)
+        (Match.REGEX, k.regex, v) if isinstance(k, Pattern) else (Match.GLOB, k, v)
         for k, v in mapping.items()
         if isinstance(k, Pattern) or (isinstance(k, str) and _glob(k))
     ]
@@ -185,11 +180,11 @@ def _glob(key: str) -> bool:
 
 def _match_routes(routers: list[Router], name: str) -> str | None:
     for kind, key, route in routers:
-        if kind == "exact" and key == name:
+        if kind is Match.EXACT and key == name:
             hit = True
-        elif kind == "glob":
+        elif kind is Match.GLOB:
             hit = fnmatch.fnmatchcase(name, str(key))
-        elif kind == "regex":
+        elif kind is Match.REGEX:
             try:
                 hit = re.match(str(key), name) is not None
             except re.error:
@@ -221,7 +216,6 @@ def _own_queue(
     evaluator: Evaluator,
     task: TaskDef,
     findings: list[Finding],
-    rule: RuleFactory,
 ) -> str | None:
     value = task.options.get("queue")
     if value is None:
@@ -240,7 +234,6 @@ def _own_queue(
         f"the queue of task {task.name}",
         task.location,
         findings,
-        rule,
         task=task.name,
     )
 
@@ -266,7 +259,6 @@ def _call_site_queues(
     evaluator: Evaluator,
     tasks: list[TaskDef],
     findings: list[Finding],
-    rule: RuleFactory,
 ) -> dict[str, set[str]]:
     """``task.apply_async(queue=q)``, ``task.s().set(queue=q)``, ``send_task(name, queue=q)``."""
     by_body = {t.body: t.name for t in tasks}
@@ -296,7 +288,6 @@ def _call_site_queues(
                 f"apply_async(queue=…) for {task_name}",
                 Location(facts.path, site.line),
                 findings,
-                rule,
                 task=task_name,
             )
             if queue:

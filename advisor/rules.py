@@ -11,9 +11,13 @@ PK8xx are the worker process's (``poolkit doctor``, the start-up guard):
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery_poolkit.model import Finding, Location, Rule, Severity
+
+if TYPE_CHECKING:
+    from celery_poolkit.advisor.config import AdvisorConfig
+    from celery_poolkit.advisor.project import Project
 
 __all__ = ["RULES", "TEMPLATES", "Rule", "finding"]
 
@@ -135,22 +139,68 @@ RULES: dict[str, Rule] = {
 
 
 #: Each rule's message, filled with :func:`finding`'s fields (``queue`` and ``task``
-#: among them). Rules not listed here yet are reported with their whole message
-#: (``message=``), made where the finding is found.
+#: among them): one message shape per rule ID, written here and nowhere else.
 TEMPLATES: dict[str, str] = {
     "PK101": (
         "task_routes uses {router} ({shown}); tasks it routes cannot be seen statically and "
         "stay on the queue the other routes give them"
     ),
+    "PK102": "{what} {source}; {then}",
     "PK103": (
         "queue {queue!r} mixes CPU-bound and IO-bound tasks; move {moved} task(s) to "
         "{new_queue!r} ({pool})"
     ),
     "PK104": "tasks are routed to queue {queue!r}, which task_queues does not declare",
+    "PK201": (
+        "{call} blocks the gevent hub ({chain}); queue {queue!r} runs on {pool}: every "
+        "greenlet stalls while it waits"
+    ),
+    "PK202": (
+        "{call} is green under gevent only with a wait callback: install "
+        "celery-poolkit[gevent] so poolkit's adapter sets it"
+    ),
+    "PK203": (
+        "CPU-bound task {task} ({call}) on queue {queue!r}, which runs on {pool}: it starves "
+        "heartbeats and every other greenlet"
+    ),
+    "PK204": (
+        "task {task} starts an asyncio event loop ({call}); its concurrency comes from "
+        "asyncio, not the pool, and it conflicts with gevent patching"
+    ),
+    "PK301": "{what} is ignored on {where}{enforced}",
+    "PK302": (
+        "--autoscale on the {pool} pool: the autoscaler thread crashes (celery #5333); use "
+        "prefork or gevent, or a fixed -c"
+    ),
+    "PK303": "{what} is ignored on {pool}: only prefork recycles processes{enforced}",
+    "PK304": (
+        "-B (embedded beat) with {pool}: Celery refuses to start (ImproperlyConfigured); run "
+        "`celery beat` as its own process"
+    ),
+    "PK305": (
+        "eventlet is deprecated upstream: migrate {what} to -P gevent (poolkit makes "
+        "psycopg2 green there too)"
+    ),
+    "PK306": (
+        "a Windows worker: prefork is unsupported there (Celery 4+); use -P threads or -P solo"
+    ),
+    "PK307": "queue {queue!r} ({run}): {problem}; set {fix}",
+    "PK308": (
+        "queue {queue!r} ({run}) opens one PostgreSQL connection per {each} ({call} via "
+        "{chain}): up to {total} connections per host, above the budget of {budget} "
+        "(db-max-connections in [tool.poolkit]; the default, {default}, is PostgreSQL's own "
+        "max_connections); bound it with {fix}, or lower -c to {size}"
+    ),
+    "PK401": "{call} is not thread-safe ({chain}) and queue {queue!r} runs on threads",
     "PK501": (
         "{call} runs at import time in {path}: prefork forks after imports, so every child "
         "inherits it; create it in worker_process_init instead"
     ),
+    "PK502": (
+        "{call} starts processes inside task {task}; prefork's children are daemonic and "
+        "cannot have children"
+    ),
+    "PK601": "{path} runs queue {queue!r} on {pool}; the advice is {advised} ({command})",
     "PK602": "queue {queue!r} has {count} task(s) but no deployment command consumes it",
     "PK701": "{measurement}: the measurement decides ({kind})",
     "PK702": (
@@ -166,12 +216,36 @@ def finding(
     *,
     queue: str | None = None,
     task: str | None = None,
+    severity: Severity | None = None,
     **fields: Any,
 ) -> Finding:
-    """The one way the advisor makes a finding: the rule's severity, and its message from
-    its template (or ``fields["message"]`` for a rule without one yet)."""
-    template = TEMPLATES.get(rule, "{message}")
-    if rule in TEMPLATES and "message" in fields:  # one message shape per rule
-        raise TypeError(f"{rule} has a template: pass its fields, not a message")
-    message = template.format(queue=queue, task=task, **fields)
-    return Finding(rule, RULES[rule].severity, message, location, queue, task)
+    """The one way the advisor makes a finding: the rule's severity (``severity`` only
+    to soften one, as PK307 does when it could not check), and its message from the
+    rule's template filled with ``fields``. A missing field is a ``KeyError`` here, not
+    a garbled message later."""
+    message = TEMPLATES[rule].format(queue=queue, task=task, **fields)
+    return Finding(rule, severity or RULES[rule].severity, message, location, queue, task)
+
+
+def kept(findings: list[Finding], project: Project, config: AdvisorConfig) -> list[Finding]:
+    """The findings the configuration enables and no ``# poolkit: ignore`` comment on
+    the reported line silences, each once, errors first."""
+    ignores: dict[str, dict[int, tuple[str, ...]]] = {
+        f.path: dict(f.ignores) for f in project.modules.values() if f.ignores
+    }
+    kept = []
+    seen = set()
+    for found in findings:
+        if not config.enabled(found.rule):
+            continue
+        loc = found.location
+        if loc is not None:
+            rules = ignores.get(loc.path, {}).get(loc.line, ())
+            if "" in rules or found.rule in rules:
+                continue
+        key = (found.rule, found.message, loc)
+        if key not in seen:
+            seen.add(key)
+            kept.append(found)
+    order = {"error": 0, "warning": 1, "info": 2}
+    return sorted(kept, key=lambda f: (order[f.severity.value], f.rule, str(f.location or "")))

@@ -1,4 +1,4 @@
-"""Where the advisor lost the thread, for the tasks in which it found nothing.
+"""Where the advisor lost the thread: calls a task reaches that could not be followed.
 
 A task with no effect is either one that does nothing worth a pool, or one whose calls
 the advisor could not follow: a method on a value the task was given
@@ -9,9 +9,11 @@ calls (file:line), which the decision quotes when it declines to be confident.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import replace
 
 from celery_poolkit.advisor import effects
+from celery_poolkit.advisor.facts import CallSite
 from celery_poolkit.advisor.project import Project
 from celery_poolkit.model import Evidence, Location, TaskInfo, TaskKind
 
@@ -22,20 +24,33 @@ KIND = "unresolved"
 
 
 def annotate(task: TaskInfo, project: Project) -> TaskInfo:
-    """``task`` with its ``unresolved`` calls named when it shows no effect."""
-    if task.kind is not TaskKind.UNKNOWN:
-        return task
+    """``task`` with the calls it reaches that could not be followed named.
+
+    Every task: methods called on a project object whose class (and the bases the
+    advisor knows) does not define them, since a proxy or ``__getattr__`` decides at run
+    time what runs (these keep a queue's confidence below ``high``, confidence.py). A
+    task with no effect also: calls on values passed in, and library calls no table
+    describes, so "nothing found" is not read as "idle".
+    """
+    idle = task.kind is TaskKind.UNKNOWN
     found: list[Evidence] = []
     for fid in sorted(effects.reachable(project, [task.qualname])):
         facts, fn = project.functions[fid]
-        for site in fn.param_calls:
-            what = site.recv.partition(":")[0]
-            call = f"{what}.{site.target}" if site.target else f"{what}()"
-            note = f"a call on {what!r}, a value passed in: its class is not known here"
-            found.append(
-                Evidence(KIND, call, Location(facts.path, site.line, site.col), (fid,), note)
-            )
+        if idle:
+            found += _param_calls(facts.path, fid, fn.param_calls)
         for site in fn.calls:
+            missing = _missing_method(project, site)
+            if missing:
+                note = (
+                    f"{missing} does not define {site.target.rpartition('.')[2]!r}: a proxy "
+                    "or __getattr__ decides at run time what runs"
+                )
+                where = Location(facts.path, site.line, site.col)
+                found.append(Evidence(KIND, f"{missing}.{site.target.rpartition('.')[2]}",
+                                      where, (fid,), note))  # fmt: skip
+                continue
+            if not idle:
+                continue
             for target in project.targets(site):
                 if target.kind == "lib" and target.call is None and _third_party(target.name):
                     note = "a library call no table describes"
@@ -49,8 +64,38 @@ def annotate(task: TaskInfo, project: Project) -> TaskInfo:
     return replace(task, unresolved=tuple(found[:MAX_PER_TASK]))
 
 
-def _third_party(name: str) -> bool:
-    import sys
+def _param_calls(path: str, fid: str, sites: tuple[CallSite, ...]) -> list[Evidence]:
+    out = []
+    for site in sites:
+        what = site.recv.partition(":")[0]
+        call = f"{what}.{site.target}" if site.target else f"{what}()"
+        note = f"a call on {what!r}, a value passed in: its class is not known here"
+        out.append(Evidence(KIND, call, Location(path, site.line, site.col), (fid,), note))
+    return out
 
+
+def _missing_method(project: Project, site: CallSite) -> str:
+    """The project class of the receiver when the call reaches nothing: the class and
+    the bases the advisor knows do not define the method."""
+    if any(True for _ in project.targets(site)):
+        return ""
+    cls = ""
+    if not site.recv_kind:
+        symbol = project.resolve(site.target)
+        cls = symbol.name if symbol.kind == "instance" else ""
+    elif site.recv_kind == "instance":
+        cls = site.recv
+    elif site.recv_kind == "result":
+        made = project.type_of_result(site.recv)
+        cls = made[1] if made is not None and made[0] == "class" else ""
+    return cls if cls in project.classes else ""
+
+
+def _third_party(name: str) -> bool:
     top = name.partition(".")[0]
-    return bool(top) and top not in sys.stdlib_module_names and top not in ("builtins", "celery")
+    return (
+        bool(top)
+        and "." in name  # a bare name is a builtin (isinstance, ValueError)
+        and top not in sys.stdlib_module_names
+        and top not in ("builtins", "celery")
+    )

@@ -64,14 +64,7 @@ class Evaluator:
         if isinstance(value, Ref):
             return self._ref(value.name, depth)
         if isinstance(value, DictV):
-            out: dict[object, object] = {}
-            for key, item in value.items:
-                k = self.eval(key, depth + 1)
-                try:
-                    out[k] = self.eval(item, depth + 1)
-                except TypeError:  # an unhashable key: leave it out
-                    continue
-            return out
+            return self._dict(value, depth)
         if isinstance(value, SeqV):
             return [self.eval(item, depth + 1) for item in value.items]
         if isinstance(value, CallV):
@@ -79,6 +72,16 @@ class Evaluator:
         if isinstance(value, EnvV):
             return FromEnv(value.var, self.eval(value.default, depth + 1))
         return Unresolved(value.text)
+
+    def _dict(self, value: DictV, depth: int) -> dict[object, object]:
+        out: dict[object, object] = {}
+        for key, item in value.items:
+            k = self.eval(key, depth + 1)
+            try:
+                out[k] = self.eval(item, depth + 1)
+            except TypeError:  # an unhashable key: leave it out
+                continue
+        return out
 
     def _ref(self, name: str, depth: int) -> object:
         if name.startswith(_DJANGO_SETTINGS):

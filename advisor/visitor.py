@@ -130,6 +130,9 @@ class _ModuleVisitor:
         self.imports: dict[str, str] = {}
         self.defined: set[str] = set()
         self.table_names: set[str] = set()  # module-level names bound to literal tables
+        #: Module-level names bound to an object (``client = MongoClient()``, ``db =
+        #: client["shop"]``): ``db["orders"]`` on them is an item, not a table's entry.
+        self.objects: set[str] = set()
         self.starred = False  # the module has a ``from x import *``
         self.class_tables: set[str] = set()  # "pkg.mod.Class.NAME" bound to literal tables
         self.assigns: dict[str, Value] = {}
@@ -176,6 +179,8 @@ class _ModuleVisitor:
                     self.defined.add(name)
                     if stmt.value is not None and _is_table(stmt.value):
                         self.table_names.add(name)
+                    elif isinstance(stmt.value, ast.Call | ast.Subscript | ast.Attribute):
+                        self.objects.add(name)
 
     def module_resolve(self, name: str) -> str | None:
         if name in self.imports:
@@ -195,23 +200,27 @@ class _ModuleVisitor:
         elif isinstance(stmt, ast.ClassDef):
             self._class(stmt, prefix="")
         elif isinstance(stmt, ast.Assign | ast.AnnAssign):
-            value_node = stmt.value
-            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-            if value_node is None:
-                return
-            value = scope.value(value_node)
-            for target in targets:
-                if isinstance(target, ast.Name):
-                    self.assigns[target.id] = value
-                    if isinstance(value, DictV | SeqV):
-                        self.tables.append((target.id, stmt.lineno))
-                elif isinstance(target, ast.Attribute):
-                    dotted = scope.dotted(target)
-                    if dotted:
-                        self.attr_assigns.append((dotted, value, stmt.lineno))
-            self.calls.extend(scope.calls_in(value_node, keep_args=True))
+            if stmt.value is not None:
+                self._module_assign(stmt, stmt.value, scope)
         elif isinstance(stmt, ast.Expr | ast.AugAssign | ast.Return) and stmt.value is not None:
             self.calls.extend(scope.calls_in(stmt.value, keep_args=True))
+
+    def _module_assign(
+        self, stmt: ast.Assign | ast.AnnAssign, value_node: ast.expr, scope: _Scope
+    ) -> None:
+        """``NAME = value`` (a global, maybe a table) or ``obj.attr = value`` at module level."""
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        value = scope.value(value_node)
+        for target in targets:
+            if isinstance(target, ast.Name):
+                self.assigns[target.id] = value
+                if isinstance(value, DictV | SeqV):
+                    self.tables.append((target.id, stmt.lineno))
+            elif isinstance(target, ast.Attribute):
+                dotted = scope.dotted(target)
+                if dotted:
+                    self.attr_assigns.append((dotted, value, stmt.lineno))
+        self.calls.extend(scope.calls_in(value_node, keep_args=True))
 
     # -- classes and functions ------------------------------------------------------
     def _class(self, node: ast.ClassDef, prefix: str) -> None:
@@ -252,27 +261,41 @@ class _ModuleVisitor:
         for stmt in node.body:
             if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
                 methods.append(stmt.name)
-                continue
-            if not isinstance(stmt, ast.Assign | ast.AnnAssign) or stmt.value is None:
+            elif isinstance(stmt, ast.Assign | ast.AnnAssign):
+                if stmt.value is not None:
+                    self._class_assign(stmt, stmt.value, qual, scope, into=(attrs, made))
                 if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+                    # _ctx: QueryContext, or api_client: API = None (a dataclass field
+                    # with a default): what instances hold there once set.
                     typed = scope.annotation(stmt.annotation)
-                    if typed:  # _ctx: QueryContext: what instances hold there
+                    if typed:
                         made.setdefault(stmt.target.id, typed)
-                continue
-            value = stmt.value
-            targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
-            for target in targets:
-                if not isinstance(target, ast.Name):
-                    continue
-                table = _is_table(value)
-                if table:  # HANDLERS = {...}: candidates for self.HANDLERS[kind](...)
-                    self.class_tables.add(f"{self.module}.{qual}.{target.id}")
-                if table or _class_attr_wanted(target.id):
-                    attrs.append((target.id, scope.value(value)))
-                produced = scope.callee(value) if isinstance(value, ast.Call) else None
-                if produced:
-                    made[target.id] = produced
         return attrs, made, methods
+
+    def _class_assign(
+        self,
+        stmt: ast.Assign | ast.AnnAssign,
+        value: ast.expr,
+        qual: str,
+        scope: _Scope,
+        *,
+        into: tuple[list[tuple[str, Value]], dict[str, str]],
+    ) -> None:
+        """One ``NAME = value`` in a class body: a recorded attribute, a table of
+        candidates, or what the attribute holds (``objects = OrderManager()``)."""
+        attrs, made = into
+        targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        for target in targets:
+            if not isinstance(target, ast.Name):
+                continue
+            table = _is_table(value)
+            if table:  # HANDLERS = {...}: candidates for self.HANDLERS[kind](...)
+                self.class_tables.add(f"{self.module}.{qual}.{target.id}")
+            if table or _class_attr_wanted(target.id):
+                attrs.append((target.id, scope.value(value)))
+            produced = scope.callee(value) if isinstance(value, ast.Call) else None
+            if produced:
+                made[target.id] = produced
 
     def _function(
         self,
@@ -306,6 +329,7 @@ class _ModuleVisitor:
                 returns_items=items or "",
                 returned=tuple(dict.fromkeys(body.returned)),
                 tables=tuple(body.tables),
+                loops=tuple(body.loops),
                 cls=cls,
                 params=params,
                 param_calls=tuple(body.param_calls),
@@ -325,6 +349,9 @@ class _Scope:
         #: Parameters annotated as containers: the classes of one item, by position for
         #: ``list[tuple[str, Connector]]`` ("" where a position names no class).
         self.item_types: dict[str, tuple[str, ...]] = {}
+        #: Locals bound to an attribute chain of a local value: ``db = client.shop`` ->
+        #: ``{"db": ("shop",)}``, with ``db`` bound as ``client`` is.
+        self.prefixes: dict[str, tuple[str, ...]] = {}
 
     def resolve(self, name: str) -> Binding | None:
         if name in self.bindings:
@@ -394,6 +421,8 @@ class _Scope:
         return name.value if self.resolve(node.func.id) == ("alias", "getattr") else None
 
     def _name_callee(self, func: ast.Name) -> tuple[str, str, str] | None:
+        if func.id in self.prefixes:
+            return None  # db = client.shop; db(): not a call of the client
         binding = self.resolve(func.id)
         if binding is None or binding[0] not in ("alias", "result", "param", *DISPATCH):
             return None
@@ -402,13 +431,27 @@ class _Scope:
         # p(...), fn = factory(); fn(...), handler = HANDLERS[kind]; handler(...)
         return "", binding[1], binding[0]
 
-    def _attr_callee(self, func: ast.Attribute) -> tuple[str, str, str] | None:
+    def _attr_chain(self, func: ast.Attribute) -> tuple[list[str], ast.expr]:
+        """``a.b["c"].d`` -> (["b", "c", "d"], a): the attributes (and constant items of
+        a typed value) below the chain's base, with a local's own prefix first."""
         attrs: list[str] = [func.attr]
         base = func.value
-        while isinstance(base, ast.Attribute):
-            attrs.append(base.attr)
-            base = base.value
+        while True:
+            if isinstance(base, ast.Attribute):
+                attrs.append(base.attr)
+                base = base.value
+            elif (key := _item_key(base)) is not None and self._local_value(base):
+                attrs.append(key)  # client["shop"]["orders"]: items of a local value
+                base = base.value  # type: ignore[attr-defined]
+            else:
+                break
+        if isinstance(base, ast.Name) and base.id in self.prefixes:
+            attrs.extend(reversed(self.prefixes[base.id]))  # db = client.shop; db.orders
         attrs.reverse()
+        return attrs, base
+
+    def _attr_callee(self, func: ast.Attribute) -> tuple[str, str, str] | None:
+        attrs, base = self._attr_chain(func)
         chain = ".".join(attrs)
         if isinstance(base, ast.Call):
             return self._on_result(base, chain)
@@ -427,6 +470,19 @@ class _Scope:
             # user_model.objects.get(...): a chain of attributes on a known value.
             return chain, binding[1], binding[0]
         return None
+
+    def _local_value(self, node: ast.expr) -> bool:
+        """Whether the chain of attributes and items ``node`` starts at a value of known
+        type: a local one, or a module-level object of this module (never a literal
+        table: ``HANDLERS["x"]`` is dispatch)."""
+        while isinstance(node, ast.Attribute | ast.Subscript):
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return False
+        binding = self.bindings.get(node.id)
+        if binding is not None:
+            return binding[0] in ("result", "instance")
+        return node.id in self.module.objects and node.id not in self.module.imports
 
     def _on_result(self, base: ast.Call, chain: str) -> tuple[str, str, str] | None:
         """``chain`` called on what ``base`` returns: ``Session().get``, ``p.x().y``,
@@ -505,7 +561,7 @@ class _Scope:
         class (``get_logs``, ``models.Log``), never a builtin or an UPPERCASE constant;
         or a local value of known type, as ``result:<callee>`` (``session`` from
         ``aiohttp.ClientSession()``) or ``instance:<class>`` (an annotated parameter)."""
-        if isinstance(node, ast.Name):
+        if isinstance(node, ast.Name) and node.id not in self.prefixes:
             binding = self.bindings.get(node.id)
             if binding is not None and binding[0] in _TYPED and binding[1] != "<self>":
                 return f"{binding[0]}:{binding[1]}"
@@ -537,6 +593,8 @@ class _Scope:
         becomes the pattern ``on_*``).
         """
         if isinstance(node, ast.Subscript):
+            if _item_key(node) is not None and self._local_value(node.value):
+                return None  # client["shop"]: an item of an object, read as an attribute
             table = self.dotted(node.value) or self._self_table(node.value)
             return ("dispatch", table) if table else None
         imported = self.imported(node)
@@ -715,22 +773,27 @@ class _Scope:
         if isinstance(node, ast.List | ast.Tuple | ast.Set):
             return SeqV(tuple(self.value(e, depth + 1) for e in node.elts))
         if isinstance(node, ast.Call):
-            env = self._env(node)
-            if env is not None:
-                return env
-            func = self.dotted(node.func)
-            if func is None:
-                return Unknown(_source(node))
-            return CallV(
-                func,
-                tuple(self.value(a, depth + 1) for a in node.args),
-                tuple((k.arg, self.value(k.value, depth + 1)) for k in node.keywords if k.arg),
-            )
+            return self._env(node) or self._call_value(node, depth)
         if isinstance(node, ast.Subscript):
-            env = self._env(node)
-            if env is not None:
-                return env
+            return self._env(node) or self._item_value(node)
         return Unknown(_source(node))
+
+    def _call_value(self, node: ast.Call, depth: int) -> Value:
+        func = self.dotted(node.func)
+        if func is None:
+            return Unknown(_source(node))
+        return CallV(
+            func,
+            tuple(self.value(a, depth + 1) for a in node.args),
+            tuple((k.arg, self.value(k.value, depth + 1)) for k in node.keywords if k.arg),
+        )
+
+    def _item_value(self, node: ast.Subscript) -> Value:
+        """``db = client["shop"]`` at module level: an item of a global, named like an
+        attribute so that ``db.orders.find()`` reaches the client's knowledge."""
+        key = _item_key(node)
+        base = self.dotted(node.value) if key is not None else None
+        return Ref(f"{base}.{key}") if base is not None else Unknown(_source(node))
 
     def _env(self, node: ast.expr) -> EnvV | None:
         """``os.environ.get("X", d)``, ``os.getenv("X", d)``, ``os.environ["X"]``, ``env("X")``."""
@@ -774,6 +837,8 @@ class _FunctionBody:
         self.returned: list[str] = []
         #: Literal tables bound to local names: (name, value, line), for dispatch.
         self.tables: list[tuple[str, Value, int]] = []
+        #: Line spans of loops and comprehensions (FunctionFacts.loops).
+        self.loops: list[tuple[int, int]] = []
         if cls:
             scope.self_class = f"{scope.module.module}.{cls}"
 
@@ -782,22 +847,39 @@ class _FunctionBody:
             self.statement(stmt, loop_depth)
 
     def statement(self, stmt: ast.stmt, loop_depth: int) -> None:
+        if self._declaration(stmt):
+            return
+        self._own_calls(stmt)
+        self._bindings(stmt, loop_depth)
+        skipped = _debug_only_body(stmt)
+        for child_body in _child_bodies(stmt):
+            if child_body is skipped:
+                continue
+            depth = loop_depth + 1 if isinstance(stmt, ast.For | ast.While) else loop_depth
+            self.statements(child_body, depth)
+
+    def _declaration(self, stmt: ast.stmt) -> bool:
+        """A nested def, class, import or ``global``: recorded here, no calls of its own."""
         scope = self.scope
         if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
             scope.bindings[stmt.name] = ("alias", f"{scope.module.module}.{self.qual}.{stmt.name}")
             self.nested.append(stmt)
-            return
-        if isinstance(stmt, ast.ClassDef):
-            return  # classes inside functions are rare in task code; skipped, not guessed
-        if isinstance(stmt, ast.Import | ast.ImportFrom):
+        elif isinstance(stmt, ast.ClassDef):
+            pass  # classes inside functions are rare in task code; skipped, not guessed
+        elif isinstance(stmt, ast.Import | ast.ImportFrom):
             for name, dotted in _import_bindings(stmt, scope.module.package).items():
                 scope.bindings[name] = ("alias", dotted)
-            return
-        if isinstance(stmt, ast.Global):
+        elif isinstance(stmt, ast.Global):
             for name in stmt.names:
                 self.hints.append(Hint("thread_unsafe", f"global {name}", stmt.lineno))
-            return
-        # Calls in the statement's own expressions (not in nested bodies).
+        else:
+            return False
+        return True
+
+    def _own_calls(self, stmt: ast.stmt) -> None:
+        """Calls in the statement's own expressions (not in nested bodies), and the call
+        sites they imply: child programs, archives, functions a runner calls."""
+        scope = self.scope
         before = len(self.calls)
         for expr in _own_expressions(stmt):
             for site in scope.calls_in(expr):
@@ -806,6 +888,12 @@ class _FunctionBody:
                 else:
                     self.calls.append(site)
         launched = self.calls[before:]
+        if isinstance(stmt, ast.For | ast.AsyncFor | ast.While):
+            # The body's span: the iterable (``for a in BeautifulSoup(page).find_all()``)
+            # is evaluated once.
+            self.loops.append((stmt.body[0].lineno, stmt.end_lineno or stmt.lineno))
+        elif launched:
+            self._comprehensions(stmt)
         self.calls.extend(self.children.sites(stmt, launched, _own_expressions(stmt)))
         self.calls.extend(archives.sites(launched, _own_expressions(stmt), scope.dotted))
         self.calls.extend(
@@ -816,8 +904,13 @@ class _FunctionBody:
                 lambda call: scope.call_site(call, keep_args=False),
             )
         )
+
+    def _bindings(self, stmt: ast.stmt, loop_depth: int) -> None:
+        """What the statement binds local names to, and what it returns."""
         if isinstance(stmt, ast.Assign | ast.AnnAssign):
             self._assign(stmt)
+        elif isinstance(stmt, ast.If | ast.While):
+            self._walrus(stmt.test)
         elif isinstance(stmt, ast.With | ast.AsyncWith):
             for item in stmt.items:
                 if isinstance(item.optional_vars, ast.Name):
@@ -827,12 +920,22 @@ class _FunctionBody:
         if isinstance(stmt, ast.For | ast.AsyncFor):
             self._loop_hint(stmt, loop_depth)
             self._loop_binding(stmt)
-        skipped = _debug_only_body(stmt)
-        for child_body in _child_bodies(stmt):
-            if child_body is skipped:
-                continue
-            depth = loop_depth + 1 if isinstance(stmt, ast.For | ast.While) else loop_depth
-            self.statements(child_body, depth)
+
+    def _comprehensions(self, stmt: ast.stmt) -> None:
+        """The spans of the comprehensions a statement with calls holds: their calls run
+        once per item, like a loop body's."""
+        for expr in _own_expressions(stmt):
+            for node in ast.walk(expr):
+                if isinstance(node, _COMPREHENSIONS):
+                    self.loops.append((node.lineno, node.end_lineno or node.lineno))
+
+    def _walrus(self, test: ast.expr) -> None:
+        """``if fn := table.get(kind): fn(...)``: the name is bound for the body, as by an
+        assignment. Only conditions are searched: that is where ``:=`` binds what the body
+        then calls, and walking every expression would cost every statement."""
+        for node in ast.walk(test):
+            if isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
+                self._bind(node.target.id, node.value)
 
     def _return(self, value: ast.expr) -> None:
         if not self.returns:
@@ -870,6 +973,10 @@ class _FunctionBody:
 
     def _bind(self, name: str, value: ast.expr) -> None:
         self.scope.item_types.pop(name, None)  # no longer the annotated parameter
+        self.scope.prefixes.pop(name, None)
+        if (chain := self._chain_of_local(value)) is not None:
+            self.scope.bindings[name], self.scope.prefixes[name] = chain
+            return
         if _is_table(value):
             # senders = {"mail": send_mail, ...}: a table of candidates, named after the
             # function it lives in so the project can list them (``senders[kind](...)``).
@@ -890,6 +997,29 @@ class _FunctionBody:
         else:
             self.scope.bindings.pop(name, None)
 
+    def _chain_of_local(self, value: ast.expr) -> tuple[Binding, tuple[str, ...]] | None:
+        """``client.shop`` or ``client["shop"]`` on a local value of known type: the
+        value's binding and the attributes below it, so ``db.orders.find()`` is
+        ``client.shop.orders.find()``. Not on ``self`` (its attributes are typed apart)."""
+        attrs: list[str] = []
+        node = value
+        while True:
+            if isinstance(node, ast.Attribute):
+                attrs.append(node.attr)
+                node = node.value
+            elif (key := _item_key(node)) is not None:
+                attrs.append(key)
+                node = node.value  # type: ignore[attr-defined]
+            else:
+                break
+        if not isinstance(node, ast.Name) or not (attrs or node.id in self.scope.prefixes):
+            return None
+        binding = self.scope.bindings.get(node.id)
+        if binding is None or binding[0] not in ("result", "instance") or binding[1] == "<self>":
+            return None
+        prefix = self.scope.prefixes.get(node.id, ())
+        return binding, (*prefix, *reversed(attrs))
+
     def _type_of(self, value: ast.expr | None) -> str | None:
         """What ``self.x = value`` stores, as a producer: a call's callee (``WebClient(...)``)
         or the class of an annotated parameter (``def __init__(self, ctx: Context)``)."""
@@ -909,7 +1039,7 @@ class _FunctionBody:
             value = value.value
         if isinstance(value, ast.Call):
             return self.scope.callee(value)
-        if isinstance(value, ast.Name):
+        if isinstance(value, ast.Name) and value.id not in self.scope.prefixes:
             binding = self.scope.resolve(value.id)
             if binding and binding[0] == "result":
                 return binding[1]
@@ -933,17 +1063,20 @@ class _FunctionBody:
         if table and isinstance(target, ast.Name) and not items:
             self.scope.bindings[target.id] = ("dispatch", table)
         elif items and not method:
-            # for indexer in indexers (indexers: list[Indexer]); for url, connector in
-            # items (items: list[tuple[str, Connector]]): each item is an instance.
-            elts = target.elts if isinstance(target, ast.Tuple) else [target]
-            if len(elts) == len(items):
-                for elt, cls in zip(elts, items, strict=True):
-                    if isinstance(elt, ast.Name) and cls:
-                        self.scope.bindings[elt.id] = ("instance", cls)
+            self._bind_items(target, items)
         elif isinstance(stmt.target, ast.Name) and (made := self._produced_by(stmt.iter)):
             # for connector in get_connectors(): an item of what the call returns, typed
             # when the function's annotation says (``-> Iterator[Connector]``).
             self.scope.bindings[stmt.target.id] = ("result", f"{made}{ITEM}")
+
+    def _bind_items(self, target: ast.expr, items: tuple[str, ...]) -> None:
+        """for indexer in indexers (indexers: list[Indexer]); for url, connector in
+        items (items: list[tuple[str, Connector]]): each item is an instance."""
+        elts = target.elts if isinstance(target, ast.Tuple) else [target]
+        if len(elts) == len(items):
+            for elt, cls in zip(elts, items, strict=True):
+                if isinstance(elt, ast.Name) and cls:
+                    self.scope.bindings[elt.id] = ("instance", cls)
 
     def _loop_hint(self, stmt: ast.For | ast.AsyncFor, loop_depth: int) -> None:
         """A counted loop over a large or computed range: pure-Python CPU work.
@@ -1197,6 +1330,20 @@ def _child_bodies(stmt: ast.stmt) -> Iterator[list[ast.stmt]]:
     if isinstance(stmt, ast.Match):
         for case in stmt.cases:
             yield case.body
+
+
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+def _item_key(node: ast.expr) -> str | None:
+    """``x["name"]`` with a constant identifier key: "name", read like ``x.name`` on a
+    library object (a Mongo client's databases, a Redis-like mapping's members)."""
+    if not isinstance(node, ast.Subscript):
+        return None
+    key = node.slice
+    if isinstance(key, ast.Constant) and isinstance(key.value, str) and key.value.isidentifier():
+        return key.value
+    return None
 
 
 def _own_expressions(stmt: ast.stmt) -> Iterator[ast.AST]:

@@ -9,7 +9,11 @@ documents (``gs`` / Ghostscript, ``libreoffice`` / ``soffice`` / ``unoconv``,
 point clouds and maps (``pdal``, ``entwine``, ``gdalwarp`` …) and 3-D (``blender``).
 The advisor reads the program from the call's literal first argument, a local list
 holding it, ``shutil.which("…")`` or a name such as ``settings.FFMPEG_BINARY``, and looks
-it up here as ``subprocess.<program>``.
+it up here as ``subprocess.<program>``. Also the programs whose job is a transfer or a
+probe of a remote host, which wait on the network (``NET_IO``): ``curl``, ``wget``,
+``rsync``, ``scp`` / ``sftp`` / ``ssh``, cloud CLIs (``aws``, ``gsutil``, ``gcloud``,
+``az``, ``rclone``, ``s3cmd``), downloaders (``yt-dlp``) and probes (``dig``,
+``nslookup``, ``whois``, ``ping``, ``traceroute``, ``nmap``).
 
 **Pools:** the task itself only waits on the child (``subprocess`` is cooperative
 under gevent after patching), so any pool runs it; but each running task keeps a core
@@ -76,10 +80,34 @@ CPU_PROGRAMS: dict[str, str] = {
     "colmap": "photogrammetry",
 }
 
+#: Programs that transfer to or probe a remote host: the child waits on the network.
+NET_PROGRAMS: dict[str, str] = {
+    "curl": "an HTTP transfer",
+    "wget": "an HTTP transfer",
+    "rsync": "a transfer to or from a remote host",
+    "scp": "a copy over SSH",
+    "sftp": "a copy over SSH",
+    "ssh": "a command on a remote host",
+    "aws": "a cloud API call",
+    "gsutil": "a cloud storage transfer",
+    "gcloud": "a cloud API call",
+    "az": "a cloud API call",
+    "rclone": "a cloud storage transfer",
+    "s3cmd": "an object store transfer",
+    "yt_dlp": "a media download",
+    "youtube_dl": "a media download",
+    "dig": "a DNS query",
+    "nslookup": "a DNS query",
+    "whois": "a WHOIS query",
+    "ping": "a network probe",
+    "traceroute": "a network probe",
+    "nmap": "a network scan",
+}
+
 PLUGIN = Plugin(
     name="programs",
     modules=("subprocess",),
-    summary="CPU-heavy programs in a child process: concurrency capped at the cores.",
+    summary="Programs in a child process: CPU-heavy ones cap concurrency at the cores.",
     calls=tuple(
         Call(
             f"subprocess.{program}",
@@ -88,5 +116,14 @@ PLUGIN = Plugin(
             note=f"{what} in a child process: a core per running task",
         )
         for program, what in CPU_PROGRAMS.items()
+    )
+    + tuple(
+        Call(
+            f"subprocess.{program}",
+            Effect.NET_IO,
+            Green.SAFE_AFTER_PATCH,
+            note=f"{what} in a child process the task waits on",
+        )
+        for program, what in NET_PROGRAMS.items()
     ),
 )

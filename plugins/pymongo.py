@@ -41,8 +41,10 @@ PLUGIN = Plugin(
             _CLIENT,
             _FORK,
         ),
-        Call(f"{_CLIENT}.*", Effect.DB_IO, note="database.collection.operation round trips"),
-        Call("pymongo.database.Database.*", Effect.DB_IO),
+        # ``client.db.collection.find_one(...)``: databases and collections are attributes
+        # (or items) of the client at any depth, and their operations round trips.
+        Call(f"{_CLIENT}.**", Effect.DB_IO, note="database.collection.operation round trips"),
+        Call("pymongo.database.Database.**", Effect.DB_IO),
         Call("pymongo.collection.Collection.*", Effect.DB_IO),
         Call("pymongo.cursor.Cursor.*", Effect.DB_IO),
     ),

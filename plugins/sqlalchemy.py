@@ -94,7 +94,8 @@ PLUGIN = Plugin(
         ctor("sqlalchemy.orm.Session", _SESSION),
         ctor("sqlalchemy.orm.sessionmaker", "sqlalchemy.orm.sessionmaker"),
         ctor("sqlalchemy.orm.sessionmaker.__call__", _SESSION),
-        ctor("sqlalchemy.orm.sessionmaker.begin", _SESSION),
+        # ``with Session.begin() as session:`` commits when the block ends.
+        *_db("sqlalchemy.orm.sessionmaker", ("begin",), _SESSION),
         ctor("sqlalchemy.orm.scoped_session", _SESSION),
         *_db(_SESSION, SESSION_ROUND_TRIPS),
         *session_staging(_SESSION),

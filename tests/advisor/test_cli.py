@@ -258,7 +258,7 @@ def test_pk307_says_it_could_not_check_a_broker_from_the_environment(tmp_path: P
     (finding,) = [f for f in data["findings"] if f["rule"] == "PK307"]
     assert finding["severity"] == "info"  # unknown is not a warning, and not silence
     assert finding["message"].startswith(
-        "could not check queue 'default' (deployed -P gevent -c 50"
+        "queue 'default' (deployed -P gevent -c 50): could not check it"
     ), finding["message"]
     assert "the broker URL is read from the environment ($BROKER_URL)" in finding["message"]
 
