@@ -18,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from typing import TypeVar
 
-from celery_poolkit.advisor import syntax
+from celery_poolkit.advisor import collector, outline, syntax
 from celery_poolkit.advisor.cache import Cache
 from celery_poolkit.advisor.facts import ModuleFacts
 from celery_poolkit.advisor.files import SourceFile
@@ -153,37 +153,61 @@ def analyse_one(  # noqa: PLR0917 - called with a packed work item
     rel: str, module: str, is_package: bool, data: bytes, key: str, full: bool = True
 ) -> Result:
     """Facts for one file, or the reason it was skipped. Never raises for bad input."""
+    # An AST has no cycles, and one file's garbage is bounded by MAX_FILE_BYTES.
+    with collector.paused():
+        return _analyse(rel, module, is_package, data, key, full)
+
+
+def _analyse(  # noqa: PLR0917 - analyse_one's arguments
+    rel: str, module: str, is_package: bool, data: bytes, key: str, full: bool
+) -> Result:
     source = _source(rel, data)
     if isinstance(source, Skipped):
         return key, None, source
+    visit = partial(_visit, rel=rel, module=module, is_package=is_package, full=full)
+    if not full:
+        blanked = outline.without_bodies(source)
+        if blanked is not None:
+            try:
+                return key, visit(source, parsed=blanked), None
+            except (SyntaxError, RecursionError, MemoryError, ValueError):
+                pass  # the blanking guessed wrong, or the file is bad: read it whole
     try:
-
-        def visit() -> ModuleFacts:
-            return module_facts(source, rel, module, is_package=is_package, full=full)
-
-        facts = visit() if len(data) < _BIG_STACK_MIN else _on_big_stack(visit)
-        return key, facts, None
+        return key, visit(source), None
     except SyntaxError as exc:
         # Only when the parse failed: read the file as a newer Python would, rather
         # than lose every task and helper in it (see syntax.py).
-        big = len(data) >= _BIG_STACK_MIN
-        for rewrite in _rewrites(exc):
-            try:
-                rewritten = _on_big_stack(partial(rewrite, source)) if big else rewrite(source)
-                if rewritten is None:
-                    continue
-
-                def visit_rewritten(text: str = rewritten) -> ModuleFacts:
-                    return module_facts(text, rel, module, is_package=is_package, full=full)
-
-                return key, _on_big_stack(visit_rewritten) if big else visit_rewritten(), None
-            except (SyntaxError, RecursionError, MemoryError, ValueError):
-                continue  # something else is wrong too: report the first error
-        return key, None, Skipped(rel, _syntax_reason(exc))
+        facts = _newer_syntax(source, exc, visit)
+        return key, facts, None if facts is not None else Skipped(rel, _syntax_reason(exc))
     except (RecursionError, MemoryError):
         return key, None, Skipped(rel, "expressions nested too deeply to analyse")
     except ValueError as exc:  # e.g. a source the parser refuses outright
         return key, None, Skipped(rel, f"cannot parse: {_first_line(exc)}")
+
+
+def _visit(
+    source: str, *, rel: str, module: str, is_package: bool, full: bool, parsed: str | None = None
+) -> ModuleFacts:
+    """:func:`.visitor.module_facts`, on a big stack for a big file."""
+    work = partial(
+        module_facts, source, rel, module, is_package=is_package, full=full, parsed=parsed
+    )
+    return _on_big_stack(work) if len(source) >= _BIG_STACK_MIN else work()
+
+
+def _newer_syntax(
+    source: str, exc: SyntaxError, visit: Callable[[str], ModuleFacts]
+) -> ModuleFacts | None:
+    """The facts of a file ``ast`` refused, read through the first rewrite that works."""
+    for rewrite in _rewrites(exc):
+        try:
+            big = len(source) >= _BIG_STACK_MIN
+            rewritten = _on_big_stack(partial(rewrite, source)) if big else rewrite(source)
+            if rewritten is not None:
+                return visit(rewritten)
+        except (SyntaxError, RecursionError, MemoryError, ValueError):
+            continue  # something else is wrong too: report the first error
+    return None
 
 
 def _rewrites(exc: SyntaxError) -> list[Callable[[str], str | None]]:
@@ -229,29 +253,11 @@ def _parenthesize_excepts(source: str) -> str | None:
         return None
     edits: list[tuple[tuple[int, int], str]] = []
     for index, token in enumerate(tokens):
-        if token.type != tokenize.NAME or token.string != "except":
-            continue
-        first = index + 1
-        if first < len(tokens) and tokens[first].string == "*":
-            first += 1  # except* A, B:
-        depth, comma, named = 0, False, False
-        for current in tokens[first:]:
-            if current.type not in (tokenize.OP, tokenize.NAME):
-                continue
-            text = current.string
-            if text in "([{":
-                depth += 1
-            elif text in ")]}":
-                depth -= 1
-            elif depth == 0 and text == ",":
-                comma = True
-            elif depth == 0 and text == "as":
-                named = True  # ``except A, B as e`` is an error in 3.14 too
-            elif depth == 0 and text == ":":
-                if comma and not named:
-                    edits.append((tokens[first].start, "("))
-                    edits.append((current.start, ")"))
-                break
+        if token.type == tokenize.NAME and token.string == "except":
+            first = index + 1
+            if first < len(tokens) and tokens[first].string == "*":
+                first += 1  # except* A, B:
+            edits.extend(_except_edits(tokens, first))
     if not edits:
         return None
     lines = source.splitlines(keepends=True)
@@ -259,6 +265,33 @@ def _parenthesize_excepts(source: str) -> str | None:
         line = lines[row - 1]
         lines[row - 1] = line[:col] + text + line[col:]
     return "".join(lines)
+
+
+def _except_edits(
+    tokens: list[tokenize.TokenInfo], first: int
+) -> list[tuple[tuple[int, int], str]]:
+    """The two insertions that parenthesise the clause after ``except`` at ``first``,
+    or none when it needs none (one type, already parenthesised, or ``as`` bound)."""
+    depth, comma, named = 0, False, False
+    for current in tokens[first:]:
+        if current.type not in (tokenize.OP, tokenize.NAME):
+            continue
+        text = current.string
+        if text in "([{":
+            depth += 1
+        elif text in ")]}":
+            depth -= 1
+        elif depth != 0:
+            continue
+        elif text == ",":
+            comma = True
+        elif text == "as":
+            named = True  # ``except A, B as e`` is an error in 3.14 too
+        elif text == ":":
+            if comma and not named:
+                return [(tokens[first].start, "("), (current.start, ")")]
+            return []
+    return []
 
 
 #: Files this big are parsed on a thread with a large C stack. CPython 3.10's parser has
@@ -297,7 +330,19 @@ def _on_big_stack(work: Callable[[], T]) -> T:
 
 
 def default_jobs() -> int:
-    return max(1, min(os.cpu_count() or 1, 8))
+    """Parse processes: the cores no one else is using (by the 1-minute load average),
+    at least one and at most eight.
+
+    A second process pays only on an idle core: forking and sending the facts back cost
+    a cold run on saleor about a sixth more CPU, and on a busy 2-core machine (load
+    average 3 and up) two processes finished no sooner than one. ``--jobs`` overrides.
+    """
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except OSError:  # no load average on this platform: assume the cores are free
+        load = 0.0
+    return max(1, min(cores, 8, int(cores - load + 0.5)))
 
 
 def _os_reason(exc: OSError) -> str:

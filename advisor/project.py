@@ -792,14 +792,7 @@ class Project:
         if symbol.kind == "func":
             yield Target("func", symbol.name)
         elif symbol.kind == "class":
-            init = self._class_member(symbol.name, ("__init__",), 0)
-            if init.kind == "func":
-                yield Target("func", init.name)
-            for base in self.mro(symbol.name):
-                if base not in self.classes:
-                    row = self.knowledge.lookup(base)
-                    if row is not None and row.effect is not None:
-                        yield Target("lib", base, row)
+            yield from self._constructor_targets(symbol.name)
         elif symbol.kind == "funcattr":
             if symbol.rest[-1] in TASK_METHODS:
                 yield self._lib(f"celery.app.task.Task.{symbol.rest[-1]}")
@@ -813,6 +806,18 @@ class Project:
             yield self._lib(dotted)
         elif symbol.kind == "value" and not symbol.rest and isinstance(symbol.value, CallV):
             yield from self._called_result(symbol.value.func)  # fn = factory() at module level
+
+    def _constructor_targets(self, cid: str) -> Iterator[Target]:
+        """Constructing a project class: its ``__init__`` (its own or a base's), and the
+        library bases the knowledge gives an effect (a ``Session`` subclass connects)."""
+        init = self._class_member(cid, ("__init__",), 0)
+        if init.kind == "func":
+            yield Target("func", init.name)
+        for base in self.mro(cid):
+            if base not in self.classes:
+                row = self.knowledge.lookup(base)
+                if row is not None and row.effect is not None:
+                    yield Target("lib", base, row)
 
     def _lib(self, name: str) -> Target:
         return Target("lib", name, self.lookup(name))

@@ -16,6 +16,8 @@ import typing
 from collections.abc import Callable
 from typing import Any
 
+from celery_poolkit.advisor import collector
+
 #: The key naming a dataclass in its JSON object, so unions of dataclasses decode.
 TAG = "_"
 
@@ -26,20 +28,25 @@ class Invalid(ValueError):
 
 def dump(value: Any) -> Any:
     """``value`` as JSON-ready data: dataclasses become tagged objects, tuples lists."""
+    with collector.paused():  # fresh dicts and lists only: no cycles to collect
+        return _dump(value)
+
+
+def _dump(value: Any) -> Any:
     kind: Any = type(value)
     if kind in _PLAIN:  # exact types first: this runs once per value of a cold run
         return value
     if kind is tuple or kind is list:
-        return [dump(v) for v in value]
+        return [_dump(v) for v in value]
     if isinstance(value, enum.Enum):  # Pool, Effect, ... are str enums: not plain
         return value.value
     if kind is frozenset:
-        return sorted(dump(v) for v in value)
+        return sorted(_dump(v) for v in value)
     out = {TAG: kind.__name__}
     for name, default in _fields(kind):
         field = getattr(value, name)
         if field is not default and field != default:  # defaults are left out: smaller, faster
-            out[name] = dump(field)
+            out[name] = _dump(field)
     return out
 
 

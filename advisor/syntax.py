@@ -22,6 +22,7 @@ Only the top-level statements ``ast`` refuses go through libcst (10-15x slower p
 from __future__ import annotations
 
 import ast
+import functools
 from typing import Any
 
 #: Parser messages that no newer grammar accepts either: the fallback would only cost time
@@ -112,113 +113,143 @@ def _pad(rewritten: str, source: str) -> str:
 
 def _downgrader(cst: Any, module: Any) -> Any:
     """A libcst transformer with the rewrites above; built here so libcst stays lazy."""
+    return _transformer_class(cst)(cst, module)
 
-    def parses(node: Any) -> bool:
-        try:
-            ast.parse(f"({module.code_for_node(node)})", mode="eval")
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            return False
-        return True
 
-    def as_tuple(original: Any, exprs: list[Any]) -> Any:
-        # (a, b,) keeps the calls in the expressions; a 1-tuple needs its comma, and an
-        # f-string without expressions becomes the empty tuple.
-        elements = [cst.Element(e, comma=cst.Comma()) for e in exprs]
-        lines = module.code_for_node(original).count("\n")
-        rpar = cst.RightParen()
-        if lines:
-            rpar = cst.RightParen(
-                whitespace_before=cst.ParenthesizedWhitespace(
-                    empty_lines=[cst.EmptyLine(indent=False)] * (lines - 1)
-                )
+@functools.cache
+def _transformer_class(cst: Any) -> Any:
+    """The transformer class, made once per process from the ``_leave_*`` functions below
+    (libcst calls ``leave_<Node>`` by name)."""
+    methods = {
+        "__init__": _init,
+        "visit_ConcatenatedString": _visit_concatenated,
+        "leave_TypeAlias": _leave_type_alias,
+        "leave_FunctionDef": _leave_generic_def,
+        "leave_ClassDef": _leave_generic_def,
+        "leave_Index": _leave_index,
+        "leave_Annotation": _leave_annotation,
+        "leave_TryStar": _leave_try_star,
+        "leave_ExceptHandler": _leave_except_handler,
+        "leave_FormattedString": _leave_string,
+        "leave_TemplatedString": _leave_string,
+        "leave_ConcatenatedString": _leave_concatenated,
+    }
+    return type("Downgrade", (cst.CSTTransformer,), methods)
+
+
+def _init(self: Any, cst: Any, module: Any) -> None:
+    cst.CSTTransformer.__init__(self)
+    self.cst = cst
+    self.module = module
+    # Parts of an implicit concatenation are judged with it, not alone: libcst cannot
+    # concatenate a tuple, and "a" f"{x}" must turn into one tuple.
+    self.parts = set()
+
+
+def _visit_concatenated(self: Any, node: Any) -> bool:
+    self.parts.update((id(node.left), id(node.right)))
+    return True
+
+
+def _leave_type_alias(self: Any, original: Any, updated: Any) -> Any:
+    cst = self.cst
+    return cst.Assign(targets=[cst.AssignTarget(updated.name)], value=updated.value)
+
+
+def _leave_generic_def(self: Any, original: Any, updated: Any) -> Any:
+    return updated.with_changes(type_parameters=None)
+
+
+def _leave_index(self: Any, original: Any, updated: Any) -> Any:
+    return updated.with_changes(star=None) if updated.star else updated
+
+
+def _leave_annotation(self: Any, original: Any, updated: Any) -> Any:
+    if isinstance(updated.annotation, self.cst.StarredElement):
+        return updated.with_changes(annotation=updated.annotation.value)
+    return updated
+
+
+def _leave_try_star(self: Any, original: Any, updated: Any) -> Any:
+    cst = self.cst
+    handlers = [
+        cst.ExceptHandler(
+            body=h.body,
+            type=h.type,
+            name=h.name,
+            leading_lines=h.leading_lines,
+            whitespace_after_except=cst.SimpleWhitespace(" "),
+            whitespace_before_colon=h.whitespace_before_colon,
+        )
+        for h in updated.handlers
+    ]
+    return cst.Try(
+        body=updated.body,
+        handlers=handlers,
+        orelse=updated.orelse,
+        finalbody=updated.finalbody,
+        leading_lines=updated.leading_lines,
+        whitespace_before_colon=updated.whitespace_before_colon,
+    )
+
+
+def _leave_except_handler(self: Any, original: Any, updated: Any) -> Any:
+    kind = updated.type
+    if isinstance(kind, self.cst.Tuple) and not kind.lpar:
+        kind = kind.with_changes(lpar=[self.cst.LeftParen()], rpar=[self.cst.RightParen()])
+        return updated.with_changes(type=kind)
+    return updated
+
+
+def _leave_string(self: Any, original: Any, updated: Any) -> Any:
+    """An f-string or t-string: kept when the running parser reads it, else the tuple of
+    its expressions."""
+    if id(original) in self.parts or _parses(self.module, updated):
+        return updated
+    return _as_tuple(self.cst, self.module, original, _expressions(updated))
+
+
+def _leave_concatenated(self: Any, original: Any, updated: Any) -> Any:
+    if id(original) in self.parts or _parses(self.module, updated):
+        return updated
+    flat: list[Any] = []
+    todo = [updated]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, self.cst.ConcatenatedString):
+            todo.extend((node.right, node.left))
+        else:
+            flat.extend(_expressions(node))
+    return _as_tuple(self.cst, self.module, original, flat)
+
+
+def _parses(module: Any, node: Any) -> bool:
+    try:
+        ast.parse(f"({module.code_for_node(node)})", mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+def _as_tuple(cst: Any, module: Any, original: Any, exprs: list[Any]) -> Any:
+    # (a, b,) keeps the calls in the expressions; a 1-tuple needs its comma, and an
+    # f-string without expressions becomes the empty tuple.
+    elements = [cst.Element(e, comma=cst.Comma()) for e in exprs]
+    lines = module.code_for_node(original).count("\n")
+    rpar = cst.RightParen()
+    if lines:
+        rpar = cst.RightParen(
+            whitespace_before=cst.ParenthesizedWhitespace(
+                empty_lines=[cst.EmptyLine(indent=False)] * (lines - 1)
             )
-        return cst.Tuple(elements, lpar=[cst.LeftParen()], rpar=[rpar])
+        )
+    return cst.Tuple(elements, lpar=[cst.LeftParen()], rpar=[rpar])
 
-    def expressions(node: Any) -> list[Any]:
-        parts: list[Any] = []
-        for part in getattr(node, "parts", ()):
-            expression = getattr(part, "expression", None)
-            if expression is not None:
-                parts.append(expression)
-        return parts
 
-    class Downgrade(cst.CSTTransformer):  # type: ignore[misc]
-        def leave_TypeAlias(self, original: Any, updated: Any) -> Any:
-            return cst.Assign(targets=[cst.AssignTarget(updated.name)], value=updated.value)
-
-        def leave_FunctionDef(self, original: Any, updated: Any) -> Any:
-            return updated.with_changes(type_parameters=None)
-
-        def leave_ClassDef(self, original: Any, updated: Any) -> Any:
-            return updated.with_changes(type_parameters=None)
-
-        def leave_Index(self, original: Any, updated: Any) -> Any:
-            return updated.with_changes(star=None) if updated.star else updated
-
-        def leave_Annotation(self, original: Any, updated: Any) -> Any:
-            if isinstance(updated.annotation, cst.StarredElement):
-                return updated.with_changes(annotation=updated.annotation.value)
-            return updated
-
-        def leave_TryStar(self, original: Any, updated: Any) -> Any:
-            handlers = [
-                cst.ExceptHandler(
-                    body=h.body,
-                    type=h.type,
-                    name=h.name,
-                    leading_lines=h.leading_lines,
-                    whitespace_after_except=cst.SimpleWhitespace(" "),
-                    whitespace_before_colon=h.whitespace_before_colon,
-                )
-                for h in updated.handlers
-            ]
-            return cst.Try(
-                body=updated.body,
-                handlers=handlers,
-                orelse=updated.orelse,
-                finalbody=updated.finalbody,
-                leading_lines=updated.leading_lines,
-                whitespace_before_colon=updated.whitespace_before_colon,
-            )
-
-        def leave_ExceptHandler(self, original: Any, updated: Any) -> Any:
-            kind = updated.type
-            if isinstance(kind, cst.Tuple) and not kind.lpar:
-                kind = kind.with_changes(lpar=[cst.LeftParen()], rpar=[cst.RightParen()])
-                return updated.with_changes(type=kind)
-            return updated
-
-        def __init__(self) -> None:
-            super().__init__()
-            # Parts of an implicit concatenation are judged with it, not alone: libcst
-            # cannot concatenate a tuple, and "a" f"{x}" must turn into one tuple.
-            self.parts: set[int] = set()
-
-        def visit_ConcatenatedString(self, node: Any) -> bool:
-            self.parts.update((id(node.left), id(node.right)))
-            return True
-
-        def leave_FormattedString(self, original: Any, updated: Any) -> Any:
-            if id(original) in self.parts or parses(updated):
-                return updated
-            return as_tuple(original, expressions(updated))
-
-        def leave_TemplatedString(self, original: Any, updated: Any) -> Any:
-            if id(original) in self.parts or parses(updated):
-                return updated
-            return as_tuple(original, expressions(updated))
-
-        def leave_ConcatenatedString(self, original: Any, updated: Any) -> Any:
-            if id(original) in self.parts or parses(updated):
-                return updated
-            flat: list[Any] = []
-            todo = [updated]
-            while todo:
-                node = todo.pop()
-                if isinstance(node, cst.ConcatenatedString):
-                    todo.extend((node.right, node.left))
-                else:
-                    flat.extend(expressions(node))
-            return as_tuple(original, flat)
-
-    return Downgrade()
+def _expressions(node: Any) -> list[Any]:
+    parts: list[Any] = []
+    for part in getattr(node, "parts", ()):
+        expression = getattr(part, "expression", None)
+        if expression is not None:
+            parts.append(expression)
+    return parts

@@ -89,7 +89,13 @@ def _name_pattern(node: ast.expr) -> str:
 
 
 def module_facts(
-    source: str, path: str, module: str, *, is_package: bool, full: bool = True
+    source: str,
+    path: str,
+    module: str,
+    *,
+    is_package: bool,
+    full: bool = True,
+    parsed: str | None = None,
 ) -> ModuleFacts:
     """Parse ``source`` and record its facts. Raises SyntaxError/RecursionError/ValueError
     for input that cannot be analysed; the caller turns those into ``skipped`` entries.
@@ -97,9 +103,10 @@ def module_facts(
     ``full=False`` records an outline: everything at module and class level (imports,
     assignments, module-level calls, classes, function signatures and decorators) but
     no function bodies, which are most of the work. The engine asks for the full facts
-    of the modules whose functions a task can reach.
+    of the modules whose functions a task can reach. ``parsed`` is the text to parse
+    when it is not ``source`` itself (an outline's, with function bodies blanked out).
     """
-    tree = ast.parse(source, filename=path)
+    tree = ast.parse(source if parsed is None else parsed, filename=path)
     return _ModuleVisitor(path, module, is_package, full).run(tree, source)
 
 

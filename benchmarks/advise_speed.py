@@ -58,7 +58,37 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def advise(project: Path, cache: Path) -> tuple[float, float]:
+def newer_syntax(files: list[Path]) -> tuple[int, int, float, float]:
+    """The fallback's cost: the files this Python's ``ast`` refuses but the advisor reads
+    (syntax.py), as (files, lines, CPU s to read them in full, CPU s ``ast.parse`` takes
+    per line on the files it accepts). In this process, libcst's import included."""
+    from celery_poolkit.advisor.parse import analyse_one  # the benchmark's own checkout
+
+    refused: list[tuple[Path, bytes]] = []
+    accepted_lines, accepted_cpu = 0, 0.0
+    for path in files:
+        data = path.read_bytes()
+        start = time.process_time()
+        try:
+            ast.parse(data)
+        except SyntaxError:
+            refused.append((path, data))
+            continue
+        except (ValueError, RecursionError, MemoryError):
+            continue
+        accepted_cpu += time.process_time() - start
+        accepted_lines += data.count(b"\n")
+    start = time.process_time()
+    read = 0
+    for path, data in refused:
+        _, facts, _ = analyse_one(path.name, path.stem, False, data, "bench", True)
+        read += facts is not None
+    cpu = time.process_time() - start
+    lines = sum(data.count(b"\n") for _, data in refused)
+    return read, lines, cpu, accepted_cpu / max(1, accepted_lines)
+
+
+def advise(project: Path, cache: Path, jobs: int | None = None) -> tuple[float, float]:
     env = {**os.environ, "POOLKIT_CACHE_DIR": str(cache)}
     start, cpu = time.perf_counter(), _children_cpu()
     proc = subprocess.run(
@@ -74,6 +104,7 @@ def advise(project: Path, cache: Path) -> tuple[float, float]:
             "never",
             "-o",
             os.devnull,
+            *(["--jobs", str(jobs)] if jobs else []),
         ],
         env=env,
         # Not the repository: `-m` puts the working directory first on sys.path, and the
@@ -95,6 +126,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("project", type=Path)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--jobs", type=int, help="poolkit advise --jobs (default: its own, the idle cores)"
+    )
     args = parser.parse_args()
     args.project = args.project.resolve()  # the advise runs below use another cwd
     files = python_files(args.project)
@@ -114,11 +148,11 @@ def main() -> None:
             tempfile.TemporaryDirectory(prefix="poolkit-bench-") as cache,
             tempfile.TemporaryDirectory(prefix="poolkit-bench-") as fresh,
         ):
-            first.append(advise(args.project, Path(cache)))
+            first.append(advise(args.project, Path(cache), args.jobs))
             if (Path(cache) / "libraries").is_dir():
                 shutil.copytree(Path(cache) / "libraries", Path(fresh) / "libraries")
-            cold.append(advise(args.project, Path(fresh)))
-            warm.append(advise(args.project, Path(cache)))
+            cold.append(advise(args.project, Path(fresh), args.jobs))
+            warm.append(advise(args.project, Path(cache), args.jobs))
     b_wall = statistics.median(w for w, _ in base)
     b_cpu = statistics.median(c for _, c in base)
     print(f"{'run':<32}{'wall s':>8}{'x parse':>9}{'target':>8}{'':>8}{'CPU s':>8}{'x parse':>9}")
@@ -136,6 +170,13 @@ def main() -> None:
         print(f"{name:<32}{wall:>8.2f}{wall / b_wall:>9.2f}{'<= ' + str(target):>8}"
               f"{verdict:>8}{cpu:>8.2f}{cpu / b_cpu:>9.2f}")  # fmt: skip
     print(f"load average after: {os.getloadavg()[0]:.2f}")
+    read, lines, cpu, per_line = newer_syntax(files)
+    if read:
+        print(
+            f"newer syntax: {read} files ({lines:,} lines) ast refuses, read in "
+            f"{cpu:.2f} s CPU (libcst's import included), {cpu / lines / per_line:.0f}x "
+            f"ast.parse per line"
+        )
 
 
 if __name__ == "__main__":

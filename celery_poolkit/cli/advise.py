@@ -51,7 +51,10 @@ Examples:
     "--cores", type=click.IntRange(min=1), help="Cores per worker host [default: this machine's]."
 )
 @click.option(
-    "-j", "--jobs", type=click.IntRange(min=1), help="Parallel parse processes [default: cores]."
+    "-j",
+    "--jobs",
+    type=click.IntRange(min=1),
+    help="Parallel parse processes [default: idle cores].",
 )
 @click.option(
     "--no-cache", is_flag=True, help="Do not read or write the cache (POOLKIT_CACHE_DIR)."

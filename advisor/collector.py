@@ -1,0 +1,27 @@
+"""The cyclic garbage collector, paused around bursts of short-lived acyclic objects.
+
+Parsing a file makes tens of thousands of AST nodes, and writing the cache turns every
+fact into dicts and lists. Each burst of allocations triggers collections, and the older
+ones walk every object the run holds (the facts of every file read so far), so with the
+collector on, a cold run on a large project spent a quarter of its CPU collecting
+garbage that has no cycles: ASTs and dumped facts are freed by reference counting.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+from collections.abc import Iterator
+
+
+@contextlib.contextmanager
+def paused() -> Iterator[None]:
+    """The collector off for the block (what it makes must be bounded and acyclic), and
+    back to how it was after, even when the block raises."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
