@@ -341,6 +341,10 @@ class Project:
             made, _, method = callee.rpartition(CHAINED)
             owner = self.type_of_result(made, hops + 1)
             return self._returned_by(owner, (method,), hops + 1) if owner else None
+        return self._type_of_symbol(callee, hops)
+
+    def _type_of_symbol(self, callee: str, hops: int) -> tuple[str, str] | None:
+        """``type_of_result`` for a plain name: a class, a function, a library name."""
         symbol = self.resolve(callee)
         if symbol.kind == "class":
             return ("class", symbol.name)
