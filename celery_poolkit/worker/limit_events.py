@@ -12,7 +12,8 @@ Where each is seen, in the worker's main process (where the metrics are served):
   through its ``on_limit`` hook;
 * recycles: a one-process pool's :class:`~celery_poolkit.worker.recycle.Recycler` reports
   its request (``on_request``). The process then replaces itself with ``os.execve``, so
-  the counts by reason ride in :data:`CARRIED_ENV`, which the recycler copies from
+  the counts so far (recycles by reason, limit hits by task: the hard limit that made
+  the recycle among them) ride in :data:`CARRIED_ENV`, which the recycler copies from
   ``os.environ``: the new process starts from them and the series never go back. On
   prefork a hard limit kills the child (counted at ``on_timeout``); a child that exits
   with billiard's ``EX_RECYCLE`` says why through the profile's pipe
@@ -21,6 +22,7 @@ Where each is seen, in the worker's main process (where the metrics are served):
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from typing import Any, Protocol
@@ -31,14 +33,19 @@ logger = logging.getLogger("celery_poolkit")
 
 #: The ``reason`` of a recycle: max_tasks_per_child, max_memory_per_child, a hard limit.
 RECYCLE_REASONS = ("tasks", "memory", "hard-limit")
-#: Recycles of this worker before its last ``os.execve``, by reason: ``tasks=2,memory=1``.
-CARRIED_ENV = "POOLKIT_RECYCLE_REASONS"
+#: This worker's counts before its last ``os.execve`` (JSON: ``recycles`` by reason,
+#: ``soft``/``hard`` limit hits by task).
+CARRIED_ENV = "POOLKIT_LIMIT_COUNTS"
+#: Task names carried across ``os.execve`` at most (the env var stays a few KiB).
+MAX_CARRIED_TASKS = 100
+_MAX_ENV = 64 * 1024
+KINDS = ("soft", "hard")
 
 
 class LimitObserver(Protocol):
     """Sees every limit hit and recycle (the metrics exporters); quick, never raises."""
 
-    def limit_hit(self, task: str, kind: str) -> None: ...
+    def limit_hit(self, task: str, kind: str, count: int = 1) -> None: ...
 
     def recycled(self, reason: str, count: int = 1) -> None: ...
 
@@ -54,14 +61,29 @@ def recycle_reason(text: str) -> str:
     return "other"
 
 
-def carried(environ: dict[str, str] | None = None) -> dict[str, int]:
-    """The counts :data:`CARRIED_ENV` holds (bad entries are ignored)."""
+Counts = dict[str, dict[str, int]]  # "recycles" / "soft" / "hard" -> key -> count
+
+
+def carried(environ: dict[str, str] | None = None) -> Counts:
+    """The counts :data:`CARRIED_ENV` holds; anything malformed is left out."""
+    counts: Counts = {"recycles": {}, "soft": {}, "hard": {}}
     value = (os.environ if environ is None else environ).get(CARRIED_ENV, "")
-    counts: dict[str, int] = {}
-    for part in value.split(",")[:10]:
-        reason, _, number = part.partition("=")
-        if reason in (*RECYCLE_REASONS, "other") and number.isdigit() and len(number) < 12:
-            counts[reason] = int(number)
+    if not value or len(value) > _MAX_ENV:
+        return counts
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return counts
+    if not isinstance(data, dict):
+        return counts
+    for key, kept in counts.items():
+        entries = data.get(key)
+        if not isinstance(entries, dict):
+            continue
+        for name, number in list(entries.items())[: MAX_CARRIED_TASKS + len(RECYCLE_REASONS)]:
+            if (isinstance(name, str) and len(name) <= 200 and isinstance(number, int)
+                    and not isinstance(number, bool) and 0 < number < 10**12):  # fmt: skip
+                kept[name] = number
     return counts
 
 
@@ -74,18 +96,25 @@ class LimitEvents:
     def __init__(self, pool: Pool | None, observers: list[LimitObserver]) -> None:
         self.pool = pool
         self.observers = observers
-        self.recycles = carried()
+        self.counts = carried()
         self.closers: list[Any] = []  # undone by disconnect (the children's reporter)
-        for reason, count in self.recycles.items():
-            for observer in observers:
+        for observer in observers:
+            for reason, count in self.counts["recycles"].items():
                 observer.recycled(reason, count)
+            for kind in KINDS:
+                for task, count in self.counts[kind].items():
+                    observer.limit_hit(task, kind, count)
 
     def hit(self, task: str, kind: str) -> None:
+        hits = self.counts[kind]
+        if task in hits or len(hits) < MAX_CARRIED_TASKS:
+            hits[task] = hits.get(task, 0) + 1
         for observer in self.observers:
             observer.limit_hit(task, kind)
 
     def recycled(self, reason: str) -> None:
-        self.recycles[reason] = self.recycles.get(reason, 0) + 1
+        recycles = self.counts["recycles"]
+        recycles[reason] = recycles.get(reason, 0) + 1
         for observer in self.observers:
             observer.recycled(reason)
 
@@ -93,7 +122,7 @@ class LimitEvents:
         """A one-process pool's recycler replaces this process: count it, and carry the
         counts across ``os.execve`` (side effect: ``os.environ[CARRIED_ENV]``)."""
         self.recycled(recycle_reason(text))
-        os.environ[CARRIED_ENV] = ",".join(f"{r}={n}" for r, n in sorted(self.recycles.items()))
+        os.environ[CARRIED_ENV] = json.dumps(self.counts, separators=(",", ":"))
 
     def on_timeout(self, request: Any, soft: bool) -> None:
         name = str(getattr(request, "name", None) or "?")

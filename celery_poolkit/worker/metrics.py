@@ -123,13 +123,13 @@ class TaskMetrics:
     def block(self, block: Block) -> None:
         self.pending.append((block.task, block.seconds))
 
-    def limit_hit(self, task: str, kind: str) -> None:
+    def limit_hit(self, task: str, kind: str, count: int = 1) -> None:
         """A task ran past its soft (``kind="soft"``) or hard time limit."""
-        self.pending.append((task, kind))
+        self.pending.append((task, kind, count))
 
-    def recycled(self, reason: str) -> None:
+    def recycled(self, reason: str, count: int = 1) -> None:
         with self.lock:
-            self.recycles[reason] = self.recycles.get(reason, 0) + 1
+            self.recycles[reason] = self.recycles.get(reason, 0) + count
 
     # -- the scrape's side -----------------------------------------------------------------
 
@@ -158,10 +158,11 @@ class TaskMetrics:
                     series.cpu_sum += cpu
                     series.wall[bisect_left(BUCKETS, wall)] += 1
                     series.cpu[bisect_left(BUCKETS, cpu)] += 1
-                elif item[1] == "soft":
-                    series.soft += 1
-                elif item[1] == "hard":
-                    series.hard += 1
+                elif len(item) == 3:
+                    if item[1] == "soft":
+                        series.soft += item[2]
+                    else:
+                        series.hard += item[2]
                 else:
                     series.blocks += 1
                     series.block_seconds += item[1]

@@ -125,9 +125,9 @@ class OtelMetrics:
 
     # -- limit_events' observer ------------------------------------------------------
 
-    def limit_hit(self, task: str, kind: str) -> None:
+    def limit_hit(self, task: str, kind: str, count: int = 1) -> None:
         (self.soft_hits if kind == "soft" else self.hard_hits).add(
-            1, {"celery.task_name": self.label(task)}
+            count, {"celery.task_name": self.label(task)}
         )
 
     def recycled(self, reason: str, count: int = 1) -> None:
