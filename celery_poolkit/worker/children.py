@@ -42,15 +42,40 @@ COUNTERS = ("timeouts", "discarded")
 Send = Callable[[dict[str, Any]], bool]
 
 
-def pool_rows() -> list[list[Any]]:
-    """This process's live connection pools: ``[name, *FIELDS]`` each."""
-    from celery_poolkit.greendb.connection_pool import live_pools
+class PoolRows:
+    """This process's live connection pools as report rows, ``[name, *FIELDS]`` each,
+    summed by name. A pool that is gone (Celery's Django fixup closes the Django pool
+    after every prefork task; the next query builds a new one) leaves its counters in a
+    retired total, so a child's counters never go back either."""
 
-    rows = []
-    for pool in live_pools()[:MAX_POOLS]:
-        stats = pool.stats()
-        rows.append([stats.name[:_NAME_MAX], *(int(getattr(stats, f)) for f in FIELDS)])
-    return rows
+    def __init__(self) -> None:
+        self.last: dict[int, tuple[str, int, int]] = {}  # id(pool) -> name, counters
+        self.retired: dict[str, list[int]] = {}
+
+    def __call__(self) -> list[list[Any]]:
+        from celery_poolkit.greendb.connection_pool import live_pools
+
+        totals: dict[str, list[int]] = {}
+        seen: dict[int, tuple[str, int, int]] = {}
+        for pool in live_pools()[:MAX_POOLS]:
+            stats = pool.stats()
+            name = stats.name[:_NAME_MAX]
+            row = totals.setdefault(name, [0] * len(FIELDS))
+            for i, key in enumerate(FIELDS):
+                row[i] += int(getattr(stats, key))
+            seen[id(pool)] = (name, stats.timeouts, stats.discarded)
+        for key, (name, timeouts, discarded) in self.last.items():
+            now = seen.get(key)
+            if now is None or now[0] != name or now[1] < timeouts or now[2] < discarded:
+                kept = self.retired.setdefault(name, [0, 0])  # gone (or a new pool, same id)
+                kept[0] += timeouts
+                kept[1] += discarded
+        self.last = seen
+        for name, (timeouts, discarded) in self.retired.items():
+            row = totals.setdefault(name, [0] * len(FIELDS))
+            row[FIELDS.index("timeouts")] += timeouts
+            row[FIELDS.index("discarded")] += discarded
+        return [[name, *row] for name, row in sorted(totals.items())][:MAX_POOLS]
 
 
 # -- in the child ----------------------------------------------------------------------
@@ -64,6 +89,12 @@ class ChildReporter:
         self.max_memory_kib = max_memory_kib
         self.parent = os.getpid()
         self.stopping = threading.Event()
+        self.rows = PoolRows()
+        self.rows_lock = threading.Lock()  # the report thread and the exit both read
+
+    def pool_rows(self) -> list[list[Any]]:
+        with self.rows_lock:
+            return self.rows()
 
     def connect(self) -> None:
         signals.worker_process_init.connect(self.on_init, weak=False,
@@ -84,7 +115,7 @@ class ChildReporter:
         reported = False
         while not self.stopping.wait(REPORT_PERIOD):
             with contextlib.suppress(Exception):  # a report lost, never a task
-                rows = pool_rows()
+                rows = self.pool_rows()
                 if rows or reported:
                     reported = self.send({"pid": os.getpid(), "pools": rows}) or reported
 
@@ -96,7 +127,7 @@ class ChildReporter:
         if exitcode == EX_RECYCLE:
             message["recycle"] = "memory" if self._over_memory() else "tasks"
         with contextlib.suppress(Exception):
-            message["pools"] = pool_rows()  # the last counters
+            message["pools"] = self.pool_rows()  # the last counters
         self.send(message)
 
     def _over_memory(self) -> bool:

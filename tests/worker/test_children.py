@@ -102,3 +102,32 @@ def test_a_child_reports_through_the_recorders_pipe() -> None:
     assert recycles == ["tasks"]  # EX_RECYCLE, no max_memory_per_child: the task count
     assert dict(reports.pools())[POOL]["in_use"] == 1
     assert runtime.profile.tasks() == ()  # not mistaken for a task run
+
+
+def test_a_childs_counters_outlive_its_closed_pools() -> None:
+    import gc
+
+    from celery_poolkit.greendb.connection_pool import ConnectionPool
+    from celery_poolkit.worker.children import PoolRows
+
+    rows = PoolRows()
+
+    def mine() -> list[Any]:
+        return next((r for r in rows() if r[0] == "rows-test"), [])
+
+    pool: ConnectionPool[object] = ConnectionPool(object, close=lambda c: None, max_size=2,
+                                                  name="rows-test")  # fmt: skip
+    pool.putconn(pool.getconn(), discard=True)
+    held = pool.getconn()
+    assert mine() == ["rows-test", 2, 1, 1, 0, 0, 1]
+    # Celery's Django fixup closes the pool after a prefork task; a new one is built.
+    pool.putconn(held)
+    pool.close()
+    del pool
+    gc.collect()
+    assert mine() == ["rows-test", 0, 0, 0, 0, 0, 1]
+    again: ConnectionPool[object] = ConnectionPool(object, close=lambda c: None, max_size=2,
+                                                   name="rows-test")  # fmt: skip
+    again.putconn(again.getconn(), discard=True)
+    assert mine() == ["rows-test", 2, 0, 0, 0, 0, 2]
+    again.close()
