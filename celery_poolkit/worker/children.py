@@ -64,8 +64,8 @@ class PoolRows:
             for i, key in enumerate(FIELDS):
                 row[i] += int(getattr(stats, key))
             seen[id(pool)] = (name, stats.timeouts, stats.discarded)
-        for key, (name, timeouts, discarded) in self.last.items():
-            now = seen.get(key)
+        for pool_id, (name, timeouts, discarded) in self.last.items():
+            now = seen.get(pool_id)
             if now is None or now[0] != name or now[1] < timeouts or now[2] < discarded:
                 kept = self.retired.setdefault(name, [0, 0])  # gone (or a new pool, same id)
                 kept[0] += timeouts
@@ -134,7 +134,7 @@ class ChildReporter:
         if not self.max_memory_kib:
             return False
         try:  # billiard's own measure of max_memory_per_child
-            from billiard.compat import mem_rss
+            from billiard.compat import mem_rss  # type: ignore[import-untyped,unused-ignore]
 
             return int(mem_rss()) > self.max_memory_kib
         except Exception:

@@ -38,7 +38,6 @@ from prometheus_client.core import (
 )
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
-from prometheus_client.utils import floatToGoString
 
 from celery_poolkit.worker.children import ChildReports
 from celery_poolkit.worker.limit_events import RECYCLE_REASONS
@@ -50,7 +49,8 @@ __all__ = ["METRIC_NAMES", "Exporter", "TaskMetrics", "WorkerCollector", "regist
 #: From 1 ms to 10 min: no-op tasks to long batch jobs.
 BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
            60.0, 120.0, 300.0, 600.0, float("inf"))  # fmt: skip
-_BOUNDS = tuple(floatToGoString(b) for b in BUCKETS)
+#: The ``le`` labels, written as prometheus_client writes them ("0.25", "1.0", "+Inf").
+_BOUNDS = tuple("+Inf" if b == float("inf") else repr(b) for b in BUCKETS)
 #: Runs kept unfolded at most (when nobody scrapes): a few hundred KiB.
 FOLD_AT = 4096
 
@@ -223,7 +223,8 @@ class TaskMetrics:
 
 
 def _cumulative(counts: list[int]) -> list[tuple[str, float]]:
-    total, buckets = 0, []
+    total = 0
+    buckets: list[tuple[str, float]] = []
     for bound, count in zip(_BOUNDS, counts, strict=True):
         total += count
         buckets.append((bound, total))
