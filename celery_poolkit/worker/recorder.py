@@ -71,7 +71,6 @@ class TaskRecorder:
     started: dict[str, tuple[str, float, Any, float]] = field(default_factory=dict)
     greenlets: dict[Any, tuple[str, str]] = field(default_factory=dict)
     clock: SwitchClock | None = None
-    wall_delay: Any = None  # gevent: the hub thread's run-queue wait clock (start())
     monitor: HubMonitor | None = None
     parent_pid: int = field(default_factory=os.getpid)
     pipe: tuple[int, int] | None = None
@@ -128,10 +127,6 @@ class TaskRecorder:
 
             # In the hub's thread: the run-queue wait clock is this thread's.
             self.clock = SwitchClock(run_delay=run_delay_clock() if self.options.monitor else None)
-            # The hub thread's own wait, for wall times: the monitor then makes the
-            # clock's also count its thread's waits (right for blocks, but subtracted
-            # from a task's wall time on a busy host it took a CPU-bound run to 0 s).
-            self.wall_delay = self.clock.run_delay
             if self.options.monitor:
                 self.monitor = HubMonitor(self.options.block_threshold, self.profile,
                                           self.greenlets)  # fmt: skip
@@ -171,7 +166,7 @@ class TaskRecorder:
 
     def _waited(self) -> float:
         """Seconds this thread has waited for a CPU (0.0 where it cannot be read)."""
-        clock = self.wall_delay if self.clock is not None else None
+        clock = self.clock.run_delay if self.clock is not None else None
         return clock() if clock is not None else thread_run_delay()
 
     def on_prerun(self, sender: Any = None, task_id: str = "", task: Any = None,
@@ -200,6 +195,10 @@ class TaskRecorder:
             cpu = time.thread_time() - marker
         else:
             cpu = time.process_time() - marker
+        # Never less than the CPU it burned: on gevent the wait clock also counts the
+        # monitor thread's waits, and when both threads wait at once their sum
+        # over-counts (at load 25 a CPU-bound run measured 0 s, its CPU share inf).
+        wall = max(wall, cpu)
         failed = state == "FAILURE"
         if self.pipe is not None and os.getpid() != self.parent_pid:
             self._send(name, wall, cpu, failed)

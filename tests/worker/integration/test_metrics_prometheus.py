@@ -65,9 +65,9 @@ def test_prometheus_scrapes_per_task_cpu_and_hub_blocks_from_gevent_and_prefork(
     profile = _profile(env, tmp_path / "profile.json")
     green, cpu = profile["green"], profile["cpu"]
     assert green["bs.crunch"]["blocks"] >= 3, green["bs.crunch"]
-    # Wall time less the hub thread's own waits for a CPU, not the monitor thread's too
-    # (which took it to 0 s on a host at load 25, and the CPU share to inf).
-    assert green["bs.crunch"]["wall_total"] >= green["bs.crunch"]["cpu_total"] * 0.5
+    # Wall time less the waits for a CPU is never below the CPU burned (at load 25 it
+    # measured 0 s, and the CPU share inf).
+    assert green["bs.crunch"]["wall_total"] >= green["bs.crunch"]["cpu_total"]
     assert cpu["bs.crunch"]["count"] == 7
 
     targets = {job: f"127.0.0.1:{port}" for job, port in ports.items()}
