@@ -152,6 +152,9 @@ class LimitEnforcer:
     _next: float = float("inf")
     _started: bool = False
     _stopping: bool = False
+    #: (task name, "soft" | "hard") for the limits Celery's Request.on_timeout does not
+    #: see: set by the metrics (celery_poolkit.worker.limit_events).
+    on_limit: Any = None
 
     @classmethod
     def create(cls, worker: Any, pool: Pool, recycler: Recycler) -> LimitEnforcer:
@@ -288,6 +291,7 @@ class LimitEnforcer:
         soft, hard = entry.limits.soft, entry.limits.hard
         if soft is not None and not entry.soft_sent and now >= entry.started + soft:
             entry.soft_sent = True
+            self._report(entry.name, "soft")
             logger.warning(
                 "poolkit: soft time limit (%gs) exceeded for %s[%s]",
                 soft,
@@ -309,6 +313,14 @@ class LimitEnforcer:
         else:
             entry.hard_done = True
             self._hard(entry, hard)
+
+    def _report(self, name: str, kind: str) -> None:
+        hook = self.on_limit
+        if hook is not None:
+            try:
+                hook(name, kind)
+            except Exception:  # the metrics must never stop a limit
+                logger.exception("poolkit: counting a time limit failed")
 
     def _hard(self, entry: _Running, hard: float) -> None:
         """Fail the task as prefork does, then recycle: its thread may never come back."""
@@ -348,6 +360,7 @@ class LimitEnforcer:
         clock = self.clock
         if clock.current is entry.greenlet and clock.since <= entry.started + hard:
             entry.hard_done = True
+            self._report(entry.name, "hard")
             logger.error(
                 "poolkit: %s[%s] held the gevent hub past its hard time limit (%gs); "
                 "raising TimeLimitExceeded in it",

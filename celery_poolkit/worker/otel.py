@@ -19,7 +19,13 @@ does (docs/metrics.rst lists them):
   ``db.client.connection.max``, ``db.client.connection.pending_requests`` and
   ``db.client.connection.timeouts``, by ``db.client.connection.pool.name``: the database
   client conventions; ``poolkit.connection_pool.discarded`` has none;
+* ``poolkit.task.soft_limit_hits`` and ``poolkit.task.hard_limit_hits`` by task, and
+  ``poolkit.worker.recycles`` by ``poolkit.recycle.reason`` (tasks, memory, hard-limit):
+  no convention (:mod:`celery_poolkit.worker.limit_events` says where they come from);
 * ``poolkit.worker.concurrency`` with ``poolkit.pool`` and ``poolkit.patched``.
+
+Under prefork the connection-pool instruments add the children's pools, as they last
+reported them (:mod:`celery_poolkit.worker.children`).
 
 The ``celery.task_name`` attribute is bounded like the Prometheus label
 (:mod:`celery_poolkit.worker.task_labels`).
@@ -28,7 +34,7 @@ The ``celery.task_name`` attribute is bounded like the Prometheus label
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any
 
 from opentelemetry import metrics
@@ -41,6 +47,7 @@ __all__ = ["OtelMetrics"]
 
 _RUN = {"messaging.system": "celery", "messaging.operation.type": "process"}
 _POOL = "db.client.connection.pool.name"
+_KEYS = ("max_size", "size", "in_use", "waiting", "timeouts", "discarded")
 
 
 class OtelMetrics:
@@ -54,6 +61,7 @@ class OtelMetrics:
         # A prefork child inherits the provider (the SDK's reader restarts its thread
         # after fork): the process-wide observations are the main process's alone.
         self.pid = os.getpid()
+        self.children: Any = None  # prefork: the children's pools (ChildReports)
         self.duration = meter.create_histogram(
             "messaging.process.duration", unit="s", description="Duration of a task run."
         )
@@ -66,6 +74,18 @@ class OtelMetrics:
         self.block_time = meter.create_counter(
             "poolkit.hub.block_time", unit="s", description="gevent: seconds the hub was blocked."
         )
+        self.soft_hits = meter.create_counter(
+            "poolkit.task.soft_limit_hits", unit="{run}",
+            description="Task runs that reached their soft time limit.",
+        )  # fmt: skip
+        self.hard_hits = meter.create_counter(
+            "poolkit.task.hard_limit_hits", unit="{run}",
+            description="Task runs that reached their hard time limit.",
+        )  # fmt: skip
+        self.recycles = meter.create_counter(
+            "poolkit.worker.recycles", unit="{process}",
+            description="Worker processes replaced (prefork: children), by reason.",
+        )  # fmt: skip
         meter.create_observable_up_down_counter(
             "db.client.connection.count", [self._counts], unit="{connection}",
             description="Connections open, by state.",
@@ -103,24 +123,45 @@ class OtelMetrics:
         self.blocks.add(1, task)
         self.block_time.add(block.seconds, task)
 
+    # -- limit_events' observer ------------------------------------------------------
+
+    def limit_hit(self, task: str, kind: str, count: int = 1) -> None:
+        (self.soft_hits if kind == "soft" else self.hard_hits).add(
+            count, {"celery.task_name": self.label(task)}
+        )
+
+    def recycled(self, reason: str, count: int = 1) -> None:
+        self.recycles.add(count, {"poolkit.recycle.reason": reason})
+
     # -- read when the reader collects -----------------------------------------------
 
-    def _stats(self) -> Iterator[Any]:
+    def _stats(self) -> dict[str, dict[str, int]]:
+        """Pool name -> its numbers: this process's pools and the prefork children's."""
         from celery_poolkit.greendb.connection_pool import live_pools
 
         if os.getpid() != self.pid:
-            return iter(())
-        return (pool.stats() for pool in live_pools())
+            return {}
+        totals: dict[str, dict[str, int]] = {}
+        for pool in live_pools():
+            s = pool.stats()
+            row = totals.setdefault(s.name, dict.fromkeys(_KEYS, 0))
+            for key in _KEYS:
+                row[key] += getattr(s, key)
+        for name, reported in self.children.pools() if self.children is not None else ():
+            row = totals.setdefault(name, dict.fromkeys(_KEYS, 0))
+            for key in _KEYS:
+                row[key] += reported[key]
+        return totals
 
     def _counts(self, options: CallbackOptions) -> Iterable[Observation]:
-        for s in self._stats():
-            yield Observation(s.in_use, {_POOL: s.name, "db.client.connection.state": "used"})
-            yield Observation(s.idle + s.connecting,
-                              {_POOL: s.name, "db.client.connection.state": "idle"})  # fmt: skip
+        for name, s in self._stats().items():
+            yield Observation(s["in_use"], {_POOL: name, "db.client.connection.state": "used"})
+            yield Observation(s["size"] - s["in_use"],
+                              {_POOL: name, "db.client.connection.state": "idle"})  # fmt: skip
 
     def _field(self, key: str) -> Any:
         def observe(options: CallbackOptions) -> Iterable[Observation]:
-            return [Observation(getattr(s, key), {_POOL: s.name}) for s in self._stats()]
+            return [Observation(s[key], {_POOL: name}) for name, s in self._stats().items()]
 
         return observe
 

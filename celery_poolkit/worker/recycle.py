@@ -105,6 +105,8 @@ class Recycler:
         self.reason = ""
         self.stuck: set[str] = set()
         self._lock = original_lock()
+        #: Told the reason of the request (the metrics: celery_poolkit.worker.limit_events).
+        self.on_request: Callable[[str], None] | None = None
 
     @property
     def requested(self) -> bool:
@@ -124,6 +126,9 @@ class Recycler:
             if state.should_stop is not None or state.should_terminate is not None:
                 return False  # the worker is already shutting down: not replaced
             self.reason = reason
+        if self.on_request is not None:
+            with contextlib.suppress(Exception):  # the metrics must never stop a recycle
+                self.on_request(reason)
         logger.warning(
             "poolkit: recycling this worker (%s): stops consuming, waits up to "
             "%gs for its running tasks, then %s",

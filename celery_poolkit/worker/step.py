@@ -231,7 +231,9 @@ class PoolkitStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery is u
     def __init__(self, parent: Any, **kwargs: Any) -> None:
         self.runtime: Any = None
         self.metrics: Any = None
+        self.otel: Any = None
         self.limits: Any = None
+        self.events: Any = None
         try:
             self.options = resolve_options(
                 parent.app.conf,
@@ -265,8 +267,9 @@ class PoolkitStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery is u
             logger.exception("poolkit: the profile/monitor could not be set up; continuing")
         else:
             self.metrics = _metrics_exporter(self.runtime, self.options)
-            _otel_metrics(self.runtime, self.options)
+            self.otel = _otel_metrics(self.runtime, self.options)
         self.limits = _limit_enforcer(parent, self.options)
+        self.events = _limit_events(parent, self.runtime, self.metrics, self.otel, self.limits)
 
     def start(self, parent: Any) -> None:
         # Before the consumer starts (it is the worker's last step), so this worker holds
@@ -290,6 +293,9 @@ class PoolkitStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery is u
         _connect_green_db_release()
 
     def stop(self, parent: Any) -> None:
+        if self.events is not None:
+            self.events.disconnect(self.limits)
+            self.events = None
         if self.limits is not None:
             self.limits.disconnect()
             self.limits = None
@@ -348,6 +354,31 @@ def _limit_enforcer(worker: Any, options: StepOptions) -> Any:
     logger.info("poolkit: on the %s pool poolkit enforces %s (replaced itself %d time(s))",
                 pool.value, enforced.describe(), recycles())  # fmt: skip
     return enforcer
+
+
+def _limit_events(worker: Any, recorder: Any, exporter: Any, otel: Any, enforcer: Any) -> Any:
+    """What the metrics see besides the profile: time-limit hits and recycles
+    (:mod:`celery_poolkit.worker.limit_events`) and, under prefork, the children's
+    connection pools (:mod:`celery_poolkit.worker.children`). None without metrics."""
+    observers = [o for o in (exporter.tasks if exporter else None, otel) if o is not None]
+    if not observers or recorder is None:
+        return None
+    try:
+        from celery_poolkit.worker import children, limit_events
+
+        events = limit_events.LimitEvents(recorder.pool, observers)
+        events.connect(enforcer)
+        attached = children.attach(recorder, worker, events.recycled)
+        if attached is not None:
+            reporter, reports = attached
+            events.closers.append(reporter.disconnect)
+            for viewer in (exporter.collector if exporter else None, otel):
+                if viewer is not None:
+                    viewer.children = reports
+    except Exception:
+        logger.exception("poolkit: the limit and child metrics could not be set up; continuing")
+        return None
+    return events
 
 
 def _otel_metrics(recorder: Any, options: StepOptions) -> Any:

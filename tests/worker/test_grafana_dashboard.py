@@ -41,7 +41,8 @@ def test_the_panels_a_team_needs() -> None:
     board = dashboard()
     titles = {p["title"] for p in board["panels"]}
     for needed in ("CPU share by task", "Hub blocks by task", "Connection pool saturation",
-                   "Tasks on the wrong pool"):  # fmt: skip
+                   "Tasks on the wrong pool", "Time-limit hits by task",
+                   "Worker recycles by reason"):  # fmt: skip
         assert needed in titles, titles
     wrong = next(p for p in board["panels"] if p["title"] == "Tasks on the wrong pool")
     assert 'pool=~"gevent|eventlet|threads"' in wrong["targets"][0]["expr"]

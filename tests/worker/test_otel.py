@@ -76,3 +76,33 @@ def test_without_opentelemetry_the_worker_says_what_to_install(
     assert "pip install 'celery-poolkit[otel]'" in caplog.text
     assert recorder.profile.observers == []
     assert bootstep._otel_metrics(recorder, StepOptions()) is None
+
+
+def test_limit_hits_recycles_and_childrens_pools(monkeypatch: pytest.MonkeyPatch) -> None:
+    from celery_poolkit.model import Pool
+    from celery_poolkit.worker.children import ChildReports
+    from celery_poolkit.worker.limit_events import CARRIED_ENV, LimitEvents
+
+    monkeypatch.delenv(CARRIED_ENV, raising=False)
+    reader = InMemoryMetricReader()
+    recorder = types.SimpleNamespace(pool=Pool.PREFORK, pool_name="prefork", concurrency=2,
+                                     profile=Profile())  # fmt: skip
+    instruments = otel.attach(recorder, MeterProvider(metric_readers=[reader]))
+    events = LimitEvents(Pool.PREFORK, [instruments])
+    events.on_timeout(types.SimpleNamespace(name="shop.slow"), soft=True)
+    events.on_timeout(types.SimpleNamespace(name="shop.slow"), soft=False)  # child killed
+    events.recycled("tasks")
+    instruments.children = ChildReports(alive=lambda pid, parent: True)
+    instruments.children.message({"pid": 9, "pools": [["otel-child", 3, 2, 1, 0, 0, 0]]})
+
+    points = _points(reader)
+    assert [(dict(p.attributes), p.value) for p in points["poolkit.task.soft_limit_hits"]] == [
+        ({"celery.task_name": "shop.slow"}, 1)]  # fmt: skip
+    assert [p.value for p in points["poolkit.task.hard_limit_hits"]] == [1]
+    recycles = {p.attributes["poolkit.recycle.reason"]: p.value
+                for p in points["poolkit.worker.recycles"]}  # fmt: skip
+    assert recycles == {"hard-limit": 1, "tasks": 1}
+    counts = {p.attributes["db.client.connection.state"]: p.value
+              for p in points["db.client.connection.count"]
+              if p.attributes["db.client.connection.pool.name"] == "otel-child"}  # fmt: skip
+    assert counts == {"used": 1, "idle": 1}

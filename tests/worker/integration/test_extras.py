@@ -18,12 +18,14 @@ import subprocess
 import sys
 import textwrap
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from celery import Celery
 
+from harness.procs import free_port
 from harness.wheel import build_wheel
 from harness.workers import WorkerProcess
 
@@ -130,9 +132,14 @@ def test_the_extra_alone_gives_a_working_worker(
                                            "data_folder_out": str(folder),
                                            "control_folder": str(folder)}  # fmt: skip
     env = {"SMOKE_BROKER": broker, "SMOKE_FOLDER": str(folder)}
+    # Without its extra the metrics options change nothing but a line saying what to
+    # install; with it, the port serves them.
+    port = free_port()
+    metrics = (["--poolkit-metrics-port", str(port), "--poolkit-metrics-address", "127.0.0.1",
+                "--poolkit-otel"] if extra in ("", "metrics") else [])  # fmt: skip
     worker = worker_factory(
         [str(venv / "bin" / "poolkit"), "worker", "-A", "smoke", "-P", pool, "-c", "2",
-         "--without-gossip", "--without-mingle", "--without-heartbeat"],
+         "--without-gossip", "--without-mingle", "--without-heartbeat", *metrics],
         cwd=project, env=env, timeout=120,
     )  # fmt: skip
     done = tmp_path / "done.json"
@@ -146,3 +153,13 @@ def test_the_extra_alone_gives_a_working_worker(
     if pool in ("gevent", "eventlet"):
         assert seen["socket"].startswith(pool), seen  # the launcher patched
     assert "Traceback" not in worker.output(), worker.tail()
+    if extra == "":
+        assert "pip install 'celery-poolkit[metrics]'" in worker.output(), worker.tail()
+        assert "pip install 'celery-poolkit[otel]'" in worker.output(), worker.tail()
+    if extra == "metrics":  # the run ends after the file is written: poll for it
+        scraped, deadline = "", time.monotonic() + 30
+        while 'poolkit_task_runs_total{task="smoke.touch"} 1.0' not in scraped:
+            assert time.monotonic() < deadline, scraped
+            time.sleep(0.2)
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as page:
+                scraped = page.read().decode()

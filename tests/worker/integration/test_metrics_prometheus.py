@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from celery import Celery
+from celery.exceptions import TimeLimitExceeded
 
 from harness.dashboard import concrete, dashboard, queries
 from harness.procs import free_port
@@ -64,6 +65,9 @@ def test_prometheus_scrapes_per_task_cpu_and_hub_blocks_from_gevent_and_prefork(
     profile = _profile(env, tmp_path / "profile.json")
     green, cpu = profile["green"], profile["cpu"]
     assert green["bs.crunch"]["blocks"] >= 3, green["bs.crunch"]
+    # Wall time less the waits for a CPU is never below the CPU burned (at load 25 it
+    # measured 0 s, and the CPU share inf).
+    assert green["bs.crunch"]["wall_total"] >= green["bs.crunch"]["cpu_total"]
     assert cpu["bs.crunch"]["count"] == 7
 
     targets = {job: f"127.0.0.1:{port}" for job, port in ports.items()}
@@ -113,3 +117,48 @@ def test_prometheus_scrapes_per_task_cpu_and_hub_blocks_from_gevent_and_prefork(
         board = {p["title"]: p["targets"][0]["expr"] for p in dashboard()["panels"]}
         for title in ("CPU share by task", "Hub blocks by task", "Runs and failures by task"):
             prom.wait_for(concrete(board[title]), "task", lambda v: "bs.crunch" in v)
+
+
+def test_prometheus_counts_time_limit_hits_and_recycles_on_threads_and_prefork(
+    worker_factory: Callable[..., WorkerProcess],
+    env: dict[str, str],
+    client: Celery,
+) -> None:
+    # threads: poolkit's limits (the hard one recycles the worker with os.execve, and the
+    # counts must survive it); prefork: Celery's own (billiard kills the child).
+    ports = {"threads": free_port(), "prefork": free_port()}
+    common = ["celery", "-A", "limitsapp", "worker", *QUIET, "--without-heartbeat",
+              "--poolkit-metrics-address", "127.0.0.1"]  # fmt: skip
+    threads = worker_factory([*common, "-P", "threads", "-c", "2", "-Q", "t", "-n", "t@%h",
+                              "--poolkit-recycle-drain=20",
+                              "--poolkit-metrics-port", str(ports["threads"])],
+                             cwd=APPS, env=env)  # fmt: skip
+    worker_factory([*common, "-P", "prefork", "-c", "1", "-Q", "p", "-n", "p@%h",
+                    "--max-tasks-per-child", "2", "--poolkit-metrics-port", str(ports["prefork"])],
+                   cwd=APPS, env=env)  # fmt: skip
+    for queue in ("t", "p"):
+        spun = client.send_task("limits.spin", ("s", 0.5), soft_time_limit=0.5, queue=queue)
+        assert spun.get(timeout=30)["cleanup"] == 1.0
+        stuck = client.send_task("limits.stuck", ("h",), time_limit=1.5, queue=queue)
+        with pytest.raises(TimeLimitExceeded):
+            stuck.get(timeout=60)
+    # prefork: a new child after the kill; two tasks, and it is recycled (EX_RECYCLE).
+    assert run_tasks(client, "limits.work", [("w", 0.01)] * 2, queue="p") == ["w", "w"]
+    threads.wait_for(" ready.", count=2, timeout=60)  # the replaced threads worker
+
+    targets = {job: f"127.0.0.1:{port}" for job, port in ports.items()}
+    with prometheus_server(targets) as prom:
+        for job in ("threads", "prefork"):
+            prom.wait_for(f'poolkit_task_soft_limit_hits_total{{job="{job}"}} > 0', "task",
+                          lambda v: v == {"limits.spin": 1.0})  # fmt: skip
+            prom.wait_for(f'poolkit_task_hard_limit_hits_total{{job="{job}"}} > 0', "task",
+                          lambda v: v == {"limits.stuck": 1.0})  # fmt: skip
+        threads_recycles = prom.wait_for('poolkit_worker_recycles_total{job="threads"}',
+                                         "reason", lambda v: len(v) == 3)  # fmt: skip
+        assert threads_recycles == {"hard-limit": 1, "tasks": 0, "memory": 0}
+        prom.wait_for('poolkit_worker_recycles_total{job="prefork"}', "reason",
+                      lambda v: v == {"hard-limit": 1, "tasks": 1, "memory": 0})  # fmt: skip
+        # The dashboard's limit panels show them.
+        board = {p["title"]: p["targets"][0]["expr"] for p in dashboard()["panels"]}
+        prom.wait_for(concrete(board["Time-limit hits by task"]), "task",
+                      lambda v: "limits.stuck" in v)  # fmt: skip
