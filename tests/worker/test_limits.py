@@ -3,7 +3,9 @@ tests/worker/integration/test_limits.py."""
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 import threading
 import time
 from types import SimpleNamespace
@@ -102,3 +104,64 @@ def test_resident_memory_and_argv() -> None:
     del block
     argv = replacement_argv()
     assert argv[0].endswith(("python", "python3")) or "python" in argv[0]
+
+
+def test_handover_carries_revoked_ids_and_clock(tmp_path, monkeypatch) -> None:
+    from celery.worker import state
+
+    from celery_poolkit.worker.recycle import HANDOVER_ENV, take_handover, write_handover
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    state.revoked.add("revoked-before-recycle")
+    try:
+        path = write_handover()
+    finally:
+        state.revoked.discard("revoked-before-recycle")
+    assert path.startswith(str(tmp_path))
+    environ = {HANDOVER_ENV: path}
+    revoked, clock = take_handover(environ)
+    assert "revoked-before-recycle" in revoked
+    assert clock >= 0
+    assert environ == {}  # taken once
+    assert not os.path.exists(path)  # and removed
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"not json", b'{"revoked": "abc", "clock": 1}', b'{"revoked": [1], "clock": 1}',
+     b'{"revoked": [], "clock": true}', b"[]", b" " * (16 * 1024 * 1024 + 2)],  # fmt: skip
+)
+def test_a_bad_handover_is_ignored_and_removed(tmp_path, content: bytes, caplog) -> None:
+    from celery_poolkit.worker.recycle import HANDOVER_ENV, take_handover
+
+    path = tmp_path / "handover.json"
+    path.write_bytes(content)
+    assert take_handover({HANDOVER_ENV: str(path)}) == ([], 0)
+    assert "ignoring the predecessor's handover" in caplog.text
+    assert not path.exists()
+    assert take_handover({HANDOVER_ENV: str(tmp_path / "missing")}) == ([], 0)
+    assert take_handover({}) == ([], 0)
+
+
+def test_a_replacement_skips_mingle_and_takes_over_revokes(tmp_path, monkeypatch) -> None:
+    from celery.worker import state
+
+    from celery_poolkit.worker import step
+    from celery_poolkit.worker.recycle import HANDOVER_ENV
+
+    handover = tmp_path / "handover.json"
+    handover.write_text('{"revoked": ["taken-over"], "clock": 41}')
+    monkeypatch.setenv(HANDOVER_ENV, str(handover))
+    adjusted: list[int] = []
+    worker = SimpleNamespace(
+        options={"without_mingle": False},
+        app=SimpleNamespace(clock=SimpleNamespace(adjust=adjusted.append)),
+    )
+    try:
+        step._start_as_replacement(worker)
+        assert "taken-over" in state.revoked
+    finally:
+        state.revoked.discard("taken-over")
+    assert worker.options["without_mingle"] is True
+    assert adjusted == [41]
+    assert HANDOVER_ENV not in os.environ

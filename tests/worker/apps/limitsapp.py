@@ -8,6 +8,7 @@ turns on late acks. Every task that runs adds one to its key in the Redis hash
 from __future__ import annotations
 
 import os
+import socket
 import time
 
 import redis
@@ -47,6 +48,29 @@ def spin(self, key: str, limit: float = 0.5, chunk: float = 0.0) -> dict[str, fl
     except SoftTimeLimitExceeded:
         caught = time.perf_counter()
         return {"delay": caught - (start + limit), "cleanup": 1.0}
+    return {"delay": float("inf"), "cleanup": 0.0}
+
+
+@app.task(name="limits.read", soft_time_limit=0.5)
+def read(key: str, port: int, limit: float = 0.5, timeout: float | None = None) -> dict[str, float]:
+    """Reads from a loopback server that never answers (``recv`` with socket timeout
+    ``timeout``, looping on timeouts; None: a blocking ``recv``, which returns when the
+    server closes) until the soft limit; returns how late SoftTimeLimitExceeded came."""
+    _ran(key)
+    start = time.perf_counter()
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        sock.settimeout(timeout)
+        while time.perf_counter() - start < limit + 30:
+            try:
+                sock.recv(1)
+            except TimeoutError:
+                pass
+    except SoftTimeLimitExceeded:
+        caught = time.perf_counter()
+        return {"delay": caught - (start + limit), "cleanup": 1.0}
+    finally:
+        sock.close()
     return {"delay": float("inf"), "cleanup": 0.0}
 
 

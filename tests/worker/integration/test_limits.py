@@ -9,6 +9,9 @@ delays the asynchronous exception until it returns).
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,8 @@ POOLS = {
     "solo": ["-P", "solo"],
 }
 READY = " ready."
+#: The silent server closes a connection this long after accepting it.
+HOLD = 1.3
 
 Factory = Callable[..., WorkerProcess]
 
@@ -39,6 +44,47 @@ def runs(redis_url: str) -> Iterator[redis.Redis]:
     r.delete("limits:runs")
     yield r
     r.close()
+
+
+class SilentServer:
+    """A loopback server that accepts and never answers; it closes each connection
+    ``hold`` seconds after accepting it (so a blocking ``recv`` returns then)."""
+
+    def __init__(self, hold: float) -> None:
+        self.hold = hold
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(0.05)
+        self.port = self.listener.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        held: list[tuple[socket.socket, float]] = []
+        ends = time.monotonic() + 300  # bounded, whatever the test does
+        while not self._stop.is_set() and time.monotonic() < ends:
+            try:
+                conn, _ = self.listener.accept()
+                held.append((conn, time.monotonic() + self.hold))
+            except TimeoutError:
+                pass
+            for conn, due in [h for h in held if h[1] <= time.monotonic()]:
+                conn.close()
+                held.remove((conn, due))
+        for conn, _ in held:
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.listener.close()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[SilentServer]:
+    server = SilentServer(hold=HOLD)
+    yield server
+    server.close()
 
 
 def _start(factory: Factory, env: dict[str, str], *args: str) -> WorkerProcess:
@@ -73,16 +119,34 @@ def test_soft_limit_reaches_a_python_loop(
 
 
 @pytest.mark.parametrize("pool", sorted(POOLS))
-def test_soft_limit_reaches_a_task_in_sleeps(
-    pool: str, worker_factory: Factory, env: dict[str, str], client: Celery
+def test_soft_limit_reaches_a_task_in_sleeps_and_socket_reads(
+    pool: str,
+    worker_factory: Factory,
+    env: dict[str, str],
+    client: Celery,
+    silent_server: SilentServer,
 ) -> None:
     worker = _start(worker_factory, env, *POOLS[pool])
-    short = client.send_task("limits.spin", ("c", 0.5, 0.05), soft_time_limit=0.5)
-    assert _get(short, worker)["delay"] < 0.25, worker.tail()
+    short = _get(client.send_task("limits.spin", ("c", 0.5, 0.05), soft_time_limit=0.5), worker)
+    assert short["delay"] < 0.25, (short, worker.tail())
     # One long sleep: threads/solo get it when the call returns, gevent's sleep is green.
     long = _get(client.send_task("limits.spin", ("d", 0.3, 1.0), soft_time_limit=0.3), worker)
     assert long["cleanup"] == 1.0
     assert long["delay"] < (0.25 if pool == "gevent" else 1.0), long
+    # A socket read from a server that never answers: with a 0.2 s socket timeout, the
+    # recv returns at least every 0.2 s; without one, only when the server closes.
+    port = silent_server.port
+    polled = _get(client.send_task("limits.read", ("e", port, 0.3, 0.2), soft_time_limit=0.3),
+                  worker)  # fmt: skip
+    blocked = _get(client.send_task("limits.read", ("f", port, 0.3), soft_time_limit=0.3), worker)
+    print(pool, "sleep", short, long, "socket", polled, blocked)  # the measured delays (-s)
+    assert polled["cleanup"] == blocked["cleanup"] == 1.0
+    if pool == "gevent":  # the greenlet waits in the hub: woken at once
+        assert polled["delay"] < 0.25 and blocked["delay"] < 0.25, (polled, blocked)
+    else:  # an asynchronous exception waits for the C call to return
+        assert polled["delay"] < 0.2 + 0.25, polled
+        closed = HOLD - 0.3  # the server closes this long after the deadline
+        assert closed - 0.1 < blocked["delay"] < closed + 0.25, blocked
 
 
 @pytest.mark.parametrize("acks_late", ["0", "1"])
