@@ -18,7 +18,8 @@ Prometheus metrics (``--poolkit-metrics-port``, issue 14; target again >= 0.97x)
 With ``--limits`` both have poolkit and send every task with a soft and a hard time limit
 that never fires; the first runs ``--no-poolkit-limits`` (issue 13; target >= 0.97x).
 With ``--recycle`` both have poolkit; the second runs ``--max-tasks-per-child 1000``, so
-the worker replaces itself during the run (issue 13; target >= 0.9x). With ``--leak`` both
+the worker replaces itself during the run (issue 13; target >= 0.9x; ``--max-tasks``
+sets another limit). With ``--leak`` both
 have poolkit and run ``bench.alloc`` (50 MiB touched, then ``--io`` seconds of sleep): the
 first frees the memory and runs without a memory limit, the second keeps it (the issue's
 leaking task) under ``--max-memory-per-child`` ``--leak-limit`` KiB.
@@ -64,7 +65,7 @@ POOLS = {
 #: options). --leak's tasks are set in main() (they differ between the variants).
 MODES = {
     "limits": (["--no-poolkit-limits"], [], {"soft_time_limit": 60, "time_limit": 120}),
-    "recycle": ([], ["--max-tasks-per-child", "1000"], {}),
+    "recycle": ([], [], {}),
     "leak": ([], [], {}),
 }
 WARMUP = 200
@@ -163,6 +164,8 @@ def main() -> None:
                         help="--no-poolkit-limits vs limits on; tasks with limits")  # fmt: skip
     parser.add_argument("--recycle", action="store_true",
                         help="poolkit vs poolkit with --max-tasks-per-child 1000")  # fmt: skip
+    parser.add_argument("--max-tasks", type=int, default=1000, metavar="N",
+                        help="--recycle: the worker's --max-tasks-per-child [1000]")  # fmt: skip
     parser.add_argument("--leak", action="store_true",
                         help="50 MiB tasks: freed vs leaked under --max-memory-per-child")  # fmt: skip
     parser.add_argument("--leak-limit", type=int, default=1_000_000, metavar="KIB",
@@ -180,6 +183,8 @@ def main() -> None:
         parser.error("--repeat must be 1-50 and --tasks 100-100000")
     if not 1 <= args.processes <= 8 or not 0 <= args.io <= 5 or args.leak_limit < 100_000:
         parser.error("--processes must be 1-8, --io 0-5 and --leak-limit >= 100000")
+    if args.max_tasks < 1:
+        parser.error("--max-tasks must be 1 or more")
     setup = Setup(processes=args.processes, celery_defaults=args.celery_defaults)
     base, other = ("poolkit", "metrics") if args.metrics else ("without poolkit", "with poolkit")
     if mode:
@@ -202,6 +207,9 @@ def main() -> None:
                         flags_base, flags_other, send = MODES[mode]
                         extra = Extra(tuple(flags_other if installed else flags_base),
                                       tuple(send.items()))  # fmt: skip
+                    if mode == "recycle":
+                        limit = ("--max-tasks-per-child", str(args.max_tasks))
+                        extra = Extra(limit if installed else ())
                     if mode == "leak":
                         limit = ("--max-memory-per-child", str(args.leak_limit))
                         extra = Extra(limit if installed else (), (), "bench.alloc",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 import redis
 from celery import Celery
-from celery.exceptions import TimeLimitExceeded
+from celery.exceptions import TaskRevokedError, TimeLimitExceeded
 from celery.exceptions import TimeoutError as CeleryTimeoutError
 
 from harness.workers import WorkerProcess
@@ -196,10 +197,17 @@ def test_max_tasks_per_child_recycles_solo(
     worker_factory: Factory, env: dict[str, str], client: Celery, runs: redis.Redis
 ) -> None:
     worker = _start(worker_factory, env, *POOLS["solo"], "--max-tasks-per-child=3")
+    # Revoked before the replacements: only the handover can tell the last process (no
+    # other worker, no mingle), so the task must still be refused after two of them.
+    revoked_id = f"revoked-{uuid.uuid4()}"
+    assert client.control.revoke(revoked_id, reply=True, timeout=10), worker.tail()
     results = [client.send_task("limits.work", (f"t{i}", 0.01)) for i in range(8)]
     assert sorted(_get(r, worker, 60) for r in results) == sorted(f"t{i}" for i in range(8))
     log = worker.wait_for(READY, count=3, timeout=60)
     assert "max_tasks_per_child=3 reached" in log
+    assert "guard and mingle skipped, 1 revoked id(s) taken over" in log, worker.tail()
+    with pytest.raises(TaskRevokedError):
+        _get(client.send_task("limits.work", ("revoked", 0.01), task_id=revoked_id), worker)
     assert _counts(runs) == {f"t{i}": 1 for i in range(8)}
 
 
