@@ -4,6 +4,7 @@ tests/worker/integration/test_limits.py."""
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import tempfile
 import threading
@@ -165,3 +166,49 @@ def test_a_replacement_skips_mingle_and_takes_over_revokes(tmp_path, monkeypatch
     assert worker.options["without_mingle"] is True
     assert adjusted == [41]
     assert HANDOVER_ENV not in os.environ
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGALRM"), reason="no SIGALRM on this platform")
+def test_solo_soft_signal_interrupts_a_blocking_sleep_in_the_main_thread() -> None:
+    from celery_poolkit.worker.limits import _SoftSignal
+
+    assert threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGALRM, signal.SIG_DFL)  # pytest-timeout may hold it
+    running = {"t1": object()}
+    soft = _SoftSignal(running)
+    try:
+        soft.install()
+        assert soft.installed
+        main = threading.get_ident()
+        sent: list[bool] = []
+        timer = threading.Timer(0.2, lambda: sent.append(soft.send("t1", main)))
+        started = time.perf_counter()
+        timer.start()
+        with pytest.raises(SoftTimeLimitExceeded):
+            time.sleep(30)  # one C call: an asynchronous exception would wait 30 s
+        assert time.perf_counter() - started < 10
+        assert sent == [True]
+        # A task that already ended is not interrupted (the signal comes late).
+        running.clear()
+        assert soft.send("t1", main)
+        time.sleep(0.05)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGALRM"), reason="no SIGALRM on this platform")
+def test_solo_soft_signal_leaves_a_handler_it_did_not_set() -> None:
+    from celery_poolkit.worker.limits import _SoftSignal
+
+    def theirs(signum: int, frame: object) -> None:
+        pass
+
+    previous = signal.signal(signal.SIGALRM, theirs)
+    try:
+        soft = _SoftSignal({})
+        soft.install()
+        assert not soft.installed
+        assert not soft.send("t1", threading.get_ident())  # the caller falls back
+        assert signal.getsignal(signal.SIGALRM) is theirs
+    finally:
+        signal.signal(signal.SIGALRM, previous)
