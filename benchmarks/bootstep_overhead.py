@@ -108,8 +108,16 @@ class Setup:
     celery_defaults: bool = False  # mingle and gossip on
 
 
-def run_once(url: str, pool: str, installed: bool, tasks: int, *, metrics: bool = False,
-             extra: Extra = Extra(), setup: Setup = Setup()) -> tuple[float, float, int]:  # fmt: skip
+def run_once(
+    url: str,
+    pool: str,
+    installed: bool,
+    tasks: int,
+    *,
+    metrics: bool = False,
+    extra: Extra = Extra(),
+    setup: Setup = Setup(),
+) -> tuple[float, float, int]:
     """Tasks per second of fresh workers, their CPU milliseconds per task, and how many
     times they replaced themselves during the run."""
     env = {"CELERY_BROKER_URL": url, "CELERY_RESULT_BACKEND": url,
@@ -167,7 +175,7 @@ def main() -> None:
     parser.add_argument("--max-tasks", type=int, default=1000, metavar="N",
                         help="--recycle: the worker's --max-tasks-per-child [1000]")  # fmt: skip
     parser.add_argument("--leak", action="store_true",
-                        help="50 MiB tasks: freed vs leaked under --max-memory-per-child")  # fmt: skip
+                        help="50 MiB tasks: freed vs leaked, max-memory-per-child")  # fmt: skip
     parser.add_argument("--leak-limit", type=int, default=1_000_000, metavar="KIB",
                         help="--leak: the worker's --max-memory-per-child [1000000]")  # fmt: skip
     parser.add_argument("--io", type=float, default=0.05, metavar="SECONDS",
@@ -175,7 +183,7 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=1,
                         help="worker processes per variant [1]")  # fmt: skip
     parser.add_argument("--celery-defaults", action="store_true",
-                        help="mingle and gossip on, as Celery starts a worker by default")  # fmt: skip
+                        help="mingle and gossip on, as in a worker's default")  # fmt: skip
     args = parser.parse_args()
     mode = ("limits" if args.limits else "recycle" if args.recycle
             else "leak" if args.leak else "")  # fmt: skip
@@ -212,11 +220,13 @@ def main() -> None:
                         extra = Extra(limit if installed else ())
                     if mode == "leak":
                         limit = ("--max-memory-per-child", str(args.leak_limit))
-                        extra = Extra(limit if installed else (), (), "bench.alloc",
-                                      (("mib", 50), ("seconds", args.io), ("leak", installed)))  # fmt: skip
+                        alloc = (("mib", 50), ("seconds", args.io), ("leak", installed))
+                        extra = Extra(limit if installed else (), (), "bench.alloc", alloc)
                     with_poolkit = installed or args.metrics or bool(mode)
-                    rate, cpu_ms, n = run_once(redis.url, pool, with_poolkit, args.tasks,
-                                               metrics=metrics, extra=extra, setup=setup)  # fmt: skip
+                    rate, cpu_ms, n = run_once(
+                        redis.url, pool, with_poolkit, args.tasks,
+                        metrics=metrics, extra=extra, setup=setup,
+                    )  # fmt: skip
                     (poolkit if installed else plain).append(rate)
                     (poolkit_cpu if installed else plain_cpu).append(cpu_ms)
                     if installed:

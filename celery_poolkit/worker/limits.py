@@ -138,7 +138,7 @@ class _SoftSignal:
             return
         if threading.current_thread() is not threading.main_thread():
             return
-        if signal.getsignal(SOFT_SIGNAL) not in (signal.SIG_DFL, signal.SIG_IGN, None):
+        if signal.getsignal(SOFT_SIGNAL) not in (signal.SIG_DFL, None):
             return
         signal.signal(SOFT_SIGNAL, self._handle)
         self.installed = True

@@ -27,7 +27,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, MutableMapping
 from typing import Any
 
 logger = logging.getLogger("celery_poolkit")
@@ -247,11 +247,10 @@ def write_handover() -> str:
     return path
 
 
-def take_handover(environ: dict[str, str] | None = None) -> tuple[list[str], int]:
+def take_handover(environ: MutableMapping[str, str] | None = None) -> tuple[list[str], int]:
     """The predecessor's revoked ids and clock (see :func:`write_handover`); the file is
     removed. Anything unreadable, too big or of the wrong shape gives ``([], 0)``."""
-    environ = os.environ if environ is None else environ
-    path = environ.pop(HANDOVER_ENV, "")
+    path = (os.environ if environ is None else environ).pop(HANDOVER_ENV, "")
     if not path:
         return [], 0
     try:

@@ -248,7 +248,6 @@ class PoolkitStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery is u
         # Returns None: StartStopStep would otherwise call obj.start() with no arguments.
         from celery_poolkit.worker import guard
         from celery_poolkit.worker.recorder import TaskRecorder
-
         from celery_poolkit.worker.recycle import recycles
 
         if recycles():

@@ -129,8 +129,14 @@ def test_handover_carries_revoked_ids_and_clock(tmp_path, monkeypatch) -> None:
 
 @pytest.mark.parametrize(
     "content",
-    [b"not json", b'{"revoked": "abc", "clock": 1}', b'{"revoked": [1], "clock": 1}',
-     b'{"revoked": [], "clock": true}', b"[]", b" " * (16 * 1024 * 1024 + 2)],  # fmt: skip
+    [
+        b"not json",
+        b'{"revoked": "abc", "clock": 1}',
+        b'{"revoked": [1], "clock": 1}',
+        b'{"revoked": [], "clock": true}',
+        b"[]",
+        b" " * (16 * 1024 * 1024 + 2),
+    ],
 )
 def test_a_bad_handover_is_ignored_and_removed(tmp_path, content: bytes, caplog) -> None:
     from celery_poolkit.worker.recycle import HANDOVER_ENV, take_handover

@@ -7,6 +7,7 @@ turns on late acks. Every task that runs adds one to its key in the Redis hash
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
@@ -62,10 +63,8 @@ def read(key: str, port: int, limit: float = 0.5, timeout: float | None = None) 
     try:
         sock.settimeout(timeout)
         while time.perf_counter() - start < limit + 30:
-            try:
+            with contextlib.suppress(TimeoutError):  # the socket timeout: read again
                 sock.recv(1)
-            except TimeoutError:
-                pass
     except SoftTimeLimitExceeded:
         caught = time.perf_counter()
         return {"delay": caught - (start + limit), "cleanup": 1.0}
