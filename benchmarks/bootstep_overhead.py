@@ -106,6 +106,7 @@ class Setup:
 
     processes: int = 1
     celery_defaults: bool = False  # mingle and gossip on
+    deadline: float = DEADLINE  # seconds for the timed tasks of one run
 
 
 def run_once(
@@ -142,7 +143,7 @@ def run_once(
         send, kwargs = dict(extra.send), dict(extra.kwargs)
         results = ResultSet([client.send_task(extra.task, kwargs=kwargs, **send)
                              for _ in range(tasks)])  # fmt: skip
-        results.join_native(timeout=DEADLINE)
+        results.join_native(timeout=setup.deadline)
         elapsed = time.perf_counter() - started
         cpu_ms = (sum(group_cpu(w.pid) for w in workers) - cpu_before) * 1000 / tasks
         replaced = sum(replacements(w) for w in workers) - replaced_before
@@ -184,6 +185,8 @@ def main() -> None:
                         help="worker processes per variant [1]")  # fmt: skip
     parser.add_argument("--celery-defaults", action="store_true",
                         help="mingle and gossip on, as in a worker's default")  # fmt: skip
+    parser.add_argument("--deadline", type=float, default=DEADLINE, metavar="SECONDS",
+                        help="fail a run whose timed tasks take longer [300]")  # fmt: skip
     args = parser.parse_args()
     mode = ("limits" if args.limits else "recycle" if args.recycle
             else "leak" if args.leak else "")  # fmt: skip
@@ -191,9 +194,9 @@ def main() -> None:
         parser.error("--repeat must be 1-50 and --tasks 100-100000")
     if not 1 <= args.processes <= 8 or not 0 <= args.io <= 5 or args.leak_limit < 100_000:
         parser.error("--processes must be 1-8, --io 0-5 and --leak-limit >= 100000")
-    if args.max_tasks < 1:
-        parser.error("--max-tasks must be 1 or more")
-    setup = Setup(processes=args.processes, celery_defaults=args.celery_defaults)
+    if args.max_tasks < 1 or not 10 <= args.deadline <= 1800:
+        parser.error("--max-tasks must be 1 or more and --deadline 10-1800")
+    setup = Setup(args.processes, args.celery_defaults, args.deadline)
     base, other = ("poolkit", "metrics") if args.metrics else ("without poolkit", "with poolkit")
     if mode:
         base, other = ("poolkit", f"poolkit {mode}")

@@ -40,8 +40,8 @@ def _ran(key: str) -> None:
 def spin(self, key: str, limit: float = 0.5, chunk: float = 0.0) -> dict[str, float]:
     """Loops (in Python, or in ``chunk``-second sleeps) until the soft limit; returns how
     late SoftTimeLimitExceeded came, by the task's own clock, and that cleanup ran."""
+    start = time.perf_counter()  # before the Redis call: on gevent it may switch away
     _ran(key)
-    start = time.perf_counter()
     try:
         while time.perf_counter() - start < limit + 30:
             if chunk:
@@ -57,8 +57,8 @@ def read(key: str, port: int, limit: float = 0.5, timeout: float | None = None) 
     """Reads from a loopback server that never answers (``recv`` with socket timeout
     ``timeout``, looping on timeouts; None: a blocking ``recv``, which returns when the
     server closes) until the soft limit; returns how late SoftTimeLimitExceeded came."""
+    start = time.perf_counter()  # before the Redis call: on gevent it may switch away
     _ran(key)
-    start = time.perf_counter()
     sock = socket.create_connection(("127.0.0.1", port), timeout=5)
     try:
         sock.settimeout(timeout)
@@ -102,8 +102,8 @@ def pid() -> int:
 def hog(key: str, seconds: float = 20.0) -> float:
     """A pure-Python loop that never yields to the gevent hub (Celery's cooperative hard
     limit cannot fire), for ``seconds`` of its own clock."""
+    start = time.perf_counter()  # before the Redis call: on gevent it may switch away
     _ran(key)
-    start = time.perf_counter()
     while time.perf_counter() - start < seconds:
         pass
     return seconds
