@@ -2,10 +2,17 @@
 
 ``celery -A limitsapp worker`` (tests/worker/apps/limitsapp.py installs poolkit's step).
 Delays are the task's own ``perf_counter`` from its deadline to its ``except`` clause.
-Bounds measured on the loaded 2-core CI machine (load 8-12): Python loop <= 0.02 s
-typical, 0.1 s asserted; 0.05 s sleeps: <= 0.07 s, 0.25 s asserted (a blocking C call
-delays the asynchronous exception until it returns).
+Bounds measured on the loaded 2-core CI machine (load 8-12, and under ``scripts/test
+--under-load`` at load 20-24): Python loop <= 0.02 s typical, 0.115 s the worst seen at
+load 24 (the watchdog thread waits for a CPU), 0.2 s asserted; 0.05 s sleeps: <= 0.07 s,
+0.25 s asserted; on threads a socket read with a 0.2 s timeout 0.10-0.14 s, 0.45 s
+asserted, and a blocking read only once it returns (a blocking C call delays the
+asynchronous exception); solo (a signal) and gevent (a green wait): <= 0.01 s, 0.25 s
+asserted.
 """
+
+#: The soft limit reaches a Python loop within this (see the bounds above).
+LOOP_BOUND = 0.2
 
 from __future__ import annotations
 
@@ -116,7 +123,7 @@ def test_soft_limit_reaches_a_python_loop(
     by_header = _get(client.send_task("limits.spin", ("b", 0.3), soft_time_limit=0.3), worker)
     for result in (by_option, by_header):
         assert result["cleanup"] == 1.0, worker.tail()
-        assert -0.05 < result["delay"] < 0.1, (result, worker.tail())
+        assert -0.05 < result["delay"] < LOOP_BOUND, (result, worker.tail())
 
 
 @pytest.mark.parametrize("pool", sorted(POOLS))
