@@ -11,9 +11,6 @@ asynchronous exception); solo (a signal) and gevent (a green wait): <= 0.01 s, 0
 asserted.
 """
 
-#: The soft limit reaches a Python loop within this (see the bounds above).
-LOOP_BOUND = 0.2
-
 from __future__ import annotations
 
 import socket
@@ -40,6 +37,8 @@ POOLS = {
     "solo": ["-P", "solo"],
 }
 READY = " ready."
+#: The soft limit reaches a Python loop within this (see the bounds above).
+LOOP_BOUND = 0.2
 #: The silent server closes a connection this long after accepting it.
 HOLD = 1.3
 
