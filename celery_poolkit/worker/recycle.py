@@ -189,6 +189,9 @@ class Recycler:
             logger.exception(
                 "poolkit: could not re-exec %s; exiting with status %d", argv, EXIT_RECYCLE
             )
+            if handover:  # no successor will read it
+                with contextlib.suppress(OSError):
+                    os.unlink(handover)
             os._exit(EXIT_RECYCLE)
 
 
