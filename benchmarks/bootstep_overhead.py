@@ -18,10 +18,20 @@ Prometheus metrics (``--poolkit-metrics-port``, issue 14; target again >= 0.97x)
 With ``--limits`` both have poolkit and send every task with a soft and a hard time limit
 that never fires; the first runs ``--no-poolkit-limits`` (issue 13; target >= 0.97x).
 With ``--recycle`` both have poolkit; the second runs ``--max-tasks-per-child 1000``, so
-the worker replaces itself during the run (issue 13; target >= 0.9x).
+the worker replaces itself during the run (issue 13; target >= 0.9x; ``--max-tasks``
+sets another limit). With ``--leak`` both
+have poolkit and run ``bench.alloc`` (50 MiB touched, then ``--io`` seconds of sleep): the
+first frees the memory and runs without a memory limit, the second keeps it (the issue's
+leaking task) under ``--max-memory-per-child`` ``--leak-limit`` KiB.
+
+``--processes N`` starts N worker processes per variant (one per core is how the advisor
+says to deploy; each its own ``-n bench<i>@%h``), so the queue stays served while one
+replaces itself; ``--celery-defaults`` keeps Celery's mingle and gossip on, as a worker
+started without those flags has them (the default is ``--without-gossip
+--without-mingle``).
 
     python benchmarks/bootstep_overhead.py [--repeat 5] [--tasks 2000] [--pool threads]
-        [--metrics | --limits | --recycle]
+        [--metrics | --limits | --recycle | --leak] [--processes 2] [--celery-defaults]
 """
 
 from __future__ import annotations
@@ -31,6 +41,7 @@ import os
 import statistics
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -41,7 +52,7 @@ from celery.result import ResultSet  # noqa: E402
 
 from harness.procs import free_port  # noqa: E402
 from harness.servers import redis_server  # noqa: E402
-from harness.workers import start_worker  # noqa: E402
+from harness.workers import WorkerProcess, start_worker  # noqa: E402
 
 APPS = REPO / "tests" / "worker" / "apps"
 POOLS = {
@@ -50,10 +61,12 @@ POOLS = {
     "threads": ["-P", "threads", "-c", "8"],
     "solo": ["-P", "solo"],
 }
-#: --limits / --recycle: (worker flags of the base variant, of the other, send options).
+#: --limits / --recycle / --leak: (worker flags of the base variant, of the other, send
+#: options). --leak's tasks are set in main() (they differ between the variants).
 MODES = {
     "limits": (["--no-poolkit-limits"], [], {"soft_time_limit": 60, "time_limit": 120}),
-    "recycle": ([], ["--max-tasks-per-child", "1000"], {}),
+    "recycle": ([], [], {}),
+    "leak": ([], [], {}),
 }
 WARMUP = 200
 DEADLINE = 300.0  # seconds: a run that takes longer is a failure, not a number
@@ -77,36 +90,76 @@ def group_cpu(pgid: int) -> float:
     return total / tick
 
 
-Extra = tuple[list[str], dict[str, float]]  # worker flags, send_task options
+@dataclass(frozen=True)
+class Extra:
+    """What one variant adds: worker flags, send_task options, the task and its kwargs."""
+
+    flags: tuple[str, ...] = ()
+    send: tuple[tuple[str, float], ...] = ()
+    task: str = "bench.noop"
+    kwargs: tuple[tuple[str, object], ...] = ()
 
 
-def run_once(url: str, pool: str, installed: bool, tasks: int, *, metrics: bool = False,
-             extra: Extra = ([], {})) -> tuple[float, float]:  # fmt: skip
-    """Tasks per second of one fresh worker, and its CPU milliseconds per task."""
+@dataclass(frozen=True)
+class Setup:
+    """How the workers of both variants are started."""
+
+    processes: int = 1
+    celery_defaults: bool = False  # mingle and gossip on
+    deadline: float = DEADLINE  # seconds for the timed tasks of one run
+
+
+def run_once(
+    url: str,
+    pool: str,
+    installed: bool,
+    tasks: int,
+    *,
+    metrics: bool = False,
+    extra: Extra = Extra(),
+    setup: Setup = Setup(),
+) -> tuple[float, float, int]:
+    """Tasks per second of fresh workers, their CPU milliseconds per task, and how many
+    times they replaced themselves during the run."""
     env = {"CELERY_BROKER_URL": url, "CELERY_RESULT_BACKEND": url,
            "POOLKIT_BENCH_INSTALL": "1" if installed else "0"}  # fmt: skip
-    argv = ["celery", "-A", "benchapp", "worker", *POOLS[pool], "--without-gossip",
-            "--without-mingle"]  # fmt: skip
-    if metrics:
-        argv += ["--poolkit-metrics-port", str(free_port()),
-                 "--poolkit-metrics-address", "127.0.0.1"]  # fmt: skip
-    argv += extra[0]
-    worker = start_worker([*argv, "--loglevel=INFO"], cwd=APPS, env=env)
+    argv = ["celery", "-A", "benchapp", "worker", *POOLS[pool]]
+    if not setup.celery_defaults:
+        argv += ["--without-gossip", "--without-mingle"]
+    argv += list(extra.flags)
+    workers: list[WorkerProcess] = []
     client = Celery("bench", broker=url, backend=url)
     try:
+        for i in range(setup.processes):
+            own = ["-n", f"bench{i}@%h"]
+            if metrics:
+                own += ["--poolkit-metrics-port", str(free_port()),
+                        "--poolkit-metrics-address", "127.0.0.1"]  # fmt: skip
+            workers.append(start_worker([*argv, *own, "--loglevel=INFO"], cwd=APPS, env=env))
         warm = ResultSet([client.send_task("bench.noop") for _ in range(WARMUP)])
         warm.join_native(timeout=DEADLINE)
-        started, cpu_before = time.perf_counter(), group_cpu(worker.pid)
-        results = ResultSet([client.send_task("bench.noop", **extra[1]) for _ in range(tasks)])
-        results.join_native(timeout=DEADLINE)
+        replaced_before = sum(replacements(w) for w in workers)
+        started, cpu_before = time.perf_counter(), sum(group_cpu(w.pid) for w in workers)
+        send, kwargs = dict(extra.send), dict(extra.kwargs)
+        results = ResultSet([client.send_task(extra.task, kwargs=kwargs, **send)
+                             for _ in range(tasks)])  # fmt: skip
+        results.join_native(timeout=setup.deadline)
         elapsed = time.perf_counter() - started
-        cpu_ms = (group_cpu(worker.pid) - cpu_before) * 1000 / tasks
-        if installed and "poolkit" not in worker.output():
-            raise SystemExit("the installed variant did not load poolkit: see " + str(worker.log))
-        return tasks / elapsed, cpu_ms
+        cpu_ms = (sum(group_cpu(w.pid) for w in workers) - cpu_before) * 1000 / tasks
+        replaced = sum(replacements(w) for w in workers) - replaced_before
+        if installed and any("poolkit" not in w.output() for w in workers):
+            raise SystemExit("the installed variant did not load poolkit: see "
+                             + ", ".join(str(w.log) for w in workers))  # fmt: skip
+        return tasks / elapsed, cpu_ms, replaced
     finally:
         client.close()
-        worker.stop()
+        for worker in workers:
+            worker.stop()
+
+
+def replacements(worker: WorkerProcess) -> int:
+    """How many times the worker replaced itself so far (its start-up log lines)."""
+    return worker.output().count("poolkit: replacement worker:")
 
 
 def main() -> None:
@@ -120,34 +173,67 @@ def main() -> None:
                         help="--no-poolkit-limits vs limits on; tasks with limits")  # fmt: skip
     parser.add_argument("--recycle", action="store_true",
                         help="poolkit vs poolkit with --max-tasks-per-child 1000")  # fmt: skip
+    parser.add_argument("--max-tasks", type=int, default=1000, metavar="N",
+                        help="--recycle: the worker's --max-tasks-per-child [1000]")  # fmt: skip
+    parser.add_argument("--leak", action="store_true",
+                        help="50 MiB tasks: freed vs leaked, max-memory-per-child")  # fmt: skip
+    parser.add_argument("--leak-limit", type=int, default=1_000_000, metavar="KIB",
+                        help="--leak: the worker's --max-memory-per-child [1000000]")  # fmt: skip
+    parser.add_argument("--io", type=float, default=0.05, metavar="SECONDS",
+                        help="--leak: each task's sleep after its allocation [0.05]")  # fmt: skip
+    parser.add_argument("--processes", type=int, default=1,
+                        help="worker processes per variant [1]")  # fmt: skip
+    parser.add_argument("--celery-defaults", action="store_true",
+                        help="mingle and gossip on, as in a worker's default")  # fmt: skip
+    parser.add_argument("--deadline", type=float, default=DEADLINE, metavar="SECONDS",
+                        help="fail a run whose timed tasks take longer [300]")  # fmt: skip
     args = parser.parse_args()
-    mode = "limits" if args.limits else "recycle" if args.recycle else ""
+    mode = ("limits" if args.limits else "recycle" if args.recycle
+            else "leak" if args.leak else "")  # fmt: skip
     if not 1 <= args.repeat <= 50 or not 100 <= args.tasks <= 100_000:
         parser.error("--repeat must be 1-50 and --tasks 100-100000")
+    if not 1 <= args.processes <= 8 or not 0 <= args.io <= 5 or args.leak_limit < 100_000:
+        parser.error("--processes must be 1-8, --io 0-5 and --leak-limit >= 100000")
+    if args.max_tasks < 1 or not 10 <= args.deadline <= 1800:
+        parser.error("--max-tasks must be 1 or more and --deadline 10-1800")
+    setup = Setup(args.processes, args.celery_defaults, args.deadline)
     base, other = ("poolkit", "metrics") if args.metrics else ("without poolkit", "with poolkit")
     if mode:
         base, other = ("poolkit", f"poolkit {mode}")
-    print(f"load average before: {os.getloadavg()}")
+    print(f"load average before: {os.getloadavg()}; {' '.join(sys.argv[1:])}")
     with redis_server() as redis:
         for pool in args.pool or list(POOLS):
             plain: list[float] = []
             poolkit: list[float] = []
             plain_cpu: list[float] = []
             poolkit_cpu: list[float] = []
+            replaced: list[int] = []
             for i in range(args.repeat):
                 order = (False, True) if i % 2 == 0 else (True, False)
                 for installed in order:
                     # --metrics: both installed; "installed" selects the metrics variant.
                     metrics = installed and args.metrics
-                    extra: Extra = ([], {})
+                    extra = Extra()
                     if mode:
                         flags_base, flags_other, send = MODES[mode]
-                        extra = (flags_other if installed else flags_base, send)
+                        extra = Extra(tuple(flags_other if installed else flags_base),
+                                      tuple(send.items()))  # fmt: skip
+                    if mode == "recycle":
+                        limit = ("--max-tasks-per-child", str(args.max_tasks))
+                        extra = Extra(limit if installed else ())
+                    if mode == "leak":
+                        limit = ("--max-memory-per-child", str(args.leak_limit))
+                        alloc = (("mib", 50), ("seconds", args.io), ("leak", installed))
+                        extra = Extra(limit if installed else (), (), "bench.alloc", alloc)
                     with_poolkit = installed or args.metrics or bool(mode)
-                    rate, cpu_ms = run_once(redis.url, pool, with_poolkit, args.tasks,
-                                            metrics=metrics, extra=extra)  # fmt: skip
+                    rate, cpu_ms, n = run_once(
+                        redis.url, pool, with_poolkit, args.tasks,
+                        metrics=metrics, extra=extra, setup=setup,
+                    )  # fmt: skip
                     (poolkit if installed else plain).append(rate)
                     (poolkit_cpu if installed else plain_cpu).append(cpu_ms)
+                    if installed:
+                        replaced.append(n)
             ratios = [p / b for p, b in zip(poolkit, plain, strict=True)]
             ratio = statistics.median(poolkit) / statistics.median(plain)
             print(
@@ -160,7 +246,9 @@ def main() -> None:
                 f"{min(plain) / max(plain):.3f}-1\n"
                 f"{'':8s} worker CPU per task: {statistics.median(plain_cpu):.3f} ms {base}, "
                 f"{statistics.median(poolkit_cpu):.3f} ms {other} (medians; cost ratio "
-                f"{statistics.median(poolkit_cpu) / statistics.median(plain_cpu):.3f}x)"
+                f"{statistics.median(poolkit_cpu) / statistics.median(plain_cpu):.3f}x)\n"
+                f"{'':8s} {args.processes} worker process(es) per variant; replacements "
+                f"during the timed runs of {other}: {', '.join(map(str, replaced))}"
             )
     print(f"load average after: {os.getloadavg()}")
 

@@ -3,11 +3,13 @@
 Celery enforces ``soft_time_limit``/``time_limit`` and ``worker_max_tasks_per_child``/
 ``worker_max_memory_per_child`` only on prefork (gevent: a cooperative hard limit). Here:
 
-* **soft limit**, threads and solo: a watchdog thread raises ``SoftTimeLimitExceeded`` in
-  the task's thread with ``PyThreadState_SetAsyncExc`` (solo: the main thread). CPython
-  delivers an asynchronous exception at the next bytecode, so a task blocked in a C call
-  (``time.sleep``, a socket read) gets it when that call returns. On gevent: a
-  ``gevent.Timeout`` carrying the exception, in the task's greenlet.
+* **soft limit**, threads: a watchdog thread raises ``SoftTimeLimitExceeded`` in the
+  task's thread with ``PyThreadState_SetAsyncExc``. CPython delivers an asynchronous
+  exception at the next bytecode, so a task blocked in a C call (``time.sleep``, a socket
+  read) gets it when that call returns. Solo runs its tasks in the main thread, so there
+  it is what prefork's child does: a signal (:data:`SOFT_SIGNAL`) whose handler raises it;
+  the signal also interrupts a blocking ``sleep``/``recv``. On gevent: thrown into the
+  task's greenlet.
 * **hard limit**, threads and solo: a thread cannot be killed, so the task is failed the
   way prefork fails it (``Request.on_timeout``: ``TimeLimitExceeded`` stored, the message
   acked or rejected per ``acks_late``/``acks_on_failure_or_timeout``), and the worker
@@ -27,6 +29,7 @@ import contextlib
 import ctypes
 import heapq
 import logging
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -42,6 +45,11 @@ logger = logging.getLogger("celery_poolkit")
 
 #: The pools whose limits poolkit enforces (prefork: Celery does; eventlet: not yet).
 POOLS = (Pool.THREADS, Pool.SOLO, Pool.GEVENT)
+#: solo: the signal that interrupts the main thread's blocking call at the soft limit.
+#: Celery's worker leaves SIGALRM alone (its main process keeps SIGUSR1, which prefork's
+#: children use for this, for its stack dump); a task that sets its own handler for it
+#: gets the asynchronous exception instead.
+SOFT_SIGNAL: signal.Signals | None = getattr(signal, "SIGALRM", None)
 #: How often the gevent fallback looks again at a task past its hard limit that still runs.
 RECHECK = 0.1
 
@@ -116,6 +124,43 @@ def async_raise(thread_id: int, exc: type[BaseException]) -> bool:
     return done == 1
 
 
+class _SoftSignal:
+    """solo: the soft limit as a signal to the main thread, where the task runs."""
+
+    def __init__(self, running: dict[str, Any]) -> None:
+        self.running = running
+        self.target: str | None = None
+        self.installed = False
+
+    def install(self) -> None:
+        """In the main thread (solo's prerun), once; not over a handler someone else set."""
+        if self.installed or SOFT_SIGNAL is None:
+            return
+        if threading.current_thread() is not threading.main_thread():
+            return
+        if signal.getsignal(SOFT_SIGNAL) not in (signal.SIG_DFL, None):
+            return
+        signal.signal(SOFT_SIGNAL, self._handle)
+        self.installed = True
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        # In the main thread between two bytecodes, or in a C call that got EINTR: no
+        # lock here (the interrupted code may hold it); the dict lookup is atomic.
+        target, self.target = self.target, None
+        if target is not None and target in self.running:
+            raise SoftTimeLimitExceeded()
+
+    def send(self, task_id: str, thread_id: int) -> bool:
+        """From the watchdog; False when the handler is not ours (then: async exception)."""
+        if not self.installed or SOFT_SIGNAL is None:
+            return False
+        if signal.getsignal(SOFT_SIGNAL) != self._handle:
+            return False
+        self.target = task_id
+        signal.pthread_kill(thread_id, SOFT_SIGNAL)
+        return True
+
+
 @dataclass
 class _Running:
     """One task with a limit: where it runs and when its limits fall due."""
@@ -155,6 +200,7 @@ class LimitEnforcer:
     #: (task name, "soft" | "hard") for the limits Celery's Request.on_timeout does not
     #: see: set by the metrics (celery_poolkit.worker.limit_events).
     on_limit: Any = None
+    _signal: _SoftSignal | None = None
 
     @classmethod
     def create(cls, worker: Any, pool: Pool, recycler: Recycler) -> LimitEnforcer:
@@ -209,6 +255,10 @@ class LimitEnforcer:
             thread_id=threading.get_ident(),
         )
         watched = True
+        if self.pool is Pool.SOLO and limits.soft is not None:
+            if self._signal is None:
+                self._signal = _SoftSignal(self.running)
+            self._signal.install()
         if self.pool is Pool.GEVENT:
             import gevent
 
@@ -232,6 +282,8 @@ class LimitEnforcer:
             entry = self.running.pop(task_id, None)
             self.done += 1
             count = self.done
+        if self._signal is not None and self._signal.target == task_id:
+            self._signal.target = None  # a late signal raises nothing
         if entry is not None and entry.soft_timer is not None:
             entry.soft_timer.close()
         if self.recycler.requested:
@@ -300,7 +352,7 @@ class LimitEnforcer:
             )
             if self.pool is Pool.GEVENT:
                 self._gevent_soft(entry)
-            else:
+            elif self._signal is None or not self._signal.send(entry.task_id, entry.thread_id):
                 async_raise(entry.thread_id, SoftTimeLimitExceeded)  # no args, as on prefork
             if hard is not None and hard > soft:
                 with self._lock:

@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import json
 import logging
 import os
 import sys
+import tempfile
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, MutableMapping
 from typing import Any
 
 logger = logging.getLogger("celery_poolkit")
@@ -35,6 +37,11 @@ logger = logging.getLogger("celery_poolkit")
 EXIT_RECYCLE = 75
 #: How many times this worker process replaced itself (set across ``os.execv``).
 RECYCLES_ENV = "POOLKIT_RECYCLES"
+#: The file (set across ``os.execv``) in which a worker hands its successor what Celery's
+#: mingle would otherwise fetch from the other workers: the revoked task ids and the clock.
+HANDOVER_ENV = "POOLKIT_HANDOVER"
+#: The most a handover file may hold (Celery keeps at most 50,000 revoked ids, ~2 MB).
+HANDOVER_MAX_BYTES = 16 * 1024 * 1024
 MODES = ("exec", "exit")
 
 
@@ -177,6 +184,9 @@ class Recycler:
             os._exit(EXIT_RECYCLE)
         env = dict(os.environ)
         env[RECYCLES_ENV] = str(recycles() + 1)
+        handover = write_handover()
+        if handover:
+            env[HANDOVER_ENV] = handover
         argv = replacement_argv()
         try:
             os.execve(argv[0], argv, env)
@@ -184,6 +194,9 @@ class Recycler:
             logger.exception(
                 "poolkit: could not re-exec %s; exiting with status %d", argv, EXIT_RECYCLE
             )
+            if handover:  # no successor will read it
+                with contextlib.suppress(OSError):
+                    os.unlink(handover)
             os._exit(EXIT_RECYCLE)
 
 
@@ -222,3 +235,48 @@ def consumer_stopper(worker: Any) -> Callable[[], None]:
             cancel()
 
     return stop
+
+
+def write_handover() -> str:
+    """Side effect: the revoked task ids and the logical clock of this worker, in a private
+    temporary file for the process that replaces it; its path, or "" when it failed."""
+    try:
+        from celery import current_app
+        from celery.worker import state
+
+        data = {"revoked": [str(i) for i in list(state.revoked)],
+                "clock": int(current_app.clock.value)}  # fmt: skip
+        fd, path = tempfile.mkstemp(prefix="poolkit-handover-", suffix=".json")
+        with os.fdopen(fd, "w") as out:
+            json.dump(data, out)
+    except Exception:
+        logger.exception("poolkit: could not hand the revoked task ids to the replacement")
+        return ""
+    return path
+
+
+def take_handover(environ: MutableMapping[str, str] | None = None) -> tuple[list[str], int]:
+    """The predecessor's revoked ids and clock (see :func:`write_handover`); the file is
+    removed. Anything unreadable, too big or of the wrong shape gives ``([], 0)``."""
+    path = (os.environ if environ is None else environ).pop(HANDOVER_ENV, "")
+    if not path:
+        return [], 0
+    try:
+        with open(path, "rb") as source:
+            raw = source.read(HANDOVER_MAX_BYTES + 1)
+        if len(raw) > HANDOVER_MAX_BYTES:
+            raise ValueError(f"more than {HANDOVER_MAX_BYTES} bytes")
+        data = json.loads(raw)
+        revoked = data["revoked"]
+        clock = data["clock"]
+        if not (isinstance(revoked, list) and all(isinstance(i, str) for i in revoked)):
+            raise ValueError("'revoked' is not a list of task ids")
+        if isinstance(clock, bool) or not isinstance(clock, int):
+            raise ValueError("'clock' is not an integer")
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        logger.error("poolkit: ignoring the predecessor's handover %s: %s", path, exc)
+        return [], 0
+    finally:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+    return revoked, clock

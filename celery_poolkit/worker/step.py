@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from typing import Any
 
 import click
@@ -250,14 +250,12 @@ class PoolkitStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery is u
         # Returns None: StartStopStep would otherwise call obj.start() with no arguments.
         from celery_poolkit.worker import guard
         from celery_poolkit.worker.recorder import TaskRecorder
+        from celery_poolkit.worker.recycle import recycles
 
-        if self.options.guard:
-            from celery_poolkit.worker.recycle import recycles
-
-            # A worker that replaced itself was checked at its first start: skip the
-            # advisor's read of the task sources, the slow part of the guard.
-            options = replace(self.options, advise=False) if recycles() else self.options
-            guard.run(parent, options)  # may raise SystemExit under --poolkit-strict
+        if recycles():
+            _start_as_replacement(parent)
+        elif self.options.guard:
+            guard.run(parent, self.options)  # may raise SystemExit under --poolkit-strict
         try:
             self.runtime = TaskRecorder.create(parent, self.options)
             self.runtime.open_prefork_pipe()  # before the pool forks its children
@@ -307,6 +305,34 @@ class PoolkitStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery is u
 
     def terminate(self, parent: Any) -> None:
         self.stop(parent)
+
+
+def _start_as_replacement(worker: Any) -> None:
+    """A worker that replaced itself (``--poolkit-recycle=exec``) starts faster.
+
+    * No guard: the same command line and environment passed it at the first start (the
+      advisor's read of the task sources alone costs ~0.2 s of imports).
+    * No mingle: mingle broadcasts a hello and waits 1 s for the other workers' revoked
+      task ids. The predecessor hands over its own revoked ids and clock instead
+      (:func:`~celery_poolkit.worker.recycle.take_handover`); what is lost are revokes
+      broadcast while no process listened (between the predecessor's stop and this
+      start, about a second), which mingle would have fetched from other workers.
+    """
+    from celery.worker import state
+
+    from celery_poolkit.worker.recycle import take_handover
+
+    options = getattr(worker, "options", None)
+    if isinstance(options, dict):  # read by the Consumer step, created after this one
+        options["without_mingle"] = True
+    revoked, clock = take_handover()
+    if revoked:
+        merge = getattr(state, "merge_revoked", None)  # Celery 5.7; before: the set itself
+        merge(revoked) if merge is not None else state.revoked.update(revoked)
+    if clock:
+        worker.app.clock.adjust(clock)
+    logger.info("poolkit: replacement worker: guard and mingle skipped, %d revoked id(s) "
+                "taken over", len(revoked))  # fmt: skip
 
 
 def _metrics_exporter(recorder: Any, options: StepOptions) -> Any:

@@ -3,7 +3,10 @@ tests/worker/integration/test_limits.py."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import tempfile
 import threading
 import time
 from types import SimpleNamespace
@@ -102,3 +105,116 @@ def test_resident_memory_and_argv() -> None:
     del block
     argv = replacement_argv()
     assert argv[0].endswith(("python", "python3")) or "python" in argv[0]
+
+
+def test_handover_carries_revoked_ids_and_clock(tmp_path, monkeypatch) -> None:
+    from celery.worker import state
+
+    from celery_poolkit.worker.recycle import HANDOVER_ENV, take_handover, write_handover
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    state.revoked.add("revoked-before-recycle")
+    try:
+        path = write_handover()
+    finally:
+        state.revoked.discard("revoked-before-recycle")
+    assert path.startswith(str(tmp_path))
+    environ = {HANDOVER_ENV: path}
+    revoked, clock = take_handover(environ)
+    assert "revoked-before-recycle" in revoked
+    assert clock >= 0
+    assert environ == {}  # taken once
+    assert not os.path.exists(path)  # and removed
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"not json",
+        b'{"revoked": "abc", "clock": 1}',
+        b'{"revoked": [1], "clock": 1}',
+        b'{"revoked": [], "clock": true}',
+        b"[]",
+        b" " * (16 * 1024 * 1024 + 2),
+    ],
+)
+def test_a_bad_handover_is_ignored_and_removed(tmp_path, content: bytes, caplog) -> None:
+    from celery_poolkit.worker.recycle import HANDOVER_ENV, take_handover
+
+    path = tmp_path / "handover.json"
+    path.write_bytes(content)
+    assert take_handover({HANDOVER_ENV: str(path)}) == ([], 0)
+    assert "ignoring the predecessor's handover" in caplog.text
+    assert not path.exists()
+    assert take_handover({HANDOVER_ENV: str(tmp_path / "missing")}) == ([], 0)
+    assert take_handover({}) == ([], 0)
+
+
+def test_a_replacement_skips_mingle_and_takes_over_revokes(tmp_path, monkeypatch) -> None:
+    from celery.worker import state
+
+    from celery_poolkit.worker import step
+    from celery_poolkit.worker.recycle import HANDOVER_ENV
+
+    handover = tmp_path / "handover.json"
+    handover.write_text('{"revoked": ["taken-over"], "clock": 41}')
+    monkeypatch.setenv(HANDOVER_ENV, str(handover))
+    adjusted: list[int] = []
+    worker = SimpleNamespace(
+        options={"without_mingle": False},
+        app=SimpleNamespace(clock=SimpleNamespace(adjust=adjusted.append)),
+    )
+    try:
+        step._start_as_replacement(worker)
+        assert "taken-over" in state.revoked
+    finally:
+        state.revoked.discard("taken-over")
+    assert worker.options["without_mingle"] is True
+    assert adjusted == [41]
+    assert HANDOVER_ENV not in os.environ
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGALRM"), reason="no SIGALRM on this platform")
+def test_solo_soft_signal_interrupts_a_blocking_sleep_in_the_main_thread() -> None:
+    from celery_poolkit.worker.limits import _SoftSignal
+
+    assert threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGALRM, signal.SIG_DFL)  # pytest-timeout may hold it
+    running = {"t1": object()}
+    soft = _SoftSignal(running)
+    try:
+        soft.install()
+        assert soft.installed
+        main = threading.get_ident()
+        sent: list[bool] = []
+        timer = threading.Timer(0.2, lambda: sent.append(soft.send("t1", main)))
+        started = time.perf_counter()
+        timer.start()
+        with pytest.raises(SoftTimeLimitExceeded):
+            time.sleep(30)  # one C call: an asynchronous exception would wait 30 s
+        assert time.perf_counter() - started < 10
+        assert sent == [True]
+        # A task that already ended is not interrupted (the signal comes late).
+        running.clear()
+        assert soft.send("t1", main)
+        time.sleep(0.05)
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGALRM"), reason="no SIGALRM on this platform")
+def test_solo_soft_signal_leaves_a_handler_it_did_not_set() -> None:
+    from celery_poolkit.worker.limits import _SoftSignal
+
+    def theirs(signum: int, frame: object) -> None:
+        pass
+
+    previous = signal.signal(signal.SIGALRM, theirs)
+    try:
+        soft = _SoftSignal({})
+        soft.install()
+        assert not soft.installed
+        assert not soft.send("t1", threading.get_ident())  # the caller falls back
+        assert signal.getsignal(signal.SIGALRM) is theirs
+    finally:
+        signal.signal(signal.SIGALRM, previous)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 from celery import Celery
 
@@ -25,3 +26,17 @@ if os.environ.get("POOLKIT_BENCH_INSTALL") == "1":
 @app.task(name="bench.noop")
 def noop() -> None:
     return None
+
+
+_leaked: list[bytearray] = []
+
+
+@app.task(name="bench.alloc")
+def alloc(mib: int = 50, seconds: float = 0.0, leak: bool = False) -> None:
+    """Touches ``mib`` MiB (resident), waits ``seconds`` (IO), and keeps the memory when
+    ``leak``: the issue's leaking task under ``--max-memory-per-child``."""
+    block = bytearray(os.urandom(1024)) * (mib * 1024)
+    if seconds:
+        time.sleep(seconds)
+    if leak:
+        _leaked.append(block)

@@ -7,7 +7,9 @@ turns on late acks. Every task that runs adds one to its key in the Redis hash
 
 from __future__ import annotations
 
+import contextlib
 import os
+import socket
 import time
 
 import redis
@@ -38,8 +40,8 @@ def _ran(key: str) -> None:
 def spin(self, key: str, limit: float = 0.5, chunk: float = 0.0) -> dict[str, float]:
     """Loops (in Python, or in ``chunk``-second sleeps) until the soft limit; returns how
     late SoftTimeLimitExceeded came, by the task's own clock, and that cleanup ran."""
+    start = time.perf_counter()  # before the Redis call: on gevent it may switch away
     _ran(key)
-    start = time.perf_counter()
     try:
         while time.perf_counter() - start < limit + 30:
             if chunk:
@@ -47,6 +49,27 @@ def spin(self, key: str, limit: float = 0.5, chunk: float = 0.0) -> dict[str, fl
     except SoftTimeLimitExceeded:
         caught = time.perf_counter()
         return {"delay": caught - (start + limit), "cleanup": 1.0}
+    return {"delay": float("inf"), "cleanup": 0.0}
+
+
+@app.task(name="limits.read", soft_time_limit=0.5)
+def read(key: str, port: int, limit: float = 0.5, timeout: float | None = None) -> dict[str, float]:
+    """Reads from a loopback server that never answers (``recv`` with socket timeout
+    ``timeout``, looping on timeouts; None: a blocking ``recv``, which returns when the
+    server closes) until the soft limit; returns how late SoftTimeLimitExceeded came."""
+    start = time.perf_counter()  # before the Redis call: on gevent it may switch away
+    _ran(key)
+    sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+    try:
+        sock.settimeout(timeout)
+        while time.perf_counter() - start < limit + 30:
+            with contextlib.suppress(TimeoutError):  # the socket timeout: read again
+                sock.recv(1)
+    except SoftTimeLimitExceeded:
+        caught = time.perf_counter()
+        return {"delay": caught - (start + limit), "cleanup": 1.0}
+    finally:
+        sock.close()
     return {"delay": float("inf"), "cleanup": 0.0}
 
 
@@ -79,8 +102,8 @@ def pid() -> int:
 def hog(key: str, seconds: float = 20.0) -> float:
     """A pure-Python loop that never yields to the gevent hub (Celery's cooperative hard
     limit cannot fire), for ``seconds`` of its own clock."""
+    start = time.perf_counter()  # before the Redis call: on gevent it may switch away
     _ran(key)
-    start = time.perf_counter()
     while time.perf_counter() - start < seconds:
         pass
     return seconds
