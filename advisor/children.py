@@ -10,7 +10,8 @@ The program is read from what the source says literally: the first item of a lis
 tuple (also through a local variable assigned one in the same function, and through
 ``[...] + args``, ``shlex.split("...")`` and ``" ".join([...])``), the first word of a
 command string, ``shutil.which("ffmpeg")``, or a name such as
-``settings.FFMPEG_BINARY`` whose words include a program's name.
+``settings.FFMPEG_BINARY`` whose words include a program's name; a module constant
+(``BINARY = "/usr/bin/ffmpeg"``) is read for its value.
 
 Projects often launch through a wrapper of their own (``run_command(cmd)``) whose
 argument is built by its callers; inside the wrapper the program is only a parameter.
@@ -61,8 +62,13 @@ _KNOWN = frozenset(CPU_PROGRAMS) | frozenset(NET_PROGRAMS)
 class ChildPrograms:
     """Follows one function body: local command lists, then the launches that use them."""
 
-    def __init__(self, dotted: Callable[[ast.expr], str | None]) -> None:
+    def __init__(
+        self,
+        dotted: Callable[[ast.expr], str | None],
+        constant: Callable[[str], str | None] = lambda name: None,
+    ) -> None:
         self.dotted = dotted
+        self.constant = constant  # a module's ``NAME = "..."`` constant, by name
         self.commands: dict[str, tuple[str, ...]] = {}  # local name -> program of its list
         self.lists: set[str] = set()  # the local names among them bound to a command list
 
@@ -144,15 +150,21 @@ class ChildPrograms:
             return ()
         if literal_only:
             return ()
-        if isinstance(node, ast.Name) and node.id in self.commands:
-            return self.commands[node.id]
         if isinstance(node, ast.Call) and node.args and self.dotted(node.func) == "shutil.which":
             return self.programs(node.args[0])
         if isinstance(node, ast.Name | ast.Attribute):
-            name = node.id if isinstance(node, ast.Name) else node.attr
-            words = [w for w in _WORD.findall(name.lower()) if w not in _LITERAL_ONLY]
-            return tuple(words[:4])
+            return self._named(node)
         return ()
+
+    def _named(self, node: ast.Name | ast.Attribute) -> tuple[str, ...]:
+        """A local command list, a module constant's value, else the name's words."""
+        if isinstance(node, ast.Name) and node.id in self.commands:
+            return self.commands[node.id]
+        if isinstance(node, ast.Name) and (value := self.constant(node.id)) is not None:
+            return _executable(value)  # BIN = "/usr/bin/gs"
+        name = node.id if isinstance(node, ast.Name) else node.attr
+        words = [w for w in _WORD.findall(name.lower()) if w not in _LITERAL_ONLY]
+        return tuple(words[:4])
 
     def _carried(self, node: ast.expr) -> ast.expr | None:
         """The command inside ``[prog, ...] + args``, ``shlex.split(...)`` or

@@ -125,6 +125,7 @@ class _ModuleVisitor:
         self.imports: dict[str, str] = {}
         self.defined: set[str] = set()
         self.table_names: set[str] = set()  # module-level names bound to literal tables
+        self.strings: dict[str, str] = {}  # module-level names bound to one string literal
         #: Module-level names bound to an object (``client = MongoClient()``, ``db =
         #: client["shop"]``): ``db["orders"]`` on them is an item, not a table's entry.
         self.objects: set[str] = set()
@@ -174,6 +175,8 @@ class _ModuleVisitor:
                     self.defined.add(name)
                     if stmt.value is not None and _is_table(stmt.value):
                         self.table_names.add(name)
+                    elif isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str):
+                        self.strings[name] = stmt.value.value
                     elif isinstance(stmt.value, ast.Call | ast.Subscript | ast.Attribute):
                         self.objects.add(name)
 
@@ -883,7 +886,12 @@ class _FunctionBody:
         self.hints: list[Hint] = []
         self.nested: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
         self.returns = ""
-        self.children = ChildPrograms(scope.dotted)  # programs run in subprocesses
+        # Programs run in subprocesses; a module's string constant names one unless a
+        # local of the same name hides it.
+        self.children = ChildPrograms(
+            scope.dotted,
+            lambda name: None if name in scope.bindings else scope.module.strings.get(name),
+        )
         #: Functions and classes returned uncalled (``return requests.get``): a factory's.
         self.returned: list[str] = []
         #: Literal tables bound to local names: (name, value, line), for dispatch.

@@ -250,6 +250,10 @@ def shell_string(path):
     subprocess.run(shlex.split("gs -sDEVICE=png16m -o out.png " + path))
 
 @app.task(queue="media")
+def constant(src, dst):
+    subprocess.run([FFMPEG, "-i", src, dst])
+
+@app.task(queue="media")
 def joined(path):
     run(" ".join(["pdftoppm", "-png", path, "out"]), shell=True)
 """
@@ -269,6 +273,7 @@ def test_a_program_built_in_a_variable_or_passed_to_a_wrapper_is_a_cpu_child(
         "wrapped_variable": ["subprocess.tesseract"],
         "shell_string": ["subprocess.gs"],
         "joined": ["subprocess.pdftoppm"],
+        "constant": ["subprocess.ffmpeg"],
     }
     (queue,) = advice.queues
     assert queue.concurrency == 2
@@ -285,6 +290,13 @@ def which_missing(names):
 def run_command(cmd):
     return subprocess.run(cmd, check=True)
 
+
+TOOL = "/usr/bin/ffmpeg"
+
+
+@app.task
+def hidden(TOOL):
+    subprocess.run([TOOL, "--version"])
 
 @app.task
 def check_tools():
