@@ -438,3 +438,27 @@ def test_a_child_that_talks_to_a_remote_host_is_network_waiting(
     effects = _effects(_one(tmp_path, body))
     assert Effect.SUBPROCESS in effects  # the launch itself, as before
     assert (Effect.NET_IO in effects) == (expected is Effect.NET_IO)
+
+
+MODEXP = {
+    "public-key arithmetic in a helper": (
+        "def encrypt(m, g, y, r, p):\n"
+        "    return pow(g, r, p), (m * pow(y, r, p)) % p\n"
+        "@app.task\ndef t(m, g, y, p):\n    return encrypt(m, g, y, 12345, p)\n",
+        {Effect.CPU},
+    ),
+    "two-argument pow is arithmetic": (
+        "@app.task\ndef t(x):\n    return pow(x, 2) + x ** 3\n",
+        set(),
+    ),
+    "a method named pow is not the builtin": (
+        "@app.task\ndef t(calc, x):\n    return calc.pow(x, 2, 7)\n",
+        set(),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MODEXP))
+def test_modular_exponentiation_is_cpu_work(tmp_path: Path, case: str) -> None:
+    body, expected = MODEXP[case]
+    assert _effects(_one(tmp_path, body)) == expected
