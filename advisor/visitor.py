@@ -1050,6 +1050,11 @@ class _FunctionBody:
         if picked is not None:
             self.scope.bindings[name] = picked
             return
+        if (constant := self._library_constant(value)) is not None:
+            # comp = zipfile.ZIP_DEFLATED: the local is the constant, so the argument
+            # readers (archives.py) see it as if it were written in place.
+            self.scope.bindings[name] = ("alias", constant)
+            return
         produced = self._produced_by(value)
         if produced:
             self.scope.bindings[name] = ("result", produced)
@@ -1057,6 +1062,15 @@ class _FunctionBody:
             self.scope.bindings[name] = same
         else:
             self.scope.bindings.pop(name, None)
+
+    def _library_constant(self, value: ast.expr) -> str | None:
+        """``zipfile.ZIP_DEFLATED``: an imported module's UPPER_CASE constant, by name."""
+        if not (isinstance(value, ast.Attribute) and value.attr.isupper()):
+            return None
+        dotted = self.scope.dotted(value)
+        if dotted is None or dotted.startswith(f"{self.scope.module.module}."):
+            return None
+        return dotted
 
     def _chain_of_local(self, value: ast.expr) -> tuple[Binding, tuple[str, ...]] | None:
         """``client.shop`` or ``client["shop"]`` on a local value of known type: the
