@@ -132,6 +132,7 @@ class _ModuleVisitor:
         self.imports: dict[str, str] = {}
         self.defined: set[str] = set()
         self.table_names: set[str] = set()  # module-level names bound to literal tables
+        self.strings: dict[str, str] = {}  # module-level names bound to one string literal
         #: Module-level names bound to an object (``client = MongoClient()``, ``db =
         #: client["shop"]``): ``db["orders"]`` on them is an item, not a table's entry.
         self.objects: set[str] = set()
@@ -181,6 +182,8 @@ class _ModuleVisitor:
                     self.defined.add(name)
                     if stmt.value is not None and _is_table(stmt.value):
                         self.table_names.add(name)
+                    elif isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str):
+                        self.strings[name] = stmt.value.value
                     elif isinstance(stmt.value, ast.Call | ast.Subscript | ast.Attribute):
                         self.objects.add(name)
 
@@ -890,7 +893,12 @@ class _FunctionBody:
         self.hints: list[Hint] = []
         self.nested: list[ast.FunctionDef | ast.AsyncFunctionDef] = []
         self.returns = ""
-        self.children = ChildPrograms(scope.dotted)  # programs run in subprocesses
+        # Programs run in subprocesses; a module's string constant names one unless a
+        # local of the same name hides it.
+        self.children = ChildPrograms(
+            scope.dotted,
+            lambda name: None if name in scope.bindings else scope.module.strings.get(name),
+        )
         #: Functions and classes returned uncalled (``return requests.get``): a factory's.
         self.returned: list[str] = []
         #: Literal tables bound to local names: (name, value, line), for dispatch.
@@ -953,6 +961,8 @@ class _FunctionBody:
         elif launched:
             self._comprehensions(stmt)
         self.calls.extend(self.children.sites(stmt, launched, _own_expressions(stmt)))
+        if any(site.target == "pow" for site in launched):
+            self._modexp_hint(stmt)
         self.calls.extend(archives.sites(launched, _own_expressions(stmt), scope.dotted))
         self.calls.extend(
             callbacks.sites(
@@ -1047,6 +1057,11 @@ class _FunctionBody:
         if picked is not None:
             self.scope.bindings[name] = picked
             return
+        if (constant := self._library_constant(value)) is not None:
+            # comp = zipfile.ZIP_DEFLATED: the local is the constant, so the argument
+            # readers (archives.py) see it as if it were written in place.
+            self.scope.bindings[name] = ("alias", constant)
+            return
         produced = self._produced_by(value)
         if produced:
             self.scope.bindings[name] = ("result", produced)
@@ -1054,6 +1069,15 @@ class _FunctionBody:
             self.scope.bindings[name] = same
         else:
             self.scope.bindings.pop(name, None)
+
+    def _library_constant(self, value: ast.expr) -> str | None:
+        """``zipfile.ZIP_DEFLATED``: an imported module's UPPER_CASE constant, by name."""
+        if not (isinstance(value, ast.Attribute) and value.attr.isupper()):
+            return None
+        dotted = self.scope.dotted(value)
+        if dotted is None or dotted.startswith(f"{self.scope.module.module}."):
+            return None
+        return dotted
 
     def _chain_of_local(self, value: ast.expr) -> tuple[Binding, tuple[str, ...]] | None:
         """``client.shop`` or ``client["shop"]`` on a local value of known type: the
@@ -1166,6 +1190,23 @@ class _FunctionBody:
             return
         end = stmt.end_lineno or stmt.lineno
         self.hints.append(Hint("cpu", f"Python loop over {_source(it)}", stmt.lineno, end))
+
+    def _modexp_hint(self, stmt: ast.stmt) -> None:
+        """``pow(base, exponent, modulus)``: modular exponentiation, the core of public-key
+        cryptography done in Python (ElGamal, RSA, zero-knowledge proofs). On the
+        2048-bit numbers it is used for, each call holds the GIL for milliseconds, and
+        nobody calls it once. Two-argument ``pow`` is ordinary arithmetic."""
+        for expr in _own_expressions(stmt):
+            for node in ast.walk(expr):
+                if (
+                    isinstance(node, ast.Call)
+                    and len(node.args) == 3
+                    and not node.keywords
+                    and self.scope.dotted(node.func) == "pow"
+                ):
+                    what = "modular exponentiation pow(b, e, m)"
+                    self.hints.append(Hint("cpu", what, node.lineno, node.lineno))
+                    return
 
     def _understood(self, body: list[ast.stmt]) -> bool:
         """A call the visitor cannot name (``pipe.lpop()`` on an unknown object) may well

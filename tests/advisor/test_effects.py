@@ -229,6 +229,19 @@ def test_an_archive_written_compressed_is_cpu_and_a_stored_one_is_file_io(
                         zf.write(p)
 
             @app.task
+            def bundle_local(paths, out):
+                comp = zipfile.ZIP_DEFLATED
+                with zipfile.ZipFile(out, "w", compression=comp) as zf:
+                    for p in paths:
+                        zf.write(p)
+
+            @app.task
+            def stored_local(out):
+                comp = zipfile.ZIP_STORED
+                with zipfile.ZipFile(out, "w", compression=comp) as zf:
+                    zf.write("x")
+
+            @app.task
             def bundle_lzma(out):
                 zipfile.ZipFile(out, mode="w", compression=ZIP_LZMA).close()
 
@@ -250,9 +263,9 @@ def test_an_archive_written_compressed_is_cpu_and_a_stored_one_is_file_io(
         },
     )
     effects = {t.name.rpartition(".")[2]: {e.value for e in t.effects} for t in advice.tasks}
-    for name in ("bundle", "bundle_lzma", "export"):
+    for name in ("bundle", "bundle_local", "bundle_lzma", "export"):
         assert "cpu_releases_gil" in effects[name], (name, effects[name])
-    assert effects["stored"] == {"file_io"}
+    assert effects["stored"] == effects["stored_local"] == {"file_io"}
     assert effects["unpack"] == {"file_io"}
     tasks = {t.name.rpartition(".")[2]: t for t in advice.tasks}
     (ev,) = [e for e in tasks["export"].evidence if e.kind == "cpu_releases_gil"]

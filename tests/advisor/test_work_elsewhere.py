@@ -213,3 +213,107 @@ def build(path):
     assert advice.queues[0].confidence is Confidence.MEDIUM
     advice = advise(task_module(tmp_path / "b", TRANSCODE))
     assert advice.queues[0].confidence is Confidence.HIGH
+
+
+WRAPPED = """
+import shlex
+import subprocess
+from django.conf import settings
+
+FFMPEG = "/usr/bin/ffmpeg"
+
+
+def run_command(cmd):
+    return subprocess.run(cmd, check=True, capture_output=True)
+
+
+def run(cmd, shell=False):
+    return subprocess.check_output(cmd, shell=shell)
+
+
+@app.task(queue="media")
+def transcode(src, dst):
+    cmd = [settings.FFMPEG_COMMAND, "-i", src, dst]
+    subprocess.run(cmd)
+
+@app.task(queue="media")
+def wrapped(src, dst):
+    run_command(["ffmpeg", "-i", src, "-vf", "scale=640:-1", dst])
+
+@app.task(queue="media")
+def wrapped_variable(path):
+    cmd: list[str] = ["tesseract", path, "out"] + ["-l", "eng"]
+    run(cmd)
+
+@app.task(queue="media")
+def shell_string(path):
+    subprocess.run(shlex.split("gs -sDEVICE=png16m -o out.png " + path))
+
+@app.task(queue="media")
+def constant(src, dst):
+    subprocess.run([FFMPEG, "-i", src, dst])
+
+@app.task(queue="media")
+def joined(path):
+    run(" ".join(["pdftoppm", "-png", path, "out"]), shell=True)
+"""
+
+
+def test_a_program_built_in_a_variable_or_passed_to_a_wrapper_is_a_cpu_child(
+    tmp_path: Path,
+) -> None:
+    advice = advise(task_module(tmp_path, WRAPPED))
+    programs = {
+        t.name.rpartition(".")[2]: sorted({e.call for e in t.evidence if e.kind == "cpu_child"})
+        for t in advice.tasks
+    }
+    assert programs == {
+        "transcode": ["subprocess.ffmpeg"],
+        "wrapped": ["subprocess.ffmpeg"],
+        "wrapped_variable": ["subprocess.tesseract"],
+        "shell_string": ["subprocess.gs"],
+        "joined": ["subprocess.pdftoppm"],
+        "constant": ["subprocess.ffmpeg"],
+    }
+    (queue,) = advice.queues
+    assert queue.concurrency == 2
+
+
+NOT_A_COMMAND = """
+import subprocess
+
+
+def which_missing(names):
+    return [n for n in names if not shutil.which(n)]
+
+
+def run_command(cmd):
+    return subprocess.run(cmd, check=True)
+
+
+TOOL = "/usr/bin/ffmpeg"
+
+
+@app.task
+def hidden(TOOL):
+    subprocess.run([TOOL, "--version"])
+
+@app.task
+def check_tools():
+    which_missing(["ffmpeg", "ffprobe"])
+    log("ffmpeg", "-i")
+
+@app.task
+def push(branch):
+    run_command(["git", "push", "origin", branch])
+    cmd = ["ffmpeg", "-i", "x"]
+    cmd = ["git", "pull"]
+    run_command(cmd)
+"""
+
+
+def test_program_names_that_are_not_a_command_run_nothing(tmp_path: Path) -> None:
+    advice = advise(task_module(tmp_path, NOT_A_COMMAND))
+    assert all(Effect.CPU_CHILD not in t.effects for t in advice.tasks)
+    (queue,) = advice.queues
+    assert queue.concurrency == 50
