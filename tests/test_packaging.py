@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import celery_poolkit
-from harness.wheel import build_wheel
+from harness.wheel import the_wheel
 
 REPO = Path(__file__).resolve().parents[1]
 if sys.version_info >= (3, 11):
@@ -53,7 +53,7 @@ def test_tests_import_the_installed_wheel_not_the_source_tree() -> None:
 
 
 def test_wheel_installs_only_the_celery_poolkit_namespace(tmp_path: Path) -> None:
-    wheel = build_wheel(tmp_path)
+    wheel = the_wheel(tmp_path)
     names = zipfile.ZipFile(wheel).namelist()
     tops = {name.split("/", 1)[0] for name in names}
     assert {t for t in tops if not t.endswith(".dist-info")} == {"celery_poolkit"}

@@ -64,13 +64,17 @@ def stop_process(
     sig: int = signal.SIGTERM,
     timeout: float = 20.0,
     group: bool = False,
+    leader_only: bool = False,
 ) -> int | None:
     """Send ``sig`` to the process we started (its whole session when ``group``), wait,
     then SIGKILL whatever is left. Returns the exit code, None if it had to be killed.
 
     ``group`` is for processes started with ``start_new_session=True`` (a prefork worker
     and its children): the process group id is the pid we started, so we still only
-    signal processes we created.
+    signal processes we created. ``leader_only`` sends ``sig`` to that pid alone and
+    keeps the group for the final SIGKILL: a Celery worker's warm shutdown is its main
+    process's job, and a SIGTERM to the whole group killed the prefork children under
+    it (on kombu's filesystem transport the main process then waited out the timeout).
     """
     if proc.poll() is not None:
         return proc.returncode
@@ -82,7 +86,11 @@ def stop_process(
             else:
                 os.kill(proc.pid, s)
 
-    send(sig)
+    if leader_only:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(proc.pid, sig)
+    else:
+        send(sig)
     try:
         return proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:

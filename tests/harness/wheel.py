@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -35,5 +36,29 @@ def build_wheel(into: Path) -> Path:
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert built.returncode == 0, built.stderr
+    shutil.rmtree(source, ignore_errors=True)
     (wheel,) = into.glob("celery_poolkit-*.whl")
     return wheel
+
+
+def the_wheel(into: Path) -> Path:
+    """The wheel this tox environment installed (``$TOX_PACKAGE``), or one built into
+    ``into`` when not under tox.
+
+    Under ``scripts/test`` every environment installs one wheel built up front; building
+    it again per test module cost each unit environment (and the extras test) a pip
+    wheel run, 10-30 s on a busy machine, for the same files.
+    """
+    for name in os.environ.get("TOX_PACKAGE", "").split(os.pathsep):
+        if name.endswith(".whl") and Path(name).name.startswith("celery_poolkit-"):
+            return Path(name)
+    return build_wheel(into)
+
+
+if __name__ == "__main__":
+    # scripts/test: build the wheel every tox environment installs, print its path.
+    if len(sys.argv) != 2:
+        sys.exit("usage: python tests/harness/wheel.py OUTPUT_DIRECTORY")
+    out = Path(sys.argv[1])
+    out.mkdir(parents=True, exist_ok=True)
+    print(build_wheel(out))

@@ -55,8 +55,11 @@ class WorkerProcess:
         return log_tail(self.log, lines)
 
     def stop(self, timeout: float = 30.0) -> int | None:
-        """Warm shutdown (SIGTERM), then SIGKILL of the worker's session after ``timeout``."""
-        self.returncode = stop_process(self.proc, sig=signal.SIGTERM, timeout=timeout, group=True)
+        """Warm shutdown (SIGTERM to the main process, which stops its pool, as ``kill
+        -TERM $MAINPID`` does), then SIGKILL of the worker's session after ``timeout``."""
+        self.returncode = stop_process(
+            self.proc, sig=signal.SIGTERM, timeout=timeout, group=True, leader_only=True
+        )
         return self.returncode
 
 

@@ -8,7 +8,10 @@ for them. The broker is kombu's dependency-free filesystem transport, or the sui
 Redis for the ``redis`` extra (kombu's Redis transport needs ``packaging``, which a bare
 ``redis`` requirement does not bring).
 
-About 20 s per extra (mostly pip); ``-k redis`` runs one.
+About 20 s per extra (mostly pip); ``-k redis`` runs one. Marked ``extras`` as well as
+``integration``: tox's ``extras`` environment runs it, not ``integration``, because
+``scripts/test`` runs it beside the CPU-bound unit environments, where its waits on pip
+cost nothing.
 """
 
 from __future__ import annotations
@@ -25,9 +28,15 @@ from pathlib import Path
 import pytest
 from celery import Celery
 
+<<<<<<< HEAD
 from harness.procs import free_port
 from harness.wheel import build_wheel
+=======
+from harness.wheel import the_wheel
+>>>>>>> hci
 from harness.workers import WorkerProcess
+
+pytestmark = pytest.mark.extras
 
 # extra -> (pool, modules the task imports: the extra's libraries and poolkit's for them)
 EXTRAS: dict[str, tuple[str, list[str]]] = {
@@ -71,7 +80,7 @@ def touch(path, modules):
 
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_wheel(tmp_path_factory.mktemp("wheel"))
+    return the_wheel(tmp_path_factory.mktemp("wheel"))
 
 
 @pytest.fixture
