@@ -28,12 +28,8 @@ from pathlib import Path
 import pytest
 from celery import Celery
 
-<<<<<<< HEAD
 from harness.procs import free_port
-from harness.wheel import build_wheel
-=======
 from harness.wheel import the_wheel
->>>>>>> hci
 from harness.workers import WorkerProcess
 
 pytestmark = pytest.mark.extras
