@@ -10,7 +10,8 @@ Prefork recycles a child process; a one-process pool has only the worker itself.
 3. replace the process: ``os.execv`` with the interpreter's own argv (``sys.orig_argv``:
    same pid, same log, same options), or, under ``--poolkit-recycle=exit``, exit with
    :data:`EXIT_RECYCLE` for a supervisor (systemd ``Restart=always``, Kubernetes) to start
-   a new one.
+   a new one, or, under ``--poolkit-recycle=fork``, exit with it for the keeper process
+   (:mod:`celery_poolkit.worker.fork_server`) to fork the replacement.
 
 A task stuck in a C call never returns, and Celery's warm shutdown would wait for it forever
 (``ThreadPoolExecutor.shutdown(wait=True)``); the drain thread does not: once only the stuck
@@ -42,7 +43,7 @@ RECYCLES_ENV = "POOLKIT_RECYCLES"
 HANDOVER_ENV = "POOLKIT_HANDOVER"
 #: The most a handover file may hold (Celery keeps at most 50,000 revoked ids, ~2 MB).
 HANDOVER_MAX_BYTES = 16 * 1024 * 1024
-MODES = ("exec", "exit")
+MODES = ("exec", "exit", "fork")
 
 
 def start_thread(target: Callable[[], None], name: str) -> None:
@@ -141,7 +142,9 @@ class Recycler:
             "%gs for its running tasks, then %s",
             reason,
             self.drain,
-            "replaces itself" if self.mode == "exec" else f"exits with status {EXIT_RECYCLE}",
+            {"exec": "replaces itself", "fork": "its keeper forks a replacement"}.get(
+                self.mode, f"exits with status {EXIT_RECYCLE}"
+            ),
         )
         if stuck and self.stop_consuming is not None:
             # Celery's warm shutdown would wait for the stuck thread forever, and closes
@@ -181,6 +184,13 @@ class Recycler:
             with contextlib.suppress(Exception):
                 handler.flush()
         if self.mode == "exit":
+            os._exit(EXIT_RECYCLE)
+        if self.mode == "fork":
+            from celery_poolkit.worker.fork_server import handover_path
+
+            path = handover_path()
+            if path:
+                write_handover(path)  # the keeper hands it to the next child
             os._exit(EXIT_RECYCLE)
         env = dict(os.environ)
         env[RECYCLES_ENV] = str(recycles() + 1)
@@ -237,18 +247,24 @@ def consumer_stopper(worker: Any) -> Callable[[], None]:
     return stop
 
 
-def write_handover() -> str:
+def write_handover(target: str = "") -> str:
     """Side effect: the revoked task ids and the logical clock of this worker, in a private
-    temporary file for the process that replaces it; its path, or "" when it failed."""
+    temporary file (or ``target``, replaced atomically: the keeper's directory under
+    ``--poolkit-recycle=fork``) for the process that replaces it; its path, or "" when it
+    failed."""
     try:
         from celery import current_app
         from celery.worker import state
 
         data = {"revoked": [str(i) for i in list(state.revoked)],
                 "clock": int(current_app.clock.value)}  # fmt: skip
-        fd, path = tempfile.mkstemp(prefix="poolkit-handover-", suffix=".json")
+        directory = os.path.dirname(target) if target else None
+        fd, path = tempfile.mkstemp(prefix="poolkit-handover-", suffix=".json", dir=directory)
         with os.fdopen(fd, "w") as out:
             json.dump(data, out)
+        if target:
+            os.replace(path, target)
+            path = target
     except Exception:
         logger.exception("poolkit: could not hand the revoked task ids to the replacement")
         return ""
