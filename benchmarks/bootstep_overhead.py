@@ -184,7 +184,7 @@ def main() -> None:
     parser.add_argument("--max-tasks", type=int, default=1000, metavar="N",
                         help="--recycle: the worker's --max-tasks-per-child [1000]")  # fmt: skip
     parser.add_argument("--replace", choices=("exec", "fork"), default="exec",
-                        help="--recycle/--leak: how the recycling worker replaces itself")  # fmt: skip
+                        help="--recycle/--leak: how the recycling worker is replaced")  # fmt: skip
     parser.add_argument("--versus-exec", action="store_true",
                         help="--replace fork: the base variant recycles too, by exec")  # fmt: skip
     parser.add_argument("--leak", action="store_true",
