@@ -106,7 +106,8 @@ def test_keeper_reforks_on_recycle_and_forwards_signals(tmp_path: Path) -> None:
     try:
         child, recycles = map(int, _wait_for(tmp_path / "child").split())
         assert recycles == 2  # two children recycled, the third serves
-        assert child != keeper.pid and _alive(child)
+        assert child != keeper.pid
+        assert _alive(child)
         for signum in (signal.SIGHUP, signal.SIGUSR1, signal.SIGQUIT):
             keeper.send_signal(signum)
             expected = str(int(signum))
