@@ -99,6 +99,20 @@ def _reinit_child() -> None:
         gevent.reinit()
 
 
+def _stop_with_keeper(keeper: int) -> None:
+    """Linux: the child gets SIGTERM (a warm shutdown) if the keeper dies, even by SIGKILL,
+    so a supervisor that restarts the keeper never finds a second worker serving."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != keeper:  # the keeper died before prctl took effect
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _terminal_sigint() -> bool:
     """True when this process group is the terminal's foreground group: the terminal's
     SIGINT reaches the child directly, so forwarding it would make a second one."""
@@ -156,6 +170,7 @@ class Keeper:
     def _enter_child(self, keeper: int, forks: int) -> None:
         """In a new child: the state a worker started by this keeper expects."""
         self._restore()
+        _stop_with_keeper(keeper)
         _reinit_child()
         os.environ[KEEPER_ENV] = str(keeper)
         os.environ[FORK_DIR_ENV] = self.directory

@@ -174,3 +174,20 @@ def test_blocking_reason_names_other_threads() -> None:
     finally:
         stop.set()
         thread.join(5)
+
+
+def test_the_child_stops_when_the_keeper_is_killed(tmp_path: Path) -> None:
+    keeper = _keeper(tmp_path)
+    try:
+        child, _ = map(int, _wait_for(tmp_path / "child").split())
+        keeper.kill()  # SIGKILL: nothing forwarded; the kernel's parent-death signal acts
+        keeper.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _alive(child):
+            time.sleep(0.02)
+        assert not _alive(child)
+        assert (tmp_path / "signals").read_text().split() == [str(int(signal.SIGTERM))]
+    finally:
+        if keeper.poll() is None:
+            keeper.kill()
+            keeper.wait(5)
