@@ -186,11 +186,12 @@ class Recycler:
         if self.mode == "exit":
             os._exit(EXIT_RECYCLE)
         if self.mode == "fork":
-            from celery_poolkit.worker.fork_server import handover_path
+            from celery_poolkit.worker.fork_server import handover_path, write_carried
 
             path = handover_path()
-            if path:
-                write_handover(path)  # the keeper hands it to the next child
+            if path:  # the keeper hands them to the next child
+                write_handover(path)
+                write_carried(os.path.dirname(path))
             os._exit(EXIT_RECYCLE)
         env = dict(os.environ)
         env[RECYCLES_ENV] = str(recycles() + 1)

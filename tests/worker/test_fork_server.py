@@ -191,3 +191,20 @@ def test_the_child_stops_when_the_keeper_is_killed(tmp_path: Path) -> None:
         if keeper.poll() is None:
             keeper.kill()
             keeper.wait(5)
+
+
+def test_carried_variables_round_trip_and_bad_files_give_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from celery_poolkit.worker.limit_events import CARRIED_ENV
+
+    monkeypatch.setenv(CARRIED_ENV, '{"recycles":{"tasks":2}}')
+    fork_server.write_carried(str(tmp_path))
+    assert fork_server.take_carried(str(tmp_path)) == {CARRIED_ENV: '{"recycles":{"tasks":2}}'}
+    assert fork_server.take_carried(str(tmp_path)) == {}  # taken once: the file is gone
+    carried = tmp_path / fork_server.CARRIED_NAME
+    for bad in ("[1]", "{", '{"PATH": "/evil"}', f'{{"{CARRIED_ENV}": 3}}'):
+        carried.write_text(bad)
+        assert fork_server.take_carried(str(tmp_path)) == {}
+    carried.write_text(" " * (fork_server.CARRIED_MAX_BYTES + 1))
+    assert fork_server.take_carried(str(tmp_path)) == {}
