@@ -323,8 +323,13 @@ def _fork_keeper(worker: Any, options: StepOptions) -> None:
     from celery_poolkit.worker.guard import worker_pool
     from celery_poolkit.worker.limits import enforced_on
 
+    if under_keeper():
+        # Re-executed by Celery's SIGHUP handler: the keeper already serves and holds
+        # the pidfile, which this process must not try to take again.
+        worker.pidfile = None
+        return
     pool, _name = worker_pool(worker.pool_cls)
-    if not options.limits or pool is None or enforced_on(pool) is None or under_keeper():
+    if not options.limits or pool is None or enforced_on(pool) is None:
         return
     run_keeper(worker)
 
