@@ -22,7 +22,6 @@ would see a second SIGINT and shut down cold.
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import shutil
@@ -34,21 +33,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from celery_poolkit.worker.recycle import EXIT_RECYCLE, HANDOVER_ENV, RECYCLES_ENV
+from celery_poolkit.worker.recycle import (
+    EXIT_RECYCLE,
+    FORK_DIR_ENV,
+    HANDOVER_ENV,
+    RECYCLES_ENV,
+    handover_path,
+    take_carried,
+)
 
 logger = logging.getLogger("celery_poolkit")
 
 #: Set in each child: the keeper's pid (a child re-executed by Celery's SIGHUP handler
 #: sees that it already has a keeper and does not fork again).
 KEEPER_ENV = "POOLKIT_KEEPER"
-#: Set in each child: the keeper's private directory where a recycling child leaves the
-#: handover file for its successor.
-FORK_DIR_ENV = "POOLKIT_FORK_DIR"
-HANDOVER_NAME = "handover.json"
-#: What else a recycling child hands its successor: the environment variables that
-#: ``exec`` would carry across ``os.execve`` (the metrics' limit counts), as JSON.
-CARRIED_NAME = "environ.json"
-CARRIED_MAX_BYTES = 64 * 1024
 FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGUSR1)
 #: The signals after which a child's recycle exit ends the keeper instead of a new fork.
 STOPPING = (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT)
@@ -58,48 +56,6 @@ def under_keeper(environ: dict[str, str] | None = None) -> bool:
     """True in a worker whose parent is its keeper (its recycle is an exit, not an exec)."""
     value = (os.environ if environ is None else environ).get(KEEPER_ENV, "")
     return value.isdigit() and int(value) == os.getppid()
-
-
-def handover_path(environ: dict[str, str] | None = None) -> str:
-    """Where a child under a keeper writes its handover ("" when not under one)."""
-    directory = (os.environ if environ is None else environ).get(FORK_DIR_ENV, "")
-    return os.path.join(directory, HANDOVER_NAME) if directory else ""
-
-
-def carried_keys() -> tuple[str, ...]:
-    from celery_poolkit.worker.limit_events import CARRIED_ENV
-
-    return (CARRIED_ENV,)
-
-
-def write_carried(directory: str) -> None:
-    """Side effect: this process's carried environment variables (:func:`carried_keys`)
-    in the keeper's ``directory``, for the next child. Never raises: a recycle goes on."""
-    values = {k: os.environ[k] for k in carried_keys() if k in os.environ}
-    try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".environ-")
-        with os.fdopen(fd, "w") as out:
-            json.dump(values, out)
-        os.replace(tmp, os.path.join(directory, CARRIED_NAME))
-    except (OSError, TypeError, ValueError):
-        logger.exception("poolkit: could not hand the limit counts to the replacement")
-
-
-def take_carried(directory: str) -> dict[str, str]:
-    """The variables a recycled child left in ``directory`` (the file is removed);
-    anything too big, unreadable or not a string-to-string object gives ``{}``."""
-    path = os.path.join(directory, CARRIED_NAME)
-    try:
-        with open(path, "rb") as source:
-            raw = source.read(CARRIED_MAX_BYTES + 1)
-        os.unlink(path)
-        data = json.loads(raw) if len(raw) <= CARRIED_MAX_BYTES else {}
-    except (OSError, ValueError):
-        return {}
-    keys = carried_keys()
-    if not isinstance(data, dict):
-        return {}
-    return {k: v for k, v in data.items() if k in keys and isinstance(v, str)}
 
 
 def exit_status(waitstatus: int, stopping: bool) -> int | None:

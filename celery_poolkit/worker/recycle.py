@@ -43,6 +43,14 @@ RECYCLES_ENV = "POOLKIT_RECYCLES"
 HANDOVER_ENV = "POOLKIT_HANDOVER"
 #: The most a handover file may hold (Celery keeps at most 50,000 revoked ids, ~2 MB).
 HANDOVER_MAX_BYTES = 16 * 1024 * 1024
+#: Set by the keeper (``--poolkit-recycle fork``) in each child: its private directory,
+#: where a recycling child leaves the handover files for its successor.
+FORK_DIR_ENV = "POOLKIT_FORK_DIR"
+HANDOVER_NAME = "handover.json"
+#: What else a recycling child hands its successor: the environment variables that
+#: ``exec`` would carry across ``os.execve`` (the metrics' limit counts), as JSON.
+CARRIED_NAME = "environ.json"
+CARRIED_MAX_BYTES = 64 * 1024
 MODES = ("exec", "exit", "fork")
 
 
@@ -186,8 +194,6 @@ class Recycler:
         if self.mode == "exit":
             os._exit(EXIT_RECYCLE)
         if self.mode == "fork":
-            from celery_poolkit.worker.fork_server import handover_path, write_carried
-
             path = handover_path()
             if path:  # the keeper hands them to the next child
                 write_handover(path)
@@ -297,3 +303,45 @@ def take_handover(environ: MutableMapping[str, str] | None = None) -> tuple[list
         with contextlib.suppress(OSError):
             os.unlink(path)
     return revoked, clock
+
+
+def handover_path(environ: dict[str, str] | None = None) -> str:
+    """Where a child under a keeper writes its handover ("" when not under one)."""
+    directory = (os.environ if environ is None else environ).get(FORK_DIR_ENV, "")
+    return os.path.join(directory, HANDOVER_NAME) if directory else ""
+
+
+def carried_keys() -> tuple[str, ...]:
+    from celery_poolkit.worker.limit_events import CARRIED_ENV
+
+    return (CARRIED_ENV,)
+
+
+def write_carried(directory: str) -> None:
+    """Side effect: this process's carried environment variables (:func:`carried_keys`)
+    in the keeper's ``directory``, for the next child. Never raises: a recycle goes on."""
+    values = {k: os.environ[k] for k in carried_keys() if k in os.environ}
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".environ-")
+        with os.fdopen(fd, "w") as out:
+            json.dump(values, out)
+        os.replace(tmp, os.path.join(directory, CARRIED_NAME))
+    except (OSError, TypeError, ValueError):
+        logger.exception("poolkit: could not hand the limit counts to the replacement")
+
+
+def take_carried(directory: str) -> dict[str, str]:
+    """The variables a recycled child left in ``directory`` (the file is removed);
+    anything too big, unreadable or not a string-to-string object gives ``{}``."""
+    path = os.path.join(directory, CARRIED_NAME)
+    try:
+        with open(path, "rb") as source:
+            raw = source.read(CARRIED_MAX_BYTES + 1)
+        os.unlink(path)
+        data = json.loads(raw) if len(raw) <= CARRIED_MAX_BYTES else {}
+    except (OSError, ValueError):
+        return {}
+    keys = carried_keys()
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if k in keys and isinstance(v, str)}

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from celery_poolkit.worker import fork_server
+from celery_poolkit.worker import fork_server, recycle
 from celery_poolkit.worker.recycle import EXIT_RECYCLE, RECYCLES_ENV
 
 #: A keeper whose children behave as the test says: the first ``RECYCLE_FIRST`` children
@@ -159,8 +159,8 @@ def test_under_keeper_and_handover_path() -> None:
     assert not fork_server.under_keeper({fork_server.KEEPER_ENV: str(os.getpid())})
     assert not fork_server.under_keeper({fork_server.KEEPER_ENV: "x"})
     assert not fork_server.under_keeper({})
-    assert fork_server.handover_path({}) == ""
-    assert fork_server.handover_path({fork_server.FORK_DIR_ENV: "/d"}) == "/d/handover.json"
+    assert recycle.handover_path({}) == ""
+    assert recycle.handover_path({recycle.FORK_DIR_ENV: "/d"}) == "/d/handover.json"
 
 
 def test_blocking_reason_names_other_threads() -> None:
@@ -199,12 +199,12 @@ def test_carried_variables_round_trip_and_bad_files_give_nothing(
     from celery_poolkit.worker.limit_events import CARRIED_ENV
 
     monkeypatch.setenv(CARRIED_ENV, '{"recycles":{"tasks":2}}')
-    fork_server.write_carried(str(tmp_path))
-    assert fork_server.take_carried(str(tmp_path)) == {CARRIED_ENV: '{"recycles":{"tasks":2}}'}
-    assert fork_server.take_carried(str(tmp_path)) == {}  # taken once: the file is gone
-    carried = tmp_path / fork_server.CARRIED_NAME
+    recycle.write_carried(str(tmp_path))
+    assert recycle.take_carried(str(tmp_path)) == {CARRIED_ENV: '{"recycles":{"tasks":2}}'}
+    assert recycle.take_carried(str(tmp_path)) == {}  # taken once: the file is gone
+    carried = tmp_path / recycle.CARRIED_NAME
     for bad in ("[1]", "{", '{"PATH": "/evil"}', f'{{"{CARRIED_ENV}": 3}}'):
         carried.write_text(bad)
-        assert fork_server.take_carried(str(tmp_path)) == {}
-    carried.write_text(" " * (fork_server.CARRIED_MAX_BYTES + 1))
-    assert fork_server.take_carried(str(tmp_path)) == {}
+        assert recycle.take_carried(str(tmp_path)) == {}
+    carried.write_text(" " * (recycle.CARRIED_MAX_BYTES + 1))
+    assert recycle.take_carried(str(tmp_path)) == {}
