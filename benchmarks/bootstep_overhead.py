@@ -19,7 +19,10 @@ With ``--limits`` both have poolkit and send every task with a soft and a hard t
 that never fires; the first runs ``--no-poolkit-limits`` (issue 13; target >= 0.97x).
 With ``--recycle`` both have poolkit; the second runs ``--max-tasks-per-child 1000``, so
 the worker replaces itself during the run (issue 13; target >= 0.9x; ``--max-tasks``
-sets another limit). With ``--leak`` both
+sets another limit). ``--replace fork`` makes the recycling variant replace itself by
+``--poolkit-recycle=fork`` (a keeper forks each replacement) instead of ``exec``;
+``--versus-exec`` then makes the base variant the same recycling worker with ``exec``, so
+the two replacements run side by side. With ``--leak`` both
 have poolkit and run ``bench.alloc`` (50 MiB touched, then ``--io`` seconds of sleep): the
 first frees the memory and runs without a memory limit, the second keeps it (the issue's
 leaking task) under ``--max-memory-per-child`` ``--leak-limit`` KiB.
@@ -32,6 +35,7 @@ started without those flags has them (the default is ``--without-gossip
 
     python benchmarks/bootstep_overhead.py [--repeat 5] [--tasks 2000] [--pool threads]
         [--metrics | --limits | --recycle | --leak] [--processes 2] [--celery-defaults]
+        [--replace fork [--versus-exec]]
 """
 
 from __future__ import annotations
@@ -73,7 +77,9 @@ DEADLINE = 300.0  # seconds: a run that takes longer is a failure, not a number
 
 
 def group_cpu(pgid: int) -> float:
-    """CPU seconds (user + system) of every live process in the worker's session.
+    """CPU seconds (user + system) of every live process in the worker's session, and of
+    the children its leader has reaped (a prefork child, or a ``--poolkit-recycle=fork``
+    keeper's past workers: the kernel adds them to the leader's cutime/cstime).
 
     The harness starts workers in a new session, so the group id is the pid it started:
     the parent and its prefork children, nothing else.
@@ -87,6 +93,8 @@ def group_cpu(pgid: int) -> float:
             continue  # the process ended while we looked
         if int(fields[2]) == pgid:
             total += int(fields[11]) + int(fields[12])
+            if stat.parent.name == str(pgid):
+                total += int(fields[13]) + int(fields[14])
     return total / tick
 
 
@@ -175,6 +183,10 @@ def main() -> None:
                         help="poolkit vs poolkit with --max-tasks-per-child 1000")  # fmt: skip
     parser.add_argument("--max-tasks", type=int, default=1000, metavar="N",
                         help="--recycle: the worker's --max-tasks-per-child [1000]")  # fmt: skip
+    parser.add_argument("--replace", choices=("exec", "fork"), default="exec",
+                        help="--recycle/--leak: how the recycling worker is replaced")  # fmt: skip
+    parser.add_argument("--versus-exec", action="store_true",
+                        help="--replace fork: the base variant recycles too, by exec")  # fmt: skip
     parser.add_argument("--leak", action="store_true",
                         help="50 MiB tasks: freed vs leaked, max-memory-per-child")  # fmt: skip
     parser.add_argument("--leak-limit", type=int, default=1_000_000, metavar="KIB",
@@ -196,10 +208,15 @@ def main() -> None:
         parser.error("--processes must be 1-8, --io 0-5 and --leak-limit >= 100000")
     if args.max_tasks < 1 or not 10 <= args.deadline <= 1800:
         parser.error("--max-tasks must be 1 or more and --deadline 10-1800")
+    if args.versus_exec and (args.replace != "fork" or mode not in ("recycle", "leak")):
+        parser.error("--versus-exec needs --replace fork and --recycle or --leak")
     setup = Setup(args.processes, args.celery_defaults, args.deadline)
     base, other = ("poolkit", "metrics") if args.metrics else ("without poolkit", "with poolkit")
     if mode:
         base, other = ("poolkit", f"poolkit {mode}")
+        if args.replace == "fork":
+            other = f"{mode} by fork"
+            base = f"{mode} by exec" if args.versus_exec else base
     print(f"load average before: {os.getloadavg()}; {' '.join(sys.argv[1:])}")
     with redis_server() as redis:
         for pool in args.pool or list(POOLS):
@@ -218,13 +235,16 @@ def main() -> None:
                         flags_base, flags_other, send = MODES[mode]
                         extra = Extra(tuple(flags_other if installed else flags_base),
                                       tuple(send.items()))  # fmt: skip
+                    replace = ("--poolkit-recycle", args.replace if installed else "exec")
+                    recycling = installed or args.versus_exec
                     if mode == "recycle":
-                        limit = ("--max-tasks-per-child", str(args.max_tasks))
-                        extra = Extra(limit if installed else ())
+                        limit = ("--max-tasks-per-child", str(args.max_tasks), *replace)
+                        extra = Extra(limit if recycling else ())
                     if mode == "leak":
-                        limit = ("--max-memory-per-child", str(args.leak_limit))
-                        alloc = (("mib", 50), ("seconds", args.io), ("leak", installed))
-                        extra = Extra(limit if installed else (), (), "bench.alloc", alloc)
+                        limit = ("--max-memory-per-child", str(args.leak_limit), *replace)
+                        leak = recycling
+                        alloc = (("mib", 50), ("seconds", args.io), ("leak", leak))
+                        extra = Extra(limit if recycling else (), (), "bench.alloc", alloc)
                     with_poolkit = installed or args.metrics or bool(mode)
                     rate, cpu_ms, n = run_once(
                         redis.url, pool, with_poolkit, args.tasks,

@@ -10,7 +10,8 @@ Prefork recycles a child process; a one-process pool has only the worker itself.
 3. replace the process: ``os.execv`` with the interpreter's own argv (``sys.orig_argv``:
    same pid, same log, same options), or, under ``--poolkit-recycle=exit``, exit with
    :data:`EXIT_RECYCLE` for a supervisor (systemd ``Restart=always``, Kubernetes) to start
-   a new one.
+   a new one, or, under ``--poolkit-recycle=fork``, exit with it for the keeper process
+   (:mod:`celery_poolkit.worker.fork_server`) to fork the replacement.
 
 A task stuck in a C call never returns, and Celery's warm shutdown would wait for it forever
 (``ThreadPoolExecutor.shutdown(wait=True)``); the drain thread does not: once only the stuck
@@ -42,7 +43,15 @@ RECYCLES_ENV = "POOLKIT_RECYCLES"
 HANDOVER_ENV = "POOLKIT_HANDOVER"
 #: The most a handover file may hold (Celery keeps at most 50,000 revoked ids, ~2 MB).
 HANDOVER_MAX_BYTES = 16 * 1024 * 1024
-MODES = ("exec", "exit")
+#: Set by the keeper (``--poolkit-recycle fork``) in each child: its private directory,
+#: where a recycling child leaves the handover files for its successor.
+FORK_DIR_ENV = "POOLKIT_FORK_DIR"
+HANDOVER_NAME = "handover.json"
+#: What else a recycling child hands its successor: the environment variables that
+#: ``exec`` would carry across ``os.execve`` (the metrics' limit counts), as JSON.
+CARRIED_NAME = "environ.json"
+CARRIED_MAX_BYTES = 64 * 1024
+MODES = ("exec", "exit", "fork")
 
 
 def start_thread(target: Callable[[], None], name: str) -> None:
@@ -141,7 +150,9 @@ class Recycler:
             "%gs for its running tasks, then %s",
             reason,
             self.drain,
-            "replaces itself" if self.mode == "exec" else f"exits with status {EXIT_RECYCLE}",
+            {"exec": "replaces itself", "fork": "its keeper forks a replacement"}.get(
+                self.mode, f"exits with status {EXIT_RECYCLE}"
+            ),
         )
         if stuck and self.stop_consuming is not None:
             # Celery's warm shutdown would wait for the stuck thread forever, and closes
@@ -181,6 +192,12 @@ class Recycler:
             with contextlib.suppress(Exception):
                 handler.flush()
         if self.mode == "exit":
+            os._exit(EXIT_RECYCLE)
+        if self.mode == "fork":
+            path = handover_path()
+            if path:  # the keeper hands them to the next child
+                write_handover(path)
+                write_carried(os.path.dirname(path))
             os._exit(EXIT_RECYCLE)
         env = dict(os.environ)
         env[RECYCLES_ENV] = str(recycles() + 1)
@@ -237,18 +254,24 @@ def consumer_stopper(worker: Any) -> Callable[[], None]:
     return stop
 
 
-def write_handover() -> str:
+def write_handover(target: str = "") -> str:
     """Side effect: the revoked task ids and the logical clock of this worker, in a private
-    temporary file for the process that replaces it; its path, or "" when it failed."""
+    temporary file (or ``target``, replaced atomically: the keeper's directory under
+    ``--poolkit-recycle=fork``) for the process that replaces it; its path, or "" when it
+    failed."""
     try:
         from celery import current_app
         from celery.worker import state
 
         data = {"revoked": [str(i) for i in list(state.revoked)],
                 "clock": int(current_app.clock.value)}  # fmt: skip
-        fd, path = tempfile.mkstemp(prefix="poolkit-handover-", suffix=".json")
+        directory = os.path.dirname(target) if target else None
+        fd, path = tempfile.mkstemp(prefix="poolkit-handover-", suffix=".json", dir=directory)
         with os.fdopen(fd, "w") as out:
             json.dump(data, out)
+        if target:
+            os.replace(path, target)
+            path = target
     except Exception:
         logger.exception("poolkit: could not hand the revoked task ids to the replacement")
         return ""
@@ -280,3 +303,45 @@ def take_handover(environ: MutableMapping[str, str] | None = None) -> tuple[list
         with contextlib.suppress(OSError):
             os.unlink(path)
     return revoked, clock
+
+
+def handover_path(environ: dict[str, str] | None = None) -> str:
+    """Where a child under a keeper writes its handover ("" when not under one)."""
+    directory = (os.environ if environ is None else environ).get(FORK_DIR_ENV, "")
+    return os.path.join(directory, HANDOVER_NAME) if directory else ""
+
+
+def carried_keys() -> tuple[str, ...]:
+    from celery_poolkit.worker.limit_events import CARRIED_ENV
+
+    return (CARRIED_ENV,)
+
+
+def write_carried(directory: str) -> None:
+    """Side effect: this process's carried environment variables (:func:`carried_keys`)
+    in the keeper's ``directory``, for the next child. Never raises: a recycle goes on."""
+    values = {k: os.environ[k] for k in carried_keys() if k in os.environ}
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".environ-")
+        with os.fdopen(fd, "w") as out:
+            json.dump(values, out)
+        os.replace(tmp, os.path.join(directory, CARRIED_NAME))
+    except (OSError, TypeError, ValueError):
+        logger.exception("poolkit: could not hand the limit counts to the replacement")
+
+
+def take_carried(directory: str) -> dict[str, str]:
+    """The variables a recycled child left in ``directory`` (the file is removed);
+    anything too big, unreadable or not a string-to-string object gives ``{}``."""
+    path = os.path.join(directory, CARRIED_NAME)
+    try:
+        with open(path, "rb") as source:
+            raw = source.read(CARRIED_MAX_BYTES + 1)
+        os.unlink(path)
+        data = json.loads(raw) if len(raw) <= CARRIED_MAX_BYTES else {}
+    except (OSError, ValueError):
+        return {}
+    keys = carried_keys()
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if k in keys and isinstance(v, str)}

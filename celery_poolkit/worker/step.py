@@ -48,7 +48,7 @@ class StepOptions:
     metrics_address: str = "0.0.0.0"  # Prometheus scrapes from another host
     otel: bool = False  # the same metrics as OpenTelemetry instruments (global MeterProvider)
     limits: bool = True  # threads/gevent/solo: time limits and max_*_per_child (limits.py)
-    recycle: str = "exec"  # how the worker replaces itself: re-exec, or "exit" (status 75)
+    recycle: str = "exec"  # how the worker replaces itself: "exec", "fork" (a keeper), "exit"
     recycle_drain: float = 30.0  # seconds its other running tasks get before that
 
 
@@ -125,10 +125,11 @@ WORKER_OPTIONS = (
     ),
     click.Option(
         ("--poolkit-recycle",),
-        type=click.Choice(["exec", "exit"]),
+        type=click.Choice(["exec", "fork", "exit"]),
         default=None,
-        help="How a recycling worker replaces itself: re-exec with the same argv, or exit "
-        "with status 75 for a supervisor to restart [default: exec].",
+        help="How a recycling worker replaces itself: re-exec with the same argv, fork from "
+        "a keeper process that holds the pid, or exit with status 75 for a supervisor to "
+        "restart [default: exec].",
     ),
     click.Option(
         ("--poolkit-recycle-drain",),
@@ -200,8 +201,8 @@ def resolve_options(
         elif f.name == "metrics_address":
             values[f.name] = str(value)
         elif f.name == "recycle":
-            if str(value) not in ("exec", "exit"):
-                raise ValueError(f"{key} must be exec or exit, not {value!r}")
+            if str(value) not in ("exec", "fork", "exit"):
+                raise ValueError(f"{key} must be exec, fork or exit, not {value!r}")
             values[f.name] = str(value)
         elif f.name == "recycle_drain":
             number = float(value)
@@ -245,6 +246,8 @@ class PoolkitStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery is u
             logger.error("poolkit: %s; using the defaults", exc)
             self.options = StepOptions()
         super().__init__(parent, **kwargs)
+        if self.options.recycle == "fork":
+            _fork_keeper(parent, self.options)
 
     def create(self, parent: Any) -> None:
         # Returns None: StartStopStep would otherwise call obj.start() with no arguments.
@@ -305,6 +308,40 @@ class PoolkitStep(bootsteps.StartStopStep):  # type: ignore[misc]  # celery is u
 
     def terminate(self, parent: Any) -> None:
         self.stop(parent)
+
+
+def _fork_keeper(worker: Any, options: StepOptions) -> None:
+    """``--poolkit-recycle=fork`` (:mod:`celery_poolkit.worker.fork_server`): this process
+    becomes the keeper and never returns from here; its children return and go on.
+
+    Here, in the step's ``__init__``: every step of the Worker blueprint is constructed
+    before any is created (``Blueprint.apply``), so the app and Celery are imported but
+    no broker connection, timer thread or pool thread exists yet. Not on prefork (Celery
+    recycles its own children) nor where poolkit's limits are off.
+    """
+    from celery_poolkit.worker.fork_server import run_keeper, under_keeper
+    from celery_poolkit.worker.guard import worker_pool
+    from celery_poolkit.worker.limits import enforced_on
+
+    if under_keeper():
+        # Re-executed by Celery's SIGHUP handler: the keeper already serves and holds
+        # the pidfile, which this process must not try to take again.
+        worker.pidfile = None
+        return
+    pool, _name = worker_pool(worker.pool_cls)
+    if not options.limits or pool is None or enforced_on(pool) is None:
+        return
+    run_keeper(worker)
+
+
+def recycle_mode(options: StepOptions) -> str:
+    """The Recycler's mode: "fork" only in a child of a keeper; a worker that asked for it
+    and could not fork (other threads at start-up) recycles by exec."""
+    from celery_poolkit.worker.fork_server import under_keeper
+
+    if options.recycle == "fork":
+        return "fork" if under_keeper() else "exec"
+    return options.recycle
 
 
 def _start_as_replacement(worker: Any) -> None:
@@ -370,7 +407,7 @@ def _limit_enforcer(worker: Any, options: StepOptions) -> Any:
     if not options.limits or enforced is None or pool is None:
         return None
     try:
-        recycler = Recycler(mode=options.recycle, drain=options.recycle_drain,
+        recycler = Recycler(mode=recycle_mode(options), drain=options.recycle_drain,
                             stop_consuming=consumer_stopper(worker))  # fmt: skip
         enforcer = LimitEnforcer.create(worker, pool, recycler)
         enforcer.connect()

@@ -92,7 +92,7 @@ def test_recycle_options_resolve_and_reject_bad_values() -> None:
     options = resolve_options({"poolkit_recycle": "exit", "poolkit_recycle_drain": "5"}, {}, {}, {})
     assert (options.recycle, options.recycle_drain, options.limits) == ("exit", 5.0, True)
     assert StepOptions().recycle == "exec"
-    with pytest.raises(ValueError, match="poolkit_recycle must be exec or exit"):
+    with pytest.raises(ValueError, match="poolkit_recycle must be exec, fork or exit"):
         resolve_options({"poolkit_recycle": "restart"}, {}, {}, {})
     with pytest.raises(ValueError, match="poolkit_recycle_drain"):
         resolve_options({"poolkit_recycle_drain": "-1"}, {}, {}, {})
