@@ -26,7 +26,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 from celery_poolkit.advisor import unresolved
-from celery_poolkit.model import Confidence, Effect, Evidence, TaskInfo, TaskKind
+from celery_poolkit.model import WAITING_EFFECTS, Confidence, Effect, Evidence, TaskInfo, TaskKind
 
 #: How inferred evidence's note starts (see inferred.py): it never makes ``high``.
 INFERRED_NOTE = "inferred"
@@ -46,18 +46,7 @@ _DECISIVE: dict[TaskKind, frozenset[str]] = {
     TaskKind.GPU: frozenset({Effect.GPU.value}),
     TaskKind.CPU: frozenset({Effect.CPU.value}),
     TaskKind.CPU_RELEASES_GIL: frozenset({Effect.CPU_RELEASES_GIL.value}),
-    TaskKind.IO: frozenset(
-        e.value
-        for e in (
-            Effect.NET_IO,
-            Effect.DB_IO,
-            Effect.FILE_IO,
-            Effect.SUBPROCESS,
-            Effect.CPU_CHILD,
-            Effect.SLEEP,
-            Effect.BROKER_IO,
-        )
-    ),
+    TaskKind.IO: frozenset(e.value for e in WAITING_EFFECTS),
 }
 
 

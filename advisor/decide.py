@@ -23,6 +23,7 @@ from typing import NamedTuple
 
 from celery_poolkit.advisor import confidence
 from celery_poolkit.model import (
+    WAITING_EFFECTS,
     Alternative,
     Confidence,
     Effect,
@@ -41,17 +42,6 @@ _BLOCKS_HUB = Green.BLOCKS_HUB.value  # an Evidence kind: the call stalls every 
 #: Greenlets/threads per process for IO queues: the concurrency the benchmark measured
 #: (40-73 % of concurrency/latency per process at -c 50 on 2 cores).
 IO_CONCURRENCY = 50
-_IO = frozenset(
-    {
-        Effect.NET_IO,
-        Effect.DB_IO,
-        Effect.FILE_IO,
-        Effect.SUBPROCESS,
-        Effect.CPU_CHILD,
-        Effect.SLEEP,
-        Effect.BROKER_IO,
-    }
-)
 _WAITS_GEVENT_HELPS = frozenset(
     {
         Effect.NET_IO,
@@ -81,7 +71,7 @@ def classify(effects: frozenset[Effect]) -> TaskKind:
         return TaskKind.CPU
     if Effect.CPU_RELEASES_GIL in effects:
         return TaskKind.CPU_RELEASES_GIL
-    if effects & _IO:
+    if effects & WAITING_EFFECTS:
         return TaskKind.IO
     return TaskKind.UNKNOWN
 
@@ -257,7 +247,7 @@ def _nogil_pool(
     tasks: list[TaskInfo], *, cores: int, reasons: list[str], alternatives: list[Alternative]
 ) -> _Choice:
     # Waits in the same tasks (a download, then a resize) count like IO tasks do.
-    waits = any(set(t.effects) & _IO for t in tasks)
+    waits = any(set(t.effects) & WAITING_EFFECTS for t in tasks)
     reasons.append(
         "C work that releases the GIL scales on threads as well as on prefork "
         "(37 vs 35 tasks/s) at a third of the memory"
@@ -412,7 +402,7 @@ def _fork_unsafe_pool(
 ) -> tuple[Pool, int, int]:
     """State that does not survive fork (a CUDA context, a model moved to the GPU at
     import) rules prefork out, whatever else the tasks do: prefork forks after import."""
-    waits = any(set(t.effects) & _IO for t in tasks)
+    waits = any(set(t.effects) & WAITING_EFFECTS for t in tasks)
     thread_ok = Hazard.THREAD_UNSAFE not in hazards
     pool = Pool.THREADS if waits and thread_ok else Pool.SOLO
     concurrency = cores if pool is Pool.THREADS else 1

@@ -89,6 +89,21 @@ class Effect(str, enum.Enum):
     CPU_CHILD = "cpu_child"
 
 
+#: The effects during which a task waits (on a socket, a disk, a child, a timer): what
+#: makes a task IO-bound, for the pool decision and for its confidence alike.
+WAITING_EFFECTS = frozenset(
+    {
+        Effect.NET_IO,
+        Effect.DB_IO,
+        Effect.FILE_IO,
+        Effect.SUBPROCESS,
+        Effect.CPU_CHILD,
+        Effect.SLEEP,
+        Effect.BROKER_IO,
+    }
+)
+
+
 class Green(str, enum.Enum):
     """How a call behaves under a green (gevent/eventlet) pool."""
 

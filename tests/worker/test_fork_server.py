@@ -18,6 +18,7 @@ import pytest
 
 from celery_poolkit.worker import fork_server, recycle
 from celery_poolkit.worker.recycle import EXIT_RECYCLE, RECYCLES_ENV
+from harness.procs import alive
 
 #: A keeper whose children behave as the test says: the first ``RECYCLE_FIRST`` children
 #: exit with the recycle status, the next records its pid and the signals it gets, and
@@ -71,14 +72,6 @@ def _wait_for(path: Path, timeout: float = 20.0) -> str:
     raise AssertionError(f"{path} never written")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def _forked_status(code: int | None = None, sig: int | None = None) -> int:
     """The waitpid status of a real forked child that exits with ``code`` or dies of
     ``sig``."""
@@ -107,7 +100,7 @@ def test_keeper_reforks_on_recycle_and_forwards_signals(tmp_path: Path) -> None:
         child, recycles = map(int, _wait_for(tmp_path / "child").split())
         assert recycles == 2  # two children recycled, the third serves
         assert child != keeper.pid
-        assert _alive(child)
+        assert alive(child)
         for signum in (signal.SIGHUP, signal.SIGUSR1, signal.SIGQUIT):
             keeper.send_signal(signum)
             expected = str(int(signum))
@@ -124,7 +117,7 @@ def test_keeper_reforks_on_recycle_and_forwards_signals(tmp_path: Path) -> None:
         keeper.send_signal(signal.SIGTERM)
         assert keeper.wait(20) == 0
         assert _wait_for(tmp_path / "keeper") == "0 3"
-        assert not _alive(child)
+        assert not alive(child)
     finally:
         if keeper.poll() is None:
             keeper.kill()
@@ -141,7 +134,7 @@ def test_a_recycle_exit_after_sigterm_ends_the_keeper(
         keeper.send_signal(signal.SIGTERM)
         assert keeper.wait(20) == status
         assert _wait_for(tmp_path / "keeper") == f"{status} 1"  # no new child forked
-        assert not _alive(child)
+        assert not alive(child)
     finally:
         if keeper.poll() is None:
             keeper.kill()
@@ -183,9 +176,9 @@ def test_the_child_stops_when_the_keeper_is_killed(tmp_path: Path) -> None:
         keeper.kill()  # SIGKILL: nothing forwarded; the kernel's parent-death signal acts
         keeper.wait(10)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and _alive(child):
+        while time.monotonic() < deadline and alive(child):
             time.sleep(0.02)
-        assert not _alive(child)
+        assert not alive(child)
         assert (tmp_path / "signals").read_text().split() == [str(int(signal.SIGTERM))]
     finally:
         if keeper.poll() is None:

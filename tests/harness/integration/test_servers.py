@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 import psycopg2
 import pytest
 import redis
 
-from harness.procs import port_open
+from harness.procs import alive, port_open
 from harness.servers import (
     PostgresServer,
     RedisServer,
@@ -17,14 +15,6 @@ from harness.servers import (
     redis_server,
     restartable_redis_server,
 )
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def test_redis_round_trip(redis_url: str) -> None:
@@ -46,11 +36,11 @@ def test_postgres_query_in_a_fresh_database(postgres_db: PostgresServer) -> None
 def test_servers_stop_by_pid_and_clean_up() -> None:
     with redis_server() as rs, postgres_server() as pg:
         assert isinstance(rs, RedisServer)
-        assert _alive(rs.pid)
-        assert _alive(pg.pid)
+        assert alive(rs.pid)
+        assert alive(pg.pid)
         workdirs = (rs.workdir, pg.workdir)
-    assert not _alive(rs.pid)
-    assert not _alive(pg.pid)
+    assert not alive(rs.pid)
+    assert not alive(pg.pid)
     assert not any(path.exists() for path in workdirs)
     with pytest.raises(psycopg2.OperationalError):
         psycopg2.connect(pg.dsn, connect_timeout=2)
@@ -69,11 +59,11 @@ def test_rabbitmq_round_trip_in_a_vhost_of_its_own(rabbitmq_url: str) -> None:
 
 def test_rabbitmq_node_and_its_epmd_stop_and_clean_up() -> None:
     with rabbitmq_server(vhosts=0) as rs:
-        assert _alive(rs.pid)
+        assert alive(rs.pid)
         epmd_port = _epmd_port(rs.pid)
         assert port_open(epmd_port)
         pid, workdir = rs.pid, rs.workdir
-    assert not _alive(pid)
+    assert not alive(pid)
     assert not port_open(rs.port)
     assert not port_open(epmd_port)  # the epmd we started is gone too
     assert not workdir.exists()
