@@ -119,6 +119,10 @@ class Recycler:
         self.drain = drain
         self.pending = pending or _pending_requests
         self.reason = ""
+        #: Set when the user asked the worker to stop (SIGTERM/SIGINT/SIGQUIT) while it
+        #: recycles: the stop wins, no successor is started. Celery's warm-shutdown flag
+        #: cannot tell: the recycle sets the same ``should_stop`` the signal handler does.
+        self.stopping = False
         self.stuck: set[str] = set()
         self._lock = original_lock()
         #: Told the reason of the request (the metrics: celery_poolkit.worker.limit_events).
@@ -127,6 +131,18 @@ class Recycler:
     @property
     def requested(self) -> bool:
         return bool(self.reason)
+
+    def on_shutting_down(self, **_: Any) -> None:
+        """Celery's ``worker_shutting_down``: sent only from its signal handlers."""
+        self.stopping = True
+
+    def connect(self) -> None:
+        """Side effect: connect to Celery's ``worker_shutting_down`` signal."""
+        from celery import signals
+
+        signals.worker_shutting_down.connect(
+            self.on_shutting_down, weak=False, dispatch_uid=f"poolkit-recycle-{id(self)}"
+        )
 
     def request(self, reason: str, stuck: Collection[str] = ()) -> bool:
         """Start recycling for ``reason``; ``stuck``: ids of tasks that will never end.
@@ -184,7 +200,11 @@ class Recycler:
         self.replace()
 
     def replace(self) -> None:
-        """Side effect: the process becomes a fresh worker (exec) or ends (exit)."""
+        """Side effect: the process becomes a fresh worker (exec) or ends (exit); nothing
+        when the user asked the worker to stop meanwhile (the shutdown goes on)."""
+        if self.stopping:
+            logger.warning("poolkit: asked to stop while recycling; not replacing this worker")
+            return
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):  # a closed stream must not stop the recycle
                 stream.flush()

@@ -409,6 +409,7 @@ def _limit_enforcer(worker: Any, options: StepOptions) -> Any:
     try:
         recycler = Recycler(mode=recycle_mode(options), drain=options.recycle_drain,
                             stop_consuming=consumer_stopper(worker))  # fmt: skip
+        recycler.connect()
         enforcer = LimitEnforcer.create(worker, pool, recycler)
         enforcer.connect()
     except Exception:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -218,3 +219,29 @@ def test_solo_soft_signal_leaves_a_handler_it_did_not_set() -> None:
         assert signal.getsignal(signal.SIGALRM) is theirs
     finally:
         signal.signal(signal.SIGALRM, previous)
+
+
+_STOP_DURING_RECYCLE = """
+import sys
+from celery import signals
+from celery_poolkit.worker.recycle import Recycler
+recycler = Recycler(mode="exit", drain=0.1)
+recycler.connect()
+if sys.argv[1] == "stop":  # what Celery's SIGTERM handler sends, mid-recycle
+    signals.worker_shutting_down.send(sender="w@h", sig="SIGTERM", how="Warm", exitcode=0)
+recycler.replace()
+print("not replaced")
+"""
+
+
+@pytest.mark.parametrize(("case", "status"), [("stop", 0), ("recycle", 75)])
+def test_a_stop_signal_during_a_recycle_wins_over_the_replacement(case: str, status: int) -> None:
+    # A SIGTERM while the worker drains for a recycle set the same should_stop flag the
+    # recycle had set, and the worker replaced itself: the stop was lost (a supervisor
+    # then waited for its timeout and killed it).
+    done = subprocess.run(
+        [sys.executable, "-c", _STOP_DURING_RECYCLE, case],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == status, done.stderr
+    assert ("not replaced" in done.stdout) is (case == "stop")
