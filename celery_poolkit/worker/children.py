@@ -218,6 +218,25 @@ class ChildReports:
         yield from sorted(totals.items())
 
 
+def pool_totals(children: ChildReports | None = None) -> dict[str, dict[str, int]]:
+    """Pool name -> its :data:`FIELDS`: poolkit's connection pools alive in this process
+    and, under prefork, the live children's as they last reported them, summed by name
+    (two pools may share one: each child's, a rebuilt one). What every exporter reads."""
+    from celery_poolkit.greendb.connection_pool import live_pools
+
+    totals: dict[str, dict[str, int]] = {}
+    for pool in live_pools():
+        stats = pool.stats()
+        row = totals.setdefault(stats.name, dict.fromkeys(FIELDS, 0))
+        for key in FIELDS:
+            row[key] += getattr(stats, key)
+    for name, reported in children.pools() if children is not None else ():
+        row = totals.setdefault(name, dict.fromkeys(FIELDS, 0))
+        for key in FIELDS:
+            row[key] += reported[key]
+    return totals
+
+
 def _row_ok(row: Any) -> bool:
     return (
         isinstance(row, list)

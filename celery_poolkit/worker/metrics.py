@@ -39,7 +39,7 @@ from prometheus_client.core import (
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
-from celery_poolkit.worker.children import ChildReports
+from celery_poolkit.worker.children import ChildReports, pool_totals
 from celery_poolkit.worker.limit_events import RECYCLE_REASONS
 from celery_poolkit.worker.profile import Block, Profile
 from celery_poolkit.worker.task_labels import TaskLabels
@@ -287,21 +287,8 @@ _POOL_COUNTERS = (
 
 
 def _connection_pools(children: ChildReports | None = None) -> Iterator[Metric]:
-    """poolkit's connection pools alive in this process and, under prefork, in its live
-    children, summed by name (two pools may share one: each child's, a rebuilt one)."""
-    from celery_poolkit.greendb.connection_pool import live_pools
-
-    keys = [key for key, _, _ in (*_POOL_GAUGES, *_POOL_COUNTERS)]
-    totals: dict[str, dict[str, int]] = {}
-    for pool in live_pools():
-        stats = pool.stats()
-        row = totals.setdefault(stats.name, dict.fromkeys(keys, 0))
-        for key in keys:
-            row[key] += getattr(stats, key)
-    for name, reported in children.pools() if children is not None else ():
-        row = totals.setdefault(name, dict.fromkeys(keys, 0))
-        for key in keys:
-            row[key] += reported[key]
+    """poolkit's connection pools, this process's and its prefork children's."""
+    totals = pool_totals(children)
     for key, name, doc in _POOL_GAUGES:
         gauge = GaugeMetricFamily(name, doc, labels=["connection_pool"])
         for pool_name, row in totals.items():

@@ -47,7 +47,6 @@ __all__ = ["OtelMetrics"]
 
 _RUN = {"messaging.system": "celery", "messaging.operation.type": "process"}
 _POOL = "db.client.connection.pool.name"
-_KEYS = ("max_size", "size", "in_use", "waiting", "timeouts", "discarded")
 
 
 class OtelMetrics:
@@ -137,21 +136,11 @@ class OtelMetrics:
 
     def _stats(self) -> dict[str, dict[str, int]]:
         """Pool name -> its numbers: this process's pools and the prefork children's."""
-        from celery_poolkit.greendb.connection_pool import live_pools
+        from celery_poolkit.worker.children import pool_totals
 
         if os.getpid() != self.pid:
             return {}
-        totals: dict[str, dict[str, int]] = {}
-        for pool in live_pools():
-            s = pool.stats()
-            row = totals.setdefault(s.name, dict.fromkeys(_KEYS, 0))
-            for key in _KEYS:
-                row[key] += getattr(s, key)
-        for name, reported in self.children.pools() if self.children is not None else ():
-            row = totals.setdefault(name, dict.fromkeys(_KEYS, 0))
-            for key in _KEYS:
-                row[key] += reported[key]
-        return totals
+        return pool_totals(self.children)
 
     def _counts(self, options: CallbackOptions) -> Iterable[Observation]:
         for name, s in self._stats().items():
