@@ -28,6 +28,11 @@ from typing import Any
 
 from celery import signals
 
+# Imported here, never inside a function: the exporters' threads read the pools while
+# billiard forks children, and a child forked while another thread held this module's
+# import lock deadlocked in its exit hook (a lazy import in PoolRows), hanging the
+# worker's warm shutdown.
+from celery_poolkit.greendb.connection_pool import live_pools
 from celery_poolkit.worker.recycle import start_thread
 
 REPORT_PERIOD = 1.0  # seconds between two reports of a child's pools
@@ -53,8 +58,6 @@ class PoolRows:
         self.retired: dict[str, list[int]] = {}
 
     def __call__(self) -> list[list[Any]]:
-        from celery_poolkit.greendb.connection_pool import live_pools
-
         totals: dict[str, list[int]] = {}
         seen: dict[int, tuple[str, int, int]] = {}
         for pool in live_pools()[:MAX_POOLS]:
@@ -222,8 +225,6 @@ def pool_totals(children: ChildReports | None = None) -> dict[str, dict[str, int
     """Pool name -> its :data:`FIELDS`: poolkit's connection pools alive in this process
     and, under prefork, the live children's as they last reported them, summed by name
     (two pools may share one: each child's, a rebuilt one). What every exporter reads."""
-    from celery_poolkit.greendb.connection_pool import live_pools
-
     totals: dict[str, dict[str, int]] = {}
     for pool in live_pools():
         stats = pool.stats()

@@ -40,6 +40,7 @@ from typing import Any
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
 
+from celery_poolkit.worker.children import pool_totals
 from celery_poolkit.worker.profile import Block
 from celery_poolkit.worker.task_labels import TaskLabels
 
@@ -136,8 +137,6 @@ class OtelMetrics:
 
     def _stats(self) -> dict[str, dict[str, int]]:
         """Pool name -> its numbers: this process's pools and the prefork children's."""
-        from celery_poolkit.worker.children import pool_totals
-
         if os.getpid() != self.pid:
             return {}
         return pool_totals(self.children)
