@@ -840,7 +840,9 @@ class _Scope:
         return Unknown(_source(node))
 
     def _call_value(self, node: ast.Call, depth: int) -> Value:
-        func = self.dotted(node.func)
+        # A fluent chain (``torch.jit.load(p).to("cuda")``) is named as call sites name
+        # it, so the value is typed link by link like a chain in a function body.
+        func = self.dotted(node.func) or self.chained(node)
         if func is None:
             return Unknown(_source(node))
         return CallV(
