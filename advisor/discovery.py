@@ -309,6 +309,8 @@ def find_tasks(project: Project) -> list[TaskDef]:
         run = project.resolve(f"{cid}.run")
         if run.kind != "func" or run.name.rpartition(".")[0] in _TASK_BASES:
             continue
+        if _abstract_run(project, run.name):
+            continue
         options = _class_options(project, cid)
         name = options.pop("name", None)
         tasks.append(
@@ -653,6 +655,13 @@ def _is_task_class(project: Project, cid: str) -> bool:
             if symbol.kind == "value" and isinstance(symbol.value, CallV):
                 return True  # app.Task
     return False
+
+
+def _abstract_run(project: Project, fid: str) -> bool:
+    """``run`` only raises ``NotImplementedError()``: the class is a base its subclasses
+    implement (gello's ``DBTask``), not a task; running it could only fail."""
+    calls = project.functions[fid][1].calls
+    return len(calls) == 1 and calls[0].target == "NotImplementedError"
 
 
 def _declared_abstract(project: Project, cid: str) -> bool:

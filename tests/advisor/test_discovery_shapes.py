@@ -177,10 +177,19 @@ def test_an_abstract_task_class_is_a_base_not_a_task(tmp_path: Path) -> None:
                 abstract = False
 
                 def run(self): ...
+
+            class Stub(Task):  # a base by its run alone
+                def run(self):
+                    # implemented by subclasses
+                    raise NotImplementedError()
+
+            class Concrete(Stub):
+                def run(self):
+                    return print("done")
             """,
         },
     )
-    assert found == {"proj.tasks.Real"}
+    assert found == {"proj.tasks.Real", "proj.tasks.Concrete"}
 
 
 def test_functions_made_tasks_by_calling_the_decorator(tmp_path: Path) -> None:
