@@ -25,7 +25,7 @@ from celery_poolkit.advisor.facts import (
     Ref,
     Value,
 )
-from celery_poolkit.advisor.project import Project
+from celery_poolkit.advisor.project import Project, Symbol
 from celery_poolkit.model import Location
 
 _TASK_DECORATORS = frozenset(
@@ -438,12 +438,36 @@ def _app_task_attribute(
         return ()  # celery.current_app.task and friends
     symbol = project.resolve(head)
     if symbol.kind == "value" and isinstance(symbol.value, CallV):
-        return _by_app(project, symbol.value.func, last, factories)
-    if symbol.kind == "external" and symbol.name in _LIBRARY_APPS:
-        return ()  # re-exported by a project module
-    if symbol.kind == "unknown" and head.rpartition(".")[2] in ("app", "celery_app"):
-        return ()
-    return _NAME_IN_MODULE if symbol.kind == "module" else None
+        made = _by_app(project, symbol.value.func, last, factories)
+        if made is not None:
+            return made
+    if symbol.kind == "module":
+        return _NAME_IN_MODULE
+    return () if _holds_an_app(project, symbol) else None
+
+
+def _holds_an_app(project: Project, symbol: Symbol) -> bool:
+    """Whether a name the resolver could not pin to ``Celery(...)`` is an app all the
+    same: Celery's own object (``celery = current_app``), a library's app, a module name
+    assigned an app on some path (``try: app = Celery(...) except ...: app = None``), or,
+    when nothing says what it holds (a tuple unpacked from a factory, a global set to
+    ``None`` and filled at start-up, an extension's attribute), a name like an app's."""
+    if symbol.kind == "external":
+        return symbol.name in _LIBRARY_APPS or symbol.name.startswith("celery.")
+    named = symbol.rest[-1] if symbol.rest else symbol.name.rpartition(".")[2]
+    if symbol.kind == "value" and not symbol.rest:
+        if _assigned_an_app(project, symbol.module, named):
+            return True
+        return symbol.value == Lit(None) and bool(_APP_PARAMS.match(named))
+    return symbol.kind in ("unknown", "instance") and bool(_APP_PARAMS.match(named))
+
+
+def _assigned_an_app(project: Project, module: str, name: str) -> bool:
+    facts = project.modules.get(module)
+    return facts is not None and any(
+        n == name and isinstance(v, CallV) and _is_app_class(project, v.func)
+        for n, v in facts.assigns
+    )
 
 
 def _by_app(

@@ -237,3 +237,101 @@ def test_calling_a_look_alike_decorator_makes_no_task(tmp_path: Path) -> None:
         },
     )
     assert found == set()
+
+
+def test_an_app_the_resolver_cannot_pin_to_celery(tmp_path: Path) -> None:
+    found = names(
+        tmp_path,
+        {
+            "proj/optional.py": """
+            try:
+                from celery import Celery
+                app = Celery("x")
+            except ImportError:  # the last assignment is not the only one
+                app = None
+            """,
+            "proj/current.py": """
+            from celery import current_app
+            celery = current_app
+            """,
+            "proj/factory.py": """
+            from celery import Celery
+            from flask import Flask
+
+            def create_app():
+                return Flask("x"), Celery("x")
+
+            flask_app, celery = create_app()  # unpacked: nothing says which is which
+            """,
+            "proj/ext.py": """
+            from flask_celeryext import FlaskCeleryExt
+            ext = FlaskCeleryExt()
+            celery = ext.celery
+            """,
+            "proj/worker.py": """
+            from celery import Celery
+            celery_app: Celery = None  # filled at start-up
+
+            def init():
+                global celery_app
+                celery_app = Celery("x")
+            """,
+            "proj/tasks.py": """
+            from proj import worker
+            from proj.current import celery as current
+            from proj.ext import celery as extension
+            from proj.factory import celery as unpacked
+            from proj.optional import app
+
+            @app.task
+            def a(): ...
+
+            @current.task
+            def b(): ...
+
+            @unpacked.task
+            def c(): ...
+
+            @extension.task
+            def d(): ...
+
+            @worker.celery_app.task
+            def e(): ...
+            """,
+        },
+    )
+    assert found == {f"proj.tasks.{n}" for n in "abcde"}
+
+
+def test_objects_named_unlike_an_app_make_no_tasks(tmp_path: Path) -> None:
+    found = names(
+        tmp_path,
+        {
+            "proj/ext.py": """
+            from huey import RedisHuey
+            from proj.loader import make
+
+            huey = RedisHuey()
+            scheduler, queue = make()
+            runner = None
+            """,
+            "proj/loader.py": "def make():\n    return 1, 2\n",
+            "proj/tasks.py": """
+            from prefect import task
+            from proj.ext import huey, runner, scheduler
+
+            @huey.task()
+            def a(): ...
+
+            @scheduler.task
+            def b(): ...
+
+            @runner.task
+            def c(): ...
+
+            @task
+            def d(): ...
+            """,
+        },
+    )
+    assert found == set()
