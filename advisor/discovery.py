@@ -682,10 +682,13 @@ def _is_task_class(project: Project, cid: str) -> bool:
 
 
 def _abstract_run(project: Project, fid: str) -> bool:
-    """``run`` only raises ``NotImplementedError()``: the class is a base its subclasses
-    implement (gello's ``DBTask``), not a task; running it could only fail."""
+    """``run`` only raises ``NotImplementedError()`` (gello's ``DBTask``), or wraps
+    ``super().run(...)`` (a base that logs around whatever ``run`` the task made from
+    it brings, as ``@shared_task(base=X)`` does): the class is a base, not a task."""
     calls = project.functions[fid][1].calls
-    return len(calls) == 1 and calls[0].target == "NotImplementedError"
+    if len(calls) == 1 and calls[0].target == "NotImplementedError":
+        return True
+    return any(c.target == "run" and c.recv_kind == "super" for c in calls)
 
 
 def _declared_abstract(project: Project, cid: str) -> bool:

@@ -186,6 +186,11 @@ def test_an_abstract_task_class_is_a_base_not_a_task(tmp_path: Path) -> None:
             class Concrete(Stub):
                 def run(self):
                     return print("done")
+
+            class Logged(Task):  # wraps the run of the tasks made with base=Logged
+                def run(self, *args, **kwargs):
+                    print("start")
+                    return super().run(*args, **kwargs)
             """,
         },
     )
