@@ -19,6 +19,7 @@ from celery_poolkit.advisor.facts import (
     CHAINED,
     IMPORTED,
     ITEM,
+    PICKED,
     SERVICE,
     CallSite,
     CallV,
@@ -582,7 +583,10 @@ class Project:
         advisor cannot name."""
         returned = self.returned_by_factory(made)
         for name in returned:
-            yield from self._dotted_targets(name)
+            if name.endswith(PICKED):  # return handlers.get(kind): one of the table's items
+                yield from self._dispatch_targets("dispatch", name[: -len(PICKED)], "")
+            else:
+                yield from self._dotted_targets(name)
         if not returned and self._is_canvas(made):
             yield Target("lib", f"{made}.__call__", self.lookup(_CANVAS_PUBLISH))
 

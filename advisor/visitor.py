@@ -19,6 +19,7 @@ from celery_poolkit.advisor.facts import (
     CHAINED,
     IMPORTED,
     ITEM,
+    PICKED,
     CallSite,
     CallV,
     ClassFacts,
@@ -241,7 +242,15 @@ class _ModuleVisitor:
     def _class(self, node: ast.ClassDef, prefix: str) -> None:
         qual = f"{prefix}{node.name}"
         scope = _Scope(self, {})
-        bases = tuple(b for b in (scope.dotted(base) for base in node.bases) if b)
+        # A generic base is its class: ``class SQLConnector(BaseConnector[Engine])``.
+        bases = tuple(
+            b
+            for b in (
+                scope.dotted(base.value if isinstance(base, ast.Subscript) else base)
+                for base in node.bases
+            )
+            if b
+        )
         self_attrs: dict[str, str] = {}
         attrs, made, methods = self._class_body(node, qual, scope)
         # Methods first: their bodies record ``self.x = Factory(...)`` into self_attrs.
@@ -335,6 +344,10 @@ class _ModuleVisitor:
         # it in a way the visitor cannot name (and in outlines, which skip bodies).
         annotated = scope.annotation(node.returns) if node.returns is not None else None
         items = scope.item_annotation(node.returns) if node.returns is not None else None
+        if items and any(d.ref in _CONTEXT_DECORATORS for d in decorators):
+            # @contextmanager def session() -> Iterator[Session]: ``with session() as s``
+            # binds what it yields.
+            annotated = items
         self.functions.append(
             FunctionFacts(
                 qualname=qual,
@@ -778,6 +791,11 @@ class _Scope:
         if isinstance(node, ast.Subscript):
             if self.dotted(node.value) in _OPTIONAL:
                 return self.annotation(node.slice, depth + 1)
+            if self.dotted(node.value) in _CONTEXT_MANAGERS:
+                # -> ContextManager[Session]: what ``with f() as s`` binds, the only use
+                # such a value has (AbstractContextManager[Session, bool] too).
+                entered = node.slice.elts[0] if isinstance(node.slice, ast.Tuple) else node.slice
+                return self.annotation(entered, depth + 1) if entered else None
             return None
         if isinstance(node, ast.Name | ast.Attribute):
             dotted = self.dotted(node)
@@ -1008,11 +1026,26 @@ class _FunctionBody:
     def _return(self, value: ast.expr) -> None:
         if not self.returns:
             self.returns = self._produced_by(value) or ""
+        if (table := self._returned_table(value)) is not None:
+            self.returned.append(f"{table}{PICKED}")
+            return
         if isinstance(value, ast.Name | ast.Attribute):
             binding = self.scope.resolve(value.id) if isinstance(value, ast.Name) else None
             dotted = self.scope.dotted(value)
             if dotted and dotted not in _BUILTINS and (binding is None or binding[0] == "alias"):
                 self.returned.append(dotted)
+
+    def _returned_table(self, value: ast.expr) -> str | None:
+        """The table a factory returns one item of, uncalled: ``return handlers.get(kind)``,
+        ``return HANDLERS[kind]``, or a local picked from one (``fn = HANDLERS.get(kind);
+        return fn``). Its callers calling the result call one of the table's items."""
+        if isinstance(value, ast.Name):
+            binding = self.scope.bindings.get(value.id)
+        else:
+            binding = self.scope.picked(value)
+        if binding is None or binding[0] != "dispatch" or binding[1].startswith(IMPORTED):
+            return None
+        return binding[1]
 
     def _assign(self, stmt: ast.Assign | ast.AnnAssign) -> None:
         targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
@@ -1281,6 +1314,18 @@ def _bind_parameters(
 
 
 _OPTIONAL = frozenset({"typing.Optional", "typing_extensions.Optional"})
+#: Annotations of a context manager, whose first argument is what ``with ... as`` binds.
+_CONTEXT_MANAGERS = frozenset(
+    f"{module}.{name}"
+    for module in ("typing", "typing_extensions", "contextlib")
+    for name in (
+        "ContextManager",
+        "AsyncContextManager",
+        "AbstractContextManager",
+        "AbstractAsyncContextManager",
+    )
+)
+_CONTEXT_DECORATORS = frozenset({"contextlib.contextmanager", "contextlib.asynccontextmanager"})
 #: Functions that import a module or an object by a dotted name given at run time.
 _IMPORTERS = frozenset(
     {

@@ -1,0 +1,200 @@
+"""Resolution gaps found on the dev set, each closed by a general mechanism.
+
+- a factory that returns one item of a table (``return handlers.get(kind)``): calling
+  its result calls one of the table's items;
+- a generic base class (``class Sql(Connector[Engine])``) is its class, so its
+  overrides are found;
+- a context manager's annotation (``-> ContextManager[Session]``, or ``@contextmanager``
+  with ``-> Iterator[Session]``) types what ``with ... as`` binds.
+
+Each has a must-fire case and a must-not-fire neighbour.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from advisor_helpers import APP, advise_files, kinds
+
+
+def _kinds(tmp_path: Path, body: str, extra: dict[str, str] | None = None) -> dict[str, set[str]]:
+    files = {"proj/__init__.py": "", "proj/tasks.py": APP + body, **(extra or {})}
+    return kinds(advise_files(tmp_path, files))
+
+
+PICKERS = """
+import time
+from typing import Callable, Optional
+
+import requests
+
+
+def _mail(to):
+    requests.post("http://example.com/mail", data=to)
+
+
+def _wait(to):
+    time.sleep(1)
+
+
+def _nothing(to):
+    pass
+
+
+def pick_local(kind) -> Optional[Callable]:
+    handler = {"mail": _mail, "wait": _wait}
+    return handler.get(kind)
+
+
+QUIET = {"a": _nothing, "b": _nothing}
+
+
+def pick_module(kind):
+    fn = QUIET[kind]
+    return fn
+"""
+
+
+def test_a_factory_returning_a_table_item_calls_one_of_the_items(tmp_path: Path) -> None:
+    tasks = _kinds(
+        tmp_path,
+        """
+from proj.pickers import pick_local, pick_module
+
+@app.task
+def annotated(kind, to):
+    dispatcher: Optional[Callable] = pick_local(kind)
+    dispatcher(to)
+
+@app.task
+def plain(kind, to):
+    pick_local(kind)(to)
+
+@app.task
+def quiet(kind, to):
+    pick_module(kind)(to)
+""",
+        {"proj/pickers.py": PICKERS},
+    )
+    assert tasks["annotated"] == {"net_io", "sleep"}
+    assert tasks["plain"] == {"net_io", "sleep"}
+    # Must not fire: the table's items do nothing, so neither does the call.
+    assert tasks["quiet"] == set()
+
+
+CONNECTORS = """
+from typing import Generic, TypeVar
+
+import requests
+
+T = TypeVar("T")
+
+
+class Connector(Generic[T]):
+    def fetch(self):
+        raise NotImplementedError
+
+
+class HttpConnector(Connector[dict]):
+    def fetch(self):
+        requests.get("http://example.com")
+
+
+class Local(Connector):
+    def fetch(self):
+        return {}
+
+
+class Unrelated:
+    def fetch(self):
+        requests.get("http://example.com")
+"""
+
+
+def test_a_generic_base_is_its_class(tmp_path: Path) -> None:
+    tasks = _kinds(
+        tmp_path,
+        """
+from proj.connectors import Connector, Local
+
+def run(connector: Connector):
+    connector.fetch()
+
+@app.task
+def any_connector(connector):
+    run(connector)
+
+@app.task
+def local_only():
+    Local().fetch()
+""",
+        {"proj/connectors.py": CONNECTORS},
+    )
+    assert tasks["any_connector"] == {"net_io"}
+    # Must not fire: the exact class does nothing; an unrelated class's method is not
+    # an override.
+    assert tasks["local_only"] == set()
+
+
+SESSIONS = """
+from contextlib import contextmanager
+from typing import ContextManager, Iterator
+
+from celery import Task
+from sqlalchemy.orm import Session
+
+import requests
+
+
+class DbTask(Task):
+    def get_session(self) -> ContextManager[Session]:
+        return self._maker()
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    yield make_session()
+
+
+@contextmanager
+def http() -> Iterator[requests.Session]:
+    yield requests.Session()
+
+
+def sessions() -> Iterator[Session]:
+    yield make_session()
+"""
+
+
+def test_a_context_manager_annotation_types_the_with_target(tmp_path: Path) -> None:
+    tasks = _kinds(
+        tmp_path,
+        """
+from proj.sessions import DbTask, http, session_scope, sessions
+
+@app.task(base=DbTask, bind=True)
+def bound(self):
+    with self.get_session() as db:
+        db.execute("DELETE FROM t")
+
+@app.task
+def scoped():
+    with session_scope() as db:
+        db.execute("DELETE FROM t")
+
+@app.task
+def as_http():
+    with http() as s:
+        s.get("http://example.com")
+
+@app.task
+def generator_is_not_a_context(db):
+    # Must not fire: a plain generator's result is an iterator, not a Session.
+    sessions().execute("x")
+""",
+        {"proj/sessions.py": SESSIONS},
+    )
+    assert "db_io" in tasks["bound"]
+    assert "db_io" in tasks["scoped"]
+    assert tasks["as_http"] == {"net_io"}
+    assert tasks["generator_is_not_a_context"] == set()
