@@ -222,9 +222,20 @@ class Project:
             if star not in self.modules:
                 continue
             found = self.resolve(".".join([star, *rest]), hops + 1)
-            if found.kind not in ("external", "unknown"):
+            if found.kind not in ("external", "unknown") or self._star_exports(star, rest[0]):
                 return found
         return None
+
+    def _star_exports(self, module: str, name: str) -> bool:
+        """Whether ``from module import *`` brings ``name`` that ``module`` imported
+        (``from discord_webhook import DiscordWebhook`` there): every public name, as
+        in Python, unless a literal ``__all__`` lists others."""
+        if name.startswith("_") or name not in self.imports[module]:
+            return False
+        listed = self.assigns[module].get("__all__")
+        if isinstance(listed, SeqV):
+            return any(isinstance(i, Lit) and i.value == name for i in listed.items)
+        return listed is None
 
     def _class_member(self, cid: str, tail: tuple[str, ...], hops: int) -> Symbol:
         if not tail:
@@ -353,11 +364,11 @@ class Project:
             _, fn = self.functions[symbol.name]
             return self.type_of_result(fn.returns, hops + 1) if fn.returns else None
         if symbol.kind == "external":
-            row = self.lookup(callee)
+            row = self.lookup(symbol.name)
             if row is not None and row.returns:
                 return ("ext", row.returns)
-            if callee.rpartition(".")[2][:1].isupper():
-                return ("ext", callee)  # a library class: its instance's methods are Class.m
+            if symbol.name.rpartition(".")[2][:1].isupper():
+                return ("ext", symbol.name)  # a library class: its instance's methods are Class.m
             return None
         return self._type_of_member(symbol, hops)
 
@@ -440,7 +451,9 @@ class Project:
 
     def type_of_instance(self, name: str) -> tuple[str, str]:
         symbol = self.resolve(name)
-        return ("class", symbol.name) if symbol.kind == "class" else ("ext", name)
+        if symbol.kind in ("class", "external"):  # a library class re-exported: its own name
+            return ("class" if symbol.kind == "class" else "ext", symbol.name)
+        return ("ext", name)
 
     # -- calls ------------------------------------------------------------------------
     def targets(self, site: CallSite) -> Iterator[Target]:
@@ -810,8 +823,8 @@ class Project:
             kind = self.type_of_result(symbol.name)
             if kind is not None:
                 yield from self._method_targets(kind, ".".join(symbol.rest))
-        elif symbol.kind == "external":
-            yield self._lib(dotted)
+        elif symbol.kind == "external":  # through a re-export, the library's own name
+            yield self._lib(symbol.name)
         elif symbol.kind == "value" and not symbol.rest and isinstance(symbol.value, CallV):
             yield from self._called_result(symbol.value.func)  # fn = factory() at module level
 

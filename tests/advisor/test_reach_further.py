@@ -198,3 +198,45 @@ def generator_is_not_a_context(db):
     assert "db_io" in tasks["scoped"]
     assert tasks["as_http"] == {"net_io"}
     assert tasks["generator_is_not_a_context"] == set()
+
+
+def test_star_imports_and_re_exports_carry_library_names(tmp_path: Path) -> None:
+    tasks = _kinds(
+        tmp_path,
+        """
+from proj.listed import *
+from proj.common import *
+from proj import post
+
+@app.task
+def starred_class(url):
+    Session().get(url)
+
+@app.task
+def starred_module(url):
+    requests.get(url)
+
+@app.task
+def re_exported(url):
+    post(url)
+
+@app.task
+def private_is_not_exported(url):
+    _get(url)
+
+@app.task
+def not_in_all(url):
+    hidden(url)
+""",
+        {
+            "proj/__init__.py": "from requests import post\n",
+            "proj/common.py": "import requests\nfrom requests import Session, get as _get\n",
+            "proj/listed.py": "from requests import get as hidden\n__all__ = ['shown']\n",
+        },
+    )
+    assert tasks["starred_class"] == {"net_io"}
+    assert tasks["starred_module"] == {"net_io"}
+    assert tasks["re_exported"] == {"net_io"}
+    # Must not fire: ``import *`` skips private names and names ``__all__`` leaves out.
+    assert tasks["private_is_not_exported"] == set()
+    assert tasks["not_in_all"] == set()
