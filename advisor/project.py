@@ -416,6 +416,8 @@ class Project:
             return self.type_of_result(fn.returns, hops + 1) if fn.returns else None
         if len(rest) > 1 and (attr := self._self_attr_type(f"{cid}#{rest[0]}")) is not None:
             found = self._returned_by(attr, rest[1:], hops + 1)
+            if found == ("ext", MODEL) and MODEL in self.mro(cid):
+                return ("class", cid)  # a custom manager's get(): the model it is on
             if found is not None:
                 return found
         for base in self.mro(cid):

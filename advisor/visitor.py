@@ -318,6 +318,9 @@ class _ModuleVisitor:
             if table or _class_attr_wanted(target.id):
                 attrs.append((target.id, scope.value(value)))
             produced = scope.callee(value) if isinstance(value, ast.Call) else None
+            if produced in _RELATIONS and isinstance(value, ast.Call):
+                # admin = ForeignKey(User, ...): ``election.admin`` is a User.
+                produced = _related_model(value, scope, f"{self.module}.{qual}")
             if produced:
                 made[target.id] = produced
 
@@ -1519,6 +1522,25 @@ _TASK_OPTIONS = frozenset(
     {"name", "queue", "time_limit", "soft_time_limit", "routing_key", "base", "rate_limit"}
 )
 _SETTING_PREFIXES = ("task_", "worker_", "broker_", "beat_", "result_", "CELERY")
+
+
+#: Model fields whose value, on an instance, is an instance of the model they name.
+_RELATIONS = frozenset(
+    f"django.db.models.{module}{name}"
+    for module in ("", "fields.related.")
+    for name in ("ForeignKey", "OneToOneField")
+)
+
+
+def _related_model(call: ast.Call, scope: _Scope, own: str) -> str | None:
+    """The model a relation field names: a class (``ForeignKey(User)``, ``to=User``), or
+    ``"self"``; a string naming another app's model is not resolved (None)."""
+    target = call.args[0] if call.args else next(
+        (k.value for k in call.keywords if k.arg == "to"), None
+    )
+    if isinstance(target, ast.Constant) and target.value == "self":
+        return own
+    return scope.dotted(target) if isinstance(target, ast.Name | ast.Attribute) else None
 
 
 def _class_attr_wanted(name: str) -> bool:

@@ -240,3 +240,58 @@ def not_in_all(url):
     # Must not fire: ``import *`` skips private names and names ``__all__`` leaves out.
     assert tasks["private_is_not_exported"] == set()
     assert tasks["not_in_all"] == set()
+
+
+MODELS = """
+import requests
+from django.db import models
+
+
+class User(models.Model):
+    def send_message(self, text):
+        requests.post("http://example.com/mail", data=text)
+
+
+class ElectionManager(models.Manager):
+    pass
+
+
+class Election(models.Model):
+    admin = models.ForeignKey(User, on_delete=models.CASCADE)
+    parent = models.ForeignKey("self", null=True, on_delete=models.CASCADE)
+    owner = models.ForeignKey("accounts.Owner", on_delete=models.CASCADE)
+    objects = ElectionManager()
+
+    def send_message(self, text):
+        pass
+"""
+
+
+def test_a_relation_field_is_the_model_it_names(tmp_path: Path) -> None:
+    tasks = _kinds(
+        tmp_path,
+        """
+from proj.models import Election
+
+@app.task
+def notify_admin(pk):
+    Election.objects.get(id=pk).admin.send_message("hi")
+
+@app.task
+def notify_parent(pk):
+    election = Election.objects.get(id=pk)
+    election.parent.send_message("hi")
+
+@app.task
+def notify_owner(pk):
+    Election.objects.get(id=pk).owner.send_message("hi")
+""",
+        {"proj/models.py": MODELS},
+    )
+    # Through a custom manager's get() (the model it is on), then the foreign key.
+    assert {"db_io", "net_io"} <= tasks["notify_admin"]
+    # Must not fire: "self" is an Election, whose send_message does nothing; a model
+    # named by a string of another app is not guessed.
+    assert "db_io" in tasks["notify_parent"]
+    assert "net_io" not in tasks["notify_parent"]
+    assert "net_io" not in tasks["notify_owner"]
