@@ -43,6 +43,10 @@ TASK_METHODS = frozenset({"delay", "apply_async"})
 #: Celery's canvas primitives: calling one (``chord(header)(callback)``) applies it async.
 _CANVAS = frozenset({"group", "chord", "chain"})
 _CANVAS_PUBLISH = "celery.canvas.Signature.apply_async"
+#: Decorators that make a method an attribute read: reading it runs the method.
+_PROPERTIES = frozenset(
+    {"property", "functools.cached_property", "django.utils.functional.cached_property"}
+)
 _MAX_SUBCLASSES = 5000  # a class hierarchy searched for overrides stops here
 _MAX_IMPORTED = 200  # candidates of one dynamic import, at most
 _DJANGO_SETTINGS = "django.conf.settings."
@@ -795,6 +799,7 @@ class Project:
             symbol = self._class_member(kind[1], parts, 0)
             if symbol.kind == "func":
                 yield Target("func", symbol.name)
+                yield from self._property_result(symbol.name)
                 return
             if len(parts) > 1:  # Doc.deleted_objects.filter: the manager's own class
                 attr = self._self_attr_type(f"{kind[1]}#{parts[0]}")
@@ -809,6 +814,13 @@ class Project:
             yield self._lib(f"{kind[1]}.{method}")
         elif (row := self._lib_row(kind[1], parts)) is not None:
             yield Target("lib", f"{kind[1]}.{method}", row)
+
+    def _property_result(self, fid: str) -> Iterator[Target]:
+        """``engine.service(text)`` where ``service`` is a property returning a function
+        uncalled: reading it runs the property, the call runs what it returns."""
+        _, fn = self.functions[fid]
+        if fn.returned and any(d.ref in _PROPERTIES for d in fn.decorators):
+            yield from self._called_result(fid)
 
     def _dotted_targets(self, dotted: str) -> Iterator[Target]:
         symbol = self.resolve(dotted)

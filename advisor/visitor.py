@@ -1146,6 +1146,12 @@ class _FunctionBody:
         produced = self._produced_by(value)
         if produced:
             return produced
+        if isinstance(value, ast.IfExp):  # self.x = x if x is not None else None
+            operands = [value.body, value.orelse]
+            return next((t for t in map(self._annotated_name, operands) if t), None)
+        return self._annotated_name(value)
+
+    def _annotated_name(self, value: ast.expr) -> str | None:
         if isinstance(value, ast.Name):
             binding = self.scope.bindings.get(value.id)
             if binding is not None and binding[0] == "instance" and binding[1] != "<self>":
@@ -1301,7 +1307,8 @@ def _bind_parameters(
             continue
         names.append(arg.arg)
         if arg.annotation is not None:
-            annotated = scope.dotted(arg.annotation)
+            # ``client: Client``, also ``Optional[Client]``, ``Client | None``, "Client".
+            annotated = scope.annotation(arg.annotation)
             if annotated and annotated not in _CALLABLE_HINTS:
                 scope.bindings[arg.arg] = ("instance", annotated)
                 continue

@@ -295,3 +295,87 @@ def notify_owner(pk):
     assert "db_io" in tasks["notify_parent"]
     assert "net_io" not in tasks["notify_parent"]
     assert "net_io" not in tasks["notify_owner"]
+
+
+ENGINES = """
+from enum import Enum
+from functools import cached_property
+from typing import Optional
+
+import requests
+
+
+def remote(text):
+    requests.post("http://example.com/translate", data=text)
+
+
+def local(text):
+    return text
+
+
+class Engine(Enum):
+    REMOTE = "remote"
+    LOCAL = "local"
+
+    @property
+    def service(self):
+        match self:
+            case Engine.REMOTE:
+                return remote
+            case Engine.LOCAL:
+                return local
+
+    def plain(self):
+        return remote
+
+
+class Quiet:
+    @cached_property
+    def service(self):
+        return local
+
+
+class Runner:
+    def __init__(self, engine: Engine | None = None, other: Optional["Quiet"] = None):
+        self.engine = engine if engine is not None else None
+        self.other = other
+
+    def run(self, text):
+        return self.engine.service(text)
+
+    def run_other(self, text):
+        return self.other.service(text)
+"""
+
+
+def test_a_property_returning_a_function_and_optional_parameters(tmp_path: Path) -> None:
+    tasks = _kinds(
+        tmp_path,
+        """
+from proj.engines import Engine, Quiet, Runner
+
+@app.task
+def through_attribute(text):
+    Runner().run(text)
+
+@app.task
+def through_parameter(text, engine: Engine):
+    engine.service(text)
+
+@app.task
+def quiet(text):
+    Quiet().service(text)
+    Runner().run_other(text)
+
+@app.task
+def plain_method_is_not_called_twice(text, engine: Engine):
+    engine.plain()
+""",
+        {"proj/engines.py": ENGINES},
+    )
+    assert tasks["through_attribute"] == {"net_io"}
+    assert tasks["through_parameter"] == {"net_io"}
+    # Must not fire: the property returns a function that does nothing; a plain method
+    # returning a function is called, not what it returns.
+    assert tasks["quiet"] == set()
+    assert tasks["plain_method_is_not_called_twice"] == set()
