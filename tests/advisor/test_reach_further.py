@@ -379,3 +379,29 @@ def plain_method_is_not_called_twice(text, engine: Engine):
     # returning a function is called, not what it returns.
     assert tasks["quiet"] == set()
     assert tasks["plain_method_is_not_called_twice"] == set()
+
+
+def test_a_folder_without_init_inside_a_package_is_a_namespace_package(tmp_path: Path) -> None:
+    tasks = _kinds(
+        tmp_path,
+        """
+from proj.tools.remote import fetch
+import loose
+
+@app.task
+def through_namespace(url):
+    fetch(url)
+
+@app.task
+def script_folder(url):
+    loose.fetch(url)
+""",
+        {
+            # proj/tools has no __init__.py: importable as proj.tools.remote (PEP 420).
+            "proj/tools/remote.py": "import requests\n\ndef fetch(url):\n    requests.get(url)\n",
+            # A loose top-level folder starts its own module path, as before.
+            "scripts/loose.py": "import time\n\ndef fetch(url):\n    time.sleep(1)\n",
+        },
+    )
+    assert tasks["through_namespace"] == {"net_io"}
+    assert tasks["script_folder"] == {"sleep"}
