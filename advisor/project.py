@@ -418,12 +418,8 @@ class Project:
         if symbol.kind == "func":
             _, fn = self.functions[symbol.name]
             return self.type_of_result(fn.returns, hops + 1) if fn.returns else None
-        if len(rest) > 1 and (attr := self._self_attr_type(f"{cid}#{rest[0]}")) is not None:
-            found = self._returned_by(attr, rest[1:], hops + 1)
-            if found == ("ext", MODEL) and MODEL in self.mro(cid):
-                return ("class", cid)  # a custom manager's get(): the model it is on
-            if found is not None:
-                return found
+        if len(rest) > 1 and (found := self._returned_by_attr(cid, rest, hops)) is not None:
+            return found
         for base in self.mro(cid):
             if base not in self.classes:
                 row = self._lib_row(base, rest)
@@ -434,6 +430,17 @@ class Project:
                         return ("class", cid)
                     return ("ext", row.returns)
         return None
+
+    def _returned_by_attr(
+        self, cid: str, rest: tuple[str, ...], hops: int
+    ) -> tuple[str, str] | None:
+        """What ``cid.<attr>.<rest…>`` returns through the attribute's own class
+        (``Election.objects.get`` with ``objects = ElectionManager()``)."""
+        attr = self._self_attr_type(f"{cid}#{rest[0]}")
+        found = self._returned_by(attr, rest[1:], hops + 1) if attr is not None else None
+        if found == ("ext", MODEL) and MODEL in self.mro(cid):
+            return ("class", cid)  # a custom manager's get(): the model it is on
+        return found
 
     def _lib_row(self, owner: str, rest: tuple[str, ...]) -> Call | None:
         if len(rest) == 1:

@@ -1542,8 +1542,8 @@ _RELATIONS = frozenset(
 def _related_model(call: ast.Call, scope: _Scope, own: str) -> str | None:
     """The model a relation field names: a class (``ForeignKey(User)``, ``to=User``), or
     ``"self"``; a string naming another app's model is not resolved (None)."""
-    target = call.args[0] if call.args else next(
-        (k.value for k in call.keywords if k.arg == "to"), None
+    target = (
+        call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "to"), None)
     )
     if isinstance(target, ast.Constant) and target.value == "self":
         return own

@@ -4,8 +4,8 @@
 (``client.chat.completions.create``, ``client.responses.create``,
 ``client.embeddings.create``, ``client.files.create`` …), the module-level client
 (``openai.chat.completions.create`` …), the pre-1.0 module-level resources
-(``openai.ChatCompletion.create``, ``openai.Embedding.create`` …), and ``AsyncOpenAI`` / ``AsyncAzureOpenAI``
-(coroutines: ``RUNS_EVENT_LOOP`` from a sync task).
+(``openai.ChatCompletion.create``, ``openai.Embedding.create`` …), and ``AsyncOpenAI``
+/ ``AsyncAzureOpenAI`` (coroutines: ``RUNS_EVENT_LOOP`` from a sync task).
 
 **Under gevent:** the sync client is httpx over the stdlib socket: safe after patching,
 and a good fit for gevent, since a completion waits seconds on the network. Retries
@@ -71,7 +71,10 @@ PLUGIN = Plugin(
         ),
         # openai < 1.0: class-level resources of the module (``openai.ChatCompletion.create``;
         # ``acreate`` is a coroutine, but a sync task calling it gets nothing to wait on).
-        *(Call(f"openai.{name}.*", Effect.NET_IO, note="openai < 1.0 resource") for name in _LEGACY),
+        *(
+            Call(f"openai.{name}.*", Effect.NET_IO, note="openai < 1.0 resource")
+            for name in _LEGACY
+        ),
         ctor(_ASYNC, _ASYNC),
         ctor("openai.AsyncAzureOpenAI", _ASYNC),
         coroutines(f"{_ASYNC}.**"),
