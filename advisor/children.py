@@ -19,7 +19,9 @@ So the caller's literal decides: a command list whose first item names a program
 tables know (``["ffmpeg", "-i", src]``, or a local variable holding one), passed to any
 call, is a launch of that program at that call. Only the tables' programs count there,
 and a list of bare names (``["ffmpeg", "ffprobe"]``, a check that they are installed)
-is not a command: the rest of a command list holds an option or a value.
+is not a command: the rest of a command list holds an option or a value. A command
+string counts the same way when its literal start holds an option (``"nmap -sV " +
+host``, or ``cmd = f"naabu -json ..."; cmd += ...`` then ``run_command(cmd)``).
 """
 
 from __future__ import annotations
@@ -109,7 +111,7 @@ class ChildPrograms:
         self.lists.discard(target.id)
         if named:
             self.commands[target.id] = named
-            if _command_list(value):
+            if _command_list(value) or _command_string(value):
                 self.lists.add(target.id)
         else:
             self.commands.pop(target.id, None)
@@ -125,7 +127,7 @@ class ChildPrograms:
         for arg in [*call.args, *(k.value for k in call.keywords)]:
             if isinstance(arg, ast.Name) and arg.id in self.lists:
                 named = self.commands[arg.id]
-            elif _command_list(arg):
+            elif _command_list(arg) or _command_string(arg):
                 named = self.programs(arg, literal_only=True)
             else:
                 continue
@@ -212,6 +214,23 @@ def _command_list(node: ast.expr) -> bool:
         not (isinstance(e, ast.Constant) and isinstance(e.value, str)) or e.value.startswith("-")
         for e in rest
     )
+
+
+def _command_string(node: ast.expr) -> bool:
+    """A shell command line whose literal start names a program and holds an option:
+    ``"nmap -sV " + host``, ``f"naabu -json -host {h}"``; not a message that happens to
+    start with a program's name (``"curl failed"``)."""
+    while isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        node = node.left
+    if isinstance(node, ast.JoinedStr):
+        head = node.values[0] if node.values else None
+        text = head.value if isinstance(head, ast.Constant) else None
+    else:
+        text = node.value if isinstance(node, ast.Constant) else None
+    if not isinstance(text, str):
+        return False
+    words = text.split()
+    return len(words) > 1 and any(w.startswith("-") for w in words[1:])
 
 
 def _literal_word(node: ast.expr) -> str | None:

@@ -926,6 +926,9 @@ class _FunctionBody:
         self.tables: list[tuple[str, Value, int]] = []
         #: Line spans of loops and comprehensions (FunctionFacts.loops).
         self.loops: list[tuple[int, int]] = []
+        #: Locals bound to a short literal list of constants (a loop over one is a few
+        #: fixed tries, not per-item work).
+        self.constant_lists: dict[str, ast.expr] = {}
         if cls:
             scope.self_class = f"{scope.module.module}.{cls}"
 
@@ -975,7 +978,9 @@ class _FunctionBody:
                 else:
                     self.calls.append(site)
         launched = self.calls[before:]
-        if isinstance(stmt, ast.For | ast.AsyncFor | ast.While):
+        if isinstance(stmt, ast.For | ast.AsyncFor) and self._over_constants(stmt.iter):
+            pass  # for selector in ["a", "b"]: a few fixed tries, not per-item work
+        elif isinstance(stmt, ast.For | ast.AsyncFor | ast.While):
             # The body's span: the iterable (``for a in BeautifulSoup(page).find_all()``)
             # is evaluated once.
             self.loops.append((stmt.body[0].lineno, stmt.end_lineno or stmt.lineno))
@@ -993,6 +998,12 @@ class _FunctionBody:
                 lambda call: scope.call_site(call, keep_args=False),
             )
         )
+
+    def _over_constants(self, node: ast.expr) -> bool:
+        """A literal list of constants, in place or bound to a local just before."""
+        if isinstance(node, ast.Name):
+            node = self.constant_lists.get(node.id, node)
+        return _constant_list(node)
 
     def _bindings(self, stmt: ast.stmt, loop_depth: int) -> None:
         """What the statement binds local names to, and what it returns."""
@@ -1050,8 +1061,18 @@ class _FunctionBody:
             return None
         return binding[1]
 
+    def _remember_constants(self, targets: list[ast.expr], value: ast.expr | None) -> None:
+        for target in targets:
+            if not isinstance(target, ast.Name):
+                continue
+            if value is not None and _constant_list(value):
+                self.constant_lists[target.id] = value
+            else:
+                self.constant_lists.pop(target.id, None)
+
     def _assign(self, stmt: ast.Assign | ast.AnnAssign) -> None:
         targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        self._remember_constants(targets, stmt.value)
         annotated = (
             self.scope.annotation(stmt.annotation) if isinstance(stmt, ast.AnnAssign) else None
         )
@@ -1496,6 +1517,17 @@ def _child_bodies(stmt: ast.stmt) -> Iterator[list[ast.stmt]]:
 
 
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+
+
+_MAX_CONSTANTS = 16  # a longer literal list may be data worth a loop's per-item cost
+
+
+def _constant_list(node: ast.expr) -> bool:
+    return (
+        isinstance(node, ast.List | ast.Tuple | ast.Set)
+        and 0 < len(node.elts) <= _MAX_CONSTANTS
+        and all(isinstance(e, ast.Constant) for e in node.elts)
+    )
 
 
 def _item_key(node: ast.expr) -> str | None:

@@ -405,3 +405,80 @@ def script_folder(url):
     )
     assert tasks["through_namespace"] == {"net_io"}
     assert tasks["script_folder"] == {"sleep"}
+
+
+RUNNER = """
+import logging
+import shlex
+import subprocess
+
+log = logging.getLogger(__name__)
+
+
+def run_command(cmd, shell=False):
+    popen = subprocess.Popen(cmd if shell else shlex.split(cmd), stdout=subprocess.PIPE)
+    popen.wait()
+"""
+
+
+def test_a_command_string_handed_to_a_wrapper_names_its_program(tmp_path: Path) -> None:
+    tasks = _kinds(
+        tmp_path,
+        """
+from proj.runner import log, run_command
+
+@app.task
+def built_up(host):
+    cmd = "naabu -json -exclude-cdn"
+    cmd += f" -host {host}"
+    run_command(cmd)
+
+@app.task
+def formatted(host):
+    run_command(f"nmap -sV {host}")
+
+@app.task
+def concatenated(host):
+    run_command("nmap -sV " + host, shell=True)
+
+@app.task
+def messages(host):
+    log.info("nmap failed for %s", host)
+    log.info(f"curl {host}")
+""",
+        {"proj/runner.py": RUNNER},
+    )
+    assert {"net_io", "subprocess"} <= tasks["built_up"]
+    assert {"net_io", "subprocess"} <= tasks["formatted"]
+    assert {"net_io", "subprocess"} <= tasks["concatenated"]
+    # Must not fire: a message starting with a program's name, without an option.
+    assert "net_io" not in tasks["messages"]
+
+
+def test_a_loop_over_a_few_constants_is_not_per_item_work(tmp_path: Path) -> None:
+    tasks = _kinds(
+        tmp_path,
+        """
+from typing import Optional
+
+from bs4 import BeautifulSoup
+
+def favicon(soup: Optional[BeautifulSoup]):
+    selectors = ['link[rel="icon"]', 'link[rel="shortcut icon"]']
+    for selector in selectors:
+        if soup.select_one(selector):
+            return selector
+
+@app.task
+def fixed_tries(page):
+    favicon(BeautifulSoup(page, "html.parser"))
+
+@app.task
+def per_item(pages, soup: Optional[BeautifulSoup]):
+    for selector in pages:
+        soup.select_one(selector)
+""",
+    )
+    assert "cpu" not in tasks["fixed_tries"]
+    # Must still fire: a loop over data does the search once per item.
+    assert "cpu" in tasks["per_item"]
