@@ -21,7 +21,9 @@ call, is a launch of that program at that call. Only the tables' programs count 
 and a list of bare names (``["ffmpeg", "ffprobe"]``, a check that they are installed)
 is not a command: the rest of a command list holds an option or a value. A command
 string counts the same way when its literal start holds an option (``"nmap -sV " +
-host``, or ``cmd = f"naabu -json ..."; cmd += ...`` then ``run_command(cmd)``).
+host``, or ``cmd = f"naabu -json ..."; cmd += ...`` then ``run_command(cmd)``), and so
+does a variable named as a command: ``cmd = f"geoiplookup {host}"``, or ``nmap_cmd =
+get_nmap_cmd(...)`` (a helper's result, named after a program the tables know).
 """
 
 from __future__ import annotations
@@ -111,7 +113,7 @@ class ChildPrograms:
         self.lists.discard(target.id)
         if named:
             self.commands[target.id] = named
-            if _command_list(value) or _command_string(value):
+            if _command_list(value) or _command_string(value) or _names_a_command(target.id):
                 self.lists.add(target.id)
         else:
             self.commands.pop(target.id, None)
@@ -124,9 +126,13 @@ class ChildPrograms:
 
     def _passed(self, call: ast.Call) -> Iterator[CallSite]:
         """A command list of a known program handed to a wrapper (``run(cmd)``)."""
+        if _reports(call):
+            return  # log.info("running %s", cmd): the command is only shown
         for arg in [*call.args, *(k.value for k in call.keywords)]:
             if isinstance(arg, ast.Name) and arg.id in self.lists:
                 named = self.commands[arg.id]
+            elif isinstance(arg, ast.Name) and _names_a_command(arg.id):
+                named = tuple(w for w in _WORD.findall(arg.id.lower()) if w in _KNOWN)
             elif _command_list(arg) or _command_string(arg):
                 named = self.programs(arg, literal_only=True)
             else:
@@ -214,6 +220,26 @@ def _command_list(node: ast.expr) -> bool:
         not (isinstance(e, ast.Constant) and isinstance(e.value, str)) or e.value.startswith("-")
         for e in rest
     )
+
+
+#: Words that make a variable a command line: ``cmd = f"geoiplookup {host}"``, or a
+#: helper's result named after its program (``nmap_cmd = build_nmap_cmd(...)``).
+_COMMAND_WORDS = frozenset({"cmd", "command", "cmdline"})
+
+
+_REPORTERS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical"})
+
+
+def _reports(call: ast.Call) -> bool:
+    """A logging or print call: the command it is given is shown, not run."""
+    func = call.func
+    if isinstance(func, ast.Name):
+        return func.id == "print"
+    return isinstance(func, ast.Attribute) and func.attr in _REPORTERS
+
+
+def _names_a_command(name: str) -> bool:
+    return any(w in _COMMAND_WORDS for w in _WORD.findall(name.lower()))
 
 
 def _command_string(node: ast.expr) -> bool:

@@ -482,3 +482,41 @@ def per_item(pages, soup: Optional[BeautifulSoup]):
     assert "cpu" not in tasks["fixed_tries"]
     # Must still fire: a loop over data does the search once per item.
     assert "cpu" in tasks["per_item"]
+
+
+def test_a_variable_named_as_a_command_names_its_program(tmp_path: Path) -> None:
+    tasks = _kinds(
+        tmp_path,
+        """
+from proj.runner import log, run_command
+
+def get_nmap_cmd(host):
+    return "nmap " + host
+
+@app.task
+def lookup(host):
+    cmd = f"geoiplookup {host}"
+    run_command(cmd)
+
+@app.task
+def helper_built(host):
+    nmap_cmd = get_nmap_cmd(host)
+    run_command(nmap_cmd)
+
+@app.task
+def only_logged(host):
+    nmap_cmd = get_nmap_cmd(host)
+    log.info("would run %s", nmap_cmd)
+
+@app.task
+def not_a_command(host):
+    nmap_result = get_nmap_cmd(host)
+    run_command(nmap_result)
+""",
+        {"proj/runner.py": RUNNER},
+    )
+    assert "net_io" in tasks["lookup"]
+    assert "net_io" in tasks["helper_built"]
+    # Must not fire: a command only logged, or a variable not named as a command.
+    assert "net_io" not in tasks["only_logged"]
+    assert "net_io" not in tasks["not_a_command"]
