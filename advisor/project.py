@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from celery_poolkit.advisor import services
 from celery_poolkit.advisor.conventions import MODEL, related_manager
@@ -43,6 +43,9 @@ TASK_METHODS = frozenset({"delay", "apply_async"})
 #: Celery's canvas primitives: calling one (``chord(header)(callback)``) applies it async.
 _CANVAS = frozenset({"group", "chord", "chain"})
 _CANVAS_PUBLISH = "celery.canvas.Signature.apply_async"
+#: How an inference's note starts (confidence.INFERRED_NOTE, not imported: it imports
+#: this module): such evidence never makes a queue ``high``.
+_INFERRED = "inferred"
 #: Decorators that make a method an attribute read: reading it runs the method.
 _PROPERTIES = frozenset(
     {"property", "functools.cached_property", "django.utils.functional.cached_property"}
@@ -160,6 +163,10 @@ class Project:
         self.dispatch: dict[str, tuple[str, int]] = {}
         #: Registered service factories (services.py), read on the first lookup.
         self._services: dict[str, str] | None = None
+        #: Instance attribute name -> the classes that type it (built on first use), and
+        #: the library class each name holds when they all agree (memoised per name).
+        self._attr_owners: dict[str, list[str]] | None = None
+        self._attr_library: dict[str, str] = {}
 
     # -- names ----------------------------------------------------------------------
     def resolve(self, dotted: str, hops: int = 0) -> Symbol:
@@ -821,6 +828,37 @@ class Project:
             yield self._lib(f"{kind[1]}.{method}")
         elif (row := self._lib_row(kind[1], parts)) is not None:
             yield Target("lib", f"{kind[1]}.{method}", row)
+
+    def held_library(self, chain: str) -> Iterator[Target]:
+        """A call below an attribute of a value of unknown class (``self._es.conn.index``,
+        ``_es`` passed in untyped): when every project class that types an attribute of
+        that name (``conn: Elasticsearch``) holds the same library class there, and that
+        library's table gives the rest of the chain an effect, the call is that library's,
+        as an inference (its note says so)."""
+        parts = chain.split(".")
+        for i in range(1, len(parts) - 1):
+            owner = self._attribute_library(parts[i])
+            row = self._lib_row(owner, tuple(parts[i + 1 :])) if owner else None
+            if row is not None and row.effect is not None:
+                note = f"{_INFERRED}: every project class typing '.{parts[i]}' holds {owner} there"
+                yield Target("lib", f"{owner}.{'.'.join(parts[i + 1 :])}", replace(row, note=note))
+                return
+
+    def _attribute_library(self, attr: str) -> str:
+        if attr.startswith("__"):
+            return ""
+        if self._attr_owners is None:
+            self._attr_owners = {}
+            for cid, (_, cls) in self.classes.items():
+                for name, _factory in cls.self_attrs:
+                    self._attr_owners.setdefault(name, []).append(cid)
+        if attr not in self._attr_library:
+            found = {
+                self._self_attr_type(f"{cid}#{attr}") for cid in self._attr_owners.get(attr, ())
+            }
+            (only,) = found if len(found) == 1 else (None,)
+            self._attr_library[attr] = only[1] if only is not None and only[0] == "ext" else ""
+        return self._attr_library[attr]
 
     def _property_result(self, fid: str) -> Iterator[Target]:
         """``engine.service(text)`` where ``service`` is a property returning a function

@@ -520,3 +520,75 @@ def not_a_command(host):
     # Must not fire: a command only logged, or a variable not named as a command.
     assert "net_io" not in tasks["only_logged"]
     assert "net_io" not in tasks["not_a_command"]
+
+
+HOLDERS = """
+from dataclasses import dataclass
+
+import boto3
+import requests
+
+
+@dataclass
+class Client:
+    conn: requests.Session
+
+
+class Storage:
+    def __init__(self):
+        self.bucket = boto3.client("s3")
+
+
+class OtherStorage:
+    def __init__(self, region):
+        self.bucket = requests.Session()
+
+
+class Index:
+    def __init__(self, client, store):
+        self._client = client
+        self._store = store
+
+    def add(self, doc):
+        self._client.conn.post("http://example.com/index", json=doc)
+
+    def local(self, doc):
+        self._client.conn.prepare_request(doc)
+
+    def upload(self, doc):
+        self._store.bucket.put_object(Body=doc)
+"""
+
+
+def test_an_attribute_every_class_types_alike_names_its_library(tmp_path: Path) -> None:
+    advice = advise_files(
+        tmp_path,
+        {
+            "proj/__init__.py": "",
+            "proj/holders.py": HOLDERS,
+            "proj/tasks.py": APP
+            + """
+from proj.holders import Index
+
+@app.task
+def add(client, store, doc):
+    Index(client, store).add(doc)
+
+@app.task
+def local(client, store, doc):
+    Index(client, store).local(doc)
+
+@app.task
+def upload(client, store, doc):
+    Index(client, store).upload(doc)
+""",
+        },
+    )
+    tasks = kinds(advice)
+    assert tasks["add"] == {"net_io"}
+    (ev,) = [e for t in advice.tasks if t.name.endswith(".add") for e in t.evidence]
+    assert ev.note.startswith("inferred: every project class typing '.conn'"), ev
+    # Must not fire: a call the library's table gives no effect; an attribute name two
+    # classes type differently says nothing.
+    assert tasks["local"] == set()
+    assert tasks["upload"] == set()
