@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import builtins
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from celery_poolkit.advisor import archives, callbacks, services
 from celery_poolkit.advisor.children import ChildPrograms
@@ -1061,7 +1061,7 @@ class _FunctionBody:
             return None
         return binding[1]
 
-    def _remember_constants(self, targets: list[ast.expr], value: ast.expr | None) -> None:
+    def _remember_constants(self, targets: Sequence[ast.expr], value: ast.expr | None) -> None:
         for target in targets:
             if not isinstance(target, ast.Name):
                 continue
