@@ -19,7 +19,11 @@ So the caller's literal decides: a command list whose first item names a program
 tables know (``["ffmpeg", "-i", src]``, or a local variable holding one), passed to any
 call, is a launch of that program at that call. Only the tables' programs count there,
 and a list of bare names (``["ffmpeg", "ffprobe"]``, a check that they are installed)
-is not a command: the rest of a command list holds an option or a value.
+is not a command: the rest of a command list holds an option or a value. A command
+string counts the same way when its literal start holds an option (``"nmap -sV " +
+host``, or ``cmd = f"naabu -json ..."; cmd += ...`` then ``run_command(cmd)``), and so
+does a variable named as a command: ``cmd = f"geoiplookup {host}"``, or ``nmap_cmd =
+get_nmap_cmd(...)`` (a helper's result, named after a program the tables know).
 """
 
 from __future__ import annotations
@@ -109,7 +113,7 @@ class ChildPrograms:
         self.lists.discard(target.id)
         if named:
             self.commands[target.id] = named
-            if _command_list(value):
+            if _command_list(value) or _command_string(value) or _names_a_command(target.id):
                 self.lists.add(target.id)
         else:
             self.commands.pop(target.id, None)
@@ -122,10 +126,14 @@ class ChildPrograms:
 
     def _passed(self, call: ast.Call) -> Iterator[CallSite]:
         """A command list of a known program handed to a wrapper (``run(cmd)``)."""
+        if _reports(call):
+            return  # log.info("running %s", cmd): the command is only shown
         for arg in [*call.args, *(k.value for k in call.keywords)]:
             if isinstance(arg, ast.Name) and arg.id in self.lists:
                 named = self.commands[arg.id]
-            elif _command_list(arg):
+            elif isinstance(arg, ast.Name) and _names_a_command(arg.id):
+                named = tuple(w for w in _WORD.findall(arg.id.lower()) if w in _KNOWN)
+            elif _command_list(arg) or _command_string(arg):
                 named = self.programs(arg, literal_only=True)
             else:
                 continue
@@ -212,6 +220,46 @@ def _command_list(node: ast.expr) -> bool:
         not (isinstance(e, ast.Constant) and isinstance(e.value, str)) or e.value.startswith("-")
         for e in rest
     )
+
+
+#: Words that make a variable a command line: ``cmd = f"geoiplookup {host}"``, or a
+#: helper's result named after its program (``nmap_cmd = build_nmap_cmd(...)``).
+_COMMAND_WORDS = frozenset({"cmd", "command", "cmdline"})
+
+
+_REPORTERS = frozenset({"debug", "info", "warning", "warn", "error", "exception", "critical"})
+
+
+def _reports(call: ast.Call) -> bool:
+    """A logging or print call: the command it is given is shown, not run."""
+    func = call.func
+    if isinstance(func, ast.Name):
+        return func.id == "print"
+    return isinstance(func, ast.Attribute) and func.attr in _REPORTERS
+
+
+def _names_a_command(name: str) -> bool:
+    lowered = name.lower()
+    if "cmd" not in lowered and "command" not in lowered:  # most names: no regex needed
+        return False
+    return any(w in _COMMAND_WORDS for w in _WORD.findall(lowered))
+
+
+def _command_string(node: ast.expr) -> bool:
+    """A shell command line whose literal start names a program and holds an option:
+    ``"nmap -sV " + host``, ``f"naabu -json -host {h}"``; not a message that happens to
+    start with a program's name (``"curl failed"``)."""
+    while isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        node = node.left
+    if isinstance(node, ast.JoinedStr):
+        head = node.values[0] if node.values else None
+        text = head.value if isinstance(head, ast.Constant) else None
+    else:
+        text = node.value if isinstance(node, ast.Constant) else None
+    if not isinstance(text, str):
+        return False
+    words = text.split()
+    return len(words) > 1 and any(w.startswith("-") for w in words[1:])
 
 
 def _literal_word(node: ast.expr) -> str | None:

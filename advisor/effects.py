@@ -177,6 +177,8 @@ class _Own:
             return
         if chain := _unknown_chain(self.project, site):
             _by_name(chain, site, self.add)
+            for target in self.project.held_library(chain):
+                self._library(site, target.name, target.call)
         if site.recv_kind == "result" and site.target:
             self.callees.update(methods.candidates(site.target))
 

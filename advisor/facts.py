@@ -84,6 +84,9 @@ ITEM = "[]"
 #: Joins the links of a fluent chain in a receiver: "pkg.Search().filter" is what
 #: ``filter`` returns when called on what ``pkg.Search`` returns.
 CHAINED = "()."
+#: The suffix of a factory's returned name that stands for one item of a table it
+#: returns from (``return handlers.get(kind)``: returned "pkg.pick.handlers[*]").
+PICKED = "[*]"
 #: How a receiver names an instance fetched from a service registry (services.py):
 #: "service:name=search_index" or "service:iface=pkg.Class".
 SERVICE = "service:"

@@ -241,7 +241,13 @@ def _module_name(rel: str, packages: set[str]) -> tuple[str, bool]:
     is_package = parts[-1] == "__init__"
     folders = parts[:-1]
     start = len(folders)
-    while start > 0 and "/".join(folders[:start]) in packages:
+    # A folder without ``__init__.py`` inside a package is a namespace package there
+    # (PEP 420): ``app/agents/tools/mcp.py`` under package ``app/agents`` is imported as
+    # ``app.agents.tools.mcp``.
+    while start > 0 and (
+        "/".join(folders[:start]) in packages
+        or (start > 1 and "/".join(folders[: start - 1]) in packages)
+    ):
         start -= 1
     name = folders[start:] + ([] if is_package else [parts[-1]])
     return ".".join(name) or parts[-1], is_package

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from celery_poolkit.advisor import services
 from celery_poolkit.advisor.conventions import MODEL, related_manager
@@ -19,6 +19,7 @@ from celery_poolkit.advisor.facts import (
     CHAINED,
     IMPORTED,
     ITEM,
+    PICKED,
     SERVICE,
     CallSite,
     CallV,
@@ -42,6 +43,13 @@ TASK_METHODS = frozenset({"delay", "apply_async"})
 #: Celery's canvas primitives: calling one (``chord(header)(callback)``) applies it async.
 _CANVAS = frozenset({"group", "chord", "chain"})
 _CANVAS_PUBLISH = "celery.canvas.Signature.apply_async"
+#: How an inference's note starts (confidence.INFERRED_NOTE, not imported: it imports
+#: this module): such evidence never makes a queue ``high``.
+_INFERRED = "inferred"
+#: Decorators that make a method an attribute read: reading it runs the method.
+_PROPERTIES = frozenset(
+    {"property", "functools.cached_property", "django.utils.functional.cached_property"}
+)
 _MAX_SUBCLASSES = 5000  # a class hierarchy searched for overrides stops here
 _MAX_IMPORTED = 200  # candidates of one dynamic import, at most
 _DJANGO_SETTINGS = "django.conf.settings."
@@ -155,6 +163,10 @@ class Project:
         self.dispatch: dict[str, tuple[str, int]] = {}
         #: Registered service factories (services.py), read on the first lookup.
         self._services: dict[str, str] | None = None
+        #: Instance attribute name -> the classes that type it (built on first use), and
+        #: the library class each name holds when they all agree (memoised per name).
+        self._attr_owners: dict[str, list[str]] | None = None
+        self._attr_library: dict[str, str] = {}
 
     # -- names ----------------------------------------------------------------------
     def resolve(self, dotted: str, hops: int = 0) -> Symbol:
@@ -221,9 +233,20 @@ class Project:
             if star not in self.modules:
                 continue
             found = self.resolve(".".join([star, *rest]), hops + 1)
-            if found.kind not in ("external", "unknown"):
+            if found.kind not in ("external", "unknown") or self._star_exports(star, rest[0]):
                 return found
         return None
+
+    def _star_exports(self, module: str, name: str) -> bool:
+        """Whether ``from module import *`` brings ``name`` that ``module`` imported
+        (``from discord_webhook import DiscordWebhook`` there): every public name, as
+        in Python, unless a literal ``__all__`` lists others."""
+        if name.startswith("_") or name not in self.imports[module]:
+            return False
+        listed = self.assigns[module].get("__all__")
+        if isinstance(listed, SeqV):
+            return any(isinstance(i, Lit) and i.value == name for i in listed.items)
+        return listed is None
 
     def _class_member(self, cid: str, tail: tuple[str, ...], hops: int) -> Symbol:
         if not tail:
@@ -352,11 +375,11 @@ class Project:
             _, fn = self.functions[symbol.name]
             return self.type_of_result(fn.returns, hops + 1) if fn.returns else None
         if symbol.kind == "external":
-            row = self.lookup(callee)
+            row = self.lookup(symbol.name)
             if row is not None and row.returns:
                 return ("ext", row.returns)
-            if callee.rpartition(".")[2][:1].isupper():
-                return ("ext", callee)  # a library class: its instance's methods are Class.m
+            if symbol.name.rpartition(".")[2][:1].isupper():
+                return ("ext", symbol.name)  # a library class: its instance's methods are Class.m
             return None
         return self._type_of_member(symbol, hops)
 
@@ -402,10 +425,8 @@ class Project:
         if symbol.kind == "func":
             _, fn = self.functions[symbol.name]
             return self.type_of_result(fn.returns, hops + 1) if fn.returns else None
-        if len(rest) > 1 and (attr := self._self_attr_type(f"{cid}#{rest[0]}")) is not None:
-            found = self._returned_by(attr, rest[1:], hops + 1)
-            if found is not None:
-                return found
+        if len(rest) > 1 and (found := self._returned_by_attr(cid, rest, hops)) is not None:
+            return found
         for base in self.mro(cid):
             if base not in self.classes:
                 row = self._lib_row(base, rest)
@@ -416,6 +437,17 @@ class Project:
                         return ("class", cid)
                     return ("ext", row.returns)
         return None
+
+    def _returned_by_attr(
+        self, cid: str, rest: tuple[str, ...], hops: int
+    ) -> tuple[str, str] | None:
+        """What ``cid.<attr>.<rest…>`` returns through the attribute's own class
+        (``Election.objects.get`` with ``objects = ElectionManager()``)."""
+        attr = self._self_attr_type(f"{cid}#{rest[0]}")
+        found = self._returned_by(attr, rest[1:], hops + 1) if attr is not None else None
+        if found == ("ext", MODEL) and MODEL in self.mro(cid):
+            return ("class", cid)  # a custom manager's get(): the model it is on
+        return found
 
     def _lib_row(self, owner: str, rest: tuple[str, ...]) -> Call | None:
         if len(rest) == 1:
@@ -439,7 +471,9 @@ class Project:
 
     def type_of_instance(self, name: str) -> tuple[str, str]:
         symbol = self.resolve(name)
-        return ("class", symbol.name) if symbol.kind == "class" else ("ext", name)
+        if symbol.kind in ("class", "external"):  # a library class re-exported: its own name
+            return ("class" if symbol.kind == "class" else "ext", symbol.name)
+        return ("ext", name)
 
     # -- calls ------------------------------------------------------------------------
     def targets(self, site: CallSite) -> Iterator[Target]:
@@ -582,7 +616,10 @@ class Project:
         advisor cannot name."""
         returned = self.returned_by_factory(made)
         for name in returned:
-            yield from self._dotted_targets(name)
+            if name.endswith(PICKED):  # return handlers.get(kind): one of the table's items
+                yield from self._dispatch_targets("dispatch", name[: -len(PICKED)], "")
+            else:
+                yield from self._dotted_targets(name)
         if not returned and self._is_canvas(made):
             yield Target("lib", f"{made}.__call__", self.lookup(_CANVAS_PUBLISH))
         elif not returned:
@@ -792,6 +829,7 @@ class Project:
             symbol = self._class_member(kind[1], parts, 0)
             if symbol.kind == "func":
                 yield Target("func", symbol.name)
+                yield from self._property_result(symbol.name)
                 return
             if len(parts) > 1:  # Doc.deleted_objects.filter: the manager's own class
                 attr = self._self_attr_type(f"{kind[1]}#{parts[0]}")
@@ -806,6 +844,44 @@ class Project:
             yield self._lib(f"{kind[1]}.{method}")
         elif (row := self._lib_row(kind[1], parts)) is not None:
             yield Target("lib", f"{kind[1]}.{method}", row)
+
+    def held_library(self, chain: str) -> Iterator[Target]:
+        """A call below an attribute of a value of unknown class (``self._es.conn.index``,
+        ``_es`` passed in untyped): when every project class that types an attribute of
+        that name (``conn: Elasticsearch``) holds the same library class there, and that
+        library's table gives the rest of the chain an effect, the call is that library's,
+        as an inference (its note says so)."""
+        parts = chain.split(".")
+        for i in range(1, len(parts) - 1):
+            owner = self._attribute_library(parts[i])
+            row = self._lib_row(owner, tuple(parts[i + 1 :])) if owner else None
+            if row is not None and row.effect is not None:
+                note = f"{_INFERRED}: every project class typing '.{parts[i]}' holds {owner} there"
+                yield Target("lib", f"{owner}.{'.'.join(parts[i + 1 :])}", replace(row, note=note))
+                return
+
+    def _attribute_library(self, attr: str) -> str:
+        if attr.startswith("__"):
+            return ""
+        if self._attr_owners is None:
+            self._attr_owners = {}
+            for cid, (_, cls) in self.classes.items():
+                for name, _factory in cls.self_attrs:
+                    self._attr_owners.setdefault(name, []).append(cid)
+        if attr not in self._attr_library:
+            found = {
+                self._self_attr_type(f"{cid}#{attr}") for cid in self._attr_owners.get(attr, ())
+            }
+            (only,) = found if len(found) == 1 else (None,)
+            self._attr_library[attr] = only[1] if only is not None and only[0] == "ext" else ""
+        return self._attr_library[attr]
+
+    def _property_result(self, fid: str) -> Iterator[Target]:
+        """``engine.service(text)`` where ``service`` is a property returning a function
+        uncalled: reading it runs the property, the call runs what it returns."""
+        _, fn = self.functions[fid]
+        if fn.returned and any(d.ref in _PROPERTIES for d in fn.decorators):
+            yield from self._called_result(fid)
 
     def _dotted_targets(self, dotted: str) -> Iterator[Target]:
         symbol = self.resolve(dotted)
@@ -822,8 +898,8 @@ class Project:
             kind = self.type_of_result(symbol.name)
             if kind is not None:
                 yield from self._method_targets(kind, ".".join(symbol.rest))
-        elif symbol.kind == "external":
-            yield self._lib(dotted)
+        elif symbol.kind == "external":  # through a re-export, the library's own name
+            yield self._lib(symbol.name)
         elif symbol.kind == "value" and not symbol.rest and isinstance(symbol.value, CallV):
             yield from self._called_result(symbol.value.func)  # fn = factory() at module level
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ast
 import builtins
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from celery_poolkit.advisor import archives, callbacks, services
 from celery_poolkit.advisor.children import ChildPrograms
@@ -19,6 +19,7 @@ from celery_poolkit.advisor.facts import (
     CHAINED,
     IMPORTED,
     ITEM,
+    PICKED,
     CallSite,
     CallV,
     ClassFacts,
@@ -241,7 +242,15 @@ class _ModuleVisitor:
     def _class(self, node: ast.ClassDef, prefix: str) -> None:
         qual = f"{prefix}{node.name}"
         scope = _Scope(self, {})
-        bases = tuple(b for b in (scope.dotted(base) for base in node.bases) if b)
+        # A generic base is its class: ``class SQLConnector(BaseConnector[Engine])``.
+        bases = tuple(
+            b
+            for b in (
+                scope.dotted(base.value if isinstance(base, ast.Subscript) else base)
+                for base in node.bases
+            )
+            if b
+        )
         self_attrs: dict[str, str] = {}
         attrs, made, methods = self._class_body(node, qual, scope)
         # Methods first: their bodies record ``self.x = Factory(...)`` into self_attrs.
@@ -309,6 +318,9 @@ class _ModuleVisitor:
             if table or _class_attr_wanted(target.id):
                 attrs.append((target.id, scope.value(value)))
             produced = scope.callee(value) if isinstance(value, ast.Call) else None
+            if produced in _RELATIONS and isinstance(value, ast.Call):
+                # admin = ForeignKey(User, ...): ``election.admin`` is a User.
+                produced = _related_model(value, scope, f"{self.module}.{qual}")
             if produced:
                 made[target.id] = produced
 
@@ -335,6 +347,10 @@ class _ModuleVisitor:
         # it in a way the visitor cannot name (and in outlines, which skip bodies).
         annotated = scope.annotation(node.returns) if node.returns is not None else None
         items = scope.item_annotation(node.returns) if node.returns is not None else None
+        if items and any(d.ref in _CONTEXT_DECORATORS for d in decorators):
+            # @contextmanager def session() -> Iterator[Session]: ``with session() as s``
+            # binds what it yields.
+            annotated = items
         self.functions.append(
             FunctionFacts(
                 qualname=qual,
@@ -778,6 +794,11 @@ class _Scope:
         if isinstance(node, ast.Subscript):
             if self.dotted(node.value) in _OPTIONAL:
                 return self.annotation(node.slice, depth + 1)
+            if self.dotted(node.value) in _CONTEXT_MANAGERS:
+                # -> ContextManager[Session]: what ``with f() as s`` binds, the only use
+                # such a value has (AbstractContextManager[Session, bool] too).
+                entered = node.slice.elts[0] if isinstance(node.slice, ast.Tuple) else node.slice
+                return self.annotation(entered, depth + 1) if entered else None
             return None
         if isinstance(node, ast.Name | ast.Attribute):
             dotted = self.dotted(node)
@@ -922,6 +943,9 @@ class _FunctionBody:
         self.tables: list[tuple[str, Value, int]] = []
         #: Line spans of loops and comprehensions (FunctionFacts.loops).
         self.loops: list[tuple[int, int]] = []
+        #: Locals bound to a short literal list of constants (a loop over one is a few
+        #: fixed tries, not per-item work).
+        self.constant_lists: dict[str, ast.expr] = {}
         if cls:
             scope.self_class = f"{scope.module.module}.{cls}"
 
@@ -971,7 +995,9 @@ class _FunctionBody:
                 else:
                     self.calls.append(site)
         launched = self.calls[before:]
-        if isinstance(stmt, ast.For | ast.AsyncFor | ast.While):
+        if isinstance(stmt, ast.For | ast.AsyncFor) and self._over_constants(stmt.iter):
+            pass  # for selector in ["a", "b"]: a few fixed tries, not per-item work
+        elif isinstance(stmt, ast.For | ast.AsyncFor | ast.While):
             # The body's span: the iterable (``for a in BeautifulSoup(page).find_all()``)
             # is evaluated once.
             self.loops.append((stmt.body[0].lineno, stmt.end_lineno or stmt.lineno))
@@ -989,6 +1015,12 @@ class _FunctionBody:
                 lambda call: scope.call_site(call, keep_args=False),
             )
         )
+
+    def _over_constants(self, node: ast.expr) -> bool:
+        """A literal list of constants, in place or bound to a local just before."""
+        if isinstance(node, ast.Name):
+            node = self.constant_lists.get(node.id, node)
+        return _constant_list(node)
 
     def _bindings(self, stmt: ast.stmt, loop_depth: int) -> None:
         """What the statement binds local names to, and what it returns."""
@@ -1025,14 +1057,39 @@ class _FunctionBody:
     def _return(self, value: ast.expr) -> None:
         if not self.returns:
             self.returns = self._produced_by(value) or ""
+        if (table := self._returned_table(value)) is not None:
+            self.returned.append(f"{table}{PICKED}")
+            return
         if isinstance(value, ast.Name | ast.Attribute):
             binding = self.scope.resolve(value.id) if isinstance(value, ast.Name) else None
             dotted = self.scope.dotted(value)
             if dotted and dotted not in _BUILTINS and (binding is None or binding[0] == "alias"):
                 self.returned.append(dotted)
 
+    def _returned_table(self, value: ast.expr) -> str | None:
+        """The table a factory returns one item of, uncalled: ``return handlers.get(kind)``,
+        ``return HANDLERS[kind]``, or a local picked from one (``fn = HANDLERS.get(kind);
+        return fn``). Its callers calling the result call one of the table's items."""
+        if isinstance(value, ast.Name):
+            binding = self.scope.bindings.get(value.id)
+        else:
+            binding = self.scope.picked(value)
+        if binding is None or binding[0] != "dispatch" or binding[1].startswith(IMPORTED):
+            return None
+        return binding[1]
+
+    def _remember_constants(self, targets: Sequence[ast.expr], value: ast.expr | None) -> None:
+        for target in targets:
+            if not isinstance(target, ast.Name):
+                continue
+            if value is not None and _constant_list(value):
+                self.constant_lists[target.id] = value
+            else:
+                self.constant_lists.pop(target.id, None)
+
     def _assign(self, stmt: ast.Assign | ast.AnnAssign) -> None:
         targets = stmt.targets if isinstance(stmt, ast.Assign) else [stmt.target]
+        self._remember_constants(targets, stmt.value)
         annotated = (
             self.scope.annotation(stmt.annotation) if isinstance(stmt, ast.AnnAssign) else None
         )
@@ -1127,6 +1184,12 @@ class _FunctionBody:
         produced = self._produced_by(value)
         if produced:
             return produced
+        if isinstance(value, ast.IfExp):  # self.x = x if x is not None else None
+            operands = [value.body, value.orelse]
+            return next((t for t in map(self._annotated_name, operands) if t), None)
+        return self._annotated_name(value)
+
+    def _annotated_name(self, value: ast.expr) -> str | None:
         if isinstance(value, ast.Name):
             binding = self.scope.bindings.get(value.id)
             if binding is not None and binding[0] == "instance" and binding[1] != "<self>":
@@ -1282,7 +1345,8 @@ def _bind_parameters(
             continue
         names.append(arg.arg)
         if arg.annotation is not None:
-            annotated = scope.dotted(arg.annotation)
+            # ``client: Client``, also ``Optional[Client]``, ``Client | None``, "Client".
+            annotated = scope.annotation(arg.annotation)
             if annotated and annotated not in _CALLABLE_HINTS:
                 scope.bindings[arg.arg] = ("instance", annotated)
                 continue
@@ -1298,6 +1362,18 @@ def _bind_parameters(
 
 
 _OPTIONAL = frozenset({"typing.Optional", "typing_extensions.Optional"})
+#: Annotations of a context manager, whose first argument is what ``with ... as`` binds.
+_CONTEXT_MANAGERS = frozenset(
+    f"{module}.{name}"
+    for module in ("typing", "typing_extensions", "contextlib")
+    for name in (
+        "ContextManager",
+        "AsyncContextManager",
+        "AbstractContextManager",
+        "AbstractAsyncContextManager",
+    )
+)
+_CONTEXT_DECORATORS = frozenset({"contextlib.contextmanager", "contextlib.asynccontextmanager"})
 #: Functions that import a module or an object by a dotted name given at run time.
 _IMPORTERS = frozenset(
     {
@@ -1460,6 +1536,17 @@ def _child_bodies(stmt: ast.stmt) -> Iterator[list[ast.stmt]]:
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 
 
+_MAX_CONSTANTS = 16  # a longer literal list may be data worth a loop's per-item cost
+
+
+def _constant_list(node: ast.expr) -> bool:
+    return (
+        isinstance(node, ast.List | ast.Tuple | ast.Set)
+        and 0 < len(node.elts) <= _MAX_CONSTANTS
+        and all(isinstance(e, ast.Constant) for e in node.elts)
+    )
+
+
 def _item_key(node: ast.expr) -> str | None:
     """``x["name"]`` with a constant identifier key: "name", read like ``x.name`` on a
     library object (a Mongo client's databases, a Redis-like mapping's members)."""
@@ -1501,6 +1588,25 @@ _TASK_OPTIONS = frozenset(
     }
 )
 _SETTING_PREFIXES = ("task_", "worker_", "broker_", "beat_", "result_", "CELERY")
+
+
+#: Model fields whose value, on an instance, is an instance of the model they name.
+_RELATIONS = frozenset(
+    f"django.db.models.{module}{name}"
+    for module in ("", "fields.related.")
+    for name in ("ForeignKey", "OneToOneField")
+)
+
+
+def _related_model(call: ast.Call, scope: _Scope, own: str) -> str | None:
+    """The model a relation field names: a class (``ForeignKey(User)``, ``to=User``), or
+    ``"self"``; a string naming another app's model is not resolved (None)."""
+    target = (
+        call.args[0] if call.args else next((k.value for k in call.keywords if k.arg == "to"), None)
+    )
+    if isinstance(target, ast.Constant) and target.value == "self":
+        return own
+    return scope.dotted(target) if isinstance(target, ast.Name | ast.Attribute) else None
 
 
 def _class_attr_wanted(name: str) -> bool:

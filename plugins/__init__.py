@@ -72,6 +72,7 @@ BUILTIN: tuple[str, ...] = (
     "celery_poolkit.plugins.cryptography",
     "celery_poolkit.plugins.django",
     "celery_poolkit.plugins.django_apps",
+    "celery_poolkit.plugins.discord_webhook",
     "celery_poolkit.plugins.elasticsearch",
     "celery_poolkit.plugins.elasticsearch_dsl",
     "celery_poolkit.plugins.firebase_admin",

@@ -3,8 +3,9 @@
 **Knows:** ``OpenAI()`` / ``AzureOpenAI()`` (local) and every API call through them
 (``client.chat.completions.create``, ``client.responses.create``,
 ``client.embeddings.create``, ``client.files.create`` …), the module-level client
-(``openai.chat.completions.create`` …), and ``AsyncOpenAI`` / ``AsyncAzureOpenAI``
-(coroutines: ``RUNS_EVENT_LOOP`` from a sync task).
+(``openai.chat.completions.create`` …), the pre-1.0 module-level resources
+(``openai.ChatCompletion.create``, ``openai.Embedding.create`` …), and ``AsyncOpenAI``
+/ ``AsyncAzureOpenAI`` (coroutines: ``RUNS_EVENT_LOOP`` from a sync task).
 
 **Under gevent:** the sync client is httpx over the stdlib socket: safe after patching,
 and a good fit for gevent, since a completion waits seconds on the network. Retries
@@ -40,6 +41,21 @@ _RESOURCES = (
     "fine_tuning",
 )
 
+#: openai < 1.0's API resources, classes on the module itself.
+_LEGACY = (
+    "ChatCompletion",
+    "Completion",
+    "Embedding",
+    "Image",
+    "Audio",
+    "Moderation",
+    "Edit",
+    "File",
+    "FineTune",
+    "FineTuningJob",
+    "Model",
+)
+
 PLUGIN = Plugin(
     name="openai",
     modules=("openai",),
@@ -52,6 +68,12 @@ PLUGIN = Plugin(
         *(
             Call(f"openai.{name}.*", Effect.NET_IO, note="module-level client")
             for name in _RESOURCES
+        ),
+        # openai < 1.0: class-level resources of the module (``openai.ChatCompletion.create``;
+        # ``acreate`` is a coroutine, but a sync task calling it gets nothing to wait on).
+        *(
+            Call(f"openai.{name}.*", Effect.NET_IO, note="openai < 1.0 resource")
+            for name in _LEGACY
         ),
         ctor(_ASYNC, _ASYNC),
         ctor("openai.AsyncAzureOpenAI", _ASYNC),

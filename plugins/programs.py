@@ -13,7 +13,8 @@ it up here as ``subprocess.<program>``. Also the programs whose job is a transfe
 probe of a remote host, which wait on the network (``NET_IO``): ``curl``, ``wget``,
 ``rsync``, ``scp`` / ``sftp`` / ``ssh``, cloud CLIs (``aws``, ``gsutil``, ``gcloud``,
 ``az``, ``rclone``, ``s3cmd``), downloaders (``yt-dlp``) and probes (``dig``,
-``nslookup``, ``whois``, ``ping``, ``traceroute``, ``nmap``).
+``nslookup``, ``whois``, ``ping``, ``traceroute``, ``geoiplookup``) and port scanners
+(``nmap``, ``masscan``, ``naabu``, ``zmap``).
 
 **Pools:** the task itself only waits on the child (``subprocess`` is cooperative
 under gevent after patching), so any pool runs it; but each running task keeps a core
@@ -102,6 +103,10 @@ NET_PROGRAMS: dict[str, str] = {
     "ping": "a network probe",
     "traceroute": "a network probe",
     "nmap": "a network scan",
+    "masscan": "a network scan",
+    "naabu": "a network scan",
+    "zmap": "a network scan",
+    "geoiplookup": "a DNS lookup of the host",
 }
 
 PLUGIN = Plugin(

@@ -34,6 +34,8 @@ SPOT_CHECKS = [
     ("django.core.mail.send_mail", _NET, _AFTER),
     ("smtplib.SMTP.send_message", _NET, _AFTER),
     ("sendgrid.SendGridAPIClient.send", _NET, _AFTER),
+    ("discord_webhook.DiscordWebhook.execute", _NET, _AFTER),
+    ("openai.ChatCompletion.create", _NET, _AFTER),
     ("slack_sdk.WebClient.chat_postMessage", _NET, _AFTER),
     ("twilio.rest.Client.messages.create", _NET, _AFTER),
     ("firebase_admin.messaging.send", _NET, _AFTER),
