@@ -189,7 +189,7 @@ class _Own:
             return
         # Per-item CPU work (one template, one key) counts only where it repeats.
         if row.effect is not None and (
-            not knowledge.per_item(row, name) or self.fn.in_loop(site.line)
+            not knowledge.per_item(row, name) or self.fn.repeats(site.line, site.col)
         ):
             self.add(row.effect.value, name, site.line, site.col, row.note)
         if row.green in _GREEN_KINDS:

@@ -13,7 +13,7 @@ import builtins
 import re
 from collections.abc import Iterator
 
-from celery_poolkit.advisor import archives, callbacks, services
+from celery_poolkit.advisor import archives, callbacks, loop_items, services
 from celery_poolkit.advisor.children import ChildPrograms
 from celery_poolkit.advisor.facts import (
     CHAINED,
@@ -348,6 +348,7 @@ class _ModuleVisitor:
                 returned=tuple(dict.fromkeys(body.returned)),
                 tables=tuple(body.tables),
                 loops=tuple(body.loops),
+                item_calls=tuple(body.item_calls),
                 cls=cls,
                 params=params,
                 param_calls=tuple(body.param_calls),
@@ -903,8 +904,10 @@ class _FunctionBody:
         self.returned: list[str] = []
         #: Literal tables bound to local names: (name, value, line), for dispatch.
         self.tables: list[tuple[str, Value, int]] = []
-        #: Line spans of loops and comprehensions (FunctionFacts.loops).
+        #: Line spans of while loops and comprehensions (FunctionFacts.loops).
         self.loops: list[tuple[int, int]] = []
+        #: (line, col) of calls in for loops that work on the item (FunctionFacts.item_calls).
+        self.item_calls: list[tuple[int, int]] = []
         if cls:
             scope.self_class = f"{scope.module.module}.{cls}"
 
@@ -954,9 +957,12 @@ class _FunctionBody:
                 else:
                     self.calls.append(site)
         launched = self.calls[before:]
-        if isinstance(stmt, ast.For | ast.AsyncFor | ast.While):
-            # The body's span: the iterable (``for a in BeautifulSoup(page).find_all()``)
-            # is evaluated once.
+        if isinstance(stmt, ast.For | ast.AsyncFor):
+            # The body's calls that work on the item (loop_items.py); the iterable
+            # (``for a in BeautifulSoup(page).find_all()``) is evaluated once.
+            self.item_calls.extend(loop_items.item_calls(stmt))
+        elif isinstance(stmt, ast.While):
+            # No item to follow: the body's span (``while batch: ...; batch = next()``).
             self.loops.append((stmt.body[0].lineno, stmt.end_lineno or stmt.lineno))
         elif launched:
             self._comprehensions(stmt)

@@ -119,6 +119,31 @@ PER_ITEM = {
         "@app.task\ndef t(items):\n    return count(items)\n",
         set(),
     ),
+    # A loop repeats per-item work only on its items: the same value parsed again for
+    # each of a few validators is one document's work (must not fire); a value the
+    # body derives from the item is the item (must fire).
+    "the same document parsed once per validator": (
+        "from lxml import etree\n"
+        "@app.task\ndef t(doc, validators):\n"
+        "    for validator in validators:\n"
+        "        validator.assertValid(etree.XML(doc.encode('utf8')))\n",
+        set(),
+    ),
+    "a value derived from the item hashed in the loop": (
+        "import zlib\n"
+        "@app.task\ndef t(files):\n"
+        "    for f in files:\n        data = f.read()\n"
+        "        print(len(zlib.compress(data)))\n",
+        {Effect.CPU_RELEASES_GIL},
+    ),
+    "templates rendered while a batch remains": (
+        "from django.template.loader import render_to_string\n"
+        "@app.task\ndef t(batches):\n"
+        "    batch = batches.pop()\n"
+        "    while batch:\n"
+        "        render_to_string('a.xml', {'items': batch})\n        batch = batches.pop()\n",
+        {Effect.CPU},
+    ),
     # Not per-item work: a whole file hashed, a whole archive deflated, wherever it is.
     "a whole file hashed": (
         "import hashlib\n@app.task\ndef t(path):\n"
