@@ -65,6 +65,8 @@ PER_ITEM_CPU: tuple[str, ...] = (
     "stripe.WebhookSignature.",
     "django.template.",
     "jinja2.",
+    "flask.render_template",
+    "flask.templating.render_template",
     "bs4.",
     "selectolax.",
     "lxml.html.fromstring",

@@ -81,6 +81,7 @@ BUILTIN: tuple[str, ...] = (
     "celery_poolkit.plugins.httpx",
     "celery_poolkit.plugins.influxdb",
     "celery_poolkit.plugins.invenio",
+    "celery_poolkit.plugins.jinja2",
     "celery_poolkit.plugins.jira",
     "celery_poolkit.plugins.joblib",
     "celery_poolkit.plugins.kafka_python",

@@ -43,7 +43,7 @@ PLUGIN = Plugin(
     summary="Local embedding models: CPU (or GPU) work in the task's process; load after fork.",
     calls=(
         *(
-            Call(cls, Effect.CPU_RELEASES_GIL, Green.SAFE_AFTER_PATCH, _FORK, cls, _LOAD)
+            Call(cls, Effect.CPU_RELEASES_GIL, Green.SAFE, _FORK, cls, _LOAD)
             for cls in (_ST, _CE)
         ),
         *each(

@@ -51,7 +51,7 @@ PLUGIN = Plugin(
         Call(
             "transformers.pipeline",
             Effect.CPU_RELEASES_GIL,
-            Green.SAFE_AFTER_PATCH,
+            Green.SAFE,
             _FORK,
             _PIPE,
             _LOAD,
@@ -61,7 +61,7 @@ PLUGIN = Plugin(
             Call(
                 f"transformers.{name}.from_pretrained",
                 Effect.CPU_RELEASES_GIL,
-                Green.SAFE_AFTER_PATCH,
+                Green.SAFE,
                 _FORK,
                 _MODEL,
                 _LOAD,

@@ -144,6 +144,27 @@ PER_ITEM = {
         "        render_to_string('a.xml', {'items': batch})\n        batch = batches.pop()\n",
         {Effect.CPU},
     ),
+    "one e-mail rendered with Flask": (
+        "from flask import render_template\n"
+        "@app.task\ndef t(user):\n    return render_template('mail.txt', user=user)\n",
+        set(),
+    ),
+    "a sitemap rendered page by page with Flask": (
+        "import itertools\nfrom flask import render_template\n"
+        "@app.task\ndef t(urls):\n"
+        "    page = list(itertools.islice(urls, 100))\n"
+        "    while page:\n"
+        "        render_template('sitemap.xml', urlset=page)\n"
+        "        page = list(itertools.islice(urls, 100))\n",
+        {Effect.CPU},
+    ),
+    "Jinja2 templates rendered per record": (
+        "from jinja2 import Environment\nenv = Environment()\n"
+        "@app.task\ndef t(records):\n"
+        "    tpl = env.get_template('row.html')\n"
+        "    return [tpl.render(r=r) for r in records]\n",
+        {Effect.CPU},
+    ),
     # Not per-item work: a whole file hashed, a whole archive deflated, wherever it is.
     "a whole file hashed": (
         "import hashlib\n@app.task\ndef t(path):\n"

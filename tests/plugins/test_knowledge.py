@@ -93,6 +93,8 @@ SPOT_CHECKS = [
     ("pdfminer.high_level.extract_text", _CPU, Green.SAFE),
     ("bs4.BeautifulSoup", _CPU, Green.SAFE),
     ("selectolax.lexbor.LexborHTMLParser", _CPU, Green.SAFE),
+    ("flask.render_template", _CPU, Green.SAFE),
+    ("jinja2.Template.render", _CPU, Green.SAFE),
     ("lxml.etree.fromstring", _NOGIL, Green.SAFE),
     ("openpyxl.load_workbook", _CPU, Green.SAFE),
     ("pytesseract.image_to_string", Effect.CPU_CHILD, _AFTER),
