@@ -143,6 +143,8 @@ def _direct(project: Project, fid: str, methods: MethodIndex) -> tuple[Summary, 
     for site in fn.param_calls:  # a session-like chain on a value passed in
         if site.line not in ignored and site.recv_kind == "param":
             _by_name(site.target, site, own.add)
+            # parser.parse_file(path) on a parameter: the one hierarchy defining it.
+            own.callees.update(methods.candidates(site.target))
     own.hints(ignored)
     # Nested functions defined here usually run here (callbacks, retries): include them.
     own.callees.update(project.nested.get(fid, ()))

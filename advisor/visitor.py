@@ -137,6 +137,7 @@ class _ModuleVisitor:
         #: client["shop"]``): ``db["orders"]`` on them is an item, not a table's entry.
         self.objects: set[str] = set()
         self.starred = False  # the module has a ``from x import *``
+        self.fallbacks: set[int] = set()  # imports in except handlers (_fallback_imports)
         self.class_tables: set[str] = set()  # "pkg.mod.Class.NAME" bound to literal tables
         self.assigns: dict[str, Value] = {}
         self.attr_assigns: list[tuple[str, Value, int]] = []
@@ -148,6 +149,7 @@ class _ModuleVisitor:
     # -- module level ---------------------------------------------------------------
     def run(self, tree: ast.Module, source: str) -> ModuleFacts:
         body = list(_flatten(tree.body))
+        self.fallbacks = _fallback_imports(tree.body)
         for stmt in body:  # first the names, so bodies can refer to later definitions
             self._collect_name(stmt)
         for stmt in body:
@@ -171,6 +173,8 @@ class _ModuleVisitor:
     def _collect_name(self, stmt: ast.stmt) -> None:
         if isinstance(stmt, ast.Import | ast.ImportFrom):
             bindings = _import_bindings(stmt, self.package)
+            if id(stmt) in self.fallbacks:  # the try body's import is the one that runs
+                bindings = {k: v for k, v in bindings.items() if k not in self.imports}
             self.imports.update(bindings)
             self.starred = self.starred or any(k.startswith("*") for k in bindings)
         elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
@@ -1272,7 +1276,7 @@ def _bind_parameters(
         names.append(arg.arg)
         if arg.annotation is not None:
             annotated = scope.dotted(arg.annotation)
-            if annotated and annotated not in _CALLABLE_HINTS:
+            if annotated and annotated not in _CALLABLE_HINTS and annotated not in _ANY_HINTS:
                 scope.bindings[arg.arg] = ("instance", annotated)
                 continue
             items = scope.item_classes(arg.annotation)
@@ -1348,6 +1352,9 @@ _CELERY_TASK = "celery.app.task.Task"
 
 #: Parameter annotations that say "a callable", not "an instance of this class".
 _CALLABLE_HINTS = frozenset({"typing.Callable", "collections.abc.Callable", "callable"})
+#: Annotations that say nothing about the value's class (``parser: Any``): the parameter
+#: is resolved per call site, as an unannotated one is, never as an instance of ``Any``.
+_ANY_HINTS = frozenset({"typing.Any", "typing_extensions.Any", "object"})
 
 
 def _import_bindings(stmt: ast.Import | ast.ImportFrom, package: str) -> dict[str, str]:
@@ -1388,6 +1395,21 @@ def _flatten(body: list[ast.stmt]) -> Iterator[ast.stmt]:
                 yield from _flatten(stmt.finalbody)
         else:
             yield stmt
+
+
+def _fallback_imports(body: list[ast.stmt]) -> set[int]:
+    """ids of the imports in module-level ``except`` handlers: ``try: from pkg.base import
+    Base`` / ``except ImportError: from base import Base`` (a script's fallback) must not
+    replace the package's own import, or the class loses its base."""
+    found: set[int] = set()
+    for stmt in body:
+        if isinstance(stmt, ast.If | ast.With):
+            found |= _fallback_imports(stmt.body)
+        if isinstance(stmt, ast.Try):
+            found |= _fallback_imports(stmt.body)
+            for handler in stmt.handlers:
+                found.update(id(s) for s in _flatten(handler.body))
+    return found
 
 
 def _target_names(target: ast.expr) -> Iterator[str]:
