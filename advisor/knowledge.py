@@ -40,7 +40,7 @@ CELERY_CALLS: tuple[Call, ...] = (
 
 
 #: Library CPU work done on one item: a password or key hashed, a payload compressed, a
-#: template rendered, a fetched page parsed. Once per task it is small next to the task's
+#: template rendered, a fetched page parsed, an image re-encoded. Once per task it is small next to the task's
 #: waiting (the labels' rule: "hashing or compressing a small value is not CPU work");
 #: in a loop over many items it is the work. effects.py counts these rows' CPU effect
 #: only on a loop's or comprehension's lines. Prefixes of qualnames, ending in ".".
@@ -77,6 +77,10 @@ PER_ITEM_CPU: tuple[str, ...] = (
     "lxml.etree.XML",
     "lxml.etree.tostring",
     "xml.etree.ElementTree.fromstring",
+    # One image re-encoded (a fetched thumbnail saved as JPEG) is one payload compressed;
+    # resampling and filters (resize, thumbnail, filter) stay whole-image work.
+    "PIL.Image.Image.save",
+    "PIL.Image.Image.convert",
 )
 _CPU = frozenset({Effect.CPU, Effect.CPU_RELEASES_GIL})
 

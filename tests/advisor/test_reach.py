@@ -165,6 +165,26 @@ PER_ITEM = {
         "    return [tpl.render(r=r) for r in records]\n",
         {Effect.CPU},
     ),
+    "one fetched image re-encoded": (
+        "import requests\nfrom PIL import Image\n"
+        "@app.task\ndef t(url, path):\n"
+        "    img = Image.open(requests.get(url, stream=True).raw)\n"
+        "    img.convert('RGB').save(path)\n",
+        {Effect.NET_IO},
+    ),
+    "every image of a list re-encoded": (
+        "from PIL import Image\n"
+        "@app.task\ndef t(paths):\n"
+        "    for path in paths:\n"
+        "        Image.open(path).convert('RGB').save(path + '.jpg')\n",
+        {Effect.CPU_RELEASES_GIL},
+    ),
+    "one image resampled": (
+        "from PIL import Image\n"
+        "@app.task\ndef t(path):\n"
+        "    Image.open(path).resize((1024, 768)).save(path + '.jpg')\n",
+        {Effect.CPU_RELEASES_GIL},
+    ),
     # Not per-item work: a whole file hashed, a whole archive deflated, wherever it is.
     "a whole file hashed": (
         "import hashlib\n@app.task\ndef t(path):\n"
