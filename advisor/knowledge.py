@@ -77,6 +77,10 @@ PER_ITEM_CPU: tuple[str, ...] = (
     "lxml.etree.XML",
     "lxml.etree.tostring",
     "xml.etree.ElementTree.fromstring",
+    "moz.l10n.",
+    "fluent.syntax.",
+    "polib.",
+    "babel.messages.",
     # One image re-encoded (a fetched thumbnail saved as JPEG) is one payload compressed;
     # resampling and filters (resize, thumbnail, filter) stay whole-image work.
     "PIL.Image.Image.save",

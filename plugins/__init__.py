@@ -86,6 +86,7 @@ BUILTIN: tuple[str, ...] = (
     "celery_poolkit.plugins.joblib",
     "celery_poolkit.plugins.kafka_python",
     "celery_poolkit.plugins.kombu",
+    "celery_poolkit.plugins.l10n",
     "celery_poolkit.plugins.ldap3",
     "celery_poolkit.plugins.lightgbm",
     "celery_poolkit.plugins.lxml",

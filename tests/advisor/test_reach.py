@@ -185,6 +185,18 @@ PER_ITEM = {
         "    Image.open(path).resize((1024, 768)).save(path + '.jpg')\n",
         {Effect.CPU_RELEASES_GIL},
     ),
+    "one message catalogue read": (
+        "import polib\n@app.task\ndef t(path):\n    return len(polib.pofile(path))\n",
+        set(),
+    ),
+    "every locale's resource parsed and written back": (
+        "from moz.l10n.resource import parse_resource, serialize_resource\n"
+        "@app.task\ndef t(paths):\n"
+        "    for path in paths:\n"
+        "        res = parse_resource(path)\n"
+        "        open(path, 'w').write(''.join(serialize_resource(res)))\n",
+        {Effect.CPU},
+    ),
     # Not per-item work: a whole file hashed, a whole archive deflated, wherever it is.
     "a whole file hashed": (
         "import hashlib\n@app.task\ndef t(path):\n"

@@ -94,6 +94,8 @@ SPOT_CHECKS = [
     ("bs4.BeautifulSoup", _CPU, Green.SAFE),
     ("selectolax.lexbor.LexborHTMLParser", _CPU, Green.SAFE),
     ("flask.render_template", _CPU, Green.SAFE),
+    ("moz.l10n.resource.parse_resource", _CPU, Green.SAFE),
+    ("polib.pofile", _CPU, Green.SAFE),
     ("jinja2.Template.render", _CPU, Green.SAFE),
     ("lxml.etree.fromstring", _NOGIL, Green.SAFE),
     ("openpyxl.load_workbook", _CPU, Green.SAFE),
