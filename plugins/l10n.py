@@ -20,8 +20,8 @@ docs (``fluent.syntax``: parser and serializer in pure Python); polib and Babel 
 
 from __future__ import annotations
 
-from celery_poolkit.plugins._rows import cpu, ctor, each
 from celery_poolkit.model import Effect, Green
+from celery_poolkit.plugins._rows import cpu, ctor, each
 from celery_poolkit.plugins.base import Plugin
 
 _PARSE = "parses a whole message file into Python objects: holds the GIL"
@@ -29,6 +29,7 @@ _WRITE = "serialises a whole catalogue in Python: holds the GIL"
 _FP = "fluent.syntax.FluentParser"
 _FS = "fluent.syntax.FluentSerializer"
 _PO = "polib._BaseFile"
+_WRITERS = ("save", "save_as_mofile", "save_as_pofile")
 
 PLUGIN = Plugin(
     name="l10n",
@@ -48,7 +49,7 @@ PLUGIN = Plugin(
         # POFile and MOFile share their writers on polib._BaseFile.
         cpu("polib.pofile", _PARSE, returns=_PO),
         cpu("polib.mofile", _PARSE, returns=_PO),
-        *each(_PO, ("save", "save_as_mofile", "save_as_pofile"), Effect.CPU, Green.SAFE, note=_WRITE),
+        *each(_PO, _WRITERS, Effect.CPU, Green.SAFE, note=_WRITE),
         cpu("babel.messages.pofile.read_po", _PARSE),
         cpu("babel.messages.pofile.write_po", _WRITE),
         cpu("babel.messages.mofile.write_mo", _WRITE),

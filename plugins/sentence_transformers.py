@@ -4,9 +4,10 @@
 the Hub on first use, then load it from the cache; with ``device="cuda"`` they start
 CUDA; a task that loads a model runs it, often through a library callback the advisor
 cannot follow, such as a vector store calling ``embed_documents``: loading the weights
-and that inference are CPU work in the task, ``CPU_RELEASES_GIL``), ``SentenceTransformer.encode`` / ``encode_query`` / ``encode_document`` /
-``similarity`` and ``CrossEncoder.predict`` / ``rank`` (a forward pass of the model over
-every input: torch kernels that release the GIL, or the GPU), and
+and that inference are CPU work in the task, ``CPU_RELEASES_GIL``),
+``SentenceTransformer.encode`` / ``encode_query`` / ``encode_document`` / ``similarity``
+and ``CrossEncoder.predict`` / ``rank`` (a forward pass of the model over every input:
+torch kernels that release the GIL, or the GPU), and
 ``sentence_transformers.util.cos_sim`` / ``semantic_search`` (tensor maths).
 
 **Pools:** embedding a corpus is CPU work in the task's own process: only more
@@ -42,10 +43,7 @@ PLUGIN = Plugin(
     distributions=("sentence-transformers",),
     summary="Local embedding models: CPU (or GPU) work in the task's process; load after fork.",
     calls=(
-        *(
-            Call(cls, Effect.CPU_RELEASES_GIL, Green.SAFE, _FORK, cls, _LOAD)
-            for cls in (_ST, _CE)
-        ),
+        *(Call(cls, Effect.CPU_RELEASES_GIL, Green.SAFE, _FORK, cls, _LOAD) for cls in (_ST, _CE)),
         *each(
             _ST,
             ("encode", "encode_query", "encode_document", "similarity", "__call__"),

@@ -3,7 +3,8 @@
 **Knows:** ``pipeline(...)`` and ``Auto*.from_pretrained`` (download from the Hub on first
 use, then load from the local cache; with ``device``/``device_map`` on a GPU they start
 CUDA; a task that loads a model runs it, so the load is CPU work in the task,
-``CPU_RELEASES_GIL``, even where the inference hides behind a callback), ``Pipeline.__call__`` and ``PreTrainedModel.generate`` (inference: ``GPU``, or
+``CPU_RELEASES_GIL``, even where the inference hides behind a callback),
+``Pipeline.__call__`` and ``PreTrainedModel.generate`` (inference: ``GPU``, or
 multi-threaded CPU kernels that release the GIL), fast tokenizers' ``__call__`` /
 ``encode`` / ``batch_encode_plus`` (Rust, GIL released, own thread pool).
 

@@ -151,7 +151,9 @@ def test_canvas_called_directly_is_broker_io(tmp_path: Path, call: str) -> None:
 FALLBACK_BASE = {
     "proj/__init__.py": "",
     "proj/parsers/__init__.py": "",
-    "proj/parsers/base.py": "class BaseParser:\n    def parse_file(self, path):\n        raise NotImplementedError\n",
+    "proj/parsers/base.py": (
+        "class BaseParser:\n    def parse_file(self, path):\n        raise NotImplementedError\n"
+    ),
     "proj/parsers/pdf.py": (
         "from pypdf import PdfReader\n"
         "from proj.parsers.base import BaseParser\n\n"
