@@ -101,6 +101,14 @@ def swapped(pk):
 def etl(path):
     table = petl.fromcsv(path)
     table.tocsv("out.csv")
+
+@app.task
+def lazy(path):
+    return petl.fromcsv(path).convert("price", float)
+
+@app.task
+def append_rows(rows, path):
+    petl.io.xlsx.appendxlsx(petl.fromdicts(rows), path)
 """
 
 
@@ -114,7 +122,11 @@ def test_the_new_tables_reach_through_clients_searches_and_models(tmp_path: Path
     assert _calls(tasks["queue_mail"], "db_io") == ["post_office.mail.send"]
     assert tasks["queue_mail"].effects == (Effect.DB_IO,)  # writing rows, not SMTP
     assert _calls(tasks["swapped"], "db_io") == ["django.db.models.Model.objects.get"]
-    assert _calls(tasks["etl"], "file_io") == ["petl.util.base.Table.tocsv"]
+    # A sink pulls every row through the pipeline and serialises it: CPU work; a lazy
+    # pipeline that nothing consumes is none.
+    assert _calls(tasks["etl"], "cpu") == ["petl.util.base.Table.tocsv"]
+    assert _calls(tasks["append_rows"], "cpu") == ["petl.io.xlsx.appendxlsx"]
+    assert tasks["lazy"].kind == "unknown"
 
 
 def test_send_mail_follows_the_configured_email_backend(tmp_path: Path) -> None:
