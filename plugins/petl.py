@@ -3,8 +3,8 @@
 **Knows:** sources (``fromcsv``, ``fromjson``, ``fromxlsx``, ``fromtext`` … file IO;
 ``fromdb`` database IO), sinks (``tocsv``, ``appendcsv``, ``tojson``, ``toxlsx``,
 ``appendxlsx`` …, also as ``petl.io.<format>.<sink>``: they pull every row through the
-pipeline and serialise it, CPU, then write the file; ``todb`` / ``appenddb`` database IO) and transforms (``convert``, ``select``, ``join``,
-``sort``, ``aggregate`` …: lazy, no work until a sink or ``look`` / ``nrows`` /
+pipeline and serialise it, CPU, then write the file; ``todb`` / ``appenddb`` database
+IO) and transforms (``convert``, ``select``, ``join``, ``sort``, ``aggregate`` …: lazy, no work until a sink or ``look`` / ``nrows`` /
 ``dicts`` / ``records`` pulls rows, then pure-Python CPU row by row).
 
 **Pools:** a petl pipeline is pure Python over rows: consuming it holds the GIL (CPU)
