@@ -4,8 +4,9 @@
 ``fromdb`` database IO), sinks (``tocsv``, ``appendcsv``, ``tojson``, ``toxlsx``,
 ``appendxlsx`` …, also as ``petl.io.<format>.<sink>``: they pull every row through the
 pipeline and serialise it, CPU, then write the file; ``todb`` / ``appenddb`` database
-IO) and transforms (``convert``, ``select``, ``join``, ``sort``, ``aggregate`` …: lazy, no work until a sink or ``look`` / ``nrows`` /
-``dicts`` / ``records`` pulls rows, then pure-Python CPU row by row).
+IO) and transforms (``convert``, ``select``, ``join``, ``sort``, ``aggregate`` …:
+lazy, no work until a sink or ``look`` / ``nrows`` / ``dicts`` / ``records`` pulls
+rows, then pure-Python CPU row by row).
 
 **Pools:** a petl pipeline is pure Python over rows: consuming it holds the GIL (CPU)
 between its reads and writes; ``sort`` on a big table spills to temporary files.
