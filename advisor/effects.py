@@ -228,19 +228,18 @@ class MethodIndex:
     be an instance of that hierarchy, and the call reaches the union of its definitions,
     as a call on the base class would. A name defined by unrelated classes, a generic
     name, a private or dunder one, or one a library table also names, reaches nothing:
-    a guess there would tie unrelated code together. Built on first use, once per walk.
+    a guess there would tie unrelated code together. Built on first use, once per project.
     """
 
     def __init__(self, project: Project) -> None:
         self.project = project
-        self._index: dict[str, tuple[str, ...]] | None = None
 
     def candidates(self, method: str) -> tuple[str, ...]:
         if method.startswith("_") or "." in method or method in _GENERIC_METHODS:
             return ()
-        if self._index is None:
-            self._index = _method_index(self.project)
-        definers = self._index.get(method, ())
+        if self.project.method_index is None:
+            self.project.method_index = _method_index(self.project)
+        definers = self.project.method_index.get(method, ())
         if not definers:
             return ()
         root = definers[0]

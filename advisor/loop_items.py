@@ -24,47 +24,70 @@ _PASSES = 4
 
 
 def item_calls(loop: ast.For | ast.AsyncFor) -> list[tuple[int, int]]:
-    """(line, col) of every call in ``loop``'s body whose inputs depend on the item."""
-    tainted = _names(loop.target)
-    nodes = [node for stmt in loop.body for node in ast.walk(stmt)]
+    """(line, col) of every call in ``loop``'s body whose inputs depend on its item or on
+    the item of a loop nested in it: read once from the outermost loop."""
+    reading = _Reading()
+    for stmt in loop.body:
+        reading.names(stmt)
+    tainted = reading.names(loop.target) | reading.items
     for _ in range(_PASSES):
         grew = False
-        for target, value in _bindings(nodes):
-            if _names(target) - tainted and _names(value) & tainted:
-                tainted |= _names(target)
+        for targets, values in reading.bindings:
+            if targets - tainted and values & tainted:
+                tainted |= targets
                 grew = True
         if not grew:
             break
-    return [
-        (node.lineno, node.col_offset)
-        for node in nodes
-        if isinstance(node, ast.Call) and _reads(node) & tainted
-    ]
+    return [where for where, reads in reading.calls if reads & tainted]
 
 
-def _bindings(nodes: list[ast.AST]) -> Iterator[tuple[ast.AST, ast.AST]]:
-    """(target, value) of the assignments among ``nodes``: ``=``, ``+=``, annotated,
-    ``:=``, ``with ... as``, and inner loops (``for row in page.rows``)."""
-    for node in nodes:
-        if isinstance(node, ast.Assign):
-            for target in node.targets:
-                yield target, node.value
-        elif isinstance(node, ast.AugAssign | ast.AnnAssign | ast.NamedExpr):
-            if node.value is not None:
-                yield node.target, node.value
-        elif isinstance(node, ast.withitem) and node.optional_vars is not None:
-            yield node.optional_vars, node.context_expr
-        elif isinstance(node, ast.For | ast.AsyncFor | ast.comprehension):
-            yield node.target, node.iter
+class _Reading:
+    """One walk of a loop body: the names each subtree reads, the calls with the names
+    they read (arguments and receiver chain), and the assignments as (targets, values)
+    name sets. Each node is visited once, whatever the nesting of calls."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[tuple[int, int], frozenset[str]]] = []
+        self.bindings: list[tuple[frozenset[str], frozenset[str]]] = []
+        self.items: frozenset[str] = frozenset()  # the targets of the loops nested inside
+
+    def names(self, node: ast.AST) -> frozenset[str]:
+        if isinstance(node, ast.Name):
+            return frozenset((node.id,))
+        parts = {id(child): self.names(child) for child in ast.iter_child_nodes(node)}
+        found = frozenset().union(*parts.values()) if parts else frozenset()
+        if isinstance(node, ast.Call):
+            # A keyword reads its value's names; an attribute callee its receiver's.
+            inputs: list[ast.AST] = [*node.args, *node.keywords]
+            if isinstance(node.func, ast.Attribute):
+                inputs.append(node.func)
+            reads = frozenset().union(*(self._of(parts, n) for n in inputs))
+            self.calls.append(((node.lineno, node.col_offset), reads))
+        for target, value in _binding(node):
+            self.bindings.append((self._of(parts, target), self._of(parts, value)))
+        if isinstance(node, ast.For | ast.AsyncFor | ast.comprehension):
+            self.items |= self._of(parts, node.target)
+        return found
+
+    def _of(self, parts: dict[int, frozenset[str]], node: ast.AST) -> frozenset[str]:
+        """The names ``node`` reads: a direct child's are known; a deeper node (the value
+        of a ``with`` item's context) is read again, which is rare and small."""
+        known = parts.get(id(node))
+        if known is not None:
+            return known
+        return frozenset(n.id for n in ast.walk(node) if isinstance(n, ast.Name))
 
 
-def _reads(call: ast.Call) -> set[str]:
-    """The names a call reads: its arguments and the receiver chain it is called on."""
-    parts: list[ast.AST] = [*call.args, *(kw.value for kw in call.keywords)]
-    if isinstance(call.func, ast.Attribute):
-        parts.append(call.func.value)
-    return set().union(*(_names(part) for part in parts)) if parts else set()
-
-
-def _names(node: ast.AST) -> set[str]:
-    return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+def _binding(node: ast.AST) -> Iterator[tuple[ast.AST, ast.AST]]:
+    """(target, value) of an assignment node: ``=``, ``+=``, annotated, ``:=``,
+    ``with ... as``, and inner loops (``for row in page.rows``)."""
+    if isinstance(node, ast.Assign):
+        for target in node.targets:
+            yield target, node.value
+    elif isinstance(node, ast.AugAssign | ast.AnnAssign | ast.NamedExpr):
+        if node.value is not None:
+            yield node.target, node.value
+    elif isinstance(node, ast.withitem) and node.optional_vars is not None:
+        yield node.optional_vars, node.context_expr
+    elif isinstance(node, ast.For | ast.AsyncFor | ast.comprehension):
+        yield node.target, node.iter

@@ -158,6 +158,10 @@ class Project:
         self.dispatch: dict[str, tuple[str, int]] = {}
         #: Registered service factories (services.py), read on the first lookup.
         self._services: dict[str, str] | None = None
+        #: Method name -> the classes defining it (effects.MethodIndex), built on first
+        #: use and kept for every walk over this project (a library's source is walked
+        #: once per name looked up in it).
+        self.method_index: dict[str, tuple[str, ...]] | None = None
 
     # -- names ----------------------------------------------------------------------
     def resolve(self, dotted: str, hops: int = 0) -> Symbol:

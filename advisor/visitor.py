@@ -912,6 +912,7 @@ class _FunctionBody:
         self.loops: list[tuple[int, int]] = []
         #: (line, col) of calls in for loops that work on the item (FunctionFacts.item_calls).
         self.item_calls: list[tuple[int, int]] = []
+        self.for_depth = 0  # for loops around the statement being read
         if cls:
             scope.self_class = f"{scope.module.module}.{cls}"
 
@@ -925,11 +926,14 @@ class _FunctionBody:
         self._own_calls(stmt)
         self._bindings(stmt, loop_depth)
         skipped = _debug_only_body(stmt)
+        inner_for = isinstance(stmt, ast.For | ast.AsyncFor)
+        self.for_depth += inner_for
         for child_body in _child_bodies(stmt):
             if child_body is skipped:
                 continue
             depth = loop_depth + 1 if isinstance(stmt, ast.For | ast.While) else loop_depth
             self.statements(child_body, depth)
+        self.for_depth -= inner_for
 
     def _declaration(self, stmt: ast.stmt) -> bool:
         """A nested def, class, import or ``global``: recorded here, no calls of its own."""
@@ -962,9 +966,11 @@ class _FunctionBody:
                     self.calls.append(site)
         launched = self.calls[before:]
         if isinstance(stmt, ast.For | ast.AsyncFor):
-            # The body's calls that work on the item (loop_items.py); the iterable
-            # (``for a in BeautifulSoup(page).find_all()``) is evaluated once.
-            self.item_calls.extend(loop_items.item_calls(stmt))
+            # The body's calls that work on an item (loop_items.py), read once from the
+            # outermost for loop; the iterable (``for a in BeautifulSoup(page).find_all()``)
+            # is evaluated once.
+            if not self.for_depth:
+                self.item_calls.extend(loop_items.item_calls(stmt))
         elif isinstance(stmt, ast.While):
             # No item to follow: the body's span (``while batch: ...; batch = next()``).
             self.loops.append((stmt.body[0].lineno, stmt.end_lineno or stmt.lineno))
