@@ -54,6 +54,10 @@ _WAITS_GEVENT_HELPS = frozenset(
 )
 
 
+_NO_WORK = "no blocking or CPU work found in these tasks' code"
+_DEFAULT_IS_PREFORK = f"{_NO_WORK}: Celery's default (prefork, -c = cores) is the safe choice"
+
+
 @dataclass(frozen=True, slots=True)
 class Override:
     """``[tool.poolkit.queues.<name>]``: what the team decided, which the advisor keeps."""
@@ -168,10 +172,7 @@ def _by_kind(
         return _Choice(*_io_pool(
             tasks, hazards, green_blockers, reasons=reasons, alternatives=alternatives, cores=cores
         ))  # fmt: skip
-    reasons.append(
-        "no blocking or CPU work found in these tasks' code: Celery's default (prefork, "
-        "-c = cores) is the safe choice"
-    )
+    reasons.append(_DEFAULT_IS_PREFORK)
     return _Choice(Pool.PREFORK, cores)
 
 
@@ -282,12 +283,16 @@ def _narrowed(
         pool = Pool.PREFORK if green_blockers else Pool.GEVENT
         reasons.append("thread-unsafe state rules threads out")
     if pool is Pool.PREFORK and Hazard.FORK_UNSAFE in hazards:
+        # The default's reason names prefork, which is now ruled out: keep what it found.
+        reasons[:] = [_NO_WORK if r == _DEFAULT_IS_PREFORK else r for r in reasons]
         pool, concurrency, processes = _fork_unsafe_pool(
             tasks, hazards, cores=cores, reasons=reasons, alternatives=alternatives
         )
     children = _cpu_children(evidence)
     if children and concurrency > cores:
         concurrency, processes = cores, 1
+        # One process now: the per-core process count said before no longer holds.
+        reasons[:] = [r for r in reasons if "worker processes per host" not in r]
         reasons.append(
             f"{children[0].call} (a CPU-heavy program) runs in a child process: each "
             f"running task keeps a core busy outside Python, so more than {cores} at once "

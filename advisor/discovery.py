@@ -9,6 +9,7 @@ namespace), ``app.conf.update(...)``, ``app.conf.x = ...``, and old uppercase na
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -24,7 +25,7 @@ from celery_poolkit.advisor.facts import (
     Ref,
     Value,
 )
-from celery_poolkit.advisor.project import Project
+from celery_poolkit.advisor.project import Project, Symbol
 from celery_poolkit.model import Location
 
 _TASK_DECORATORS = frozenset(
@@ -39,7 +40,20 @@ _TASK_DECORATORS = frozenset(
     }
 )
 _TASK_NAMES = frozenset({"task", "periodic_task", "shared_task"})
-_TASK_BASES = frozenset({"celery.Task", "celery.app.task.Task", "celery.task.Task"})
+_TASK_BASES = frozenset(
+    {
+        "celery.Task",
+        "celery.app.task.Task",
+        "celery.task.Task",
+        "celery.task.base.Task",
+        # Celery 3's periodic tasks: a class with ``run_every`` and ``run``.
+        "celery.task.PeriodicTask",
+        "celery.task.base.PeriodicTask",
+    }
+)
+#: Celery apps that libraries create and projects import (``from pyramid_celery import
+#: celery_app as app``): ``@app.task`` on them makes tasks.
+_LIBRARY_APPS = frozenset({"pyramid_celery.celery_app"})
 _APP_CLASSES = frozenset({"celery.Celery", "celery.app.Celery", "celery.app.base.Celery"})
 #: Pre-4.0 setting names that projects still use, mapped to today's.
 _OLD_NAMES = {
@@ -288,11 +302,14 @@ def find_tasks(project: Project) -> list[TaskDef]:
                     _function_task(facts, fn.qualname, fid, fn.line, dec, defaults=defaults)
                 )
                 break
+    tasks.extend(_registered_by_call(project, factories, {t.body for t in tasks}))
     for cid, (facts, cls) in project.classes.items():
         if cls.qualname.count(".") or not _is_task_class(project, cid):
             continue
         run = project.resolve(f"{cid}.run")
         if run.kind != "func" or run.name.rpartition(".")[0] in _TASK_BASES:
+            continue
+        if _abstract_run(project, run.name):
             continue
         options = _class_options(project, cid)
         name = options.pop("name", None)
@@ -309,6 +326,43 @@ def find_tasks(project: Project) -> list[TaskDef]:
 
 
 Options = tuple[tuple[str, Value], ...]
+
+
+def _registered_by_call(
+    project: Project, factories: dict[str, Options], known: set[str]
+) -> Iterator[TaskDef]:
+    """Functions made tasks by calling the decorator at module level: ``send_task =
+    app.task(send)``, ``app.task(queue="q")(send)``, ``shared_task(send)``. Celery names
+    them after the function, as if decorated where it is defined."""
+    for facts in project.modules.values():
+        made: dict[tuple[int, str], CallSite] = {(s.line, s.target): s for s in facts.calls}
+        for site in facts.calls:
+            applied = _applied_decorator(site, made)
+            if applied is None or len(site.args) != 1 or not isinstance(site.args[0], Ref):
+                continue
+            fn = project.resolve(site.args[0].name)
+            if fn.kind != "func" or fn.name in known:
+                continue
+            defaults = _task_decorator(project, applied, factories)
+            if defaults is not None:
+                known.add(fn.name)
+                owner, fn_facts = project.functions[fn.name]
+                yield _function_task(
+                    owner, fn_facts.qualname, fn.name, fn_facts.line, applied, defaults=defaults
+                )
+
+
+def _applied_decorator(site: CallSite, made: dict[tuple[int, str], CallSite]) -> Decorator | None:
+    """The decorator a module-level call applies to its argument: ``deco(fn)`` applies
+    ``deco``; ``deco(**options)(fn)`` applies ``deco`` with those options (the inner call
+    is the site on the same line that ``site``'s receiver names)."""
+    if site.target.rpartition(".")[2] in _TASK_NAMES and not site.recv_kind:
+        return Decorator(site.target, site.line, kwargs=site.kwargs)
+    if site.recv_kind == "result" and not site.target:
+        inner = made.get((site.line, site.recv))
+        if inner is not None and site.recv.rpartition(".")[2] in _TASK_NAMES:
+            return Decorator(inner.target, inner.line, called=True, kwargs=inner.kwargs)
+    return None
 
 
 def _function_task(
@@ -348,8 +402,10 @@ def _task_decorator(
     if ref in _TASK_DECORATORS:
         return ()
     head, _, last = ref.rpartition(".")
+    if ref.startswith(LOCAL_HEAD):
+        return _local_app_task(project, head, last)
     if last in ("task", "periodic_task") and head:
-        made = _app_task_attribute(project, head)
+        made = _app_task_attribute(project, head, last, factories)
         if made is not _NAME_IN_MODULE:
             return made
         # else ``task`` is a name in a project module: what it is bound to decides.
@@ -358,8 +414,9 @@ def _task_decorator(
         return factories.get(symbol.name)
     if symbol.kind == "external":
         return () if symbol.name in _TASK_DECORATORS else None
-    if symbol.kind == "instance" and symbol.rest in (("task",), ("periodic_task",)):
-        return _by_app(project, symbol.name)  # task = app.task, with app = Celery(...)
+    if symbol.kind == "instance" and len(symbol.rest) == 1:
+        # task = app.task, with app = Celery(...); or an object whose method makes tasks.
+        return _by_app(project, symbol.name, symbol.rest[0], factories)
     value = symbol.value
     if not isinstance(value, CallV) or hops > 4:
         return None
@@ -371,22 +428,82 @@ def _task_decorator(
 _NAME_IN_MODULE: Options = (("", Lit("")),)
 
 
-def _app_task_attribute(project: Project, head: str) -> Options | None:
-    """``@<head>.task``: a task when ``head`` is an app (or a celery module), none when
-    it is some other object, :data:`_NAME_IN_MODULE` when it is a project module."""
-    if head.startswith("celery"):
+def _app_task_attribute(
+    project: Project, head: str, last: str, factories: dict[str, Options]
+) -> Options | None:
+    """``@<head>.task``: a task when ``head`` is an app (or a celery module, or an app a
+    library makes), none when it is some other object, :data:`_NAME_IN_MODULE` when it is
+    a project module."""
+    if head.startswith("celery") or head in _LIBRARY_APPS:
         return ()  # celery.current_app.task and friends
     symbol = project.resolve(head)
     if symbol.kind == "value" and isinstance(symbol.value, CallV):
-        return _by_app(project, symbol.value.func)
-    if symbol.kind == "unknown" and head.rpartition(".")[2] in ("app", "celery_app"):
+        made = _by_app(project, symbol.value.func, last, factories)
+        if made is not None:
+            return made
+    if symbol.kind == "module":
+        return _NAME_IN_MODULE
+    return () if _holds_an_app(project, symbol) else None
+
+
+def _holds_an_app(project: Project, symbol: Symbol) -> bool:
+    """Whether a name the resolver could not pin to ``Celery(...)`` is an app all the
+    same: Celery's own object (``celery = current_app``), a library's app, a module name
+    assigned an app on some path (``try: app = Celery(...) except ...: app = None``), or,
+    when nothing says what it holds (a tuple unpacked from a factory, a global set to
+    ``None`` and filled at start-up, an extension's attribute), a name like an app's."""
+    if symbol.kind == "external":
+        return symbol.name in _LIBRARY_APPS or symbol.name.startswith("celery.")
+    named = symbol.rest[-1] if symbol.rest else symbol.name.rpartition(".")[2]
+    if symbol.kind == "value" and not symbol.rest:
+        if _assigned_an_app(project, symbol.module, named):
+            return True
+        return symbol.value == Lit(None) and bool(_APP_PARAMS.match(named))
+    return symbol.kind in ("unknown", "instance") and bool(_APP_PARAMS.match(named))
+
+
+def _assigned_an_app(project: Project, module: str, name: str) -> bool:
+    facts = project.modules.get(module)
+    return facts is not None and any(
+        n == name and isinstance(v, CallV) and _is_app_class(project, v.func)
+        for n, v in facts.assigns
+    )
+
+
+def _by_app(
+    project: Project, func: str, method: str, factories: dict[str, Options]
+) -> Options | None:
+    """Options of ``<x>.<method>`` where ``x = func(...)``: a task when ``func`` makes an
+    app, or when ``func`` is a project class whose ``method`` makes tasks (an extension
+    object holding the app: ``celery = Holder(); @celery.task``)."""
+    if method in ("task", "periodic_task") and (
+        _is_app_class(project, func) or "celery" in func.lower()
+    ):
         return ()
-    return _NAME_IN_MODULE if symbol.kind == "module" else None
+    found = project.resolve(f"{func}.{method}")
+    return factories.get(found.name) if found.kind == "func" else None
 
 
-def _by_app(project: Project, func: str) -> Options | None:
-    """Options of ``<x>.task`` where ``x = func(...)``: a task when ``func`` makes an app."""
-    return () if _is_app_class(project, func) or "celery" in func.lower() else None
+#: Decorator refs whose head is a name local to the enclosing function, written by the
+#: visitor (:data:`.visitor.LOCAL_HEAD`): ``def setup(app): @app.task`` is
+#: ``<param:app>.task``, ``def setup(app: Celery)`` is ``<instance:celery.Celery>.task``.
+LOCAL_HEAD = "<"
+#: Parameter names that hold a Celery app by convention (``app``, ``celery``,
+#: ``celery_app``): ``.task`` on any other parameter is not taken for Celery's.
+_APP_PARAMS = re.compile(r"^_?(app|application|celery\w*|\w*_celery|\w*celery_app)$")
+
+
+def _local_app_task(project: Project, head: str, last: str) -> Options | None:
+    """``@<local>.task`` inside a function: a task when the local is a parameter named
+    like an app, or is annotated with an app class."""
+    if last not in ("task", "periodic_task"):
+        return None
+    kind, _, what = head[1:].partition(">")[0].partition(":")
+    if kind == "param" and _APP_PARAMS.match(what):
+        return ()
+    if kind == "instance" and _is_app_class(project, what):
+        return ()
+    return None
 
 
 def _held_decorator(
@@ -451,11 +568,28 @@ def _direct_factories(project: Project) -> dict[str, Options]:
 def _applied_in_body(project: Project, fn: FunctionFacts) -> Options | None:
     for site in fn.calls:
         # Cheap name test first: resolving every call of a large project is not.
-        if site.recv_kind or site.target.rpartition(".")[2] not in _TASK_NAMES:
+        if site.target.rpartition(".")[2] not in _TASK_NAMES:
+            continue
+        if site.recv_kind == "selfattr" and _self_attr_is_app(project, site.recv):
+            return _fixed_options(site.kwargs)  # self.app.task(...) on an app holder
+        if site.recv_kind:
             continue
         if _is_task_decorator(project, Decorator(site.target, site.line), {}):
             return _fixed_options(site.kwargs)
     return None
+
+
+def _self_attr_is_app(project: Project, recv: str) -> bool:
+    """``self.<attr>`` (``recv`` is ``Class#attr``) holds a Celery app: the class assigns
+    it one (``self.app = Celery(...)``), or, when the value comes from outside (a
+    constructor argument), the attribute is named like one (``self.celery``)."""
+    cid, _, attr = recv.partition("#")
+    for base in project.mro(cid) if cid else ():
+        if base in project.classes:
+            for name, factory in project.classes[base][1].self_attrs:
+                if name == attr:
+                    return _is_app_class(project, factory)
+    return bool(_APP_PARAMS.match(attr))
 
 
 def _enclosing(project: Project, fid: str) -> Iterator[str]:
@@ -532,15 +666,36 @@ def _templates(project: Project, factories: dict[str, Options]) -> set[str]:
 
 
 def _is_task_class(project: Project, cid: str) -> bool:
+    if _declared_abstract(project, cid):
+        return False
     for base in project.mro(cid)[1:]:
         if base in _TASK_BASES:
             return True
         head, _, last = base.rpartition(".")
+        if last == "Task" and head.startswith("celery."):
+            return True  # current_app.Task, a Celery module's Task
         if last == "Task" and head and base not in project.classes:
             symbol = project.resolve(head)
             if symbol.kind == "value" and isinstance(symbol.value, CallV):
                 return True  # app.Task
     return False
+
+
+def _abstract_run(project: Project, fid: str) -> bool:
+    """``run`` only raises ``NotImplementedError()`` (gello's ``DBTask``), or wraps
+    ``super().run(...)`` (a base that logs around whatever ``run`` the task made from
+    it brings, as ``@shared_task(base=X)`` does): the class is a base, not a task."""
+    calls = project.functions[fid][1].calls
+    if len(calls) == 1 and calls[0].target == "NotImplementedError":
+        return True
+    return any(c.target == "run" and c.recv_kind == "super" for c in calls)
+
+
+def _declared_abstract(project: Project, cid: str) -> bool:
+    """``abstract = True`` in the class's own body: a base for other tasks, which Celery
+    never registers as one (its ``run`` is usually a stub)."""
+    own = dict(project.classes[cid][1].attrs)
+    return own.get("abstract") == Lit(True)
 
 
 def _class_options(project: Project, cid: str) -> dict[str, Value]:

@@ -166,13 +166,17 @@ def _parse_reachable(
     project = Project(by_module.values(), inferred.with_settings(knowledge, facts))
     tasks = tuple(discovery.find_tasks(project))
     roots = [t.body for t in tasks]
+    refused: set[str] = set()  # outlines whose full read failed: asked once, reported once
     for _ in range(_MAX_ROUNDS):
         wanted = {project.functions[fid][0].module for fid in effects.reachable(project, roots)}
-        todo = [source[m] for m in sorted(wanted) if not by_module[m].full and m in source]
+        todo = [
+            source[m] for m in sorted(wanted - refused) if not by_module[m].full and m in source
+        ]
         if not todo:
             break
         more, bad = parser.parse(todo, lambda _file, _data: True)
         skipped += bad
+        refused.update({file.module for file, _, _ in todo} - {f.module for f in more})
         by_module.update((f.module, f) for f in more)
         project = project.with_modules(more)  # patched, not rebuilt
     apps = discovery.find_apps(project)

@@ -18,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from typing import TypeVar
 
-from celery_poolkit.advisor import collector, outline, syntax
+from celery_poolkit.advisor import collector, outline, salvage, syntax
 from celery_poolkit.advisor.cache import Cache
 from celery_poolkit.advisor.facts import ModuleFacts
 from celery_poolkit.advisor.files import SourceFile
@@ -95,11 +95,13 @@ class Parser:
             else:
                 todo.append((file, data, key, want_full))
         for key, result, skip in self._run(todo):
-            if self.cache is not None:
+            # A file read in part has both facts and a note: not cached, so the note is
+            # reported on every run (such files are rare; salvage.py).
+            if self.cache is not None and (result is None or skip is None):
                 self.cache.put(key, result if result is not None else skip)
             if result is not None:
                 facts.append(result)
-            elif skip is not None:
+            if skip is not None:
                 skipped.append(skip)
         return facts, skipped
 
@@ -178,7 +180,7 @@ def _analyse(  # noqa: PLR0917 - analyse_one's arguments
         # Only when the parse failed: read the file as a newer Python would, rather
         # than lose every task and helper in it (see syntax.py).
         facts = _newer_syntax(source, exc, visit)
-        return key, facts, None if facts is not None else Skipped(rel, _syntax_reason(exc))
+        return (key, facts, None) if facts is not None else _salvaged(rel, key, source, exc, visit)
     except (RecursionError, MemoryError):
         return key, None, Skipped(rel, "expressions nested too deeply to analyse")
     except ValueError as exc:  # e.g. a source the parser refuses outright
@@ -208,6 +210,33 @@ def _newer_syntax(
         except (SyntaxError, RecursionError, MemoryError, ValueError):
             continue  # something else is wrong too: report the first error
     return None
+
+
+def _salvaged(
+    rel: str, key: str, source: str, exc: SyntaxError, visit: Callable[[str], ModuleFacts]
+) -> Result:
+    """The file read without the statements this Python refuses (Python 2 prints in a
+    body: salvage.py), with a note saying which lines were left out; or skipped."""
+    reason = _syntax_reason(exc)
+    work = partial(salvage.salvage, source, exc, _whole_file_rewrite)
+    try:
+        saved = _on_big_stack(work) if len(source) >= _BIG_STACK_MIN else work()
+        facts = visit(saved.source) if saved is not None else None
+    except (SyntaxError, RecursionError, MemoryError, ValueError):
+        return key, None, Skipped(rel, reason)
+    if saved is None or facts is None:
+        return key, None, Skipped(rel, reason)
+    shown = ", ".join(map(str, saved.dropped[:5])) + (", …" if len(saved.dropped) > 5 else "")
+    note = (
+        f"read in part: {len(saved.dropped)} line(s) this Python cannot parse left out "
+        f"(lines {shown}), first {reason}"
+    )
+    return key, facts, Skipped(rel, note)
+
+
+def _whole_file_rewrite(source: str, exc: SyntaxError) -> str | None:
+    """For salvage: ``except A, B:`` (Python 2's ``except E, e:`` too) parenthesized."""
+    return _parenthesize_excepts(source) if _is_pep758(exc) else None
 
 
 def _rewrites(exc: SyntaxError) -> list[Callable[[str], str | None]]:

@@ -609,6 +609,22 @@ class Project:
             yield from self._dotted_targets(name)
         if not returned and self._is_canvas(made):
             yield Target("lib", f"{made}.__call__", self.lookup(_CANVAS_PUBLISH))
+        elif not returned:
+            yield from self._instance_called(made)
+
+    def _instance_called(self, made: str) -> Iterator[Target]:
+        """Calling an instance a call made (``model = torch.jit.load(p); model(x)``): its
+        class's ``__call__``, a project method or a library row; nothing when neither is
+        known, so an unnamed value stays quiet rather than unknown."""
+        kind = self.type_of_result(made)
+        if kind is None:
+            return
+        if kind[0] == "class":
+            symbol = self._class_member(kind[1], ("__call__",), 0)
+            if symbol.kind == "func":
+                yield Target("func", symbol.name)
+        elif (row := self._lib_row(kind[1], ("__call__",))) is not None:
+            yield Target("lib", f"{kind[1]}.__call__", row)
 
     def _is_canvas(self, made: str) -> bool:
         if made.endswith("()"):

@@ -804,7 +804,7 @@ class _Scope:
         for node in nodes:
             called = isinstance(node, ast.Call)
             target = node.func if isinstance(node, ast.Call) else node
-            ref = self.dotted(target)
+            ref = self.dotted(target) or self._local_ref(target)
             if ref is None:
                 continue
             kwargs = (
@@ -813,6 +813,21 @@ class _Scope:
                 else ()
             )
             yield Decorator(ref=ref, line=node.lineno, called=called, kwargs=kwargs)
+
+    def _local_ref(self, node: ast.expr) -> str | None:
+        """A decorator on a name local to the enclosing function, a parameter or an
+        annotated one (``def setup(app): @app.task``), as ``<param:app>.task`` or
+        ``<instance:celery.Celery>.task``: discovery decides what it makes."""
+        attrs: list[str] = []
+        while isinstance(node, ast.Attribute):
+            attrs.append(node.attr)
+            node = node.value
+        if not attrs or not isinstance(node, ast.Name):
+            return None
+        kind, what = self.bindings.get(node.id, ("", ""))
+        if kind not in ("param", "instance") or what.startswith("<"):
+            return None
+        return ".".join([f"<{kind}:{what}>", *reversed(attrs)])
 
     def value(self, node: ast.expr, depth: int = 0) -> Value:
         if depth > _MAX_VALUE_DEPTH:
@@ -845,7 +860,9 @@ class _Scope:
         return Unknown(_source(node))
 
     def _call_value(self, node: ast.Call, depth: int) -> Value:
-        func = self.dotted(node.func)
+        # A fluent chain (``torch.jit.load(p).to("cuda")``) is named as call sites name
+        # it, so the value is typed link by link like a chain in a function body.
+        func = self.dotted(node.func) or self.chained(node)
         if func is None:
             return Unknown(_source(node))
         return CallV(
@@ -1505,7 +1522,17 @@ def _own_expressions(stmt: ast.stmt) -> Iterator[ast.AST]:
 #: Celery settings (``config_from_object(Config)``). Other attributes (a GraphQL type's
 #: fields, a model's columns) are most of a large project's class bodies and never matter.
 _TASK_OPTIONS = frozenset(
-    {"name", "queue", "time_limit", "soft_time_limit", "routing_key", "base", "rate_limit"}
+    # ``abstract``: Celery 3's mark of a base class that is not a task of its own.
+    {
+        "name",
+        "queue",
+        "time_limit",
+        "soft_time_limit",
+        "routing_key",
+        "base",
+        "rate_limit",
+        "abstract",
+    }
 )
 _SETTING_PREFIXES = ("task_", "worker_", "broker_", "beat_", "result_", "CELERY")
 

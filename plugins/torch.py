@@ -41,8 +41,15 @@ PLUGIN = Plugin(
         Call("torch.cuda.*", Effect.GPU, Green.SAFE, _CUDA, note=_CUDA_NOTE),
         Call("torch.cuda.is_available", None, Green.SAFE, note="queries without a context"),
         Call("torch.cuda.device_count", None, Green.SAFE, note="queries without a context"),
+        # Both return the tensor or module moved, so ``load(p).to("cuda")`` stays typed.
         *each(
-            "torch.Tensor", ("cuda", "to"), Effect.GPU, Green.SAFE, hazards=_CUDA, note=_CUDA_NOTE
+            "torch.Tensor",
+            ("cuda", "to"),
+            Effect.GPU,
+            Green.SAFE,
+            hazards=_CUDA,
+            returns="torch.Tensor",
+            note=_CUDA_NOTE,
         ),
         *each(
             "torch.nn.Module",
@@ -50,7 +57,24 @@ PLUGIN = Plugin(
             Effect.GPU,
             Green.SAFE,
             hazards=_CUDA,
+            returns="torch.nn.Module",
             note=_CUDA_NOTE,
+        ),
+        *each(
+            "torch.nn.Module",
+            ("eval", "train", "half"),
+            None,
+            Green.SAFE,
+            returns="torch.nn.Module",
+        ),
+        # Calling a model is its forward pass: inference on the GPU when the model was
+        # moved there, else ATen's CPU kernels; either way the task's work, not a wait.
+        *each(
+            "torch.nn.Module",
+            ("__call__", "forward"),
+            Effect.GPU,
+            Green.SAFE,
+            note="forward pass (model inference)",
         ),
         # A loaded model is a Module: ``torch.jit.load(p).to("cuda")`` at import is CUDA
         # in the parent, which the advisor must see to rule prefork out.

@@ -49,6 +49,8 @@ def test_cpu_heavy_programs_in_a_child_cap_concurrency_at_the_cores(tmp_path: Pa
     assert queue.concurrency == 2  # the host's cores, not gevent's -c 50
     assert queue.processes == 1
     assert any("runs in a child process" in r and "capped" in r for r in queue.reasons)
+    # One process: no reason may still ask for one per core.
+    assert not any("worker processes per host" in r for r in queue.reasons)
 
 
 def test_a_program_that_is_not_cpu_heavy_leaves_the_io_advice_alone(tmp_path: Path) -> None:
@@ -83,7 +85,28 @@ def test_a_model_moved_to_the_gpu_at_import_rules_prefork_out(tmp_path: Path) ->
     assert [e.call for e in task.evidence if e.kind == "fork_unsafe"] == ["torch.nn.Module.to"]
     assert queue.pool is not Pool.PREFORK
     assert queue.pool is Pool.SOLO
-    assert any("fork-unsafe state is created at import" in r for r in queue.reasons)
+    assert any("fork-unsafe state" in r and "import" in r for r in queue.reasons)
+    # Calling the model is its forward pass: the task's own work, not "nothing found".
+    assert [e.call for e in task.evidence if e.kind == "gpu"] == ["torch.nn.Module.__call__"]
+    assert not any("safe choice" in r for r in queue.reasons)
+
+
+def test_a_queue_with_no_work_under_fork_unsafe_state_does_not_call_prefork_safe(
+    tmp_path: Path,
+) -> None:
+    body = """
+import torch
+
+model = torch.jit.load("model.pt").to("cuda")
+
+@app.task
+def ping():
+    return 1
+"""
+    (queue,) = advise(task_module(tmp_path, body)).queues
+    assert queue.pool is Pool.SOLO
+    assert not any("safe choice" in r for r in queue.reasons)
+    assert any(r.startswith("no blocking or CPU work found") for r in queue.reasons)
 
 
 UNKNOWN = """
