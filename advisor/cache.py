@@ -30,7 +30,7 @@ from celery_poolkit.advisor import serial
 from celery_poolkit.advisor.reading import read_bytes
 
 #: Bump when ModuleFacts or the visitor change meaning, so old entries are not reused.
-FORMAT = 9
+FORMAT = 10
 #: A cache file larger than this is ignored (a miss), not read into memory.
 MAX_CACHE_BYTES = 512 * 1024 * 1024
 

@@ -17,7 +17,9 @@ Projects often launch through a wrapper of their own (``run_command(cmd)``) whos
 argument is built by its callers; inside the wrapper the program is only a parameter.
 So the caller's literal decides: a command list whose first item names a program the
 tables know (``["ffmpeg", "-i", src]``, or a local variable holding one), passed to any
-call, is a launch of that program at that call. Only the tables' programs count there,
+call, is a launch of that program at that call. A helper that returns such a list
+(``def transcode_cmd(src): return ["ffmpeg", "-i", src, ...]``) is called to run it:
+its ``return`` counts as the launch. Only the tables' programs count there,
 and a list of bare names (``["ffmpeg", "ffprobe"]``, a check that they are installed)
 is not a command: the rest of a command list holds an option or a value. A command
 string counts the same way when its literal start holds an option (``"nmap -sV " +
@@ -84,6 +86,8 @@ class ChildPrograms:
         walked again only when one of them is a launch); remembers ``cmd = ["ffmpeg",
         ...]`` for later statements."""
         self._remember(stmt)
+        if isinstance(stmt, ast.Return) and stmt.value is not None:
+            yield from self._returned(stmt.value, stmt.lineno, stmt.col_offset)
         wrapped = [site for site in calls if site.target not in LAUNCHERS]
         if len(wrapped) == len(calls):
             yield from self._wrapped(expressions) if wrapped else ()
@@ -123,6 +127,21 @@ class ChildPrograms:
             for node in ast.walk(expr):
                 if isinstance(node, ast.Call):
                     yield from self._passed(node)
+
+    def _returned(self, value: ast.expr, line: int, col: int) -> Iterator[CallSite]:
+        """``return ["ffmpeg", "-i", src, dst]`` (or a local list holding it): a helper
+        that builds a known program's command line is called to run it, by a caller
+        that only sees a value (``subprocess.run(build_cmd(src))``); the launch is
+        counted here, in the caller's reach."""
+        if isinstance(value, ast.Name) and value.id in self.lists:
+            named = self.commands[value.id]
+        elif _command_list(value):
+            named = self.programs(value, literal_only=True)
+        else:
+            return
+        for program in named:
+            if program in _KNOWN:
+                yield CallSite(f"{PREFIX}{program}", line, col)
 
     def _passed(self, call: ast.Call) -> Iterator[CallSite]:
         """A command list of a known program handed to a wrapper (``run(cmd)``)."""

@@ -143,6 +143,8 @@ def _direct(project: Project, fid: str, methods: MethodIndex) -> tuple[Summary, 
     for site in fn.param_calls:  # a session-like chain on a value passed in
         if site.line not in ignored and site.recv_kind == "param":
             _by_name(site.target, site, own.add)
+            # parser.parse_file(path) on a parameter: the one hierarchy defining it.
+            own.callees.update(methods.candidates(site.target))
     own.hints(ignored)
     # Nested functions defined here usually run here (callbacks, retries): include them.
     own.callees.update(project.nested.get(fid, ()))
@@ -191,7 +193,7 @@ class _Own:
             return
         # Per-item CPU work (one template, one key) counts only where it repeats.
         if row.effect is not None and (
-            not knowledge.per_item(row, name) or self.fn.in_loop(site.line)
+            not knowledge.per_item(row, name) or self.fn.repeats(site.line, site.col)
         ):
             self.add(row.effect.value, name, site.line, site.col, row.note)
         if row.green in _GREEN_KINDS:
@@ -228,19 +230,18 @@ class MethodIndex:
     be an instance of that hierarchy, and the call reaches the union of its definitions,
     as a call on the base class would. A name defined by unrelated classes, a generic
     name, a private or dunder one, or one a library table also names, reaches nothing:
-    a guess there would tie unrelated code together. Built on first use, once per walk.
+    a guess there would tie unrelated code together. Built on first use, once per project.
     """
 
     def __init__(self, project: Project) -> None:
         self.project = project
-        self._index: dict[str, tuple[str, ...]] | None = None
 
     def candidates(self, method: str) -> tuple[str, ...]:
         if method.startswith("_") or "." in method or method in _GENERIC_METHODS:
             return ()
-        if self._index is None:
-            self._index = _method_index(self.project)
-        definers = self._index.get(method, ())
+        if self.project.method_index is None:
+            self.project.method_index = _method_index(self.project)
+        definers = self.project.method_index.get(method, ())
         if not definers:
             return ()
         root = definers[0]

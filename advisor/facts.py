@@ -166,11 +166,17 @@ class FunctionFacts:
     param_calls: tuple[CallSite, ...] = ()
     #: Literal tables bound to local names, (name, value, line): ``senders = {...}``.
     tables: tuple[tuple[str, Value, int], ...] = ()
-    #: Line spans (first, last) of the loops and comprehensions in the body: a call on
-    #: one of these lines runs once per item (per-item CPU work adds up only there).
+    #: Line spans (first, last) of the while loops and comprehensions in the body: a
+    #: call on one of these lines runs once per item (per-item CPU work adds up there).
     loops: tuple[tuple[int, int], ...] = ()
+    #: (line, col) of the calls in for loops that work on the loop's item
+    #: (loop_items.py): the same work redone on the same value does not add up.
+    item_calls: tuple[tuple[int, int], ...] = ()
 
-    def in_loop(self, line: int) -> bool:
+    def repeats(self, line: int, col: int) -> bool:
+        """Whether the call at ``line``:``col`` runs once per item of a loop."""
+        if (line, col) in self.item_calls:
+            return True
         return any(first <= line <= last for first, last in self.loops)
 
 

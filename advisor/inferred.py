@@ -48,7 +48,7 @@ if TYPE_CHECKING:  # project.py imports knowledge, which this module extends
 MAX_FILES = 400
 MAX_BYTES = 8 * 1024 * 1024
 #: Bump when what is stored per library changes meaning.
-FORMAT = 1
+FORMAT = 2
 
 # Which effect wins when a library function does several things: the one that decides
 # a pool first.
@@ -303,7 +303,8 @@ class _Package:
         kinds: dict[str, str] = {}
         for root in roots:
             for kind, ev in summaries.get(root, {}).items():
-                kinds.setdefault(kind, ev.call)
+                if not _heuristic(ev.call):
+                    kinds.setdefault(kind, ev.call)
         for row in direct:
             if row.effect is not None:
                 kinds.setdefault(row.effect.value, row.qualname)
@@ -510,6 +511,15 @@ def _store_json(path: Path, data: object) -> None:
         os.replace(tmp, path)
     except OSError:
         pass
+
+
+def _heuristic(call: str) -> bool:
+    """Evidence a library's own loops give (``python: …``): not the library's effect.
+
+    A loop inside a library runs over what the caller hands it, most often one small
+    value (a date string parsed, a header split), and the caller's size is not visible
+    there. Only table rows and IO reached in the library's source speak for it."""
+    return call.startswith("python:")
 
 
 def _green_of(effect: Effect, kinds: dict[str, str]) -> Green:

@@ -40,10 +40,12 @@ CELERY_CALLS: tuple[Call, ...] = (
 
 
 #: Library CPU work done on one item: a password or key hashed, a payload compressed, a
-#: template rendered, a fetched page parsed. Once per task it is small next to the task's
-#: waiting (the labels' rule: "hashing or compressing a small value is not CPU work");
-#: in a loop over many items it is the work. effects.py counts these rows' CPU effect
-#: only on a loop's or comprehension's lines. Prefixes of qualnames, ending in ".".
+#: template rendered, a fetched page parsed, an image re-encoded. Once per task it is
+#: small next to the task's waiting (the labels' rule: "hashing or compressing a small
+#: value is not CPU work"); in a loop over many items it is the work. effects.py counts
+#: these rows' CPU effect only where a call repeats: a ``while`` loop's or a
+#: comprehension's lines, or a ``for`` loop's calls on its item (loop_items.py).
+#: Prefixes of qualnames, ending in ".", or whole names.
 PER_ITEM_CPU: tuple[str, ...] = (
     "hashlib.pbkdf2_hmac",
     "hashlib.scrypt",
@@ -65,6 +67,8 @@ PER_ITEM_CPU: tuple[str, ...] = (
     "stripe.WebhookSignature.",
     "django.template.",
     "jinja2.",
+    "flask.render_template",
+    "flask.templating.render_template",
     "bs4.",
     "selectolax.",
     "lxml.html.fromstring",
@@ -75,6 +79,14 @@ PER_ITEM_CPU: tuple[str, ...] = (
     "lxml.etree.XML",
     "lxml.etree.tostring",
     "xml.etree.ElementTree.fromstring",
+    "moz.l10n.",
+    "fluent.syntax.",
+    "polib.",
+    "babel.messages.",
+    # One image re-encoded (a fetched thumbnail saved as JPEG) is one payload compressed;
+    # resampling and filters (resize, thumbnail, filter) stay whole-image work.
+    "PIL.Image.Image.save",
+    "PIL.Image.Image.convert",
 )
 _CPU = frozenset({Effect.CPU, Effect.CPU_RELEASES_GIL})
 

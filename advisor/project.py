@@ -39,6 +39,9 @@ _MAX_HOPS = 24  # re-export chains longer than this are cycles or generated code
 #: Classes deeper than this in one hierarchy are generated code: their order is cut and
 #: their file reported (real hierarchies, Django's and DRF's included, stay below 40).
 MAX_MRO = 100
+#: The attribute a model class builds its queries on: Django's manager, Flask-SQLAlchemy's
+#: ``Model.query``. Iterating such a query yields instances of the model.
+_QUERY_ATTRS = (".objects.", ".query.")
 TASK_METHODS = frozenset({"delay", "apply_async"})
 #: Celery's canvas primitives: calling one (``chord(header)(callback)``) applies it async.
 _CANVAS = frozenset({"group", "chord", "chain"})
@@ -167,6 +170,10 @@ class Project:
         #: the library class each name holds when they all agree (memoised per name).
         self._attr_owners: dict[str, list[str]] | None = None
         self._attr_library: dict[str, str] = {}
+        #: Method name -> the classes defining it (effects.MethodIndex), built on first
+        #: use and kept for every walk over this project (a library's source is walked
+        #: once per name looked up in it).
+        self.method_index: dict[str, tuple[str, ...]] | None = None
 
     # -- names ----------------------------------------------------------------------
     def resolve(self, dotted: str, hops: int = 0) -> Symbol:
@@ -351,7 +358,9 @@ class Project:
             return None
         if callee.endswith(ITEM):  # for c in get_connectors(): the annotated item type
             symbol = self.resolve(callee[: -len(ITEM)])
-            items = self.functions[symbol.name][1].returns_items if symbol.kind == "func" else ""
+            if symbol.kind != "func":
+                return self._queried_model(callee[: -len(ITEM)])
+            items = self.functions[symbol.name][1].returns_items
             return self.type_of_result(items, hops + 1) if items else None
         if callee.endswith("()"):  # cls = sender_class(); cls(): what the factory returns
             found = (
@@ -365,6 +374,21 @@ class Project:
             owner = self.type_of_result(made, hops + 1)
             return self._returned_by(owner, (method,), hops + 1) if owner else None
         return self._type_of_symbol(callee, hops)
+
+    def _queried_model(self, chain: str) -> tuple[str, str] | None:
+        """``for f in File.query.filter(...)``, ``for p in Photo.objects.all()``: a query
+        built on a model class yields instances of it, whatever the methods in between
+        (Django's manager, Flask-SQLAlchemy's ``Model.query``)."""
+        for attr in _QUERY_ATTRS:
+            owner, found, _ = chain.partition(attr)
+            if not found:
+                continue
+            symbol = self.resolve(owner)
+            if symbol.kind == "class":
+                return ("class", symbol.name)
+            if symbol.kind == "external" and owner.rpartition(".")[2][:1].isupper():
+                return ("ext", owner)  # a library's model: its rows say what f.method() does
+        return None
 
     def _type_of_symbol(self, callee: str, hops: int) -> tuple[str, str] | None:
         """``type_of_result`` for a plain name: a class, a function, a library name."""

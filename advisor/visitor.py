@@ -13,7 +13,7 @@ import builtins
 import re
 from collections.abc import Iterator, Sequence
 
-from celery_poolkit.advisor import archives, callbacks, services
+from celery_poolkit.advisor import archives, callbacks, loop_items, services
 from celery_poolkit.advisor.children import ChildPrograms
 from celery_poolkit.advisor.facts import (
     CHAINED,
@@ -138,6 +138,7 @@ class _ModuleVisitor:
         #: client["shop"]``): ``db["orders"]`` on them is an item, not a table's entry.
         self.objects: set[str] = set()
         self.starred = False  # the module has a ``from x import *``
+        self.fallbacks: set[int] = set()  # imports in except handlers (_fallback_imports)
         self.class_tables: set[str] = set()  # "pkg.mod.Class.NAME" bound to literal tables
         self.assigns: dict[str, Value] = {}
         self.attr_assigns: list[tuple[str, Value, int]] = []
@@ -149,6 +150,7 @@ class _ModuleVisitor:
     # -- module level ---------------------------------------------------------------
     def run(self, tree: ast.Module, source: str) -> ModuleFacts:
         body = list(_flatten(tree.body))
+        self.fallbacks = _fallback_imports(tree.body)
         for stmt in body:  # first the names, so bodies can refer to later definitions
             self._collect_name(stmt)
         for stmt in body:
@@ -172,6 +174,8 @@ class _ModuleVisitor:
     def _collect_name(self, stmt: ast.stmt) -> None:
         if isinstance(stmt, ast.Import | ast.ImportFrom):
             bindings = _import_bindings(stmt, self.package)
+            if id(stmt) in self.fallbacks:  # the try body's import is the one that runs
+                bindings = {k: v for k, v in bindings.items() if k not in self.imports}
             self.imports.update(bindings)
             self.starred = self.starred or any(k.startswith("*") for k in bindings)
         elif isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
@@ -364,6 +368,7 @@ class _ModuleVisitor:
                 returned=tuple(dict.fromkeys(body.returned)),
                 tables=tuple(body.tables),
                 loops=tuple(body.loops),
+                item_calls=tuple(body.item_calls),
                 cls=cls,
                 params=params,
                 param_calls=tuple(body.param_calls),
@@ -941,11 +946,14 @@ class _FunctionBody:
         self.returned: list[str] = []
         #: Literal tables bound to local names: (name, value, line), for dispatch.
         self.tables: list[tuple[str, Value, int]] = []
-        #: Line spans of loops and comprehensions (FunctionFacts.loops).
+        #: Line spans of while loops and comprehensions (FunctionFacts.loops).
         self.loops: list[tuple[int, int]] = []
         #: Locals bound to a short literal list of constants (a loop over one is a few
         #: fixed tries, not per-item work).
         self.constant_lists: dict[str, ast.expr] = {}
+        #: (line, col) of calls in for loops that work on the item (FunctionFacts.item_calls).
+        self.item_calls: list[tuple[int, int]] = []
+        self.for_depth = 0  # for loops around the statement being read
         if cls:
             scope.self_class = f"{scope.module.module}.{cls}"
 
@@ -959,11 +967,14 @@ class _FunctionBody:
         self._own_calls(stmt)
         self._bindings(stmt, loop_depth)
         skipped = _debug_only_body(stmt)
+        inner_for = isinstance(stmt, ast.For | ast.AsyncFor)
+        self.for_depth += inner_for
         for child_body in _child_bodies(stmt):
             if child_body is skipped:
                 continue
             depth = loop_depth + 1 if isinstance(stmt, ast.For | ast.While) else loop_depth
             self.statements(child_body, depth)
+        self.for_depth -= inner_for
 
     def _declaration(self, stmt: ast.stmt) -> bool:
         """A nested def, class, import or ``global``: recorded here, no calls of its own."""
@@ -997,9 +1008,14 @@ class _FunctionBody:
         launched = self.calls[before:]
         if isinstance(stmt, ast.For | ast.AsyncFor) and self._over_constants(stmt.iter):
             pass  # for selector in ["a", "b"]: a few fixed tries, not per-item work
-        elif isinstance(stmt, ast.For | ast.AsyncFor | ast.While):
-            # The body's span: the iterable (``for a in BeautifulSoup(page).find_all()``)
+        elif isinstance(stmt, ast.For | ast.AsyncFor):
+            # The body's calls that work on an item (loop_items.py), read once from the
+            # outermost for loop; the iterable (``for a in BeautifulSoup(page).find_all()``)
             # is evaluated once.
+            if not self.for_depth:
+                self.item_calls.extend(loop_items.item_calls(stmt))
+        elif isinstance(stmt, ast.While):
+            # No item to follow: the body's span (``while batch: ...; batch = next()``).
             self.loops.append((stmt.body[0].lineno, stmt.end_lineno or stmt.lineno))
         elif launched:
             self._comprehensions(stmt)
@@ -1345,9 +1361,10 @@ def _bind_parameters(
             continue
         names.append(arg.arg)
         if arg.annotation is not None:
-            # ``client: Client``, also ``Optional[Client]``, ``Client | None``, "Client".
+            # ``client: Client``, also ``Optional[Client]``, ``Client | None``, "Client";
+            # ``x: Any`` names no class.
             annotated = scope.annotation(arg.annotation)
-            if annotated and annotated not in _CALLABLE_HINTS:
+            if annotated and annotated not in _CALLABLE_HINTS and annotated not in _ANY_HINTS:
                 scope.bindings[arg.arg] = ("instance", annotated)
                 continue
             items = scope.item_classes(arg.annotation)
@@ -1435,6 +1452,9 @@ _CELERY_TASK = "celery.app.task.Task"
 
 #: Parameter annotations that say "a callable", not "an instance of this class".
 _CALLABLE_HINTS = frozenset({"typing.Callable", "collections.abc.Callable", "callable"})
+#: Annotations that say nothing about the value's class (``parser: Any``): the parameter
+#: is resolved per call site, as an unannotated one is, never as an instance of ``Any``.
+_ANY_HINTS = frozenset({"typing.Any", "typing_extensions.Any", "object"})
 
 
 def _import_bindings(stmt: ast.Import | ast.ImportFrom, package: str) -> dict[str, str]:
@@ -1475,6 +1495,21 @@ def _flatten(body: list[ast.stmt]) -> Iterator[ast.stmt]:
                 yield from _flatten(stmt.finalbody)
         else:
             yield stmt
+
+
+def _fallback_imports(body: list[ast.stmt]) -> set[int]:
+    """ids of the imports in module-level ``except`` handlers: ``try: from pkg.base import
+    Base`` / ``except ImportError: from base import Base`` (a script's fallback) must not
+    replace the package's own import, or the class loses its base."""
+    found: set[int] = set()
+    for stmt in body:
+        if isinstance(stmt, ast.If | ast.With):
+            found |= _fallback_imports(stmt.body)
+        if isinstance(stmt, ast.Try):
+            found |= _fallback_imports(stmt.body)
+            for handler in stmt.handlers:
+                found.update(id(s) for s in _flatten(handler.body))
+    return found
 
 
 def _target_names(target: ast.expr) -> Iterator[str]:

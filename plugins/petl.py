@@ -1,10 +1,12 @@
 """petl: lazy ETL tables in pure Python; IO and work happen when a table is consumed.
 
 **Knows:** sources (``fromcsv``, ``fromjson``, ``fromxlsx``, ``fromtext`` … file IO;
-``fromdb`` database IO), sinks (``tocsv``, ``tojson``, ``toxlsx`` … file IO;
-``todb`` / ``appenddb`` database IO) and transforms (``convert``, ``select``, ``join``,
-``sort``, ``aggregate`` …: lazy, no work until a sink or ``look`` / ``nrows`` /
-``dicts`` / ``records`` pulls rows, then pure-Python CPU row by row).
+``fromdb`` database IO), sinks (``tocsv``, ``appendcsv``, ``tojson``, ``toxlsx``,
+``appendxlsx`` …, also as ``petl.io.<format>.<sink>``: they pull every row through the
+pipeline and serialise it, CPU, then write the file; ``todb`` / ``appenddb`` database
+IO) and transforms (``convert``, ``select``, ``join``, ``sort``, ``aggregate`` …:
+lazy, no work until a sink or ``look`` / ``nrows`` / ``dicts`` / ``records`` pulls
+rows, then pure-Python CPU row by row).
 
 **Pools:** a petl pipeline is pure Python over rows: consuming it holds the GIL (CPU)
 between its reads and writes; ``sort`` on a big table spills to temporary files.
@@ -44,7 +46,19 @@ _SINKS = (
     "totext",
     "topickle",
     "appendcsv",
+    "appendtsv",
+    "appendxlsx",
 )
+#: Where the sinks live below ``petl.io`` (``etl.io.xlsx.appendxlsx``).
+_IO_MODULES = {
+    "csv": ("tocsv", "totsv", "appendcsv", "appendtsv"),
+    "json": ("tojson", "tojsonarrays"),
+    "xlsx": ("toxlsx", "appendxlsx"),
+    "xls": ("toxls",),
+    "text": ("totext",),
+    "pickle": ("topickle",),
+}
+_SERIALISE = "consumes the pipeline: every row through pure Python, serialised, then written"
 _CONSUME = (
     "look",
     "nrows",
@@ -65,8 +79,12 @@ PLUGIN = Plugin(
     calls=(
         *each("petl", _SOURCES, None, Green.SAFE, returns=_TABLE, note="lazy: reads when consumed"),
         Call("petl.fromdb", None, Green.SAFE, returns=_TABLE, note="lazy: queries when consumed"),
-        *each("petl", _SINKS, Effect.FILE_IO, Green.SAFE_AFTER_PATCH, note="consumes the pipeline"),
-        *each(_TABLE, _SINKS, Effect.FILE_IO, Green.SAFE_AFTER_PATCH, note="consumes the pipeline"),
+        *(cpu(f"{owner}.{name}", _SERIALISE) for owner in ("petl", _TABLE) for name in _SINKS),
+        *(
+            cpu(f"petl.io.{module}.{name}", _SERIALISE)
+            for module, names in _IO_MODULES.items()
+            for name in names
+        ),
         *each(
             "petl",
             ("todb", "appenddb"),

@@ -10,7 +10,10 @@
 run between ``ImagingSectionEnter``/``Leave``, which release the GIL:
 ``CPU_RELEASES_GIL``. They scale on threads and processes, not on gevent (one OS
 thread, and the hub waits while a greenlet computes). Python-level pixel loops
-(``getpixel``/``putpixel`` in a loop) hold the GIL.
+(``getpixel``/``putpixel`` in a loop) hold the GIL. Re-encoding one image (``convert``
+then ``save``: a fetched thumbnail stored as JPEG) is one payload compressed, so the
+advisor counts those two only when they repeat over items (``PER_ITEM_CPU``);
+resampling and filters count wherever they run.
 
 **Fix:** put image work on a prefork (or threads) queue, never on the gevent queue that
 serves HTTP/e-mail tasks.

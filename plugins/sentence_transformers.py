@@ -2,9 +2,12 @@
 
 **Knows:** ``SentenceTransformer(...)`` and ``CrossEncoder(...)`` (download the model from
 the Hub on first use, then load it from the cache; with ``device="cuda"`` they start
-CUDA), ``SentenceTransformer.encode`` / ``encode_query`` / ``encode_document`` /
-``similarity`` and ``CrossEncoder.predict`` / ``rank`` (a forward pass of the model over
-every input: torch kernels that release the GIL, or the GPU), and
+CUDA; a task that loads a model runs it, often through a library callback the advisor
+cannot follow, such as a vector store calling ``embed_documents``: loading the weights
+and that inference are CPU work in the task, ``CPU_RELEASES_GIL``),
+``SentenceTransformer.encode`` / ``encode_query`` / ``encode_document`` / ``similarity``
+and ``CrossEncoder.predict`` / ``rank`` (a forward pass of the model over every input:
+torch kernels that release the GIL, or the GPU), and
 ``sentence_transformers.util.cos_sim`` / ``semantic_search`` (tensor maths).
 
 **Pools:** embedding a corpus is CPU work in the task's own process: only more
@@ -28,7 +31,10 @@ from celery_poolkit.plugins.base import Plugin
 _FORK = frozenset({Hazard.FORK_UNSAFE})
 _ST = "sentence_transformers.SentenceTransformer"
 _CE = "sentence_transformers.CrossEncoder"
-_LOAD = "downloads from the Hub on first use, then loads from the cache; may start CUDA"
+_LOAD = (
+    "loads a local model to run it in this process (weights deserialised, then the inference"
+    " that follows, often through a library's callback); downloads on first use; may start CUDA"
+)
 _PASS = "a forward pass over every input: torch kernels (GIL released) or the GPU"
 
 PLUGIN = Plugin(
@@ -37,10 +43,7 @@ PLUGIN = Plugin(
     distributions=("sentence-transformers",),
     summary="Local embedding models: CPU (or GPU) work in the task's process; load after fork.",
     calls=(
-        *(
-            Call(cls, Effect.FILE_IO, Green.SAFE_AFTER_PATCH, _FORK, cls, _LOAD)
-            for cls in (_ST, _CE)
-        ),
+        *(Call(cls, Effect.CPU_RELEASES_GIL, Green.SAFE, _FORK, cls, _LOAD) for cls in (_ST, _CE)),
         *each(
             _ST,
             ("encode", "encode_query", "encode_document", "similarity", "__call__"),

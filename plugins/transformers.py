@@ -2,7 +2,9 @@
 
 **Knows:** ``pipeline(...)`` and ``Auto*.from_pretrained`` (download from the Hub on first
 use, then load from the local cache; with ``device``/``device_map`` on a GPU they start
-CUDA), ``Pipeline.__call__`` and ``PreTrainedModel.generate`` (inference: ``GPU``, or
+CUDA; a task that loads a model runs it, so the load is CPU work in the task,
+``CPU_RELEASES_GIL``, even where the inference hides behind a callback),
+``Pipeline.__call__`` and ``PreTrainedModel.generate`` (inference: ``GPU``, or
 multi-threaded CPU kernels that release the GIL), fast tokenizers' ``__call__`` /
 ``encode`` / ``batch_encode_plus`` (Rust, GIL released, own thread pool).
 
@@ -29,7 +31,10 @@ _FORK = frozenset({Hazard.FORK_UNSAFE})
 _PIPE = "transformers.Pipeline"
 _MODEL = "transformers.PreTrainedModel"
 _TOK = "transformers.PreTrainedTokenizerBase"
-_LOAD = "downloads from the Hub on first use, then loads from the cache; may start CUDA"
+_LOAD = (
+    "loads a local model to run it in this process (weights deserialised, then inference);"
+    " downloads on first use; may start CUDA"
+)
 _AUTO = (
     "AutoModel",
     "AutoModelForCausalLM",
@@ -44,13 +49,20 @@ PLUGIN = Plugin(
     distributions=("transformers", "tokenizers"),
     summary="Model loading and inference: GPU/CPU heavy; load after fork.",
     calls=(
-        Call("transformers.pipeline", Effect.FILE_IO, Green.SAFE_AFTER_PATCH, _FORK, _PIPE, _LOAD),
+        Call(
+            "transformers.pipeline",
+            Effect.CPU_RELEASES_GIL,
+            Green.SAFE,
+            _FORK,
+            _PIPE,
+            _LOAD,
+        ),
         Call(f"{_PIPE}.__call__", Effect.GPU, Green.SAFE, _FORK, note="model inference"),
         *(
             Call(
                 f"transformers.{name}.from_pretrained",
-                Effect.FILE_IO,
-                Green.SAFE_AFTER_PATCH,
+                Effect.CPU_RELEASES_GIL,
+                Green.SAFE,
                 _FORK,
                 _MODEL,
                 _LOAD,

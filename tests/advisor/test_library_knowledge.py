@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from advisor_helpers import APP, advise, task_module, write
 
+from celery_poolkit.advisor import inferred
 from celery_poolkit.advisor.config import AdvisorConfig
 from celery_poolkit.advisor.engine import analyze
 from celery_poolkit.model import Confidence, Effect, TaskInfo
@@ -100,6 +101,14 @@ def swapped(pk):
 def etl(path):
     table = petl.fromcsv(path)
     table.tocsv("out.csv")
+
+@app.task
+def lazy(path):
+    return petl.fromcsv(path).convert("price", float)
+
+@app.task
+def append_rows(rows, path):
+    petl.io.xlsx.appendxlsx(petl.fromdicts(rows), path)
 """
 
 
@@ -113,7 +122,11 @@ def test_the_new_tables_reach_through_clients_searches_and_models(tmp_path: Path
     assert _calls(tasks["queue_mail"], "db_io") == ["post_office.mail.send"]
     assert tasks["queue_mail"].effects == (Effect.DB_IO,)  # writing rows, not SMTP
     assert _calls(tasks["swapped"], "db_io") == ["django.db.models.Model.objects.get"]
-    assert _calls(tasks["etl"], "file_io") == ["petl.util.base.Table.tocsv"]
+    # A sink pulls every row through the pipeline and serialises it: CPU work; a lazy
+    # pipeline that nothing consumes is none.
+    assert _calls(tasks["etl"], "cpu") == ["petl.util.base.Table.tocsv"]
+    assert _calls(tasks["append_rows"], "cpu") == ["petl.io.xlsx.appendxlsx"]
+    assert tasks["lazy"].kind == "unknown"
 
 
 def test_send_mail_follows_the_configured_email_backend(tmp_path: Path) -> None:
@@ -261,6 +274,46 @@ def summed(data):
     assert data["calls"]["acmesdk.Client.send"][0] == "net_io"
 
 
+DATEKIT = {
+    "datekit/__init__.py": "from datekit.core import parse, thumbnail\n",
+    "datekit/core.py": """
+from PIL import Image
+
+def parse(text, rounds=4):
+    total = 0
+    for j in range(rounds):
+        total = total * 31 + j
+    return total
+
+def thumbnail(path):
+    return Image.open(path).resize((64, 64))
+""",
+}
+
+
+def test_a_library_s_own_loops_do_not_make_it_cpu_work(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A loop inside a library runs over what it is handed (one date string): only
+    what its source reaches in a table (Pillow's resize) makes its calls CPU work."""
+    _install(tmp_path / "site", monkeypatch, DATEKIT)
+    body = """
+from datekit import parse, thumbnail
+
+@app.task
+def when(text):
+    return parse(text)
+
+@app.task
+def small(path):
+    return thumbnail(path)
+"""
+    tasks = _tasks(task_module(tmp_path / "p", body), tmp_path / "cache")
+    assert tasks["when"].kind == "unknown"
+    (ev,) = [e for e in tasks["small"].evidence if e.kind == "cpu_releases_gil"]
+    assert ev.note == "inferred from datekit 0's source: reaches PIL.Image.Image.resize"
+
+
 def test_a_stored_result_is_reused_and_a_corrupt_one_only_costs_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -269,12 +322,12 @@ def test_a_stored_result_is_reused_and_a_corrupt_one_only_costs_time(
     cache = tmp_path / "cache"
     folder = cache / "libraries"
     folder.mkdir(parents=True)
-    (folder / "acmesdk-0-f1.json").write_text(
+    (folder / f"acmesdk-0-f{inferred.FORMAT}.json").write_text(
         json.dumps({"calls": {"acmesdk.Client.send": ["db_io", "safe_after_patch", "stored"]}})
     )
     (ev,) = _tasks(task_module(tmp_path / "a", body), cache)["notify"].evidence
     assert (ev.kind, ev.note) == ("db_io", "inferred stored")  # the stored answer, not a re-read
-    (folder / "acmesdk-0-f1.json").write_text("{not json")
+    (folder / f"acmesdk-0-f{inferred.FORMAT}.json").write_text("{not json")
     (ev,) = _tasks(task_module(tmp_path / "b", body), cache)["notify"].evidence
     assert ev.kind == "net_io"
 

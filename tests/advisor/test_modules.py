@@ -146,3 +146,49 @@ def test_canvas_called_directly_is_broker_io(tmp_path: Path, call: str) -> None:
     )
     start = next(t for t in advice.tasks if t.name == "proj.tasks.start")
     assert Effect.BROKER_IO in start.effects, start.evidence
+
+
+FALLBACK_BASE = {
+    "proj/__init__.py": "",
+    "proj/parsers/__init__.py": "",
+    "proj/parsers/base.py": (
+        "class BaseParser:\n    def parse_file(self, path):\n        raise NotImplementedError\n"
+    ),
+    "proj/parsers/pdf.py": (
+        "from pypdf import PdfReader\n"
+        "from proj.parsers.base import BaseParser\n\n"
+        "class PDFParser(BaseParser):\n"
+        "    def parse_file(self, path):\n"
+        "        return [p.extract_text() for p in PdfReader(path).pages]\n"
+    ),
+    "proj/parsers/text.py": (
+        "try:\n    from proj.parsers.base import BaseParser\n"
+        "except ModuleNotFoundError:\n    from base import BaseParser\n\n"
+        "class TextParser(BaseParser):\n"
+        "    def parse_file(self, path):\n        return open(path).read()\n"
+    ),
+    "proj/tasks.py": APP
+    + (
+        "from typing import Any\n\n"
+        "def to_text(parser: Any, path):\n    return parser.parse_file(path)\n\n"
+        "@app.task\ndef parse(parser, path):\n    return to_text(parser, path)\n"
+    ),
+}
+
+
+def test_an_import_in_an_except_handler_does_not_replace_the_try_body_s(tmp_path: Path) -> None:
+    """``try: from proj.parsers.base import BaseParser`` / ``except ModuleNotFoundError:
+    from base import BaseParser``: the class's base stays the project's, so the method
+    called on a parameter (``parser: Any``) is one hierarchy's, and reaches the PDF
+    parser's CPU work. With the fallback's binding winning, TextParser had an unknown
+    base, two roots defined ``parse_file``, and the call reached nothing."""
+    found = _effects(tmp_path, FALLBACK_BASE)
+    assert "cpu" in found["proj.tasks.parse"]
+
+
+def test_without_a_single_hierarchy_a_parameter_s_method_reaches_nothing(tmp_path: Path) -> None:
+    files = dict(FALLBACK_BASE)
+    files["proj/parsers/text.py"] = (
+        "class TextParser:\n    def parse_file(self, path):\n        return open(path).read()\n"
+    )
+    assert "cpu" not in _effects(tmp_path, files)["proj.tasks.parse"]

@@ -119,6 +119,84 @@ PER_ITEM = {
         "@app.task\ndef t(items):\n    return count(items)\n",
         set(),
     ),
+    # A loop repeats per-item work only on its items: the same value parsed again for
+    # each of a few validators is one document's work (must not fire); a value the
+    # body derives from the item is the item (must fire).
+    "the same document parsed once per validator": (
+        "from lxml import etree\n"
+        "@app.task\ndef t(doc, validators):\n"
+        "    for validator in validators:\n"
+        "        validator.assertValid(etree.XML(doc.encode('utf8')))\n",
+        set(),
+    ),
+    "a value derived from the item hashed in the loop": (
+        "import zlib\n"
+        "@app.task\ndef t(files):\n"
+        "    for f in files:\n        data = f.read()\n"
+        "        print(len(zlib.compress(data)))\n",
+        {Effect.CPU_RELEASES_GIL},
+    ),
+    "templates rendered while a batch remains": (
+        "from django.template.loader import render_to_string\n"
+        "@app.task\ndef t(batches):\n"
+        "    batch = batches.pop()\n"
+        "    while batch:\n"
+        "        render_to_string('a.xml', {'items': batch})\n        batch = batches.pop()\n",
+        {Effect.CPU},
+    ),
+    "one e-mail rendered with Flask": (
+        "from flask import render_template\n"
+        "@app.task\ndef t(user):\n    return render_template('mail.txt', user=user)\n",
+        set(),
+    ),
+    "a sitemap rendered page by page with Flask": (
+        "import itertools\nfrom flask import render_template\n"
+        "@app.task\ndef t(urls):\n"
+        "    page = list(itertools.islice(urls, 100))\n"
+        "    while page:\n"
+        "        render_template('sitemap.xml', urlset=page)\n"
+        "        page = list(itertools.islice(urls, 100))\n",
+        {Effect.CPU},
+    ),
+    "Jinja2 templates rendered per record": (
+        "from jinja2 import Environment\nenv = Environment()\n"
+        "@app.task\ndef t(records):\n"
+        "    tpl = env.get_template('row.html')\n"
+        "    return [tpl.render(r=r) for r in records]\n",
+        {Effect.CPU},
+    ),
+    "one fetched image re-encoded": (
+        "import requests\nfrom PIL import Image\n"
+        "@app.task\ndef t(url, path):\n"
+        "    img = Image.open(requests.get(url, stream=True).raw)\n"
+        "    img.convert('RGB').save(path)\n",
+        {Effect.NET_IO},
+    ),
+    "every image of a list re-encoded": (
+        "from PIL import Image\n"
+        "@app.task\ndef t(paths):\n"
+        "    for path in paths:\n"
+        "        Image.open(path).convert('RGB').save(path + '.jpg')\n",
+        {Effect.CPU_RELEASES_GIL},
+    ),
+    "one image resampled": (
+        "from PIL import Image\n"
+        "@app.task\ndef t(path):\n"
+        "    Image.open(path).resize((1024, 768)).save(path + '.jpg')\n",
+        {Effect.CPU_RELEASES_GIL},
+    ),
+    "one message catalogue read": (
+        "import polib\n@app.task\ndef t(path):\n    return len(polib.pofile(path))\n",
+        set(),
+    ),
+    "every locale's resource parsed and written back": (
+        "from moz.l10n.resource import parse_resource, serialize_resource\n"
+        "@app.task\ndef t(paths):\n"
+        "    for path in paths:\n"
+        "        res = parse_resource(path)\n"
+        "        open(path, 'w').write(''.join(serialize_resource(res)))\n",
+        {Effect.CPU},
+    ),
     # Not per-item work: a whole file hashed, a whole archive deflated, wherever it is.
     "a whole file hashed": (
         "import hashlib\n@app.task\ndef t(path):\n"

@@ -341,3 +341,47 @@ def three():
     assert effects["one"] == ["net_io"]
     assert effects["two"] == ["net_io"]
     assert effects["three"] == []
+
+
+QUERIED_MODELS = """
+import hashlib
+from django.db import models
+from invenio_files_rest.models import FileInstance
+
+
+class Photo(models.Model):
+    def fingerprint(self):
+        with open(self.path, "rb") as f:
+            return hashlib.file_digest(f, "sha256")
+
+
+@app.task
+def fingerprint_photos():
+    for photo in Photo.objects.filter(done=False):
+        photo.fingerprint()
+
+
+@app.task
+def verify_files():
+    files = FileInstance.query.filter(FileInstance.last_check.is_(None))
+    for f in files:
+        f.verify_checksum(throws=False)
+
+
+@app.task
+def list_photos():
+    for photo in Photo.objects.filter(done=False):
+        print(photo.path)
+"""
+
+
+def test_the_items_of_a_query_on_a_model_are_its_instances(tmp_path: Path) -> None:
+    """``for p in Photo.objects.filter()`` / ``for f in File.query.filter()``: a query on
+    a model class (the project's or a library's) yields instances of it, so per-row
+    methods reach their work; a loop that only reads fields does nothing more."""
+    advice = advise(task_module(tmp_path, QUERIED_MODELS))
+    tasks = {t.name.rpartition(".")[2]: t for t in advice.tasks}
+    assert Effect.CPU_RELEASES_GIL in tasks["fingerprint_photos"].effects
+    (ev,) = [e for e in tasks["verify_files"].evidence if e.kind == "cpu"]
+    assert ev.call == "invenio_files_rest.models.FileInstance.verify_checksum"
+    assert set(tasks["list_photos"].effects) == {Effect.DB_IO}

@@ -279,6 +279,25 @@ def constant(src, dst):
 @app.task(queue="media")
 def joined(path):
     run(" ".join(["pdftoppm", "-png", path, "out"]), shell=True)
+
+
+def whisper_command(path):
+    cmd = ["whisper", path, "--model", "base"]
+    return cmd
+
+
+def ocr_command(path):
+    return ["tesseract", path, "out", "-l", "eng"]
+
+
+@app.task(queue="media")
+def returned(path):
+    subprocess.run(whisper_command(path))
+
+
+@app.task(queue="media")
+def returned_to_a_wrapper(path):
+    run_command(ocr_command(path))
 """
 
 
@@ -297,6 +316,8 @@ def test_a_program_built_in_a_variable_or_passed_to_a_wrapper_is_a_cpu_child(
         "shell_string": ["subprocess.gs"],
         "joined": ["subprocess.pdftoppm"],
         "constant": ["subprocess.ffmpeg"],
+        "returned": ["subprocess.whisper"],
+        "returned_to_a_wrapper": ["subprocess.tesseract"],
     }
     (queue,) = advice.queues
     assert queue.concurrency == 2
@@ -321,9 +342,14 @@ TOOL = "/usr/bin/ffmpeg"
 def hidden(TOOL):
     subprocess.run([TOOL, "--version"])
 
+def required_tools():
+    return ["ffmpeg", "ffprobe"]
+
+
 @app.task
 def check_tools():
     which_missing(["ffmpeg", "ffprobe"])
+    which_missing(required_tools())
     log("ffmpeg", "-i")
 
 @app.task

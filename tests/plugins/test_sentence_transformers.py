@@ -8,6 +8,9 @@ from advisor_helpers import advise, kinds, task_module
 
 EMBEDDING_TASKS = """
 from sentence_transformers import SentenceTransformer
+from vectorlib import VectorIndex
+
+MODEL = SentenceTransformer("all-MiniLM-L6-v2", device="cpu")
 
 
 class LocalEmbeddings:
@@ -24,13 +27,21 @@ def embed(texts):
 
 
 @app.task
-def only_loads(name):
-    return SentenceTransformer(name)
+def index(texts):
+    # The library calls embed_documents back: only the load is in the task's reach.
+    return VectorIndex.from_texts(texts, LocalEmbeddings("all-mpnet-base-v2"))
+
+
+@app.task
+def count(texts):
+    # The model loaded at import time is not this task's work.
+    return len(texts), MODEL is not None
 """
 
 
-def test_encoding_is_cpu_and_loading_is_not(tmp_path: Path) -> None:
+def test_encoding_and_loading_a_model_in_the_task_are_cpu(tmp_path: Path) -> None:
     found = kinds(advise(task_module(tmp_path, EMBEDDING_TASKS)))
     assert "cpu_releases_gil" in found["embed"]
-    assert "cpu_releases_gil" not in found["only_loads"]
-    assert "fork_unsafe" in found["only_loads"]
+    assert "cpu_releases_gil" in found["index"]
+    assert "fork_unsafe" in found["index"]
+    assert "cpu_releases_gil" not in found["count"]
