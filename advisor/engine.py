@@ -16,6 +16,7 @@ from pathlib import Path
 
 from celery_poolkit.advisor import (
     budget,
+    collector,
     conflicts,
     deploy,
     discovery,
@@ -109,22 +110,25 @@ def analyze(
     cache = (
         Cache(cache_dir, root, "facts", ModuleFacts | Skipped) if cache_dir is not None else None
     )
-    with Parser(cache, jobs or default_jobs()) as parser:
-        index, bad = _parse_reachable(parser, loaded, knowledge)
-    if cache is not None:
-        cache.save()
-    advice = _advise(
-        root,
-        index,
-        skipped=skipped + bad,
-        config=config,
-        cores=cores,
-        live=live,
-        commands=commands,
-        focus=focus,
-        measured=measured,
-    )
-    libraries.save()
+    # The facts live until the advice is made: each round's are settled out of the
+    # collector's reach, or every later collection would walk them all again.
+    with collector.settling() as settle:
+        with Parser(cache, jobs or default_jobs(), settle) as parser:
+            index, bad = _parse_reachable(parser, loaded, knowledge)
+        if cache is not None:
+            cache.save()
+        advice = _advise(
+            root,
+            index,
+            skipped=skipped + bad,
+            config=config,
+            cores=cores,
+            live=live,
+            commands=commands,
+            focus=focus,
+            measured=measured,
+        )
+        libraries.save()
     if results is not None:
         results.new = {}  # only the latest advice is worth keeping
         results.put(result_key, advice)
