@@ -52,7 +52,7 @@ def without_bodies(source: str) -> str | None:
         return None
     # Where each line starts (C loops only: this runs on every line of the project).
     starts = [0, *accumulate(map((1).__add__, map(len, source.split("\n"))))][:-1]
-    inside = _string_lines(source, starts)
+    inside = string_lines(source, starts)
     pieces: list[str] = []
     done = 0  # source[:done] is in pieces
     for match in _DEF.finditer(source):
@@ -89,7 +89,7 @@ def _plain(source: str) -> bool:
     return "\r" not in source or source.count("\r") == source.count("\r\n")
 
 
-def _string_lines(source: str, starts: list[int]) -> set[int]:
+def string_lines(source: str, starts: list[int]) -> set[int]:
     """The lines that start inside a string literal (a triple-quoted string, or one
     continued with a backslash, that began on an earlier line)."""
     inside: set[int] = set()
