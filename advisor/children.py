@@ -28,6 +28,7 @@ import ast
 import re
 from collections.abc import Callable, Iterator
 
+from celery_poolkit.advisor import nodes
 from celery_poolkit.advisor.facts import CallSite
 from celery_poolkit.plugins.programs import CPU_PROGRAMS, NET_PROGRAMS
 
@@ -116,9 +117,8 @@ class ChildPrograms:
 
     def _wrapped(self, expressions: Iterator[ast.AST]) -> Iterator[CallSite]:
         for expr in expressions:
-            for node in ast.walk(expr):
-                if isinstance(node, ast.Call):
-                    yield from self._passed(node)
+            for node in nodes.below(expr, ast.Call):
+                yield from self._passed(node)
 
     def _passed(self, call: ast.Call) -> Iterator[CallSite]:
         """A command list of a known program handed to a wrapper (``run(cmd)``)."""

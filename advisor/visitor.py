@@ -13,7 +13,7 @@ import builtins
 import re
 from collections.abc import Iterator
 
-from celery_poolkit.advisor import archives, callbacks, services
+from celery_poolkit.advisor import archives, callbacks, nodes, services
 from celery_poolkit.advisor.children import ChildPrograms
 from celery_poolkit.advisor.facts import (
     CHAINED,
@@ -993,16 +993,15 @@ class _FunctionBody:
         """The spans of the comprehensions a statement with calls holds: their calls run
         once per item, like a loop body's."""
         for expr in _own_expressions(stmt):
-            for node in ast.walk(expr):
-                if isinstance(node, _COMPREHENSIONS):
-                    self.loops.append((node.lineno, node.end_lineno or node.lineno))
+            for node in nodes.below(expr, _COMPREHENSIONS):
+                self.loops.append((node.lineno, node.end_lineno or node.lineno))
 
     def _walrus(self, test: ast.expr) -> None:
         """``if fn := table.get(kind): fn(...)``: the name is bound for the body, as by an
         assignment. Only conditions are searched: that is where ``:=`` binds what the body
         then calls, and walking every expression would cost every statement."""
-        for node in ast.walk(test):
-            if isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
+        for node in nodes.below(test, ast.NamedExpr):
+            if isinstance(node.target, ast.Name):
                 self._bind(node.target.id, node.value)
 
     def _return(self, value: ast.expr) -> None:
@@ -1395,6 +1394,8 @@ def _target_names(target: ast.expr) -> Iterator[str]:
 
 
 _BODY_FIELDS = ("body", "orelse", "finalbody")
+#: Fields of a statement that hold statements, not expressions it evaluates itself.
+_NESTED_FIELDS = frozenset({*_BODY_FIELDS, "handlers", "cases"})
 
 #: Flags that mean "a developer's machine": Django's ``settings.DEBUG``, Flask's
 #: ``app.debug``, a module's ``DEBUG``.
@@ -1457,7 +1458,7 @@ def _item_key(node: ast.expr) -> str | None:
 def _own_expressions(stmt: ast.stmt) -> Iterator[ast.AST]:
     """The expressions a statement evaluates itself, without its nested statement bodies."""
     for name, value in ast.iter_fields(stmt):
-        if name in {*_BODY_FIELDS, "handlers", "cases"}:
+        if name in _NESTED_FIELDS:
             continue
         if isinstance(value, ast.AST):
             yield value
@@ -1480,16 +1481,9 @@ def _class_attr_wanted(name: str) -> bool:
     return name in _TASK_OPTIONS or name.startswith(_SETTING_PREFIXES)
 
 
-def _leaf_types() -> frozenset[type]:
-    leaves: set[type] = {ast.Name, ast.Constant}
-    for base in (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop):
-        leaves.update(base.__subclasses__())
-    return frozenset(leaves)
-
-
 #: Node types that never contain a call: most of a tree's nodes. Exact types, because a
 #: set lookup of ``type(node)`` is what makes this walk cheap.
-_LEAF_TYPES = _leaf_types()
+_LEAF_TYPES = nodes.LEAVES
 
 
 def _calls_below(node: ast.AST) -> list[ast.Call]:
