@@ -254,14 +254,13 @@ class MethodIndex:
 
     def __init__(self, project: Project) -> None:
         self.project = project
-        self._index: dict[str, tuple[str, ...]] | None = None
+        self._index: dict[str, list[str]] | None = None
+        self._ordered: dict[str, tuple[str, ...]] = {}
 
     def candidates(self, method: str) -> tuple[str, ...]:
         if method.startswith("_") or "." in method or method in _GENERIC_METHODS:
             return ()
-        if self._index is None:
-            self._index = _method_index(self.project)
-        definers = self._index.get(method, ())
+        definers = self._definers(method)
         if not definers:
             return ()
         root = definers[0]
@@ -270,20 +269,28 @@ class MethodIndex:
         found = (f"{cid}.{method}" for cid in definers)
         return tuple(f for f in found if f in self.project.functions)
 
+    def _definers(self, method: str) -> tuple[str, ...]:
+        """The classes defining ``method``, bases before subclasses. Ordered when first
+        asked for: ordering needs every definer's MRO, and most names never are."""
+        if method not in self._ordered:
+            if self._index is None:
+                self._index = _method_index(self.project)
+            cids = self._index.get(method, [])
+            project = self.project
+            self._ordered[method] = tuple(sorted(cids, key=lambda c: (len(project.mro(c)), c)))
+        return self._ordered[method]
 
-def _method_index(project: Project) -> dict[str, tuple[str, ...]]:
-    """Method name -> the project classes defining it, bases before subclasses; names a
-    library table also has as a last part are left out (``client.get_object``)."""
+
+def _method_index(project: Project) -> dict[str, list[str]]:
+    """Method name -> the project classes defining it; names a library table also has as
+    a last part are left out (``client.get_object``)."""
     library = {row.qualname.rpartition(".")[2] for row in project.knowledge.exact.values()}
     index: dict[str, list[str]] = {}
     for cid, (_, cls) in project.classes.items():
         for name in cls.methods:
             if name not in library:
                 index.setdefault(name, []).append(cid)
-    return {
-        name: tuple(sorted(cids, key=lambda c: (len(project.mro(c)), c)))
-        for name, cids in index.items()
-    }
+    return index
 
 
 def _unknown_chain(project: Project, site: CallSite) -> str:

@@ -18,10 +18,15 @@ def test_settled_objects_are_frozen_until_the_block_ends() -> None:
     assert gc.get_freeze_count() == 0  # handed back: collectable again
 
 
-def test_thawed_even_when_the_block_raises() -> None:
-    with pytest.raises(RuntimeError), collector.settling() as settle:
+def _settle_then_fail() -> None:
+    with collector.settling() as settle:
         settle()
         raise RuntimeError
+
+
+def test_thawed_even_when_the_block_raises() -> None:
+    with pytest.raises(RuntimeError):
+        _settle_then_fail()
     assert gc.get_freeze_count() == 0
 
 

@@ -145,7 +145,7 @@ def test_type_parameters_are_dropped_without_libcst_as_libcst_would(
     rewritten without it, into the very text libcst's rewrite gives."""
     by_libcst = syntax._downgrade_all(source)
     calls: list[str] = []
-    monkeypatch.setattr(syntax, "_downgrade_all", lambda text: calls.append(text))
+    monkeypatch.setattr(syntax, "_downgrade_all", calls.append)
     rewritten = syntax.downgrade(source)
     assert calls == []
     assert rewritten == by_libcst
