@@ -947,7 +947,8 @@ class _FunctionBody:
         sites they imply: child programs, archives, functions a runner calls."""
         scope = self.scope
         before = len(self.calls)
-        for expr in _own_expressions(stmt):
+        own = list(_own_expressions(stmt))  # read by each step below: found once
+        for expr in own:
             for site in scope.calls_in(expr):
                 if site.recv_kind in PARAM_KINDS:
                     self.param_calls.append(site)
@@ -959,15 +960,15 @@ class _FunctionBody:
             # is evaluated once.
             self.loops.append((stmt.body[0].lineno, stmt.end_lineno or stmt.lineno))
         elif launched:
-            self._comprehensions(stmt)
-        self.calls.extend(self.children.sites(stmt, launched, _own_expressions(stmt)))
+            self._comprehensions(own)
+        self.calls.extend(self.children.sites(stmt, launched, iter(own)))
         if any(site.target == "pow" for site in launched):
             self._modexp_hint(stmt)
-        self.calls.extend(archives.sites(launched, _own_expressions(stmt), scope.dotted))
+        self.calls.extend(archives.sites(launched, iter(own), scope.dotted))
         self.calls.extend(
             callbacks.sites(
                 launched,
-                _own_expressions(stmt),
+                iter(own),
                 scope.dotted,
                 lambda call: scope.call_site(call, keep_args=False),
             )
@@ -989,10 +990,10 @@ class _FunctionBody:
             self._loop_hint(stmt, loop_depth)
             self._loop_binding(stmt)
 
-    def _comprehensions(self, stmt: ast.stmt) -> None:
-        """The spans of the comprehensions a statement with calls holds: their calls run
-        once per item, like a loop body's."""
-        for expr in _own_expressions(stmt):
+    def _comprehensions(self, own: list[ast.AST]) -> None:
+        """The spans of the comprehensions in a statement with calls (``own``: its own
+        expressions): their calls run once per item, like a loop body's."""
+        for expr in own:
             for node in nodes.below(expr, _COMPREHENSIONS):
                 self.loops.append((node.lineno, node.end_lineno or node.lineno))
 
