@@ -34,6 +34,7 @@ import ast
 import re
 from collections.abc import Callable, Iterator
 
+from celery_poolkit.advisor import nodes
 from celery_poolkit.advisor.facts import CallSite
 from celery_poolkit.plugins.programs import CPU_PROGRAMS, NET_PROGRAMS
 
@@ -124,9 +125,8 @@ class ChildPrograms:
 
     def _wrapped(self, expressions: Iterator[ast.AST]) -> Iterator[CallSite]:
         for expr in expressions:
-            for node in ast.walk(expr):
-                if isinstance(node, ast.Call):
-                    yield from self._passed(node)
+            for node in nodes.below(expr, ast.Call):
+                yield from self._passed(node)
 
     def _returned(self, value: ast.expr, line: int, col: int) -> Iterator[CallSite]:
         """``return ["ffmpeg", "-i", src, dst]`` (or a local list holding it): a helper

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 
 @contextlib.contextmanager
@@ -25,3 +25,26 @@ def paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+@contextlib.contextmanager
+def settling() -> Iterator[Callable[[], None]]:
+    """Yields ``settle()``: call it after a burst of objects that live until the block
+    ends (a parse round's facts). They are moved out of the collector's reach
+    (``gc.freeze``), so the collections the rest of the run triggers walk only what came
+    after them, not every fact again; on exit they are handed back (``gc.unfreeze``).
+
+    A caller that froze objects of its own (a prefork parent before forking) keeps them
+    as they are: then nothing is frozen or thawed here.
+    """
+    ours = gc.get_freeze_count() == 0
+
+    def settle() -> None:
+        if ours:
+            gc.freeze()
+
+    try:
+        yield settle
+    finally:
+        if ours:
+            gc.unfreeze()

@@ -8,6 +8,7 @@ one a reviewer wants to read. Only functions reachable from tasks are summarised
 
 from __future__ import annotations
 
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
@@ -26,20 +27,42 @@ def reachable(project: Project, roots: Iterable[str]) -> set[str]:
     return set(_explore(project, roots)[0])
 
 
+class _Walked:
+    """Each function's own evidence and callees, found once per project.
+
+    The engine asks for the reachable functions after each parse round, then for the
+    summaries of the tasks, then (unresolved.py) for what each task reaches on its own:
+    the same functions, on the same project. A function's own part depends only on the
+    project, which never changes (a new round makes a new one), so it is kept here for as
+    long as the project lives, and only the walks over the call graph are made again.
+    """
+
+    def __init__(self, project: Project) -> None:
+        self.methods = MethodIndex(project)
+        self.direct: dict[str, tuple[Summary, set[str]]] = {}
+
+
+_walked: weakref.WeakKeyDictionary[Project, _Walked] = weakref.WeakKeyDictionary()
+
+
 def _explore(
     project: Project, roots: Iterable[str]
 ) -> tuple[dict[str, Summary], dict[str, set[str]]]:
+    walked = _walked.get(project)
+    if walked is None:
+        walked = _walked[project] = _Walked(project)
     direct: dict[str, Summary] = {}
     edges: dict[str, set[str]] = {}
     todo = deque(dict.fromkeys(roots))
-    methods = MethodIndex(project)
     while todo:  # discover the reachable part of the call graph
         fid = todo.popleft()
         if fid in direct or fid not in project.functions:
             continue
-        own, callees = _direct(project, fid, methods)
-        direct[fid], edges[fid] = own, callees
-        todo.extend(c for c in callees if c not in direct)
+        found = walked.direct.get(fid)
+        if found is None:
+            found = walked.direct[fid] = _direct(project, fid, walked.methods)
+        direct[fid], edges[fid] = found
+        todo.extend(c for c in found[1] if c not in direct)
     return direct, edges
 
 
@@ -239,9 +262,7 @@ class MethodIndex:
     def candidates(self, method: str) -> tuple[str, ...]:
         if method.startswith("_") or "." in method or method in _GENERIC_METHODS:
             return ()
-        if self.project.method_index is None:
-            self.project.method_index = _method_index(self.project)
-        definers = self.project.method_index.get(method, ())
+        definers = self._definers(method)
         if not definers:
             return ()
         root = definers[0]
@@ -250,20 +271,30 @@ class MethodIndex:
         found = (f"{cid}.{method}" for cid in definers)
         return tuple(f for f in found if f in self.project.functions)
 
+    def _definers(self, method: str) -> tuple[str, ...]:
+        """The classes defining ``method``, bases before subclasses. Ordered when first
+        asked for: ordering needs every definer's MRO, and most names never are. Both are
+        kept on the project, for every walk over it."""
+        project = self.project
+        ordered = project.method_order
+        if method not in ordered:
+            if project.method_index is None:
+                project.method_index = _method_index(project)
+            cids = project.method_index.get(method, [])
+            ordered[method] = tuple(sorted(cids, key=lambda c: (len(project.mro(c)), c)))
+        return ordered[method]
 
-def _method_index(project: Project) -> dict[str, tuple[str, ...]]:
-    """Method name -> the project classes defining it, bases before subclasses; names a
-    library table also has as a last part are left out (``client.get_object``)."""
+
+def _method_index(project: Project) -> dict[str, list[str]]:
+    """Method name -> the project classes defining it; names a library table also has as
+    a last part are left out (``client.get_object``)."""
     library = {row.qualname.rpartition(".")[2] for row in project.knowledge.exact.values()}
     index: dict[str, list[str]] = {}
     for cid, (_, cls) in project.classes.items():
         for name in cls.methods:
             if name not in library:
                 index.setdefault(name, []).append(cid)
-    return {
-        name: tuple(sorted(cids, key=lambda c: (len(project.mro(c)), c)))
-        for name, cids in index.items()
-    }
+    return index
 
 
 def _unknown_chain(project: Project, site: CallSite) -> str:

@@ -52,12 +52,12 @@ def without_bodies(source: str) -> str | None:
         return None
     # Where each line starts (C loops only: this runs on every line of the project).
     starts = [0, *accumulate(map((1).__add__, map(len, source.split("\n"))))][:-1]
-    inside = _string_lines(source, starts)
+    inside = string_lines(source, starts)
     pieces: list[str] = []
     done = 0  # source[:done] is in pieces
-    for match in _DEF.finditer(source):
-        if match.start() < done:
-            continue  # a function inside a body already blanked
+    position = 0  # where to look for the next ``def``: never inside a blanked body
+    while (match := _DEF.search(source, position)) is not None:
+        position = match.end()
         row = bisect_right(starts, match.start()) - 1
         if row in inside:
             continue
@@ -73,7 +73,7 @@ def without_bodies(source: str) -> str | None:
         pieces.append(source[done:body_start])
         # As many line ends as the body had (the last line may have none).
         pieces.append(" " * indent + " ..." + "\n" * source.count("\n", body_start, body_stop))
-        done = body_stop
+        done = position = body_stop
     if not pieces:
         return None
     pieces.append(source[done:])
@@ -89,7 +89,7 @@ def _plain(source: str) -> bool:
     return "\r" not in source or source.count("\r") == source.count("\r\n")
 
 
-def _string_lines(source: str, starts: list[int]) -> set[int]:
+def string_lines(source: str, starts: list[int]) -> set[int]:
     """The lines that start inside a string literal (a triple-quoted string, or one
     continued with a backslash, that began on an earlier line)."""
     inside: set[int] = set()

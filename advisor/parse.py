@@ -62,9 +62,13 @@ class Parser:
     it, and reused; ``close()`` (or ``with``) shuts it down.
     """
 
-    def __init__(self, cache: Cache | None, jobs: int) -> None:
+    def __init__(
+        self, cache: Cache | None, jobs: int, settle: Callable[[], None] = lambda: None
+    ) -> None:
         self.cache = cache
         self.jobs = jobs
+        #: Called after each round: its facts live on (see collector.settling).
+        self.settle = settle
         self._pool: ProcessPoolExecutor | None = None
 
     def __enter__(self) -> Parser:
@@ -94,15 +98,19 @@ class Parser:
                 skipped.append(hit)
             else:
                 todo.append((file, data, key, want_full))
-        for key, result, skip in self._run(todo):
-            # A file read in part has both facts and a note: not cached, so the note is
-            # reported on every run (such files are rare; salvage.py).
-            if self.cache is not None and (result is None or skip is None):
-                self.cache.put(key, result if result is not None else skip)
-            if result is not None:
-                facts.append(result)
-            if skip is not None:
-                skipped.append(skip)
+        # A round's facts and their cache entries are acyclic and bounded by the files;
+        # settled before the collector runs again, they are never walked by it.
+        with collector.paused():
+            for key, result, skip in self._run(todo):
+                # A file read in part has both facts and a note: not cached, so the note
+                # is reported on every run (such files are rare; salvage.py).
+                if self.cache is not None and (result is None or skip is None):
+                    self.cache.put(key, result if result is not None else skip)
+                if result is not None:
+                    facts.append(result)
+                if skip is not None:
+                    skipped.append(skip)
+            self.settle()
         return facts, skipped
 
     def _cached(self, key: str, want_full: bool) -> object | None:

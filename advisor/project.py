@@ -172,8 +172,9 @@ class Project:
         self._attr_library: dict[str, str] = {}
         #: Method name -> the classes defining it (effects.MethodIndex), built on first
         #: use and kept for every walk over this project (a library's source is walked
-        #: once per name looked up in it).
-        self.method_index: dict[str, tuple[str, ...]] | None = None
+        #: once per name looked up in it); and per name asked for, bases first.
+        self.method_index: dict[str, list[str]] | None = None
+        self.method_order: dict[str, tuple[str, ...]] = {}
 
     # -- names ----------------------------------------------------------------------
     def resolve(self, dotted: str, hops: int = 0) -> Symbol:

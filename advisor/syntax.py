@@ -16,14 +16,20 @@ refuse are rewritten into ones they accept, with what the advisor needs kept:
 Every other line is kept byte for byte and a rewrite keeps the line count, so line
 numbers in evidence stay right (columns on rewritten lines may move). libcst is
 imported here only, and only on that path: a tree of the usual files never loads it.
-Only the top-level statements ``ast`` refuses go through libcst (10-15x slower per line).
+Only the top-level statements ``ast`` refuses go through libcst (10-15x slower per line),
+and the commonest newer syntax, PEP 695 type parameters and aliases on one line, not even
+those: it is rewritten line by line first, into the text libcst would write.
 """
 
 from __future__ import annotations
 
 import ast
 import functools
+import re
+from itertools import accumulate
 from typing import Any
+
+from celery_poolkit.advisor import outline
 
 #: Parser messages that no newer grammar accepts either: the fallback would only cost time
 #: (and deep nesting is what a native parser may not survive).
@@ -47,7 +53,7 @@ def downgrade(source: str) -> str | None:
     one at a time (a failing line's top-level statement, found by indentation, then the
     parse is retried); only when that does not work is the whole file rewritten.
     """
-    lines = source.splitlines(keepends=True)
+    lines = _without_type_parameters(source).splitlines(keepends=True)
     for _ in range(MAX_STATEMENTS):
         try:
             ast.parse("".join(lines))
@@ -63,6 +69,71 @@ def downgrade(source: str) -> str | None:
         else:
             return "".join(lines)
     return _downgrade_all(source)
+
+
+#: A line that opens a PEP 695 construct: ``def f[``, ``class C[``, ``type X =`` or
+#: ``type X[``. Older grammars have no line that starts this way (two names side by side,
+#: or a name subscripted in a ``def``'s place), so the match cannot hit valid older code.
+_GENERIC = re.compile(
+    r"^(?P<indent>[ \t]*)(?:"
+    r"(?P<head>(?:async[ \t]+)?def[ \t]+\w+|class[ \t]+\w+)[ \t]*(?=\[)"
+    r"|type[ \t]+(?P<alias>\w+)[ \t]*(?=[\[=])"
+    r")"
+)
+
+
+def _without_type_parameters(source: str) -> str:
+    """``source`` with the commonest newer syntax, PEP 695's, rewritten without libcst
+    (its import alone costs more than parsing a hundred files): on each line (not inside
+    a string) that opens a generic ``def``/``class`` or a ``type`` alias, the type
+    parameters are dropped and ``type X = v`` becomes ``X = v``, as :func:`_downgrade_all`
+    would write them. Only parameters that close on their own line are handled, and only
+    when they hold no string; anything else is left for libcst."""
+    if "[" not in source and "type" not in source:
+        return source
+    lines = source.split("\n")  # as outline.py counts lines (a lone \r stays inside one)
+    starts = [0, *accumulate(len(line) + 1 for line in lines)][:-1]
+    inside = outline.string_lines(source, starts)
+    for row, line in enumerate(lines):
+        found = _GENERIC.match(line)
+        if found is None or row in inside:
+            continue
+        rewritten = _rewrite_generic(line, found)
+        if rewritten is not None:
+            lines[row] = rewritten
+    return "\n".join(lines)
+
+
+def _rewrite_generic(line: str, found: re.Match[str]) -> str | None:
+    rest = line[found.end() :]
+    if rest.startswith("["):
+        close = _closing_bracket(rest)
+        if close is None:
+            return None
+        rest = rest[close + 1 :]
+    if found.group("alias") is None:  # def f[T](...) / class C[T]: keep the rest
+        return f"{found.group('indent')}{found.group('head')}{rest}"
+    value = rest.lstrip(" \t")
+    if not value.startswith("=") or value.startswith("=="):
+        return None
+    value = value[1:].lstrip(" \t")
+    return f"{found.group('indent')}{found.group('alias')} = {value}"
+
+
+def _closing_bracket(text: str) -> int | None:
+    """Where the ``[`` opening ``text`` closes on this line; None when it does not, or
+    when a string or comment is in the way (libcst reads those)."""
+    depth = 0
+    for index, char in enumerate(text):
+        if char in "\"'#\n\\":
+            return None
+        if char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth == 0:
+                return index if char == "]" else None
+    return None
 
 
 def _statement(lines: list[str], index: int) -> tuple[int, int]:

@@ -13,7 +13,7 @@ import builtins
 import re
 from collections.abc import Iterator, Sequence
 
-from celery_poolkit.advisor import archives, callbacks, loop_items, services
+from celery_poolkit.advisor import archives, callbacks, loop_items, nodes, services
 from celery_poolkit.advisor.children import ChildPrograms
 from celery_poolkit.advisor.facts import (
     CHAINED,
@@ -999,7 +999,8 @@ class _FunctionBody:
         sites they imply: child programs, archives, functions a runner calls."""
         scope = self.scope
         before = len(self.calls)
-        for expr in _own_expressions(stmt):
+        own = list(_own_expressions(stmt))  # read by each step below: found once
+        for expr in own:
             for site in scope.calls_in(expr):
                 if site.recv_kind in PARAM_KINDS:
                     self.param_calls.append(site)
@@ -1018,15 +1019,15 @@ class _FunctionBody:
             # No item to follow: the body's span (``while batch: ...; batch = next()``).
             self.loops.append((stmt.body[0].lineno, stmt.end_lineno or stmt.lineno))
         elif launched:
-            self._comprehensions(stmt)
-        self.calls.extend(self.children.sites(stmt, launched, _own_expressions(stmt)))
+            self._comprehensions(own)
+        self.calls.extend(self.children.sites(stmt, launched, iter(own)))
         if any(site.target == "pow" for site in launched):
             self._modexp_hint(stmt)
-        self.calls.extend(archives.sites(launched, _own_expressions(stmt), scope.dotted))
+        self.calls.extend(archives.sites(launched, iter(own), scope.dotted))
         self.calls.extend(
             callbacks.sites(
                 launched,
-                _own_expressions(stmt),
+                iter(own),
                 scope.dotted,
                 lambda call: scope.call_site(call, keep_args=False),
             )
@@ -1054,20 +1055,19 @@ class _FunctionBody:
             self._loop_hint(stmt, loop_depth)
             self._loop_binding(stmt)
 
-    def _comprehensions(self, stmt: ast.stmt) -> None:
-        """The spans of the comprehensions a statement with calls holds: their calls run
-        once per item, like a loop body's."""
-        for expr in _own_expressions(stmt):
-            for node in ast.walk(expr):
-                if isinstance(node, _COMPREHENSIONS):
-                    self.loops.append((node.lineno, node.end_lineno or node.lineno))
+    def _comprehensions(self, own: list[ast.AST]) -> None:
+        """The spans of the comprehensions in a statement with calls (``own``: its own
+        expressions): their calls run once per item, like a loop body's."""
+        for expr in own:
+            for node in nodes.below(expr, _COMPREHENSIONS):
+                self.loops.append((node.lineno, node.end_lineno or node.lineno))
 
     def _walrus(self, test: ast.expr) -> None:
         """``if fn := table.get(kind): fn(...)``: the name is bound for the body, as by an
         assignment. Only conditions are searched: that is where ``:=`` binds what the body
         then calls, and walking every expression would cost every statement."""
-        for node in ast.walk(test):
-            if isinstance(node, ast.NamedExpr) and isinstance(node.target, ast.Name):
+        for node in nodes.below(test, ast.NamedExpr):
+            if isinstance(node.target, ast.Name):
                 self._bind(node.target.id, node.value)
 
     def _return(self, value: ast.expr) -> None:
@@ -1523,6 +1523,8 @@ def _target_names(target: ast.expr) -> Iterator[str]:
 
 
 _BODY_FIELDS = ("body", "orelse", "finalbody")
+#: Fields of a statement that hold statements, not expressions it evaluates itself.
+_NESTED_FIELDS = frozenset({*_BODY_FIELDS, "handlers", "cases"})
 
 #: Flags that mean "a developer's machine": Django's ``settings.DEBUG``, Flask's
 #: ``app.debug``, a module's ``DEBUG``.
@@ -1596,7 +1598,7 @@ def _item_key(node: ast.expr) -> str | None:
 def _own_expressions(stmt: ast.stmt) -> Iterator[ast.AST]:
     """The expressions a statement evaluates itself, without its nested statement bodies."""
     for name, value in ast.iter_fields(stmt):
-        if name in {*_BODY_FIELDS, "handlers", "cases"}:
+        if name in _NESTED_FIELDS:
             continue
         if isinstance(value, ast.AST):
             yield value
@@ -1648,16 +1650,9 @@ def _class_attr_wanted(name: str) -> bool:
     return name in _TASK_OPTIONS or name.startswith(_SETTING_PREFIXES)
 
 
-def _leaf_types() -> frozenset[type]:
-    leaves: set[type] = {ast.Name, ast.Constant}
-    for base in (ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop):
-        leaves.update(base.__subclasses__())
-    return frozenset(leaves)
-
-
 #: Node types that never contain a call: most of a tree's nodes. Exact types, because a
 #: set lookup of ``type(node)`` is what makes this walk cheap.
-_LEAF_TYPES = _leaf_types()
+_LEAF_TYPES = nodes.LEAVES
 
 
 def _calls_below(node: ast.AST) -> list[ast.Call]:

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
-from advisor_helpers import APP, advise_files
+import pytest
+from advisor_helpers import APP, advise_files, knowledge
+
+from celery_poolkit.advisor import effects
+from celery_poolkit.advisor.knowledge import Knowledge
+from celery_poolkit.advisor.project import Project
+from celery_poolkit.advisor.visitor import module_facts
 
 
 def test_via_chain_crosses_modules_classes_and_receivers(tmp_path: Path) -> None:
@@ -270,3 +277,43 @@ def test_an_archive_written_compressed_is_cpu_and_a_stored_one_is_file_io(
     tasks = {t.name.rpartition(".")[2]: t for t in advice.tasks}
     (ev,) = [e for e in tasks["export"].evidence if e.kind == "cpu_releases_gil"]
     assert ev.call == "tarfile.compressed"
+
+
+def test_each_function_is_read_once_per_project(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reachability after each round, the summaries and each task's unresolved calls
+    walk the same functions of one project: each function's own part is found once."""
+    source = APP + textwrap.dedent(
+        """
+        import requests
+
+        def helper():
+            return requests.get("http://x")
+
+        @app.task
+        def a():
+            helper()
+
+        @app.task
+        def b():
+            helper()
+        """
+    )
+    facts = module_facts(source, "proj/tasks.py", "proj.tasks", is_package=False)
+    project = Project([facts], Knowledge(knowledge()))
+    read: list[str] = []
+    real = effects._direct
+
+    def counted(project: Project, fid: str, methods: effects.MethodIndex) -> object:
+        read.append(fid)
+        return real(project, fid, methods)
+
+    monkeypatch.setattr(effects, "_direct", counted)
+    roots = ["proj.tasks.a", "proj.tasks.b"]
+    assert effects.reachable(project, roots) == {*roots, "proj.tasks.helper"}
+    summaries = effects.summarize(project, roots)
+    assert effects.reachable(project, ["proj.tasks.b"]) == {"proj.tasks.b", "proj.tasks.helper"}
+    assert "net_io" in summaries["proj.tasks.a"]
+    assert sorted(read) == sorted({*roots, "proj.tasks.helper"})  # once each
+    # A new project (the next round's) is read afresh.
+    effects.reachable(Project([facts], Knowledge(knowledge())), ["proj.tasks.a"])
+    assert len(read) == 5
