@@ -10,8 +10,9 @@ Prefork recycles a child process; a one-process pool has only the worker itself.
 3. replace the process: ``os.execv`` with the interpreter's own argv (``sys.orig_argv``:
    same pid, same log, same options), or, under ``--poolkit-recycle=exit``, exit with
    :data:`EXIT_RECYCLE` for a supervisor (systemd ``Restart=always``, Kubernetes) to start
-   a new one, or, under ``--poolkit-recycle=fork``, exit with it for the keeper process
-   (:mod:`celery_poolkit.worker.fork_server`) to fork the replacement.
+   a new one, or, under ``--poolkit-recycle=fork``, exit with it: the keeper process
+   (:mod:`celery_poolkit.worker.fork_server`) forked the replacement when the recycle
+   began (step 1 announces it), so the successor serves while this process drains.
 
 A task stuck in a C call never returns, and Celery's warm shutdown would wait for it forever
 (``ThreadPoolExecutor.shutdown(wait=True)``); the drain thread does not: once only the stuck
@@ -113,8 +114,12 @@ class Recycler:
         drain: float = 30.0,
         pending: Callable[[], Collection[str]] | None = None,
         stop_consuming: Callable[[], None] | None = None,
+        announce: Callable[[], bool] | None = None,
     ) -> None:
         self.mode = mode
+        #: fork: asks the keeper for the successor before the drain (True: asked).
+        self.announce = announce
+        self.announced = False
         self.stop_consuming = stop_consuming
         self.drain = drain
         self.pending = pending or _pending_requests
@@ -170,6 +175,7 @@ class Recycler:
                 self.mode, f"exits with status {EXIT_RECYCLE}"
             ),
         )
+        self._hand_over_early()
         if stuck and self.stop_consuming is not None:
             # Celery's warm shutdown would wait for the stuck thread forever, and closes
             # the channel under the tasks still queued in the pool: only stop consuming,
@@ -180,6 +186,18 @@ class Recycler:
             atexit.register(self.replace)  # the warm shutdown ended normally
         start_thread(self._drain_then_replace, "poolkit-recycle")
         return True
+
+    def _hand_over_early(self) -> None:
+        """fork: leave the handover for the successor, then ask the keeper to fork it now,
+        so it starts while this process drains. Its revoked ids are those known now; the
+        successor listens for revokes itself within a fraction of a second."""
+        if self.mode != "fork" or self.announce is None:
+            return
+        path = handover_path()
+        if path:
+            write_handover(path)
+            write_carried(os.path.dirname(path))
+        self.announced = self.announce()
 
     def _drain_then_replace(self) -> None:
         deadline = time.monotonic() + self.drain
@@ -214,7 +232,7 @@ class Recycler:
         if self.mode == "exit":
             os._exit(EXIT_RECYCLE)
         if self.mode == "fork":
-            path = handover_path()
+            path = "" if self.announced else handover_path()
             if path:  # the keeper hands them to the next child
                 write_handover(path)
                 write_carried(os.path.dirname(path))

@@ -398,6 +398,7 @@ def _limit_enforcer(worker: Any, options: StepOptions) -> Any:
     """Time limits and recycling on threads, gevent and solo
     (:mod:`celery_poolkit.worker.limits`); None on the other pools, where Celery's own
     limits hold, or under ``--no-poolkit-limits``."""
+    from celery_poolkit.worker.fork_server import announce_recycle
     from celery_poolkit.worker.guard import worker_pool
     from celery_poolkit.worker.limits import LimitEnforcer, enforced_on
     from celery_poolkit.worker.recycle import Recycler, consumer_stopper, recycles
@@ -407,8 +408,10 @@ def _limit_enforcer(worker: Any, options: StepOptions) -> Any:
     if not options.limits or enforced is None or pool is None:
         return None
     try:
-        recycler = Recycler(mode=recycle_mode(options), drain=options.recycle_drain,
-                            stop_consuming=consumer_stopper(worker))  # fmt: skip
+        mode = recycle_mode(options)
+        recycler = Recycler(mode=mode, drain=options.recycle_drain,
+                            stop_consuming=consumer_stopper(worker),
+                            announce=announce_recycle if mode == "fork" else None)  # fmt: skip
         recycler.connect()
         enforcer = LimitEnforcer.create(worker, pool, recycler)
         enforcer.connect()
