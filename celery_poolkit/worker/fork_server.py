@@ -28,6 +28,7 @@ would see a second SIGINT and shut down cold.
 
 from __future__ import annotations
 
+import _socket
 import contextlib
 import logging
 import os
@@ -139,29 +140,59 @@ class Served:
     children: int
 
 
-def announce_recycle() -> bool:
-    """In a child: ask the keeper for the successor now, before this child drains
-    (:class:`Keeper`); False when there is no keeper to ask (then the keeper forks the
-    successor after this child's recycle exit, as before). Asks once."""
-    fd, _to_keeper["fd"] = _to_keeper["fd"], -1
+def _tell_keeper(message: bytes) -> bool:
+    fd = _to_keeper["fd"]
     if fd < 0:
         return False
     try:
-        os.write(fd, SUCCESSOR)
+        os.write(fd, message)
     except OSError:
         return False
-    finally:
-        with contextlib.suppress(OSError):
-            os.close(fd)
     return True
 
 
-#: In a child: the write end of its pipe to the keeper (-1: none). Module state, not an
+def announce_recycle() -> bool:
+    """In a child: ask the keeper for the successor now, before this child stops
+    consuming (:class:`Keeper`); False when there is no keeper to ask (then the keeper
+    forks the successor after this child's recycle exit, as before)."""
+    return _tell_keeper(SUCCESSOR)
+
+
+def announce_ready(**_: Any) -> None:
+    """In a child, at Celery's ``worker_ready``: this child consumes, so the predecessor
+    that waits for it (:func:`wait_for_handoff`) may stop consuming."""
+    _tell_keeper(READY)
+
+
+def wait_for_handoff(timeout: float, give_up: Callable[[], bool] = lambda: False) -> bool:
+    """In a recycling child: until the keeper says the successor consumes (True), or
+    ``timeout`` seconds or ``give_up()`` (False, looked at every 50 ms). From a real
+    thread: unpatched ``select``, raw fd."""
+    fd = _to_keeper["fd"]
+    if fd < 0:
+        return False
+    select = _original("select", "select")
+    deadline = time.monotonic() + timeout
+    while (left := deadline - time.monotonic()) > 0 and not give_up():
+        try:
+            ready, _, _ = select([fd], [], [], min(left, 0.05))
+            data = os.read(fd, 64) if ready else b""
+        except OSError:
+            return False
+        if HANDOFF in data:
+            return True
+        if ready and not data:
+            return False  # the keeper is gone
+    return False
+
+
+#: In a child: its end of the socket pair to the keeper (-1: none). Module state, not an
 #: environment variable: a child that Celery's SIGHUP re-executes has lost the fd, and a
 #: stale number could name another file.
 _to_keeper = {"fd": -1}
-#: The byte a child writes to ask for its successor.
-SUCCESSOR = b"R"
+#: child -> keeper: "fork my successor" (a recycle begins) and "I consume" (ready);
+#: keeper -> child: "your successor consumes: stop consuming and drain".
+SUCCESSOR, READY, HANDOFF = b"R", b"S", b"G"
 #: At most one successor per this many seconds: a worker whose every task crosses
 #: ``max_memory_per_child`` (or whose start-up alone does) would otherwise fork one
 #: child after another.
@@ -294,14 +325,27 @@ class Keeper:
             self.draining.add(pid)
             self.wanted = True
 
+    def consuming(self, pid: int) -> None:
+        """Side effect: child ``pid`` consumes; if it serves, its draining predecessors
+        are told to stop consuming (a byte on their sockets)."""
+        if pid != self.serving:
+            return
+        for other in self.draining:
+            fd = self.children.get(other, -1)
+            if fd >= 0:
+                with contextlib.suppress(OSError):
+                    os.write(fd, HANDOFF)
+
     def _spawn(self, keeper: int, forks: int) -> int:
-        read, write = os.pipe()
+        # Both ways (requests up, the handoff down); _socket: never gevent's.
+        read, write = _socket.socketpair()
         pid = self.fork()
         if pid == 0:
-            os.close(read)
-            self._enter_child(keeper, forks, write)
+            read.close()
+            self._enter_child(keeper, forks, write.detach())
             return 0
-        os.close(write)
+        write.close()
+        read = read.detach()
         os.set_blocking(read, False)
         self.children[pid] = read
         self.serving = pid
@@ -334,11 +378,15 @@ class Keeper:
             data = os.read(fd, 64)
         except (BlockingIOError, InterruptedError):
             return
+        except OSError:  # a child that ended with a handoff unread: reset, as an EOF
+            data = b""
         if fd == self._wakeup[0]:
             return
         pid = next((p for p, f in self.children.items() if f == fd), 0)
         if SUCCESSOR in data:
             self.announced(pid)
+        if READY in data:
+            self.consuming(pid)
         if not data:  # the child closed its end (after announcing, or on exit)
             os.close(fd)
             self.children[pid] = -1

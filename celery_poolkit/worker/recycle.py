@@ -53,6 +53,12 @@ HANDOVER_NAME = "handover.json"
 CARRIED_NAME = "environ.json"
 CARRIED_MAX_BYTES = 64 * 1024
 MODES = ("exec", "exit", "fork")
+#: fork: how long a recycling worker keeps consuming while its successor starts; then it
+#: stops consuming and drains whether or not the successor consumes.
+HANDOFF_WAIT = 10.0
+#: fork: a recycling worker whose resident memory passes this many times its
+#: ``max_memory_per_child`` stops consuming at once, its successor ready or not.
+HANDOFF_MEMORY = 1.5
 
 
 def start_thread(target: Callable[[], None], name: str) -> None:
@@ -114,12 +120,16 @@ class Recycler:
         drain: float = 30.0,
         pending: Callable[[], Collection[str]] | None = None,
         stop_consuming: Callable[[], None] | None = None,
-        announce: Callable[[], bool] | None = None,
     ) -> None:
         self.mode = mode
-        #: fork: asks the keeper for the successor before the drain (True: asked).
-        self.announce = announce
+        #: fork (set by the step): asks the keeper for the successor when the recycle
+        #: begins (``announced``: it was asked), and waits, consuming on, until the
+        #: successor consumes (at most ``handoff_wait`` seconds).
+        self.announce: Callable[[], bool] | None = None
         self.announced = False
+        self.handoff: Callable[[float, Callable[[], bool]], bool] | None = None
+        self.handoff_wait = HANDOFF_WAIT
+        self.hurried = False  # stop consuming now, without waiting for the successor
         self.stop_consuming = stop_consuming
         self.drain = drain
         self.pending = pending or _pending_requests
@@ -181,11 +191,33 @@ class Recycler:
             # the channel under the tasks still queued in the pool: only stop consuming,
             # let what was received run and ack, then replace.
             self.stop_consuming()
+        elif self.announced and self.handoff is not None:
+            # fork: go on consuming until the successor consumes, then stop.
+            start_thread(self._handoff_then_drain, "poolkit-recycle")
+            return True
         else:
-            state.should_stop = 0  # Celery's warm shutdown: the consumer loop sees it
-            atexit.register(self.replace)  # the warm shutdown ended normally
+            self._warm_shutdown()
         start_thread(self._drain_then_replace, "poolkit-recycle")
         return True
+
+    def hurry(self) -> None:
+        """Stop consuming now rather than when the successor consumes (fork)."""
+        self.hurried = True
+
+    def _warm_shutdown(self) -> None:
+        from celery.worker import state
+
+        state.should_stop = 0  # Celery's warm shutdown: the consumer loop sees it
+        atexit.register(self.replace)  # the warm shutdown ended normally
+
+    def _handoff_then_drain(self) -> None:
+        handoff = self.handoff
+        if handoff is not None and not handoff(self.handoff_wait, lambda: self.hurried):
+            why = "memory" if self.hurried else f"{self.handoff_wait:g}s"
+            logger.warning("poolkit: stopping this worker before its replacement "
+                           "consumes (%s)", why)  # fmt: skip
+        self._warm_shutdown()
+        self._drain_then_replace()
 
     def _hand_over_early(self) -> None:
         """fork: leave the handover for the successor, then ask the keeper to fork it now,

@@ -31,7 +31,8 @@ KEEPER = textwrap.dedent(
     from celery_poolkit.worker.fork_server import Keeper, KEEPER_ENV
     from celery_poolkit.worker.recycle import RECYCLES_ENV
 
-    from celery_poolkit.worker.fork_server import announce_recycle
+    from celery_poolkit.worker.fork_server import (
+        announce_ready, announce_recycle, wait_for_handoff)
 
     out = Path(sys.argv[1])
     served = Keeper(backoff=float(os.environ.get("BACKOFF", "1"))).serve()
@@ -48,7 +49,10 @@ KEEPER = textwrap.dedent(
             (out / f"stopped-{n}").write_text(str(signum))
             os._exit(0)
         signal.signal(signal.SIGTERM, drain_stop)
-        assert announce_recycle() and not announce_recycle()  # asks once
+        assert announce_recycle()
+        if os.environ.get("HANDOFF"):  # consumes on until the successor consumes
+            got = wait_for_handoff(30)
+            (out / f"handoff-{n}").write_text(f"{got} {time.monotonic()}")
         time.sleep(float(os.environ.get("DRAIN", "0")))
         (out / f"end-{n}").write_text(f"{os.getpid()} {time.monotonic()}")
         os._exit(75)
@@ -62,6 +66,9 @@ KEEPER = textwrap.dedent(
     for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGQUIT):
         signal.signal(s, record)
     (out / "child").write_text(f"{os.getpid()} {n}")
+    time.sleep(float(os.environ.get("READY_AFTER", "0")))
+    (out / "ready").write_text(str(time.monotonic()))
+    announce_ready()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         time.sleep(0.01)
@@ -277,7 +284,7 @@ def test_successors_are_a_backoff_apart(tmp_path: Path) -> None:
         _wait_for(tmp_path / "child")
         starts = sorted(_pid_at(tmp_path / f"start-{n}")[1] for n in range(5))
         gaps = [b - a for a, b in itertools.pairwise(starts)]
-        assert min(gaps) >= 0.5, gaps
+        assert min(gaps) >= 0.4, gaps  # forked 0.5 s apart; each child stamps itself
         keeper.send_signal(signal.SIGTERM)
         assert keeper.wait(20) == 0
         assert _wait_for(tmp_path / "keeper") == "0 5"
@@ -325,3 +332,22 @@ def test_keeper_state_ends_with_the_serving_childs_status() -> None:
     stopped.children, stopped.serving, stopped.wanted, stopped.stopping = {12: -1}, 12, False, True
     stopped.ended(12, _forked_status(sig=signal.SIGTERM))  # died of the forwarded stop
     assert stopped.status == 0
+
+
+def test_a_recycling_child_consumes_until_its_successor_is_ready(tmp_path: Path) -> None:
+    # The first child announces and waits for the handoff; the second is ready 1 s later.
+    keeper = _keeper(tmp_path, ANNOUNCE_FIRST="1", HANDOFF="1", READY_AFTER="1", BACKOFF="0")
+    try:
+        got, handed = _wait_for(tmp_path / "handoff-0").split()
+        assert got == "True"
+        ready = float(_wait_for(tmp_path / "ready"))
+        assert ready <= float(handed)  # told only once the successor was ready
+        _, started = _pid_at(tmp_path / "start-1")
+        assert float(handed) - started >= 1.0
+        keeper.send_signal(signal.SIGTERM)
+        assert keeper.wait(20) == 0
+        assert _wait_for(tmp_path / "keeper") == "0 2"
+    finally:
+        if keeper.poll() is None:
+            keeper.kill()
+            keeper.wait(5)
