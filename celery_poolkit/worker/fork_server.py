@@ -338,16 +338,16 @@ class Keeper:
 
     def _spawn(self, keeper: int, forks: int) -> int:
         # Both ways (requests up, the handoff down); _socket: never gevent's.
-        read, write = _socket.socketpair()
+        ours, theirs = _socket.socketpair()
         pid = self.fork()
         if pid == 0:
-            read.close()
-            self._enter_child(keeper, forks, write.detach())
+            ours.close()
+            self._enter_child(keeper, forks, theirs.detach())
             return 0
-        write.close()
-        read = read.detach()
-        os.set_blocking(read, False)
-        self.children[pid] = read
+        theirs.close()
+        fd = ours.detach()
+        os.set_blocking(fd, False)
+        self.children[pid] = fd
         self.serving = pid
         self.wanted = False
         self.last_fork = time.monotonic()
