@@ -176,16 +176,19 @@ class Recycler:
         if self.on_request is not None:
             with contextlib.suppress(Exception):  # the metrics must never stop a recycle
                 self.on_request(reason)
+        self._hand_over_early()
         logger.warning(
-            "poolkit: recycling this worker (%s): stops consuming, waits up to "
-            "%gs for its running tasks, then %s",
+            "poolkit: recycling this worker (%s): %s, waits up to %gs for its running "
+            "tasks, then %s",
             reason,
+            "consumes until its replacement does, then stops consuming"
+            if self.announced and not stuck
+            else "stops consuming",
             self.drain,
-            {"exec": "replaces itself", "fork": "its keeper forks a replacement"}.get(
+            {"exec": "replaces itself", "fork": "exits (its keeper forks a replacement)"}.get(
                 self.mode, f"exits with status {EXIT_RECYCLE}"
             ),
         )
-        self._hand_over_early()
         if stuck and self.stop_consuming is not None:
             # Celery's warm shutdown would wait for the stuck thread forever, and closes
             # the channel under the tasks still queued in the pool: only stop consuming,
