@@ -39,7 +39,13 @@ from celery import signals
 from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 
 from celery_poolkit.model import Pool
-from celery_poolkit.worker.recycle import Recycler, original_lock, resident_kib, start_thread
+from celery_poolkit.worker.recycle import (
+    HANDOFF_MEMORY,
+    Recycler,
+    original_lock,
+    resident_kib,
+    start_thread,
+)
 
 logger = logging.getLogger("celery_poolkit")
 
@@ -287,6 +293,7 @@ class LimitEnforcer:
         if entry is not None and entry.soft_timer is not None:
             entry.soft_timer.close()
         if self.recycler.requested:
+            self._bound_handoff()
             return
         if self.max_tasks and count >= self.max_tasks:
             self.recycler.request(f"max_tasks_per_child={self.max_tasks} reached")
@@ -296,6 +303,13 @@ class LimitEnforcer:
                 self.recycler.request(
                     f"resident memory {rss} KiB > max_memory_per_child={self.max_memory_kib} KiB"
                 )
+
+    def _bound_handoff(self) -> None:
+        """A recycling worker that consumes on until its successor does (fork) stops at
+        once when its memory passes :data:`HANDOFF_MEMORY` times the limit."""
+        limit = self.max_memory_kib
+        if limit and not self.recycler.hurried and resident_kib() > limit * HANDOFF_MEMORY:
+            self.recycler.hurry()
 
     # -- the watchdog thread ---------------------------------------------------------
 

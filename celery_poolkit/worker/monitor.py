@@ -22,6 +22,7 @@ emitted in the monitor thread, where logging (patched locks) is unsafe. So:
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -93,6 +94,18 @@ def thread_run_delay() -> float:
         return 0.0
 
 
+def real_get_ident() -> Callable[[], int]:
+    """The OS thread's ``get_ident``, also under gevent's monkey-patching (whose
+    ``threading.get_ident`` names the greenlet)."""
+    if "gevent" in sys.modules:
+        from gevent.monkey import get_original
+
+        return get_original("_thread", "get_ident")  # type: ignore[no-any-return]
+    import _thread
+
+    return _thread.get_ident
+
+
 class SwitchClock:
     """A ``greenlet.settrace`` function: CPU per tracked greenlet, and block lengths.
 
@@ -136,6 +149,34 @@ class SwitchClock:
         self.ended: deque[tuple[Any, float, tuple[str, ...], tuple[str, str] | None]] = deque(
             maxlen=1000
         )
+        # Garbage collections in the hub's thread (``gc.callbacks``, :meth:`on_gc`, set
+        # up by HubMonitor.start): a full collection that runs inside a task's greenlet
+        # stops the hub, but it is the interpreter's pause, not the task's block. A slice
+        # is a block only if it is one without them; else it is a GC pause:
+        # (greenlet, slice seconds, GC seconds, oldest generation, task).
+        self.gc_thread: int | None = None
+        self.get_ident = real_get_ident()  # on_gc runs at every collection: resolved once
+        self.gc_seconds = 0.0  # GC wall time in the hub's thread, in all
+        self.gc_cpu = 0.0  # and its CPU time: each is taken off its own clock's slice
+        self.gc_generation = -1  # the oldest generation collected in the current slice
+        self._gc_started = (0.0, 0.0)
+        self._gc_before = (0.0, 0.0)  # (gc_seconds, gc_cpu) when the current slice began
+        self.gc_pauses: deque[tuple[Any, float, float, int, tuple[str, str] | None]] = deque(
+            maxlen=1000
+        )
+
+    def on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        """A ``gc.callbacks`` function: times the collections of the hub's thread."""
+        if self.gc_thread is None or self.get_ident() != self.gc_thread:
+            return
+        if phase == "start":
+            self._gc_started = (time.perf_counter(), time.thread_time())
+        elif self._gc_started[0]:
+            wall, cpu = self._gc_started
+            self.gc_seconds += time.perf_counter() - wall
+            self.gc_cpu += time.thread_time() - cpu
+            self._gc_started = (0.0, 0.0)
+            self.gc_generation = max(self.gc_generation, int(info.get("generation", 0)))
 
     def __call__(self, event: str, args: Any) -> None:
         if self.previous is not None:
@@ -151,29 +192,36 @@ class SwitchClock:
         if held >= self.threshold and origin is not self.hub:
             stuck = self.stuck
             seen = stuck is not None and stuck[0] is origin and stuck[1] == self.since
-            if self.run_delay is not None:
-                # What the slice would have lasted on an idle host: its wall time less
-                # the time this thread (and the monitor thread it handed the GIL to)
-                # waited for a CPU held by other processes, and never less than the CPU
-                # it burned (both threads may wait at once: their sum over-counts).
-                delay = self.run_delay()
-                block = max(held_cpu, held - (delay - self.waited)) >= self.threshold
-                self.waited, self.waited_at = delay, now
-            else:
-                # No wait clock: a block burned the threshold in CPU, or gevent's monitor
-                # saw it stuck (a blocking call uses no CPU); a long slice with neither
-                # is this process being descheduled.
-                block = held_cpu >= self.threshold or seen
-            if block:
-                # The task is looked up now: the greenlet may run another task next.
+            gc_held = self.gc_seconds - self._gc_before[0]
+            gc_cpu = self.gc_cpu - self._gc_before[1]
+            task = self.tasks.get(origin) or finished  # now: the greenlet may run another
+            if self._is_block(held - gc_held, held_cpu - gc_cpu, seen, now):
                 stack = stuck[2] if seen and stuck is not None else ()
-                self.ended.append((origin, held, stack, self.tasks.get(origin) or finished))
+                self.ended.append((origin, held, stack, task))
+            elif gc_held > 0:
+                self.gc_pauses.append((origin, held, gc_held, self.gc_generation, task))
             else:
                 self.starved += 1
         elif self.run_delay is not None and now - self.waited_at >= self.threshold / WAIT_SAMPLES:
             self.waited, self.waited_at = self.run_delay(), now
         self.stuck = None
+        self._gc_before, self.gc_generation = (self.gc_seconds, self.gc_cpu), -1
         self.current, self.since, self.since_cpu = target, now, now_cpu
+
+    def _is_block(self, held: float, held_cpu: float, seen: bool, now: float) -> bool:
+        """A slice of ``held`` seconds (``held_cpu`` of CPU), garbage collection left out."""
+        if self.run_delay is not None:
+            # What the slice would have lasted on an idle host: its wall time less
+            # the time this thread (and the monitor thread it handed the GIL to)
+            # waited for a CPU held by other processes, and never less than the CPU
+            # it burned (both threads may wait at once: their sum over-counts).
+            delay = self.run_delay()
+            waited, self.waited, self.waited_at = delay - self.waited, delay, now
+            return max(held_cpu, held - waited) >= self.threshold
+        # No wait clock: a block burned the threshold in CPU, or gevent's monitor saw it
+        # stuck (a blocking call uses no CPU); a long slice with neither is this process
+        # being descheduled.
+        return held_cpu >= self.threshold or (seen and held >= self.threshold)
 
     def track(self, glet: Any) -> None:
         """Start counting ``glet``'s CPU from now (it must be the running greenlet)."""
@@ -200,6 +248,7 @@ class HubMonitor:
         self.tasks = tasks  # greenlet -> (task name, task id), kept by the runtime
         self.clock: SwitchClock | None = None
         self.count = 0
+        self.gc_pauses = 0  # slices that were blocks only by garbage collection
         self._hub: Any = None
         self._drain: Any = None
 
@@ -232,6 +281,8 @@ class HubMonitor:
         from gevent import events
 
         clock.threshold, clock.hub, clock.tasks = self.threshold, self._hub, self.tasks
+        clock.gc_thread = self._hub.thread_ident
+        gc.callbacks.append(clock.on_gc)
         self.clock = clock
         events.subscribers.append(self._on_event)
         self._drain = gevent.spawn(self._drain_loop)
@@ -242,6 +293,8 @@ class HubMonitor:
 
         if self._on_event in events.subscribers:
             events.subscribers.remove(self._on_event)
+        if self.clock is not None and self.clock.on_gc in gc.callbacks:
+            gc.callbacks.remove(self.clock.on_gc)
         if self._drain is not None:
             self._drain.kill(block=False)
             self._drain = None
@@ -279,6 +332,15 @@ class HubMonitor:
 
     def drain(self) -> None:
         clock = self.clock
+        while clock is not None and clock.gc_pauses:
+            glet, seconds, gc_seconds, generation, task = clock.gc_pauses.popleft()
+            self.gc_pauses += 1
+            where = f"task {task[0]}[{task[1]}]" if task else f"greenlet {repr(glet)[:200]}"
+            logger.warning(
+                "poolkit: garbage collection (generation %d, %.3fs) paused the gevent hub "
+                "for %.3fs in %s; not counted as the task's hub block",
+                generation, gc_seconds, seconds, where,
+            )  # fmt: skip
         while clock is not None and clock.ended:
             glet, seconds, stack, task = clock.ended.popleft()
             block = Block(

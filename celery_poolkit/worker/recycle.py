@@ -10,8 +10,9 @@ Prefork recycles a child process; a one-process pool has only the worker itself.
 3. replace the process: ``os.execv`` with the interpreter's own argv (``sys.orig_argv``:
    same pid, same log, same options), or, under ``--poolkit-recycle=exit``, exit with
    :data:`EXIT_RECYCLE` for a supervisor (systemd ``Restart=always``, Kubernetes) to start
-   a new one, or, under ``--poolkit-recycle=fork``, exit with it for the keeper process
-   (:mod:`celery_poolkit.worker.fork_server`) to fork the replacement.
+   a new one, or, under ``--poolkit-recycle=fork``, exit with it: the keeper process
+   (:mod:`celery_poolkit.worker.fork_server`) forked the replacement when the recycle
+   began (step 1 announces it), so the successor serves while this process drains.
 
 A task stuck in a C call never returns, and Celery's warm shutdown would wait for it forever
 (``ThreadPoolExecutor.shutdown(wait=True)``); the drain thread does not: once only the stuck
@@ -52,6 +53,12 @@ HANDOVER_NAME = "handover.json"
 CARRIED_NAME = "environ.json"
 CARRIED_MAX_BYTES = 64 * 1024
 MODES = ("exec", "exit", "fork")
+#: fork: how long a recycling worker keeps consuming while its successor starts; then it
+#: stops consuming and drains whether or not the successor consumes.
+HANDOFF_WAIT = 10.0
+#: fork: a recycling worker whose resident memory passes this many times its
+#: ``max_memory_per_child`` stops consuming at once, its successor ready or not.
+HANDOFF_MEMORY = 1.5
 
 
 def start_thread(target: Callable[[], None], name: str) -> None:
@@ -115,6 +122,14 @@ class Recycler:
         stop_consuming: Callable[[], None] | None = None,
     ) -> None:
         self.mode = mode
+        #: fork (set by the step): asks the keeper for the successor when the recycle
+        #: begins (``announced``: it was asked), and waits, consuming on, until the
+        #: successor consumes (at most ``handoff_wait`` seconds).
+        self.announce: Callable[[], bool] | None = None
+        self.announced = False
+        self.handoff: Callable[[float, Callable[[], bool]], bool] | None = None
+        self.handoff_wait = HANDOFF_WAIT
+        self.hurried = False  # stop consuming now, without waiting for the successor
         self.stop_consuming = stop_consuming
         self.drain = drain
         self.pending = pending or _pending_requests
@@ -161,12 +176,16 @@ class Recycler:
         if self.on_request is not None:
             with contextlib.suppress(Exception):  # the metrics must never stop a recycle
                 self.on_request(reason)
+        self._hand_over_early()
         logger.warning(
-            "poolkit: recycling this worker (%s): stops consuming, waits up to "
-            "%gs for its running tasks, then %s",
+            "poolkit: recycling this worker (%s): %s, waits up to %gs for its running "
+            "tasks, then %s",
             reason,
+            "consumes until its replacement does, then stops consuming"
+            if self.announced and not stuck
+            else "stops consuming",
             self.drain,
-            {"exec": "replaces itself", "fork": "its keeper forks a replacement"}.get(
+            {"exec": "replaces itself", "fork": "exits (its keeper forks a replacement)"}.get(
                 self.mode, f"exits with status {EXIT_RECYCLE}"
             ),
         )
@@ -175,11 +194,45 @@ class Recycler:
             # the channel under the tasks still queued in the pool: only stop consuming,
             # let what was received run and ack, then replace.
             self.stop_consuming()
+        elif self.announced and self.handoff is not None:
+            # fork: go on consuming until the successor consumes, then stop.
+            start_thread(self._handoff_then_drain, "poolkit-recycle")
+            return True
         else:
-            state.should_stop = 0  # Celery's warm shutdown: the consumer loop sees it
-            atexit.register(self.replace)  # the warm shutdown ended normally
+            self._warm_shutdown()
         start_thread(self._drain_then_replace, "poolkit-recycle")
         return True
+
+    def hurry(self) -> None:
+        """Stop consuming now rather than when the successor consumes (fork)."""
+        self.hurried = True
+
+    def _warm_shutdown(self) -> None:
+        from celery.worker import state
+
+        state.should_stop = 0  # Celery's warm shutdown: the consumer loop sees it
+        atexit.register(self.replace)  # the warm shutdown ended normally
+
+    def _handoff_then_drain(self) -> None:
+        handoff = self.handoff
+        if handoff is not None and not handoff(self.handoff_wait, lambda: self.hurried):
+            why = "memory" if self.hurried else f"{self.handoff_wait:g}s"
+            logger.warning("poolkit: stopping this worker before its replacement "
+                           "consumes (%s)", why)  # fmt: skip
+        self._warm_shutdown()
+        self._drain_then_replace()
+
+    def _hand_over_early(self) -> None:
+        """fork: leave the handover for the successor, then ask the keeper to fork it now,
+        so it starts while this process drains. Its revoked ids are those known now; the
+        successor listens for revokes itself within a fraction of a second."""
+        if self.mode != "fork" or self.announce is None:
+            return
+        path = handover_path()
+        if path:
+            write_handover(path)
+            write_carried(os.path.dirname(path))
+        self.announced = self.announce()
 
     def _drain_then_replace(self) -> None:
         deadline = time.monotonic() + self.drain
@@ -214,7 +267,7 @@ class Recycler:
         if self.mode == "exit":
             os._exit(EXIT_RECYCLE)
         if self.mode == "fork":
-            path = handover_path()
+            path = "" if self.announced else handover_path()
             if path:  # the keeper hands them to the next child
                 write_handover(path)
                 write_carried(os.path.dirname(path))

@@ -398,6 +398,13 @@ def _limit_enforcer(worker: Any, options: StepOptions) -> Any:
     """Time limits and recycling on threads, gevent and solo
     (:mod:`celery_poolkit.worker.limits`); None on the other pools, where Celery's own
     limits hold, or under ``--no-poolkit-limits``."""
+    from celery import signals
+
+    from celery_poolkit.worker.fork_server import (
+        announce_ready,
+        announce_recycle,
+        wait_for_handoff,
+    )
     from celery_poolkit.worker.guard import worker_pool
     from celery_poolkit.worker.limits import LimitEnforcer, enforced_on
     from celery_poolkit.worker.recycle import Recycler, consumer_stopper, recycles
@@ -407,8 +414,13 @@ def _limit_enforcer(worker: Any, options: StepOptions) -> Any:
     if not options.limits or enforced is None or pool is None:
         return None
     try:
-        recycler = Recycler(mode=recycle_mode(options), drain=options.recycle_drain,
+        mode = recycle_mode(options)
+        recycler = Recycler(mode=mode, drain=options.recycle_drain,
                             stop_consuming=consumer_stopper(worker))  # fmt: skip
+        if mode == "fork":  # the successor starts, and consumes, before this one stops
+            recycler.announce, recycler.handoff = announce_recycle, wait_for_handoff
+            signals.worker_ready.connect(announce_ready, weak=False,
+                                         dispatch_uid="poolkit-fork-ready")  # fmt: skip
         recycler.connect()
         enforcer = LimitEnforcer.create(worker, pool, recycler)
         enforcer.connect()

@@ -6,6 +6,7 @@ forking a test runner that may hold threads is what the keeper itself refuses to
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -30,14 +31,38 @@ KEEPER = textwrap.dedent(
     from celery_poolkit.worker.fork_server import Keeper, KEEPER_ENV
     from celery_poolkit.worker.recycle import RECYCLES_ENV
 
+    from celery_poolkit.worker.fork_server import (
+        announce_ready, announce_recycle, wait_for_handoff)
+
     out = Path(sys.argv[1])
-    served = Keeper().serve()
+
+    def fork():  # the keeper's own clock of its forks, for the back-off test
+        pid = os.fork()
+        if pid:
+            with open(out / "forks", "a") as f:
+                f.write(f"{time.monotonic()}\\n")
+        return pid
+
+    served = Keeper(fork=fork, backoff=float(os.environ.get("BACKOFF", "1"))).serve()
     if served is not None:
         (out / "keeper").write_text(f"{served.status} {served.children}")
         sys.exit(served.status)
     n = int(os.environ.get(RECYCLES_ENV, "0"))
     assert os.environ[KEEPER_ENV] == str(os.getppid())
+    (out / f"start-{n}").write_text(f"{os.getpid()} {time.monotonic()}")
     if n < int(os.environ["RECYCLE_FIRST"]):
+        os._exit(75)
+    if n < int(os.environ.get("ANNOUNCE_FIRST", "0")):
+        def drain_stop(signum, frame):
+            (out / f"stopped-{n}").write_text(str(signum))
+            os._exit(0)
+        signal.signal(signal.SIGTERM, drain_stop)
+        assert announce_recycle()
+        if os.environ.get("HANDOFF"):  # consumes on until the successor consumes
+            got = wait_for_handoff(30)
+            (out / f"handoff-{n}").write_text(f"{got} {time.monotonic()}")
+        time.sleep(float(os.environ.get("DRAIN", "0")))
+        (out / f"end-{n}").write_text(f"{os.getpid()} {time.monotonic()}")
         os._exit(75)
     if os.environ.get("EXIT_AT_ONCE"):
         os._exit(int(os.environ["EXIT_AT_ONCE"]))
@@ -49,6 +74,9 @@ KEEPER = textwrap.dedent(
     for s in (signal.SIGTERM, signal.SIGHUP, signal.SIGUSR1, signal.SIGQUIT):
         signal.signal(s, record)
     (out / "child").write_text(f"{os.getpid()} {n}")
+    time.sleep(float(os.environ.get("READY_AFTER", "0")))
+    (out / "ready").write_text(str(time.monotonic()))
+    announce_ready()
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         time.sleep(0.01)
@@ -201,3 +229,134 @@ def test_carried_variables_round_trip_and_bad_files_give_nothing(
         assert recycle.take_carried(str(tmp_path)) == {}
     carried.write_text(" " * (recycle.CARRIED_MAX_BYTES + 1))
     assert recycle.take_carried(str(tmp_path)) == {}
+
+
+def _pid_at(path: Path) -> tuple[int, float]:
+    pid, at = _wait_for(path).split()
+    return int(pid), float(at)
+
+
+def test_the_successor_starts_while_its_predecessor_drains(tmp_path: Path) -> None:
+    # Two children announce their recycle and drain for 2 s each; the third serves.
+    keeper = _keeper(tmp_path, ANNOUNCE_FIRST="2", DRAIN="2", BACKOFF="0.2")
+    try:
+        child, recycles = map(int, _wait_for(tmp_path / "child").split())
+        assert recycles == 2
+        for n in (0, 1):
+            _, started_next = _pid_at(tmp_path / f"start-{n + 1}")
+            _, ended = _pid_at(tmp_path / f"end-{n}")
+            assert started_next < ended  # forked during the drain, not after the exit
+        keeper.send_signal(signal.SIGTERM)
+        assert keeper.wait(20) == 0
+        # The drainers' recycle exits forked nothing: three children in all.
+        assert _wait_for(tmp_path / "keeper") == "0 3"
+        assert not alive(child)
+    finally:
+        if keeper.poll() is None:
+            keeper.kill()
+            keeper.wait(5)
+
+
+@pytest.mark.parametrize("how", ["term", "kill"])
+def test_a_stop_during_the_overlap_ends_both_children(tmp_path: Path, how: str) -> None:
+    keeper = _keeper(tmp_path, ANNOUNCE_FIRST="1", DRAIN="60", BACKOFF="0")
+    try:
+        draining, _ = _pid_at(tmp_path / "start-0")
+        serving, _ = map(int, _wait_for(tmp_path / "child").split())
+        assert alive(draining)
+        assert alive(serving)
+        if how == "term":
+            keeper.send_signal(signal.SIGTERM)  # forwarded to both
+            assert keeper.wait(20) == 0
+            assert _wait_for(tmp_path / "keeper") == "0 2"
+        else:
+            keeper.kill()  # nothing forwarded: each child's parent-death signal acts
+            keeper.wait(10)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and (alive(draining) or alive(serving)):
+            time.sleep(0.02)
+        assert not alive(draining)
+        assert not alive(serving)
+        assert _wait_for(tmp_path / "stopped-0") == str(int(signal.SIGTERM))
+        assert (tmp_path / "signals").read_text().split() == [str(int(signal.SIGTERM))]
+    finally:
+        if keeper.poll() is None:
+            keeper.kill()
+            keeper.wait(5)
+
+
+def test_successors_are_a_backoff_apart(tmp_path: Path) -> None:
+    # Every child recycles at once (a leak on every task): no fork storm.
+    keeper = _keeper(tmp_path, ANNOUNCE_FIRST="4", BACKOFF="0.5")
+    try:
+        _wait_for(tmp_path / "child")
+        forks = [float(t) for t in (tmp_path / "forks").read_text().split()]
+        assert len(forks) == 5
+        gaps = [b - a for a, b in itertools.pairwise(forks)]
+        assert min(gaps) >= 0.5, gaps
+        keeper.send_signal(signal.SIGTERM)
+        assert keeper.wait(20) == 0
+        assert _wait_for(tmp_path / "keeper") == "0 5"
+    finally:
+        if keeper.poll() is None:
+            keeper.kill()
+            keeper.wait(5)
+
+
+def _state(backoff: float = 1.0) -> fork_server.Keeper:
+    return fork_server.Keeper(fork=lambda: pytest.fail("no fork in a state test"), backoff=backoff)
+
+
+def test_keeper_state_forks_one_successor_per_announcement() -> None:
+    keeper = _state()
+    assert keeper.fork_in(0.0) == 0  # the first child
+    keeper.children, keeper.serving, keeper.wanted, keeper.last_fork = {10: -1}, 10, False, 0.0
+    assert keeper.fork_in(5.0) is None  # serving, nothing owed
+    keeper.announced(10)
+    keeper.announced(10)  # twice: still one successor
+    assert keeper.fork_in(0.25) == 0.75  # the back-off since the last fork
+    assert keeper.fork_in(5.0) == 0
+    keeper.children, keeper.serving, keeper.wanted = {10: -1, 11: -1}, 11, False
+    keeper.announced(10)  # not the serving child any more: ignored
+    keeper.announced(11)  # the successor recycles at once: two live, wait for the first
+    assert keeper.fork_in(9.0) is None
+    keeper.ended(10, _forked_status(EXIT_RECYCLE))  # the drainer's exit forks nothing more
+    assert keeper.fork_in(9.0) == 0
+    assert keeper.status is None
+    keeper.ended(11, _forked_status(EXIT_RECYCLE))  # announced, then ended before its fork
+    assert keeper.fork_in(9.0) == 0
+    assert keeper.status is None
+
+
+def test_keeper_state_ends_with_the_serving_childs_status() -> None:
+    keeper = _state()
+    keeper.children, keeper.serving, keeper.wanted = {10: -1, 11: -1}, 11, False
+    keeper.draining = {10}
+    keeper.ended(11, _forked_status(3))
+    assert keeper.status == 3
+    assert keeper.fork_in(9.0) is None
+    keeper.ended(10, _forked_status(EXIT_RECYCLE))
+    assert not keeper.children
+    stopped = _state()
+    stopped.children, stopped.serving, stopped.wanted, stopped.stopping = {12: -1}, 12, False, True
+    stopped.ended(12, _forked_status(sig=signal.SIGTERM))  # died of the forwarded stop
+    assert stopped.status == 0
+
+
+def test_a_recycling_child_consumes_until_its_successor_is_ready(tmp_path: Path) -> None:
+    # The first child announces and waits for the handoff; the second is ready 1 s later.
+    keeper = _keeper(tmp_path, ANNOUNCE_FIRST="1", HANDOFF="1", READY_AFTER="1", BACKOFF="0")
+    try:
+        got, handed = _wait_for(tmp_path / "handoff-0").split()
+        assert got == "True"
+        ready = float(_wait_for(tmp_path / "ready"))
+        assert ready <= float(handed)  # told only once the successor was ready
+        _, started = _pid_at(tmp_path / "start-1")
+        assert float(handed) - started >= 1.0
+        keeper.send_signal(signal.SIGTERM)
+        assert keeper.wait(20) == 0
+        assert _wait_for(tmp_path / "keeper") == "0 2"
+    finally:
+        if keeper.poll() is None:
+            keeper.kill()
+            keeper.wait(5)

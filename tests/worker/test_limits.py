@@ -245,3 +245,99 @@ def test_a_stop_signal_during_a_recycle_wins_over_the_replacement(case: str, sta
     )  # fmt: skip
     assert done.returncode == status, done.stderr
     assert ("not replaced" in done.stdout) is (case == "stop")
+
+
+def _fork_recycler(handoff_result: bool) -> tuple[object, list[str], threading.Event]:
+    """A fork-mode Recycler whose keeper is a fake: ``announce`` is recorded and the
+    handoff returns ``handoff_result`` once ``release`` is set (or when hurried)."""
+    from celery_poolkit.worker.recycle import Recycler
+
+    calls: list[str] = []
+    release = threading.Event()
+    recycler = Recycler(mode="fork", drain=0.05)
+
+    def announce() -> bool:
+        calls.append("announce")
+        return True
+
+    def handoff(timeout: float, give_up: object) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not release.is_set():
+            if give_up():  # type: ignore[operator]
+                calls.append("gave up")
+                return False
+            time.sleep(0.01)
+        calls.append("handoff")
+        return handoff_result
+
+    recycler.announce, recycler.handoff = announce, handoff
+    recycler.replace = lambda: calls.append("replace")  # type: ignore[method-assign]
+    return recycler, calls, release
+
+
+def _wait_until(predicate: object, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():  # type: ignore[operator]
+            return True
+        time.sleep(0.01)
+    return False
+
+
+@pytest.mark.parametrize("hurried", [False, True])
+def test_a_fork_recycle_consumes_on_until_the_successor_consumes(
+    monkeypatch: pytest.MonkeyPatch, hurried: bool
+) -> None:
+    from celery.worker import state
+
+    monkeypatch.setattr(state, "should_stop", None)
+    monkeypatch.setattr(state, "should_terminate", None)
+    recycler, calls, release = _fork_recycler(handoff_result=True)
+    assert recycler.request("max_tasks_per_child=3 reached")
+    assert calls == ["announce"]
+    time.sleep(0.1)
+    assert state.should_stop is None  # still consuming: the successor is not ready
+    if hurried:
+        recycler.hurry()  # memory: stop now
+    else:
+        release.set()  # the keeper: the successor consumes
+    assert _wait_until(lambda: state.should_stop == 0)
+    assert calls[1] == ("gave up" if hurried else "handoff")
+
+
+def test_a_fork_recycle_for_a_stuck_task_stops_consuming_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from celery.worker import state
+
+    monkeypatch.setattr(state, "should_stop", None)
+    monkeypatch.setattr(state, "should_terminate", None)
+    monkeypatch.setattr("celery_poolkit.worker.recycle._pending_requests", lambda: {"s"})
+    recycler, calls, _ = _fork_recycler(handoff_result=True)
+    stopped = threading.Event()
+    recycler.stop_consuming = stopped.set
+    recycler.pending = lambda: {"s"}
+    assert recycler.request("hard time limit", stuck=("s",))
+    assert stopped.is_set()  # no wait for the successor: a thread is lost already
+    assert calls[0] == "announce"
+    assert _wait_until(lambda: "replace" in calls)
+    assert "handoff" not in calls
+
+
+def test_the_memory_bound_hurries_a_recycle_that_waits_for_its_successor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from celery_poolkit.worker import limits
+
+    recycler = SimpleNamespace(requested=True, hurried=False)
+    recycler.hurry = lambda: setattr(recycler, "hurried", True)
+    enforcer = limits.LimitEnforcer(
+        pool=Pool.THREADS, default=Limits(), recycler=recycler,  # type: ignore[arg-type]
+        max_memory_kib=100_000,
+    )  # fmt: skip
+    monkeypatch.setattr(limits, "resident_kib", lambda: 140_000)  # over, below 1.5x
+    enforcer.on_postrun(task_id="a")
+    assert not recycler.hurried
+    monkeypatch.setattr(limits, "resident_kib", lambda: 160_000)  # past 1.5x the limit
+    enforcer.on_postrun(task_id="b")
+    assert recycler.hurried

@@ -258,3 +258,75 @@ def test_prefork_children_send_their_numbers_to_the_parent_through_the_pipe() ->
     assert (measured.name, measured.count, measured.failures) == ("t", 1, 1)
     assert measured.cpu_total >= 0.015
     assert runtime.profile.dropped == 3
+
+
+@pytest.mark.parametrize("wait_clock", [False, True])
+def test_a_garbage_collection_in_a_task_is_a_gc_pause_not_the_tasks_block(
+    wait_clock: bool,
+) -> None:
+    import _thread
+    import gc
+
+    clock = SwitchClock(run_delay=(lambda: 0.0) if wait_clock else None)
+    clock.gc_thread = _thread.get_ident()
+    previous = greenlet.settrace(clock)
+    gc.callbacks.append(clock.on_gc)
+    try:
+
+        def collected() -> None:
+            # What a full collection in the task's greenlet looks like to the clock
+            # (a real one of that length needs a huge heap): 0.08 s of CPU inside it.
+            clock.on_gc("start", {"generation": 2})
+            _burn(0.08)
+            clock.on_gc("stop", {"generation": 2})
+            gc.collect()  # a real one too, through gc.callbacks: short, counted as GC
+
+        def busy() -> None:
+            clock.on_gc("start", {"generation": 0})
+            _burn(0.01)
+            clock.on_gc("stop", {"generation": 0})
+            _burn(0.08)  # the task's own: a block even without the collection
+
+        hub = greenlet.getcurrent()
+        clock.threshold, clock.hub = 0.05, hub
+        gc_task, busy_task = greenlet.greenlet(collected), greenlet.greenlet(busy)
+        clock.tasks[gc_task] = ("gc", "id-gc")
+        clock.tasks[busy_task] = ("busy", "id-busy")
+        gc_task.switch()
+        busy_task.switch()
+    finally:
+        gc.callbacks.remove(clock.on_gc)
+        greenlet.settrace(previous)
+    assert [e[3] for e in clock.ended] == [("busy", "id-busy")]
+    assert [e[4] for e in clock.gc_pauses] == [("gc", "id-gc")]
+    _, held, gc_held, generation, _ = clock.gc_pauses[0]
+    assert generation == 2
+    assert 0.08 <= gc_held <= held
+    assert clock.starved == 0
+
+
+def test_the_gc_clock_ignores_other_threads() -> None:
+    clock = SwitchClock()
+    clock.gc_thread = -1  # not this thread
+    clock.on_gc("start", {"generation": 2})
+    time.sleep(0.01)
+    clock.on_gc("stop", {"generation": 2})
+    assert clock.gc_seconds == 0.0
+    assert clock.gc_generation == -1
+
+
+def test_a_gc_pause_is_logged_as_gc_and_not_counted_against_the_task(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from celery_poolkit.worker.monitor import HubMonitor
+
+    p = profile.Profile()
+    monitor = HubMonitor(0.05, p, {})
+    monitor.clock = SwitchClock()
+    monitor.clock.gc_pauses.append((object(), 0.3, 0.25, 2, ("t", "id-1")))
+    with caplog.at_level("WARNING", logger="celery_poolkit"):
+        monitor.drain()
+    assert "garbage collection (generation 2, 0.250s) paused the gevent hub" in caplog.text
+    assert "task t[id-1]" in caplog.text
+    assert (monitor.gc_pauses, monitor.count) == (1, 0)
+    assert p.blocks == 0
