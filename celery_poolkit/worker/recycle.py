@@ -59,6 +59,10 @@ HANDOFF_WAIT = 10.0
 #: fork: a recycling worker whose resident memory passes this many times its
 #: ``max_memory_per_child`` stops consuming at once, its successor ready or not.
 HANDOFF_MEMORY = 1.5
+#: How long a recycling worker that stopped consuming waits for the reply of a fetch it
+#: had already sent (kombu's Redis BRPOP times out after 1 s by default), with a margin
+#: for a loaded host.
+LAST_FETCH_WAIT = 3.0
 
 
 def start_thread(target: Callable[[], None], name: str) -> None:
@@ -120,6 +124,8 @@ class Recycler:
         drain: float = 30.0,
         pending: Callable[[], Collection[str]] | None = None,
         stop_consuming: Callable[[], None] | None = None,
+        stop_in_loop: Callable[[], bool] | None = None,
+        fetch_settled: Callable[[], bool] | None = None,
     ) -> None:
         self.mode = mode
         #: fork (set by the step): asks the keeper for the successor when the recycle
@@ -131,6 +137,10 @@ class Recycler:
         self.handoff_wait = HANDOFF_WAIT
         self.hurried = False  # stop consuming now, without waiting for the successor
         self.stop_consuming = stop_consuming
+        #: Cancel the task consumer in the consumer's event loop (False: no loop, nothing
+        #: done), and whether no fetch sent before the cancel still awaits its reply.
+        self.stop_in_loop = stop_in_loop
+        self.fetch_settled = fetch_settled
         self.drain = drain
         self.pending = pending or _pending_requests
         self.reason = ""
@@ -219,8 +229,24 @@ class Recycler:
             why = "memory" if self.hurried else f"{self.handoff_wait:g}s"
             logger.warning("poolkit: stopping this worker before its replacement "
                            "consumes (%s)", why)  # fmt: skip
+        self._settle_last_fetch()
         self._warm_shutdown()
         self._drain_then_replace()
+
+    def _settle_last_fetch(self) -> None:
+        """Stop consuming in the consumer's loop, and let the loop read the reply to a
+        fetch it had already sent before Celery's warm shutdown stops it.
+
+        Redis hands a BRPOP sent just before the cancel one more message, up to a second
+        later; a running loop requeues it at once (no consumer). The warm shutdown stops
+        the loop without reading it: the message would wait in this process's socket for
+        the whole drain while the successor idles (and be lost if the process exits
+        first). Without an event loop (gevent, solo) the worker's own loop reads it."""
+        if self.stop_in_loop is None or self.fetch_settled is None or not self.stop_in_loop():
+            return
+        deadline = time.monotonic() + LAST_FETCH_WAIT
+        while time.monotonic() < deadline and not self.fetch_settled():
+            time.sleep(0.02)
 
     def _hand_over_early(self) -> None:
         """fork: leave the handover for the successor, then ask the keeper to fork it now,
@@ -325,6 +351,35 @@ def consumer_stopper(worker: Any) -> Callable[[], None]:
             cancel()
 
     return stop
+
+
+def loop_stopper(worker: Any) -> Callable[[], bool]:
+    """:func:`consumer_stopper` where the worker has an event loop (its hub), else
+    nothing: False. Cancelling from another thread than the consumer's is safe only
+    when the loop is stopped next (the stuck-thread path)."""
+    stop = consumer_stopper(worker)
+
+    def stop_in_loop() -> bool:
+        if getattr(worker, "hub", None) is None:
+            return False
+        stop()
+        return True
+
+    return stop_in_loop
+
+
+def fetch_settler(worker: Any) -> Callable[[], bool]:
+    """True when the worker's task channel has no fetch awaiting its reply.
+
+    kombu's Redis channel marks a BRPOP sent and not yet read with ``_in_poll`` (read
+    only; other transports have no such fetch: always True)."""
+
+    def settled() -> bool:
+        consumer = getattr(worker, "consumer", None)
+        channel = getattr(getattr(consumer, "task_consumer", None), "channel", None)
+        return not getattr(channel, "_in_poll", None)
+
+    return settled
 
 
 def write_handover(target: str = "") -> str:

@@ -407,7 +407,13 @@ def _limit_enforcer(worker: Any, options: StepOptions) -> Any:
     )
     from celery_poolkit.worker.guard import worker_pool
     from celery_poolkit.worker.limits import LimitEnforcer, enforced_on
-    from celery_poolkit.worker.recycle import Recycler, consumer_stopper, recycles
+    from celery_poolkit.worker.recycle import (
+        Recycler,
+        consumer_stopper,
+        fetch_settler,
+        loop_stopper,
+        recycles,
+    )
 
     pool, _name = worker_pool(worker.pool_cls)
     enforced = enforced_on(pool)
@@ -416,7 +422,9 @@ def _limit_enforcer(worker: Any, options: StepOptions) -> Any:
     try:
         mode = recycle_mode(options)
         recycler = Recycler(mode=mode, drain=options.recycle_drain,
-                            stop_consuming=consumer_stopper(worker))  # fmt: skip
+                            stop_consuming=consumer_stopper(worker),
+                            stop_in_loop=loop_stopper(worker),
+                            fetch_settled=fetch_settler(worker))  # fmt: skip
         if mode == "fork":  # the successor starts, and consumes, before this one stops
             recycler.announce, recycler.handoff = announce_recycle, wait_for_handoff
             signals.worker_ready.connect(announce_ready, weak=False,

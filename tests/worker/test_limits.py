@@ -305,6 +305,54 @@ def test_a_fork_recycle_consumes_on_until_the_successor_consumes(
     assert calls[1] == ("gave up" if hurried else "handoff")
 
 
+@pytest.mark.parametrize("loop", [True, False])
+def test_after_the_handoff_the_loop_reads_the_last_fetch_before_the_warm_shutdown(
+    monkeypatch: pytest.MonkeyPatch, loop: bool
+) -> None:
+    # Redis answered a BRPOP sent just before the cancel with one more message; Celery's
+    # warm shutdown stopped the loop unread, and the message waited in the old child's
+    # socket for its whole drain while the successor idled.
+    from celery.worker import state
+
+    monkeypatch.setattr(state, "should_stop", None)
+    monkeypatch.setattr(state, "should_terminate", None)
+    recycler, calls, release = _fork_recycler(handoff_result=True)
+    fetched = threading.Event()
+
+    def stop_in_loop() -> bool:
+        calls.append("cancel")
+        return loop
+
+    def settled() -> bool:
+        if fetched.is_set():
+            calls.append(f"settled, should_stop={state.should_stop}")
+            return True
+        return False
+
+    recycler.stop_in_loop, recycler.fetch_settled = stop_in_loop, settled
+    assert recycler.request("max_tasks_per_child=3 reached")
+    release.set()
+    assert _wait_until(lambda: "cancel" in calls)
+    time.sleep(0.2)
+    # With a loop: no warm shutdown while the reply is due; without one, no wait.
+    assert (state.should_stop is None) is loop
+    fetched.set()
+    assert _wait_until(lambda: state.should_stop == 0)
+    assert ("settled, should_stop=None" in calls) is loop
+
+
+def test_the_fetch_settler_reads_kombus_redis_poll_mark() -> None:
+    from celery_poolkit.worker.recycle import fetch_settler
+
+    channel = SimpleNamespace(_in_poll=object())
+    worker = SimpleNamespace(consumer=SimpleNamespace(task_consumer=SimpleNamespace(channel=channel)))
+    settled = fetch_settler(worker)
+    assert not settled()
+    channel._in_poll = None
+    assert settled()
+    assert fetch_settler(SimpleNamespace())()  # no consumer yet: nothing in flight
+
+
 def test_a_fork_recycle_for_a_stuck_task_stops_consuming_at_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
