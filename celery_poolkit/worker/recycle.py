@@ -122,6 +122,7 @@ class Recycler:
         self,
         mode: str = "exec",
         drain: float = 30.0,
+        *,
         pending: Callable[[], Collection[str]] | None = None,
         stop_consuming: Callable[[], None] | None = None,
         stop_in_loop: Callable[[], bool] | None = None,

@@ -345,7 +345,8 @@ def test_the_fetch_settler_reads_kombus_redis_poll_mark() -> None:
     from celery_poolkit.worker.recycle import fetch_settler
 
     channel = SimpleNamespace(_in_poll=object())
-    worker = SimpleNamespace(consumer=SimpleNamespace(task_consumer=SimpleNamespace(channel=channel)))
+    consumer = SimpleNamespace(task_consumer=SimpleNamespace(channel=channel))
+    worker = SimpleNamespace(consumer=consumer)
     settled = fetch_settler(worker)
     assert not settled()
     channel._in_poll = None
