@@ -213,6 +213,25 @@ def test_the_dev_set_is_separate_from_the_other_two(capsys):
     assert "# corpus" not in listing
 
 
+def test_the_dev2_set_is_separate_and_listed_on_its_own(capsys):
+    labels = score.load_labels(score.HERE / "labels.csv")
+    dev2 = [lb for lb in labels if lb.set == "dev2"]
+    others = {lb.repo for lb in labels if lb.set != "dev2"}
+    assert len({lb.project for lb in dev2}) >= 6
+    assert len(dev2) >= 50
+    assert not {lb.repo for lb in dev2} & others  # a project belongs to one set only
+    for project, rows in score.by_project(dev2).items():
+        assert len({lb.commit for lb in rows}) == 1, project  # one labelled commit each
+    for name in score.CLASSES:
+        assert sum(1 for lb in dev2 if lb.labels and name in lb.labels) >= 10, name
+    assert score.main(["--fetch-list", "--set", "dev2"]) == 0
+    listing = capsys.readouterr().out
+    assert "# dev2 onadata onaio/onadata@" in listing
+    assert "# dev " not in listing
+    assert "# holdout" not in listing
+    assert "# corpus" not in listing
+
+
 def test_a_row_of_an_unknown_set_is_an_error(tmp_path):
     labels_csv = tmp_path / "labels.csv"
     labels_csv.write_text(
