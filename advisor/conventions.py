@@ -53,7 +53,12 @@ def by_name(chain: str) -> Call | None:
     from celery_poolkit.plugins.sqlalchemy import SESSION_METHODS, SESSION_NAMES
 
     parts = chain.split(".")
-    if len(parts) < 2 or parts[-1] not in SESSION_METHODS or parts[-2] not in SESSION_NAMES:
+    # ``self._db``: a service keeps the session it was given under a private name.
+    if (
+        len(parts) < 2
+        or parts[-1] not in SESSION_METHODS
+        or parts[-2].lstrip("_") not in SESSION_NAMES
+    ):
         return None
     return Call(
         f"sqlalchemy.orm.Session.{parts[-1]}",

@@ -79,6 +79,10 @@ def _missing_method(project: Project, site: CallSite) -> str:
     the bases the advisor knows do not define the method."""
     if any(True for _ in project.targets(site)):
         return ""
+    if site.recv_kind and "." in site.target:
+        # ``self.task.redis_client.keys()``: the method belongs to the last attribute's
+        # class, unknown here, not to the receiver's (which was named as lacking it).
+        return ""
     cls = ""
     if not site.recv_kind:
         symbol = project.resolve(site.target)

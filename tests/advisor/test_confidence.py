@@ -87,6 +87,30 @@ def test_a_method_the_class_defines_is_followed(tmp_path: Path) -> None:
     assert queue.confidence is Confidence.HIGH
 
 
+CHAIN_ON_SELF = """
+class Limits:
+    def __init__(self, task):
+        self.task = task
+
+    def __call__(self):
+        return self.task.client.keys("x")
+
+@app.task
+def monitor():
+    Limits(object())()
+"""
+
+
+def test_a_chain_below_an_attribute_is_not_a_method_the_receiver_lacks(
+    tmp_path: Path,
+) -> None:
+    # ``self.task.client.keys()``: ``keys`` belongs to whatever ``client`` is, not to
+    # ``Limits``; it was reported as "Limits does not define 'keys'".
+    advice = advise(task_module(tmp_path, CHAIN_ON_SELF))
+    (task,) = advice.tasks
+    assert not [e for e in task.unresolved if e.call.endswith("Limits.keys")]
+
+
 def test_kinds_that_differ_cap_the_queue_at_medium(tmp_path: Path) -> None:
     body = FETCH + (
         "\n@app.task\ndef crunch(path):\n    from PIL import Image\n"

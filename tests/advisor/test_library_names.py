@@ -144,3 +144,34 @@ def test_a_session_name_below_a_library_object_reads_as_a_session(tmp_path: Path
     assert "db_io" in found["purge_expired"]
     assert "db_io" not in found["reads_the_flask_cookie_session"]  # a module's name
     assert found["unknown_attribute_of_no_session_name"] == set()
+
+
+SESSION_UNDER_A_PRIVATE_NAME = """
+class KeyService:
+    def __init__(self, db):
+        self._db = db
+
+    def rotate(self):
+        return self._db.query("Key").all()
+
+    def names(self):
+        return self._misc.query("Key")  # not a session's name, private or not
+
+
+@app.task
+def rotate_keys(db):
+    KeyService(db).rotate()
+
+
+@app.task
+def reads_something_else(db):
+    KeyService(db).names()
+"""
+
+
+def test_a_session_stored_under_a_private_name_reads_as_a_session(tmp_path: Path) -> None:
+    # Services keep what they were given as ``self._db``: the leading underscore says
+    # private, not something else than a session.
+    found = kinds(advise(task_module(tmp_path, SESSION_UNDER_A_PRIVATE_NAME)))
+    assert "db_io" in found["rotate_keys"]
+    assert "db_io" not in found["reads_something_else"]
