@@ -35,7 +35,8 @@ def settling() -> Iterator[Callable[[], None]]:
     after them, not every fact again; on exit they are handed back (``gc.unfreeze``).
 
     A caller that froze objects of its own (a prefork parent before forking) keeps them
-    as they are: then nothing is frozen or thawed here.
+    as they are: then nothing is frozen or thawed here. So does CPython 3.12, which
+    starts with objects of its own frozen: there the collector runs as without this.
     """
     ours = gc.get_freeze_count() == 0
 
