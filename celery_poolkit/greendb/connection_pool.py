@@ -29,6 +29,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+import traceback
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -203,7 +204,13 @@ class ConnectionPool(Generic[C]):
     def _open_reserved(self) -> C:
         try:
             conn = self._connect()
-        except BaseException:
+        except BaseException as exc:
+            # The half-made connection of an interrupted connect lives on in the finished
+            # frames of the traceback (a driver's wait callback holds it), and ``with
+            # gevent.Timeout(...)`` keeps that traceback in a reference cycle: its socket,
+            # and the server's backend, could outlive the slot given back until the
+            # collector ran. Cleared, it is closed now.
+            traceback.clear_frames(exc.__traceback__)
             # A failed or interrupted connect gives its reservation back, so a waiter
             # can try; otherwise each failure would shrink the pool for good.
             with self._cond:

@@ -362,3 +362,46 @@ def _no_stray_threads() -> Iterator[None]:
     deadline = time.monotonic() + 5
     while threading.active_count() > before and time.monotonic() < deadline:
         time.sleep(0.01)
+
+
+class _Interrupted(BaseException):
+    """Like gevent.Timeout: not an Exception, raised where the connect waits."""
+
+
+class _HalfMade:
+    pass
+
+
+def test_an_interrupted_connect_frees_its_half_made_connection_at_once() -> None:
+    # A driver's wait callback holds the connection it waits on; the interruption's
+    # traceback keeps that frame, and ``with gevent.Timeout(...)`` keeps the traceback in
+    # a reference cycle: without the collector, the connection (a socket, a server
+    # backend) lived on after its slot was given back.
+    import gc
+    import weakref
+
+    made: list[weakref.ref[_HalfMade]] = []
+
+    def wait(conn: _HalfMade) -> None:
+        raise _Interrupted
+
+    def connect() -> _HalfMade:
+        conn = _HalfMade()
+        made.append(weakref.ref(conn))
+        wait(conn)
+        return conn
+
+    pool = ConnectionPool(connect, close=lambda c: None, max_size=1)
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        held: list[BaseException] = []
+        try:
+            pool.getconn()
+        except _Interrupted as exc:
+            held.append(exc)  # a cycle-like keep-alive: the exception stays referenced
+        assert made[0]() is None  # freed by reference counting, no collection needed
+        assert pool.stats().connecting == 0
+    finally:
+        if was_enabled:
+            gc.enable()

@@ -84,7 +84,11 @@ def test_ten_thousand_tasks_with_timeouts_leave_the_pool_at_its_size(
         counts = _wait_for_count(redis.Redis.from_url(redis_url), key, total, timeout=300)
     assert sum(counts.values()) == total, counts
     assert counts.get("timeout", 0) >= 500, counts  # the interruptions did happen
-    assert sampler.peak <= 10, sampler.peak
+    # The server may list one backend more than the pool holds, for a moment: an
+    # interrupted query is cancelled, its connection closed and its slot reused at once,
+    # while the backend exits on its own time (11 seen at load average 6; the worker's
+    # own sockets to the server were 10 plus the cancel request's).
+    assert sampler.peak <= 10 + 1, sampler.peak
     stats = run_task(client, "pgapp.tasks.pool_stats")
     assert stats["in_use"] == 0, stats
     assert stats["connecting"] == 0, stats
