@@ -111,3 +111,17 @@ def stop_process(
             # Children of a prefork worker may outlive their parent for a moment.
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)
+
+
+def children(pid: int, *, zombies: bool = False) -> set[int]:
+    """The child processes of ``pid`` (from /proc): live ones, and with ``zombies`` the
+    ended ones not yet reaped too."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid and (zombies or fields[0] != "Z"):
+            found.add(int(stat.parent.name))
+    return found

@@ -46,3 +46,8 @@ def unacked_task_ids(redis_client: Any) -> set[str]:
         message = json.loads(raw)[0]
         ids.add(str(message.get("headers", {}).get("id")))
     return ids
+
+
+def hash_counts(client: Any, key: str) -> dict[str, int]:
+    """A Redis hash of counters (``key``), decoded: field -> count."""
+    return {k.decode(): int(v) for k, v in client.hgetall(key).items()}

@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 
 import pytest
+import redis
 from celery import Celery
 
 
@@ -22,3 +23,12 @@ def client(redis_url: str) -> Iterator[Celery]:
     app = Celery("client", broker=redis_url, backend=redis_url)
     yield app
     app.close()
+
+
+@pytest.fixture
+def runs(redis_url: str) -> Iterator[redis.Redis]:
+    """The ``limits:runs`` hash the limits app counts each run in, emptied first."""
+    r = redis.Redis.from_url(redis_url)
+    r.delete("limits:runs")
+    yield r
+    r.close()

@@ -14,7 +14,7 @@ import os
 import re
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -24,7 +24,8 @@ from celery import Celery
 from celery.exceptions import TimeoutError as CeleryTimeoutError
 from celery.result import AsyncResult
 
-from harness.procs import alive
+from harness.procs import alive, children
+from harness.tasks import hash_counts
 from harness.workers import WorkerProcess
 
 APPS = Path(__file__).resolve().parents[1] / "apps"
@@ -36,28 +37,8 @@ SHORT = 3  # --max-tasks-per-child
 Factory = Callable[..., WorkerProcess]
 
 
-@pytest.fixture
-def runs(redis_url: str) -> Iterator[redis.Redis]:
-    r = redis.Redis.from_url(redis_url)
-    r.delete("limits:runs")
-    yield r
-    r.close()
-
-
 def _counts(runs: redis.Redis) -> dict[str, int]:
-    return {k.decode(): int(v) for k, v in runs.hgetall("limits:runs").items()}
-
-
-def _children(pid: int) -> set[int]:
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.add(int(stat.parent.name))
-    return found
+    return hash_counts(runs, "limits:runs")
 
 
 def _get(result: AsyncResult, worker: WorkerProcess, timeout: float = 60) -> object:
@@ -94,7 +75,7 @@ def _overlap(
     # The successor served while the predecessor still drained its long task.
     assert not long.ready(), worker.tail()
     assert alive(first), worker.tail()
-    assert {first, successor} <= _children(worker.pid)
+    assert {first, successor} <= children(worker.pid)
     return first, successor, long, short
 
 
@@ -112,7 +93,7 @@ def test_the_successor_serves_while_its_predecessor_drains(
     while alive(first) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not alive(first)
-    assert _children(worker.pid) == {successor}  # the recycle exit forked nothing more
+    assert children(worker.pid) == {successor}  # the recycle exit forked nothing more
     log = worker.output()
     assert log.count("poolkit: the worker recycles; forked replacement") == 1, worker.tail()
     assert "guard and mingle skipped" in log
@@ -121,7 +102,7 @@ def test_the_successor_serves_while_its_predecessor_drains(
     assert counts == {"long": 1, "s0": 1, "s1": 1, "m0": 1}, (counts, worker.tail())
 
 
-def test_term_during_the_overlap_stops_both_children(
+def test_term_during_the_overlap_stops_bothchildren(
     worker_factory: Factory, env: dict[str, str], client: Celery, tmp_path: Path
 ) -> None:
     pidfile = tmp_path / "worker.pid"

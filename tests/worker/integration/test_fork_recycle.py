@@ -20,6 +20,7 @@ import redis
 from celery import Celery
 from celery.exceptions import TaskRevokedError
 
+from harness.procs import children
 from harness.workers import WorkerProcess
 
 APPS = Path(__file__).resolve().parents[1] / "apps"
@@ -29,19 +30,6 @@ READY = " ready."
 MAX_TASKS = 300  # batches of max-tasks-per-child until two replacements serve
 
 Factory = Callable[..., WorkerProcess]
-
-
-def _children(pid: int) -> set[int]:
-    """The live child processes of ``pid`` (from /proc)."""
-    found = set()
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        if int(fields[1]) == pid:
-            found.add(int(stat.parent.name))
-    return found
 
 
 def _gone(pid: int) -> bool:
@@ -65,7 +53,7 @@ def test_fork_recycle_keeps_the_pid_and_every_task(
     worker = worker_factory(argv, cwd=APPS, env=env)
     keeper = worker.pid
     assert int(pidfile.read_text()) == keeper
-    first = _children(keeper)
+    first = children(keeper, zombies=True)
     assert len(first) == 1, worker.tail()
     revoked_id = f"revoked-{uuid.uuid4()}"
     assert client.control.revoke(revoked_id, reply=True, timeout=10), worker.tail()
@@ -79,7 +67,7 @@ def test_fork_recycle_keeps_the_pid_and_every_task(
         batch = range(len(results), len(results) + 3)
         sent = [client.send_task("limits.work", (f"t{i}", 0.01)) for i in batch]
         results += [r.get(timeout=60) for r in sent]
-        seen |= _children(keeper)
+        seen |= children(keeper, zombies=True)
     tasks = len(results)
     assert sorted(results) == sorted(f"t{i}" for i in range(tasks))
     log = worker.wait_for(READY, count=3, timeout=90)
@@ -88,9 +76,9 @@ def test_fork_recycle_keeps_the_pid_and_every_task(
     with pytest.raises(TaskRevokedError):
         client.send_task("limits.work", ("revoked", 0.01), task_id=revoked_id).get(timeout=30)
     serving = client.send_task("limits.pid").get(timeout=30)
-    seen |= _children(keeper) | {serving}
+    seen |= children(keeper, zombies=True) | {serving}
     assert serving != keeper
-    assert serving in _children(keeper)
+    assert serving in children(keeper, zombies=True)
     assert int(pidfile.read_text()) == keeper  # the pid users know stayed the same
     counts = {k.decode(): int(v) for k, v in runs.hgetall("limits:runs").items()}
     assert counts == {f"t{i}": 1 for i in range(tasks)}, (counts, worker.tail())

@@ -28,6 +28,7 @@ from celery import Celery
 from celery.exceptions import TaskRevokedError, TimeLimitExceeded
 from celery.exceptions import TimeoutError as CeleryTimeoutError
 
+from harness.tasks import hash_counts
 from harness.workers import WorkerProcess
 
 APPS = Path(__file__).resolve().parents[1] / "apps"
@@ -44,14 +45,6 @@ LOOP_BOUND = 0.2
 HOLD = 1.3
 
 Factory = Callable[..., WorkerProcess]
-
-
-@pytest.fixture
-def runs(redis_url: str) -> Iterator[redis.Redis]:
-    r = redis.Redis.from_url(redis_url)
-    r.delete("limits:runs")
-    yield r
-    r.close()
 
 
 class SilentServer:
@@ -108,7 +101,7 @@ def _get(result: Any, worker: WorkerProcess, timeout: float = 30) -> Any:
 
 
 def _counts(runs: redis.Redis) -> dict[str, int]:
-    return {k.decode(): int(v) for k, v in runs.hgetall("limits:runs").items()}
+    return hash_counts(runs, "limits:runs")
 
 
 @pytest.mark.parametrize("pool", sorted(POOLS))
