@@ -110,7 +110,7 @@ def preload(
             continue
         try:
             import_module(name)
-        except Exception:  # noqa: BLE001 - any import error: leave it to the child
+        except Exception:  # any import error: leave it to the child, as without preload
             failed += 1
         else:
             imported += 1
