@@ -42,6 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from celery_poolkit.worker.preload import imported_since, preload, take_imported, write_imported
 from celery_poolkit.worker.recycle import (
     EXIT_RECYCLE,
     FORK_DIR_ENV,
@@ -160,7 +161,11 @@ def announce_recycle() -> bool:
 
 def announce_ready(**_: Any) -> None:
     """In a child, at Celery's ``worker_ready``: this child consumes, so the predecessor
-    that waits for it (:func:`wait_for_handoff`) may stop consuming."""
+    that waits for it (:func:`wait_for_handoff`) may stop consuming. It also leaves the
+    keeper the modules its start-up imported since the fork (:mod:`.preload`)."""
+    if _to_keeper["fd"] >= 0:  # before the byte: the keeper may fork right after it
+        names = imported_since(_to_keeper_modules)
+        write_imported(os.environ.get(FORK_DIR_ENV, ""), names)
     _tell_keeper(READY)
 
 
@@ -190,6 +195,9 @@ def wait_for_handoff(timeout: float, give_up: Callable[[], bool] = lambda: False
 #: environment variable: a child that Celery's SIGHUP re-executes has lost the fd, and a
 #: stale number could name another file.
 _to_keeper = {"fd": -1}
+#: In a child: the modules it had at the fork (what it imports later, the keeper may
+#: import before the next fork: :mod:`celery_poolkit.worker.preload`).
+_to_keeper_modules: set[str] = set()
 #: child -> keeper: "fork my successor" (a recycle begins) and "I consume" (ready);
 #: keeper -> child: "your successor consumes: stop consuming and drain".
 SUCCESSOR, READY, HANDOFF = b"R", b"S", b"G"
@@ -277,6 +285,8 @@ class Keeper:
         self._restore()  # closes the keeper's fds, the other children's pipes among them
         self.children.clear()
         _to_keeper["fd"] = announce
+        _to_keeper_modules.clear()
+        _to_keeper_modules.update(sys.modules)
         _stop_with_keeper(keeper)
         _reinit_child()
         os.environ[KEEPER_ENV] = str(keeper)
@@ -336,7 +346,22 @@ class Keeper:
                 with contextlib.suppress(OSError):
                     os.write(fd, HANDOFF)
 
+    def _preload(self) -> None:
+        """Side effect: import what the last child imported after its fork, so the next
+        child inherits it (:mod:`celery_poolkit.worker.preload`)."""
+        names = take_imported(self.directory)
+        if not names:
+            return
+        done = preload(names)
+        logger.debug("poolkit: the keeper imported %d module(s) its children import "
+                     "after the fork (%d failed)", done.imported, done.failed)  # fmt: skip
+        reason = blocking_reason()
+        if reason:  # not expected of PRELOADABLE's modules: say so, the fork goes on
+            logger.warning("poolkit: the keeper's preload started threads (%s)", reason)
+
     def _spawn(self, keeper: int, forks: int) -> int:
+        if forks > 1:
+            self._preload()
         # Both ways (requests up, the handoff down); _socket: never gevent's.
         ours, theirs = _socket.socketpair()
         pid = self.fork()

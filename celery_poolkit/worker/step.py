@@ -349,6 +349,7 @@ def _start_as_replacement(worker: Any) -> None:
 
     * No guard: the same command line and environment passed it at the first start (the
       advisor's read of the task sources alone costs ~0.2 s of imports).
+    * No start-up banner (Celery's ``--quiet``): the first start printed it.
     * No mingle: mingle broadcasts a hello and waits 1 s for the other workers' revoked
       task ids. The predecessor hands over its own revoked ids and clock instead
       (:func:`~celery_poolkit.worker.recycle.take_handover`); what is lost are revokes
@@ -362,6 +363,9 @@ def _start_as_replacement(worker: Any) -> None:
     options = getattr(worker, "options", None)
     if isinstance(options, dict):  # read by the Consumer step, created after this one
         options["without_mingle"] = True
+    # No banner: the first start printed the same one; building it costs ~5 ms of CPU
+    # (versions, entry points) on every replacement. Celery reads ``quiet`` in on_start.
+    worker.quiet = True
     revoked, clock = take_handover()
     if revoked:
         merge = getattr(state, "merge_revoked", None)  # Celery 5.7; before: the set itself

@@ -113,3 +113,13 @@ def test_a_failing_release_hook_is_logged_not_raised(
     monkeypatch.setattr(django_plugin, "tasks", stand_in, raising=False)
     assert bootstep._connect_green_db_release() is False
     assert "no database" in caplog.text
+
+
+def test_a_replacement_skips_mingle_and_the_banner(monkeypatch: pytest.MonkeyPatch) -> None:
+    from celery_poolkit.worker.recycle import HANDOVER_ENV
+
+    monkeypatch.delenv(HANDOVER_ENV, raising=False)
+    worker = types.SimpleNamespace(options={}, quiet=False, app=Celery("t", set_as_current=False))
+    bootstep._start_as_replacement(worker)
+    assert worker.options["without_mingle"] is True
+    assert worker.quiet is True  # Celery's on_start prints no banner when quiet

@@ -73,6 +73,7 @@ def test_fork_recycle_keeps_the_pid_and_every_task(
     log = worker.wait_for(READY, count=3, timeout=90)
     assert "its keeper forks a replacement" in log
     assert "guard and mingle skipped, 1 revoked id(s) taken over" in log, worker.tail()
+    assert log.count("[queues]") == 1, worker.tail()  # the banner: the first start's only
     with pytest.raises(TaskRevokedError):
         client.send_task("limits.work", ("revoked", 0.01), task_id=revoked_id).get(timeout=30)
     serving = client.send_task("limits.pid").get(timeout=30)
