@@ -655,16 +655,13 @@ class _Scope:
 
     def param_chain(self, node: ast.expr) -> str | None:
         """``model.all_objects.filter`` on a parameter ``model``: "model:all_objects.filter"."""
-        attrs: list[str] = []
-        while isinstance(node, ast.Attribute):
-            attrs.append(node.attr)
-            node = node.value
-        if not attrs or not isinstance(node, ast.Name):
+        chain = _name_chain(node)
+        if chain is None:
             return None
-        binding = self.bindings.get(node.id)
+        binding = self.bindings.get(chain[0])
         if binding is None or binding[0] != "param":
             return None
-        return f"{binding[1]}:{'.'.join(reversed(attrs))}"
+        return f"{binding[1]}:{'.'.join(chain[1])}"
 
     def picked(self, node: ast.expr) -> Binding | None:
         """``TABLE[key]`` or ``getattr(obj, name)``: one of statically listed candidates.
@@ -839,16 +836,13 @@ class _Scope:
         """A decorator on a name local to the enclosing function, a parameter or an
         annotated one (``def setup(app): @app.task``), as ``<param:app>.task`` or
         ``<instance:celery.Celery>.task``: discovery decides what it makes."""
-        attrs: list[str] = []
-        while isinstance(node, ast.Attribute):
-            attrs.append(node.attr)
-            node = node.value
-        if not attrs or not isinstance(node, ast.Name):
+        chain = _name_chain(node)
+        if chain is None:
             return None
-        kind, what = self.bindings.get(node.id, ("", ""))
+        kind, what = self.bindings.get(chain[0], ("", ""))
         if kind not in ("param", "instance") or what.startswith("<"):
             return None
-        return ".".join([f"<{kind}:{what}>", *reversed(attrs)])
+        return ".".join([f"<{kind}:{what}>", *chain[1]])
 
     def value(self, node: ast.expr, depth: int = 0) -> Value:
         if depth > _MAX_VALUE_DEPTH:
@@ -1449,6 +1443,18 @@ def _bound_task_class(node: ast.FunctionDef | ast.AsyncFunctionDef, scope: _Scop
 
 
 _CELERY_TASK = "celery.app.task.Task"
+
+
+def _name_chain(node: ast.expr) -> tuple[str, list[str]] | None:
+    """``a.b.c`` -> ("a", ["b", "c"]): a name with at least one attribute, else None."""
+    attrs: list[str] = []
+    while isinstance(node, ast.Attribute):
+        attrs.append(node.attr)
+        node = node.value
+    if not attrs or not isinstance(node, ast.Name):
+        return None
+    return node.id, attrs[::-1]
+
 
 #: Parameter annotations that say "a callable", not "an instance of this class".
 _CALLABLE_HINTS = frozenset({"typing.Callable", "collections.abc.Callable", "callable"})

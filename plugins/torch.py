@@ -42,23 +42,18 @@ PLUGIN = Plugin(
         Call("torch.cuda.is_available", None, Green.SAFE, note="queries without a context"),
         Call("torch.cuda.device_count", None, Green.SAFE, note="queries without a context"),
         # Both return the tensor or module moved, so ``load(p).to("cuda")`` stays typed.
-        *each(
-            "torch.Tensor",
-            ("cuda", "to"),
-            Effect.GPU,
-            Green.SAFE,
-            hazards=_CUDA,
-            returns="torch.Tensor",
-            note=_CUDA_NOTE,
-        ),
-        *each(
-            "torch.nn.Module",
-            ("cuda", "to"),
-            Effect.GPU,
-            Green.SAFE,
-            hazards=_CUDA,
-            returns="torch.nn.Module",
-            note=_CUDA_NOTE,
+        *(
+            row
+            for owner in ("torch.Tensor", "torch.nn.Module")
+            for row in each(
+                owner,
+                ("cuda", "to"),
+                Effect.GPU,
+                Green.SAFE,
+                hazards=_CUDA,
+                returns=owner,
+                note=_CUDA_NOTE,
+            )
         ),
         *each(
             "torch.nn.Module",
